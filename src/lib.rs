@@ -1,0 +1,1 @@
+//! Helpers shared by the workspace's examples and integration tests.
