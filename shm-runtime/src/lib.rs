@@ -25,10 +25,17 @@
 
 extern crate self as shm_runtime;
 
+mod error;
 mod fingerprint;
+mod map;
+pub mod process;
+mod shared;
 mod shared_safe;
 
+pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
+pub use map::{page_size, HugePages, MapOptions};
+pub use shared::Shared;
 pub use shared_safe::SharedSafe;
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
