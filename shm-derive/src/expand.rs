@@ -87,10 +87,8 @@ pub fn expand(model: &Model) -> TokenStream {
         }
     };
 
-    let predicates = where_clause.map(|w| {
-        let p = &w.predicates;
-        quote!(#p,)
-    });
+    // One by one: the user's where clause may end with a comma already.
+    let predicates = where_clause.into_iter().flat_map(|w| w.predicates.iter());
     // Refuses a `Drop` impl on the type itself (its fields are `SharedSafe`,
     // hence without drop glue): see `__private::DropProbe`. Spanned on the
     // type's name, so the error points there.
@@ -122,7 +120,7 @@ pub fn expand(model: &Model) -> TokenStream {
             // has no `Drop` impl (the probe above), so no drop glue.
             unsafe impl #impl_generics ::shm_runtime::SharedSafe for #name #ty_generics
             where
-                #predicates
+                #(#predicates,)*
                 #(#bounds,)*
             {
                 const FINGERPRINT: ::shm_runtime::Fingerprint = #fingerprint;
