@@ -167,6 +167,36 @@ impl<T: SharedSafe> Shared<[T]> {
     }
 }
 
+impl<T: SharedSafe + bytemuck::NoUninit> Shared<T> {
+    /// The value's bytes, e.g. to write it to a file or a socket.
+    /// `NoUninit` guarantees there is no padding (uninitialized bytes) and no
+    /// interior mutability.
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    /// let x = Shared::anonymous(0x0102_0304u32)?;
+    /// assert_eq!(x.as_bytes(), &0x0102_0304u32.to_ne_bytes());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        bytemuck::bytes_of(&**self)
+    }
+}
+
+impl<T: SharedSafe + bytemuck::NoUninit> Shared<[T]> {
+    /// The slice's bytes; see [`Shared::as_bytes`].
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    /// let s = Shared::<[u16]>::slice_from_fn(3, |i| i as u16)?;
+    /// assert_eq!(s.as_bytes().len(), 6);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(&**self)
+    }
+}
+
 impl MapOptions {
     fn map_for<T: SharedSafe>(&self, what: &str) -> Result<Mapping> {
         check_align::<T>(what)?;
