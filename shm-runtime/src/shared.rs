@@ -193,7 +193,7 @@ impl<T: SharedSafe + bytemuck::NoUninit> Shared<[T]> {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
-        bytemuck::cast_slice(&**self)
+        bytemuck::cast_slice(self)
     }
 }
 
