@@ -26,9 +26,11 @@
 extern crate self as shm_runtime;
 
 mod fingerprint;
+pub mod fixed;
 mod shared_safe;
 
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
+pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use shared_safe::SharedSafe;
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
