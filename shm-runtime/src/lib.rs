@@ -27,10 +27,14 @@ extern crate self as shm_runtime;
 
 mod fingerprint;
 pub mod fixed;
+mod pod_field;
+mod rel_ptr;
 mod shared_safe;
 
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use fixed::{CapacityError, FixedString, FixedVec};
+pub use pod_field::PodField;
+pub use rel_ptr::RelPtr;
 pub use shared_safe::SharedSafe;
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
