@@ -3,7 +3,7 @@
 
 use crate::category::assertion_for;
 use crate::model::{Field, Model, Shape};
-use proc_macro2::{Ident, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::HashSet;
 use syn::spanned::Spanned;
@@ -87,33 +87,40 @@ pub fn expand(model: &Model) -> TokenStream {
         }
     };
 
-    let predicates = where_clause.map(|w| {
-        let p = &w.predicates;
-        quote!(#p,)
-    });
-    let no_drop = Ident::new("SharedSafeTypesMustNotImplementDrop", name.span());
+    // One by one: the user's where clause may end with a comma already.
+    let predicates = where_clause.into_iter().flat_map(|w| w.predicates.iter());
+    // Refuses a `Drop` impl on the type itself (its fields are `SharedSafe`,
+    // hence without drop glue): see `__private::DropProbe`. Spanned on the
+    // type's name, so the error points there.
+    let no_drop = quote_spanned! {name.span()=>
+        #[allow(dead_code)]
+        fn __shm_assert_no_drop_impl #impl_generics () #where_clause {
+            ::shm_runtime::__private::assert_no_drop_impl::<#name #ty_generics, _>(
+                (&::shm_runtime::__private::DropProbe::<#name #ty_generics>::NEW)
+                    .shm_probe_drop(),
+            );
+        }
+    };
 
     quote! {
         const _: () = {
             #[allow(unused_imports)]
-            use ::shm_runtime::__private::FingerprintFallback as _;
+            use ::shm_runtime::__private::{
+                FingerprintFallback as _, ProbeFindsDropImpl as _, ProbeFindsNoDropImpl as _,
+            };
 
-            // A type that implements `Drop` makes these two impls overlap:
-            // shared values are never dropped, so a `Drop` impl would never run.
-            trait #no_drop {}
-            #[allow(drop_bounds)]
-            impl<T: ::core::ops::Drop> #no_drop for T {}
-            impl #impl_generics #no_drop for #name #ty_generics #where_clause {}
+            // Shared values are never dropped, so a `Drop` impl would never run.
+            #no_drop
 
             #(#assertions)*
 
             // SAFETY: the derive checked the repr (C or transparent, not
             // packed; or an integer repr for a fieldless enum), every field
             // is `SharedSafe` (asserted above or bounded below), and the type
-            // has no `Drop` impl (the overlap check above), so no drop glue.
+            // has no `Drop` impl (the probe above), so no drop glue.
             unsafe impl #impl_generics ::shm_runtime::SharedSafe for #name #ty_generics
             where
-                #predicates
+                #(#predicates,)*
                 #(#bounds,)*
             {
                 const FINGERPRINT: ::shm_runtime::Fingerprint = #fingerprint;

@@ -25,16 +25,23 @@
 
 extern crate self as shm_runtime;
 
+mod error;
 mod fingerprint;
 pub mod fixed;
+mod map;
 mod pod_field;
+pub mod process;
 mod rel_ptr;
+mod shared;
 mod shared_safe;
 
+pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use fixed::{CapacityError, FixedString, FixedVec};
+pub use map::{page_size, HugePages, MapOptions};
 pub use pod_field::PodField;
 pub use rel_ptr::RelPtr;
+pub use shared::Shared;
 pub use shared_safe::SharedSafe;
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
@@ -44,3 +51,7 @@ pub use shm_derive::SharedSafe;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,179 @@
+//! The error type of every fallible operation in this crate.
+
+use std::fmt;
+use std::io;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, for programs that react to errors; [`Error`]'s
+/// `Display` adds the operation, the segment and the cause.
+///
+/// ```
+/// use shm_runtime::{ErrorKind, Shared};
+///
+/// // A slice so large that no address space can hold it.
+/// let err = Shared::<[u64]>::slice_zeroed(usize::MAX / 4).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidSize);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A system call failed for a reason not listed below; see the source.
+    Os,
+    /// The size or alignment asked for cannot be mapped.
+    InvalidSize,
+    /// The system refused the memory: out of memory, no huge pages reserved,
+    /// `RLIMIT_MEMLOCK` reached, or a full `/dev/shm` or disk.
+    OutOfMemory,
+    /// The operation was refused by permissions.
+    PermissionDenied,
+    /// The segment or file does not exist.
+    NotFound,
+    /// The segment or file exists already.
+    AlreadyExists,
+    /// The name of a segment is not valid.
+    InvalidName,
+    /// A bounded wait ran out of time.
+    TimedOut,
+    /// The operation is not supported here (platform, kernel or option).
+    Unsupported,
+    /// A safe `fork` was refused because the process runs several threads.
+    MultiThreaded,
+    /// A forked child did not exit successfully.
+    ChildFailed,
+}
+
+impl ErrorKind {
+    fn from_errno(error: &io::Error) -> ErrorKind {
+        match error.raw_os_error() {
+            Some(libc::EEXIST) => ErrorKind::AlreadyExists,
+            Some(libc::ENOENT) => ErrorKind::NotFound,
+            Some(libc::EACCES | libc::EPERM) => ErrorKind::PermissionDenied,
+            Some(libc::ENOMEM | libc::ENOSPC | libc::EAGAIN) => ErrorKind::OutOfMemory,
+            Some(libc::ENAMETOOLONG) => ErrorKind::InvalidName,
+            Some(libc::ETIMEDOUT) => ErrorKind::TimedOut,
+            Some(libc::ENOSYS | libc::EOPNOTSUPP) => ErrorKind::Unsupported,
+            _ => ErrorKind::Os,
+        }
+    }
+}
+
+/// An error of this crate: its [`kind`](Error::kind), what was being done to
+/// what, and the operating system's cause when there is one.
+///
+/// ```
+/// use shm_runtime::{Error, ErrorKind};
+///
+/// let err = Error::new(ErrorKind::TimedOut, "waiting for segment `/jobs` to be ready");
+/// assert_eq!(err.kind(), ErrorKind::TimedOut);
+/// assert_eq!(err.to_string(), "waiting for segment `/jobs` to be ready");
+/// ```
+pub struct Error {
+    kind: ErrorKind,
+    context: String,
+    source: Option<io::Error>,
+}
+
+impl Error {
+    /// An error of `kind`, with a message that says what happened to what.
+    pub fn new(kind: ErrorKind, context: impl Into<String>) -> Error {
+        Error {
+            kind,
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An error from a failed system call: the kind follows from the errno.
+    ///
+    /// ```
+    /// use shm_runtime::{Error, ErrorKind};
+    /// use std::io;
+    ///
+    /// let err = Error::os("opening `/jobs`", io::Error::from_raw_os_error(libc::ENOENT));
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// assert!(err.to_string().starts_with("opening `/jobs`: "));
+    /// ```
+    pub fn os(context: impl Into<String>, source: io::Error) -> Error {
+        Error {
+            kind: ErrorKind::from_errno(&source),
+            context: context.into(),
+            source: Some(source),
+        }
+    }
+
+    /// The last OS error (`errno`) after a failed system call.
+    pub(crate) fn last_os(context: impl Into<String>) -> Error {
+        Error::os(context, io::Error::last_os_error())
+    }
+
+    /// An OS error with the kind chosen by the caller (for errno values whose
+    /// meaning depends on the call).
+    pub(crate) fn os_with_kind(
+        kind: ErrorKind,
+        context: impl Into<String>,
+        source: io::Error,
+    ) -> Error {
+        Error {
+            kind,
+            context: context.into(),
+            source: Some(source),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The operating system's error, if a system call failed.
+    pub fn os_error(&self) -> Option<&io::Error> {
+        self.source.as_ref()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.context)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind).field("context", &self.context);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(error: Error) -> io::Error {
+        let kind = match error.kind {
+            ErrorKind::NotFound => io::ErrorKind::NotFound,
+            ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
+            ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
+            ErrorKind::TimedOut => io::ErrorKind::TimedOut,
+            ErrorKind::InvalidName | ErrorKind::InvalidSize => io::ErrorKind::InvalidInput,
+            ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
+            ErrorKind::Unsupported => io::ErrorKind::Unsupported,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, error)
+    }
+}

@@ -1,0 +1,299 @@
+//! Mappings: page size, mapping options, and the owned mapping that every
+//! [`Shared`](crate::Shared) view sits on.
+
+use crate::error::{Error, ErrorKind, Result};
+use std::io;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+/// The size of a memory page in bytes, from `sysconf(_SC_PAGESIZE)`.
+///
+/// ```
+/// let page = shm_runtime::page_size();
+/// assert!(page.is_power_of_two() && page >= 4096);
+/// ```
+pub fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size)
+            .ok()
+            .filter(|s| *s > 0)
+            .unwrap_or(4096)
+    })
+}
+
+/// `len` rounded up to a whole number of `unit`s (a power of two), or `None`
+/// on overflow.
+pub(crate) fn round_up(len: usize, unit: usize) -> Option<usize> {
+    debug_assert!(unit.is_power_of_two());
+    Some(len.checked_add(unit - 1)? & !(unit - 1))
+}
+
+/// The size of an explicit huge page (`Hugepagesize` in `/proc/meminfo`),
+/// 2 MiB when it cannot be read.
+fn huge_page_size() -> usize {
+    static HUGE: OnceLock<usize> = OnceLock::new();
+    *HUGE.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| {
+                let line = info.lines().find(|l| l.starts_with("Hugepagesize:"))?;
+                let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+                kib.checked_mul(1024)
+            })
+            .unwrap_or(2 << 20)
+    })
+}
+
+/// Whether and how a mapping uses huge pages.
+///
+/// ```
+/// use shm_runtime::{HugePages, MapOptions};
+/// let options = MapOptions::new().huge_pages(HugePages::Transparent);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HugePages {
+    /// Ordinary pages (the default).
+    #[default]
+    Off,
+    /// Ask the kernel for transparent huge pages (`madvise(MADV_HUGEPAGE)`).
+    /// An error when the kernel has no transparent huge page support.
+    Transparent,
+    /// Explicit huge pages (`MAP_HUGETLB`); the size is rounded up to whole
+    /// huge pages. An error of kind [`OutOfMemory`](ErrorKind::OutOfMemory)
+    /// when none are reserved (`/proc/sys/vm/nr_hugepages`).
+    Explicit,
+    /// Explicit huge pages when reserved, else transparent ones when the
+    /// kernel has them, else ordinary pages: never an error of its own.
+    Prefer,
+}
+
+/// Options for new mappings: prefaulting, huge pages, locking in memory.
+///
+/// ```
+/// use shm_runtime::{MapOptions, Shared};
+/// use std::sync::atomic::AtomicU64;
+///
+/// let counters: Shared<[AtomicU64]> = MapOptions::new()
+///     .prefault(true)
+///     .slice_zeroed(1024)?;
+/// assert_eq!(counters.len(), 1024);
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MapOptions {
+    pub(crate) prefault: bool,
+    pub(crate) huge_pages: HugePages,
+    pub(crate) lock: bool,
+}
+
+impl MapOptions {
+    /// Default options: no prefault, ordinary pages, not locked.
+    pub fn new() -> MapOptions {
+        MapOptions::default()
+    }
+
+    /// Touch every page at creation (`MAP_POPULATE`, or `MADV_WILLNEED` for
+    /// huge pages), so that first accesses do not fault.
+    pub fn prefault(mut self, prefault: bool) -> MapOptions {
+        self.prefault = prefault;
+        self
+    }
+
+    /// Use huge pages; see [`HugePages`].
+    pub fn huge_pages(mut self, huge_pages: HugePages) -> MapOptions {
+        self.huge_pages = huge_pages;
+        self
+    }
+
+    /// Lock the pages in memory (`mlock`): they are never swapped out. Fails
+    /// with [`OutOfMemory`](ErrorKind::OutOfMemory) beyond `RLIMIT_MEMLOCK`.
+    pub fn lock_in_memory(mut self, lock: bool) -> MapOptions {
+        self.lock = lock;
+        self
+    }
+}
+
+/// How a mapping is released.
+#[derive(Debug)]
+enum Release {
+    /// `munmap(ptr, len)`.
+    Munmap,
+}
+
+/// An owned range of mapped memory, released on drop.
+#[derive(Debug)]
+pub(crate) struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    release: Release,
+}
+
+// SAFETY: a mapping is plain memory owned by this value; unmapping it from
+// another thread is fine.
+unsafe impl Send for Mapping {}
+// SAFETY: `Mapping` exposes only its address and length through `&self`.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// A new zero-filled shared anonymous mapping of at least `len` bytes,
+    /// inherited by children after `fork`. `what` names it in errors.
+    pub(crate) fn anonymous(len: usize, options: &MapOptions, what: &str) -> Result<Mapping> {
+        let page = page_size();
+        let len = round_up(len.max(1), page).ok_or_else(|| too_large(len, what))?;
+        let base = libc::MAP_SHARED | libc::MAP_ANONYMOUS;
+        let populate = if options.prefault {
+            libc::MAP_POPULATE
+        } else {
+            0
+        };
+        let mapping = match options.huge_pages {
+            HugePages::Off => Mapping::map(len, base | populate, what)?,
+            HugePages::Transparent => {
+                let mapping = Mapping::map(len, base, what)?;
+                mapping.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what)?;
+                mapping.prefault_if(options, what)?;
+                mapping
+            }
+            HugePages::Explicit => Mapping::map_huge(len, base | populate, what)?,
+            HugePages::Prefer => match Mapping::map_huge(len, base | populate, what) {
+                Ok(mapping) => mapping,
+                Err(_) => {
+                    let mapping = Mapping::map(len, base, what)?;
+                    // Best effort: without THP support the mapping stays on
+                    // ordinary pages, which `Prefer` accepts.
+                    let _ = mapping.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what);
+                    mapping.prefault_if(options, what)?;
+                    mapping
+                }
+            },
+        };
+        if options.lock {
+            mapping.lock(what)?;
+        }
+        Ok(mapping)
+    }
+
+    fn map_huge(len: usize, flags: libc::c_int, what: &str) -> Result<Mapping> {
+        let len = round_up(len, huge_page_size()).ok_or_else(|| too_large(len, what))?;
+        Mapping::map(len, flags | libc::MAP_HUGETLB, what).map_err(|e| match e.kind() {
+            ErrorKind::OutOfMemory => Error::new(
+                ErrorKind::OutOfMemory,
+                format!(
+                    "mapping {what} on explicit huge pages: none free (reserve some in \
+                     /proc/sys/vm/nr_hugepages, or use HugePages::Prefer)"
+                ),
+            ),
+            _ => e,
+        })
+    }
+
+    fn map(len: usize, flags: libc::c_int, what: &str) -> Result<Mapping> {
+        // SAFETY: a new anonymous mapping at an address the kernel chooses
+        // touches no existing memory.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last_os(format!("mapping {len} bytes for {what}")));
+        }
+        Ok(Mapping {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
+            len,
+            release: Release::Munmap,
+        })
+    }
+
+    fn advise(&self, advice: libc::c_int, purpose: &str, what: &str) -> Result<()> {
+        // SAFETY: the range is exactly this live mapping; advice changes
+        // paging behaviour, not contents (no MADV_DONTNEED/FREE is passed).
+        let rc = unsafe { libc::madvise(self.ptr.as_ptr().cast(), self.len, advice) };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            let kind = if err.raw_os_error() == Some(libc::EINVAL) {
+                ErrorKind::Unsupported
+            } else {
+                ErrorKind::Os
+            };
+            return Err(Error::os_with_kind(
+                kind,
+                format!("asking for {purpose} for {what}"),
+                err,
+            ));
+        }
+        Ok(())
+    }
+
+    fn prefault_if(&self, options: &MapOptions, what: &str) -> Result<()> {
+        if options.prefault {
+            self.advise(libc::MADV_WILLNEED, "prefaulting", what)?;
+            // MADV_WILLNEED only schedules reads for anonymous memory: touch
+            // one byte per page so every page is really present.
+            let page = page_size();
+            for offset in (0..self.len).step_by(page) {
+                // SAFETY: `offset < len`, inside this mapping; a volatile
+                // read of a zero-filled page does not race with anyone since
+                // the mapping is not shared yet.
+                unsafe { std::ptr::read_volatile(self.ptr.as_ptr().add(offset)) };
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self, what: &str) -> Result<()> {
+        // SAFETY: locks the pages of this live mapping; no memory changes.
+        if unsafe { libc::mlock(self.ptr.as_ptr().cast(), self.len) } != 0 {
+            let err = io::Error::last_os_error();
+            return Err(Error::os_with_kind(
+                ErrorKind::OutOfMemory,
+                format!(
+                    "locking {} bytes of {what} in memory (see RLIMIT_MEMLOCK)",
+                    self.len
+                ),
+                err,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The first byte of the mapping.
+    pub(crate) fn ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    /// The mapped length in bytes (whole pages).
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        match self.release {
+            Release::Munmap => {
+                // SAFETY: `ptr..ptr+len` is a mapping this value owns; every
+                // reference into it borrows the `Shared` that owns this value,
+                // so none outlives it.
+                unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+            }
+        }
+    }
+}
+
+pub(crate) fn too_large(len: usize, what: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidSize,
+        format!("mapping {what}: {len} bytes is more than the address space can hold"),
+    )
+}

@@ -1,0 +1,267 @@
+//! Running a closure in a forked child process.
+//!
+//! # What `fork` means
+//!
+//! `fork` copies the calling process: its memory (private mappings copied
+//! on write, *shared* mappings shared, which is the point), its open files,
+//! and **only the calling thread**. In a multi-threaded process every lock
+//! another thread held at that instant (the stdout lock, a `Mutex`, an
+//! allocator without fork handlers) stays locked forever in the child, which
+//! deadlocks if it takes one. Hence two functions:
+//!
+//! * [`fork`] is safe and refuses (with [`ErrorKind::MultiThreaded`]) unless
+//!   the process runs a single thread, where the child may do anything.
+//! * [`fork_unchecked`] forks regardless; the caller promises that the child
+//!   takes no lock another thread may hold: in practice it touches shared
+//!   memory, atomics and this crate's process-shared locks, and returns.
+//!
+//! In both, the child runs the closure and then leaves with `_exit`: it never
+//! returns into the caller's code, never runs the parent's destructors,
+//! `atexit` handlers or test harness. Its exit status is 0 when the closure
+//! returns and 101 when it panics (as a Rust program's would).
+
+use crate::error::{Error, ErrorKind, Result};
+use std::io::{self, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+/// The exit status of a child whose closure panicked.
+pub const PANIC_EXIT_CODE: i32 = 101;
+
+/// Runs `child` in a forked child process and returns a handle to it.
+/// Refuses when this process runs more than one thread (see the
+/// [module documentation](self)).
+///
+/// ```
+/// use shm_runtime::{process, Shared};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// let cell = Shared::anonymous(AtomicU32::new(0))?;
+/// let child = process::fork(|| cell.store(42, Ordering::Release))?;
+/// assert!(child.wait()?.success());
+/// assert_eq!(cell.load(Ordering::Acquire), 42);
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
+    let threads = thread_count()?;
+    if threads != 1 {
+        return Err(Error::new(
+            ErrorKind::MultiThreaded,
+            format!(
+                "refusing to fork a process that runs {threads} threads: the child could \
+                 deadlock on a lock held by a thread it does not have (see \
+                 `process::fork_unchecked` for the contract that makes it safe)"
+            ),
+        ));
+    }
+    // SAFETY: this process runs one thread, so no other thread holds a lock.
+    unsafe { fork_unchecked(child) }
+}
+
+/// Runs `child` in a forked child process, whatever threads this process runs.
+///
+/// # Safety
+/// If this process runs other threads, `child` must not take any lock that
+/// one of them may hold at the moment of the fork (the child would wait for
+/// it forever): stdout/stderr (`println!`), `std::sync` locks, or any
+/// library's internal locks. Touching shared memory, atomics, this crate's
+/// process-shared locks, and allocating with glibc's allocator (which resets
+/// its locks in the child) is fine.
+///
+/// ```
+/// use shm_runtime::{process, Shared};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+///
+/// let cell = Shared::anonymous(AtomicU32::new(0))?;
+/// // SAFETY: the child only stores to an atomic.
+/// let child = unsafe { process::fork_unchecked(|| cell.store(1, Ordering::Release))? };
+/// child.join(Duration::from_secs(10))?;
+/// assert_eq!(cell.load(Ordering::Acquire), 1);
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
+    // Output buffered in this process would otherwise be written twice.
+    let _ = io::stdout().flush();
+    // SAFETY: `fork` has no memory-safety preconditions of its own; what the
+    // child may do is the caller's contract, and the child never returns.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(Error::last_os("forking a child process")),
+        0 => {
+            let code = match catch_unwind(AssertUnwindSafe(child)) {
+                Ok(()) => 0,
+                Err(_) => PANIC_EXIT_CODE,
+            };
+            let _ = io::stdout().flush();
+            let _ = io::stderr().flush();
+            // SAFETY: `_exit` ends the child at once, without running the
+            // parent's destructors, `atexit` handlers or the test harness.
+            unsafe { libc::_exit(code) }
+        }
+        pid => Ok(Child { pid, reaped: false }),
+    }
+}
+
+/// The number of threads of this process (`Threads:` in `/proc/self/status`).
+fn thread_count() -> Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string("/proc/self/status")
+            .map_err(|e| Error::os("reading /proc/self/status to count threads", e))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    "no thread count in /proc/self/status",
+                )
+            })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "counting threads is supported on Linux only: use `process::fork_unchecked`",
+        ))
+    }
+}
+
+/// A forked child process. Dropping a child that was not waited for kills it
+/// (`SIGKILL`) and reaps it, so no test or program leaves a zombie behind.
+#[derive(Debug)]
+pub struct Child {
+    pid: libc::pid_t,
+    reaped: bool,
+}
+
+impl Child {
+    /// The child's process id.
+    ///
+    /// ```
+    /// let child = shm_runtime::process::fork(|| {})?;
+    /// assert!(child.id() > 0);
+    /// # child.wait()?;
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    fn waitpid(&mut self, flags: libc::c_int) -> Result<Option<ExitStatus>> {
+        loop {
+            let mut status = 0;
+            // SAFETY: waits for our own child; `status` is a valid out-pointer.
+            let rc = unsafe { libc::waitpid(self.pid, &mut status, flags) };
+            if rc == self.pid {
+                self.reaped = true;
+                return Ok(Some(ExitStatus::from_raw(status)));
+            }
+            if rc == 0 {
+                return Ok(None);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(Error::os(format!("waiting for child {}", self.pid), err));
+            }
+        }
+    }
+
+    /// Waits for the child to exit, without a time limit.
+    ///
+    /// ```
+    /// let child = shm_runtime::process::fork(|| panic!("in the child"))?;
+    /// assert_eq!(child.wait()?.code(), Some(101));
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn wait(mut self) -> Result<ExitStatus> {
+        Ok(self
+            .waitpid(0)?
+            .expect("a blocking waitpid returns a status"))
+    }
+
+    /// Waits up to `timeout` for the child to exit: `Ok(None)` if it still runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut child = shm_runtime::process::fork(|| std::thread::sleep(Duration::from_secs(5)))?;
+    /// assert!(child.wait_timeout(Duration::from_millis(10))?.is_none());
+    /// child.kill()?; // also done by drop
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(50);
+        loop {
+            if let Some(status) = self.waitpid(libc::WNOHANG)? {
+                return Ok(Some(status));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit successfully. A child still
+    /// running is killed and reaped ([`ErrorKind::TimedOut`]); a non-zero exit
+    /// or a signal is [`ErrorKind::ChildFailed`].
+    ///
+    /// ```
+    /// use shm_runtime::{process, ErrorKind};
+    /// use std::time::Duration;
+    ///
+    /// let failed = process::fork(|| std::process::exit(3))?.join(Duration::from_secs(10));
+    /// assert_eq!(failed.unwrap_err().kind(), ErrorKind::ChildFailed);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn join(mut self, timeout: Duration) -> Result<()> {
+        match self.wait_timeout(timeout)? {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => Err(Error::new(
+                ErrorKind::ChildFailed,
+                format!("child {} failed: {status}", self.pid),
+            )),
+            None => {
+                self.kill()?;
+                Err(Error::new(
+                    ErrorKind::TimedOut,
+                    format!("child {} still ran after {timeout:?}; killed it", self.pid),
+                ))
+            }
+        }
+    }
+
+    /// Kills the child with `SIGKILL` and reaps it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut child = shm_runtime::process::fork(|| loop { std::thread::sleep(Duration::from_secs(1)) })?;
+    /// child.kill()?;
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn kill(&mut self) -> Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        // SAFETY: signals our own, not yet reaped, child (its pid cannot have
+        // been reused while it is unreaped).
+        if unsafe { libc::kill(self.pid, libc::SIGKILL) } != 0 {
+            return Err(Error::last_os(format!("killing child {}", self.pid)));
+        }
+        self.waitpid(0)?;
+        Ok(())
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}

@@ -1,0 +1,365 @@
+//! [`Shared<T>`]: a typed view of memory shared between processes.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::map::{page_size, too_large, MapOptions, Mapping};
+use crate::SharedSafe;
+use std::fmt;
+use std::mem::{align_of, size_of};
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+/// A value of type `T` (or a slice `[T]`) in memory shared between processes.
+///
+/// An anonymous `Shared` is inherited by the children a process forks after
+/// creating it: parent and children then see the same memory.
+///
+/// ```
+/// use shm_runtime::{process, Shared};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// let hits = Shared::anonymous(AtomicU64::new(0))?;
+/// let child = process::fork(|| {
+///     hits.fetch_add(1, Ordering::SeqCst);
+/// })?;
+/// assert!(child.wait()?.success());
+/// assert_eq!(hits.load(Ordering::SeqCst), 1);
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+///
+/// # Access and mutation
+///
+/// `Shared<T>` dereferences to `&T` only. Another process may read or write
+/// the same memory at any moment, so a safe `&mut T` would be undefined
+/// behaviour; mutation goes through atomics and this crate's process-shared
+/// locks, whose methods take `&self`. [`as_mut_ptr`](Shared::as_mut_ptr) and
+/// [`get_mut_unchecked`](Shared::get_mut_unchecked) are the escape hatches,
+/// with their contract spelled out.
+///
+/// # Lifetime of the memory
+///
+/// Dropping a `Shared` unmaps the memory in this process; other processes
+/// keep their own mappings. `T` is never dropped: no process owns a shared
+/// value, which is why [`SharedSafe`] types have no drop glue.
+pub struct Shared<T: ?Sized> {
+    ptr: NonNull<T>,
+    // Declared after `ptr` and never borrowed out: the memory stays mapped
+    // for as long as `self` and every reference borrowed from it live.
+    mapping: Mapping,
+}
+
+// SAFETY: a `Shared<T>` behaves like an owned `&'static T` to memory that
+// lives as long as it: sending it or sharing it between threads hands out
+// `&T` on other threads, which is sound exactly when `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Send for Shared<T> {}
+// SAFETY: as above; `&Shared<T>` gives only `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for Shared<T> {}
+
+fn check_align<T>(what: &str) -> Result<()> {
+    if align_of::<T>() > page_size() {
+        return Err(Error::new(
+            ErrorKind::InvalidSize,
+            format!(
+                "mapping {what}: alignment {} exceeds the page size {}",
+                align_of::<T>(),
+                page_size()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl<T: SharedSafe> Shared<T> {
+    /// Moves `value` into a new anonymous shared mapping.
+    ///
+    /// `value` passes through the stack; for large types use
+    /// [`anonymous_zeroed`](Shared::anonymous_zeroed) or
+    /// [`anonymous_init`](Shared::anonymous_init), which build in place.
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    /// use std::sync::atomic::AtomicU32;
+    ///
+    /// let flag = Shared::anonymous(AtomicU32::new(7))?;
+    /// assert_eq!(flag.load(std::sync::atomic::Ordering::Relaxed), 7);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn anonymous(value: T) -> Result<Shared<T>> {
+        MapOptions::new().anonymous(value)
+    }
+
+    /// A new anonymous shared mapping holding an all-zero `T`. The kernel
+    /// zero-fills the pages: no `T` is ever built on the stack.
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    /// use std::sync::atomic::AtomicU64;
+    ///
+    /// // 128 MiB of counters, never on the stack.
+    /// let big = Shared::<[AtomicU64; 16 << 20]>::anonymous_zeroed()?;
+    /// assert_eq!(big[(16 << 20) - 1].load(std::sync::atomic::Ordering::Relaxed), 0);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn anonymous_zeroed() -> Result<Shared<T>>
+    where
+        T: bytemuck::Zeroable,
+    {
+        MapOptions::new().anonymous_zeroed()
+    }
+
+    /// A new anonymous shared mapping holding a `T` that starts all-zero and
+    /// is then finished in place by `init`, before any other process can see
+    /// it (so `init` gets a plain `&mut T`).
+    ///
+    /// ```
+    /// use shm_runtime::{Shared, SharedSafe};
+    ///
+    /// #[derive(SharedSafe, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Table { rows: [[u32; 1024]; 1024] }
+    ///
+    /// let table = Shared::<Table>::anonymous_init(|t| {
+    ///     for (i, row) in t.rows.iter_mut().enumerate() {
+    ///         row.fill(i as u32);
+    ///     }
+    /// })?;
+    /// assert_eq!(table.rows[1023][5], 1023);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn anonymous_init(init: impl FnOnce(&mut T)) -> Result<Shared<T>>
+    where
+        T: bytemuck::Zeroable,
+    {
+        MapOptions::new().anonymous_init(init)
+    }
+}
+
+impl<T: SharedSafe> Shared<[T]> {
+    /// A new anonymous shared slice of `len` all-zero elements, zero-filled by
+    /// the kernel.
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    ///
+    /// let samples = Shared::<[f64]>::slice_zeroed(1000)?;
+    /// assert_eq!(samples.len(), 1000);
+    /// assert!(samples.iter().all(|s| *s == 0.0));
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn slice_zeroed(len: usize) -> Result<Shared<[T]>>
+    where
+        T: bytemuck::Zeroable,
+    {
+        MapOptions::new().slice_zeroed(len)
+    }
+
+    /// A new anonymous shared slice whose element `i` is `element(i)`,
+    /// written in place one element at a time.
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    ///
+    /// let squares = Shared::<[u64]>::slice_from_fn(10, |i| (i * i) as u64)?;
+    /// assert_eq!(squares[9], 81);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn slice_from_fn(len: usize, element: impl FnMut(usize) -> T) -> Result<Shared<[T]>> {
+        MapOptions::new().slice_from_fn(len, element)
+    }
+}
+
+impl MapOptions {
+    fn map_for<T: SharedSafe>(&self, what: &str) -> Result<Mapping> {
+        check_align::<T>(what)?;
+        Mapping::anonymous(size_of::<T>(), self, what)
+    }
+
+    fn map_slice_for<T: SharedSafe>(&self, len: usize, what: &str) -> Result<Mapping> {
+        check_align::<T>(what)?;
+        let bytes = size_of::<T>()
+            .checked_mul(len)
+            .filter(|b| *b <= isize::MAX as usize)
+            .ok_or_else(|| too_large(usize::MAX, what))?;
+        Mapping::anonymous(bytes, self, what)
+    }
+
+    /// Like [`Shared::anonymous`], with these options.
+    ///
+    /// ```
+    /// use shm_runtime::MapOptions;
+    /// let x = MapOptions::new().prefault(true).anonymous(5u32)?;
+    /// assert_eq!(*x, 5);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn anonymous<T: SharedSafe>(&self, value: T) -> Result<Shared<T>> {
+        let mapping = self.map_for::<T>(std::any::type_name::<T>())?;
+        let ptr = mapping.ptr().cast::<T>();
+        // SAFETY: the mapping is at least `size_of::<T>()` bytes, page-aligned
+        // (and `align_of::<T>() <= page_size`, checked), writable, and not yet
+        // visible to any other process or reference.
+        unsafe { ptr.as_ptr().write(value) };
+        // SAFETY: `ptr` now holds a valid `T` inside `mapping`.
+        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
+    }
+
+    /// Like [`Shared::anonymous_zeroed`], with these options.
+    ///
+    /// ```
+    /// use shm_runtime::MapOptions;
+    /// let x = MapOptions::new().anonymous_zeroed::<[u8; 100]>()?;
+    /// assert_eq!(x[99], 0);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn anonymous_zeroed<T: SharedSafe + bytemuck::Zeroable>(&self) -> Result<Shared<T>> {
+        let mapping = self.map_for::<T>(std::any::type_name::<T>())?;
+        let ptr = mapping.ptr().cast::<T>();
+        // SAFETY: anonymous mappings are zero-filled, and all-zero bytes are
+        // a valid `T` because `T: Zeroable`; size and alignment as above.
+        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
+    }
+
+    /// Like [`Shared::anonymous_init`], with these options.
+    ///
+    /// ```
+    /// use shm_runtime::MapOptions;
+    /// let x = MapOptions::new().anonymous_init(|a: &mut [u16; 4]| a[3] = 9)?;
+    /// assert_eq!(*x, [0, 0, 0, 9]);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn anonymous_init<T: SharedSafe + bytemuck::Zeroable>(
+        &self,
+        init: impl FnOnce(&mut T),
+    ) -> Result<Shared<T>> {
+        let mut shared = self.anonymous_zeroed::<T>()?;
+        // SAFETY: the mapping was created just now and has not been shared
+        // with any process (no fork can happen while we hold `&mut`), and
+        // `shared` is borrowed mutably, so this is the only reference.
+        init(unsafe { shared.get_mut_unchecked() });
+        Ok(shared)
+    }
+
+    /// Like [`Shared::slice_zeroed`], with these options.
+    ///
+    /// ```
+    /// use shm_runtime::MapOptions;
+    /// let s = MapOptions::new().slice_zeroed::<u32>(3)?;
+    /// assert_eq!(&*s, &[0, 0, 0]);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn slice_zeroed<T: SharedSafe + bytemuck::Zeroable>(
+        &self,
+        len: usize,
+    ) -> Result<Shared<[T]>> {
+        let what = format!("[{}; {len}]", std::any::type_name::<T>());
+        let mapping = self.map_slice_for::<T>(len, &what)?;
+        let ptr = NonNull::slice_from_raw_parts(mapping.ptr().cast::<T>(), len);
+        // SAFETY: the mapping holds `len * size_of::<T>()` zero bytes, which
+        // are `len` valid `T`s (`T: Zeroable`), aligned as checked.
+        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
+    }
+
+    /// Like [`Shared::slice_from_fn`], with these options.
+    ///
+    /// ```
+    /// use shm_runtime::MapOptions;
+    /// let s = MapOptions::new().slice_from_fn(4, |i| i as u8 * 2)?;
+    /// assert_eq!(&*s, &[0, 2, 4, 6]);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn slice_from_fn<T: SharedSafe>(
+        &self,
+        len: usize,
+        mut element: impl FnMut(usize) -> T,
+    ) -> Result<Shared<[T]>> {
+        let what = format!("[{}; {len}]", std::any::type_name::<T>());
+        let mapping = self.map_slice_for::<T>(len, &what)?;
+        let first = mapping.ptr().cast::<T>();
+        for i in 0..len {
+            // SAFETY: `i < len` and the mapping holds `len` aligned `T`s; the
+            // memory is private to this call until it returns. Should
+            // `element` panic, `mapping` is unmapped and no `T` needs drop.
+            unsafe { first.as_ptr().add(i).write(element(i)) };
+        }
+        let ptr = NonNull::slice_from_raw_parts(first, len);
+        // SAFETY: all `len` elements were written above.
+        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
+    }
+}
+
+impl<T: ?Sized> Shared<T> {
+    /// Wraps a mapping holding a valid `T` at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` points inside `mapping`, is aligned, and the memory it covers
+    /// holds a valid `T` (`T: SharedSafe`, or `[U]` with `U: SharedSafe`)
+    /// that is only ever mutated through `&T`-safe means.
+    pub(crate) unsafe fn from_mapping(mapping: Mapping, ptr: NonNull<T>) -> Shared<T> {
+        Shared { ptr, mapping }
+    }
+
+    /// A raw pointer to the shared value, for interop with foreign code.
+    ///
+    /// Writing through it is sound only where no `&T` of this or any other
+    /// process covers the bytes written, or through an `UnsafeCell` inside
+    /// `T` (atomics, this crate's locks).
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    /// let x = Shared::anonymous(3u64)?;
+    /// assert_eq!(unsafe { *x.as_mut_ptr() }, 3);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn as_mut_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
+    /// A mutable reference to the shared value, with no check.
+    ///
+    /// # Safety
+    /// For as long as the returned reference lives, no other process (nor any
+    /// other `Shared` or pointer in this one) may read or write the value.
+    /// That holds, for example, before the first `fork` that shares it, or
+    /// while a process-shared lock that all users take is held.
+    ///
+    /// ```
+    /// use shm_runtime::Shared;
+    /// let mut x = Shared::anonymous([0u8; 4])?;
+    /// // SAFETY: no other process has this mapping yet.
+    /// unsafe { x.get_mut_unchecked()[2] = 1 };
+    /// assert_eq!(*x, [0, 0, 1, 0]);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub unsafe fn get_mut_unchecked(&mut self) -> &mut T {
+        // SAFETY: valid and aligned (constructor); exclusivity is the
+        // caller's promise, and `&mut self` excludes this handle's `&T`s.
+        unsafe { self.ptr.as_mut() }
+    }
+
+    /// The number of bytes mapped for this value (whole pages).
+    ///
+    /// ```
+    /// use shm_runtime::{page_size, Shared};
+    /// let x = Shared::anonymous(1u8)?;
+    /// assert_eq!(x.mapped_len(), page_size());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn mapped_len(&self) -> usize {
+        self.mapping.len()
+    }
+}
+
+impl<T: ?Sized> Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the constructors guarantee a valid, aligned value that
+        // lives as long as `self` (the mapping is unmapped only on drop), and
+        // it is mutated only through `&T`-safe means (the `SharedSafe` rules).
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Shared").field(&&**self).finish()
+    }
+}

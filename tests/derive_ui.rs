@@ -1,0 +1,13 @@
+//! Compile-time tests of `#[derive(SharedSafe)]`: every rule has a case in
+//! `tests/ui/fail/` whose expected compiler output is checked in next to it
+//! (`.stderr`), and the accepted shapes have a case in `tests/ui/pass/`.
+//!
+//! After an intended change to a message, regenerate the expected output with
+//! `TRYBUILD=overwrite cargo test --test derive_ui` and read the diff.
+
+#[test]
+fn derive_ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}
