@@ -29,6 +29,10 @@
 //!   memory breaks every view of it, with or without `FixedVec`. For a `T`
 //!   that accepts every bit pattern, every bit pattern is a valid `FixedVec`.
 //!
+//! All-zero bytes are the empty value, so both implement
+//! [`bytemuck::Zeroable`] and work with
+//! [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed).
+//!
 //! Mutation takes `&mut self`: in shared memory it happens under a lock or
 //! through an `unsafe` escape hatch whose contract excludes other writers.
 
