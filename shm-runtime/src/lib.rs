@@ -27,14 +27,20 @@ extern crate self as shm_runtime;
 
 mod error;
 mod fingerprint;
+pub mod fixed;
 mod map;
+mod pod_field;
 pub mod process;
+mod rel_ptr;
 mod shared;
 mod shared_safe;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
+pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use map::{page_size, HugePages, MapOptions};
+pub use pod_field::PodField;
+pub use rel_ptr::RelPtr;
 pub use shared::Shared;
 pub use shared_safe::SharedSafe;
 
