@@ -1,0 +1,125 @@
+//! Field access: the same summing loop through `Shared<T>` and through a raw
+//! `libc::mmap` pointer. `Shared` dereferences to a plain `&[T]`, so both
+//! loops should compile to the same code (zero cost).
+
+use crate::report::Section;
+use crate::sys::{ns_since, repeat, RawMap, Res};
+use crate::{outcome, Config};
+use shm_runtime::Shared;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+const RAW_U64: &str = "u64: raw mmap pointer";
+const RAW_ATOMIC: &str = "AtomicU64 Relaxed: raw mmap pointer";
+
+/// Runs the section.
+pub fn run(c: &Config) -> Section {
+    let mut s = Section::new(
+        "field_access",
+        format!(
+            "1. Field access: sum over {} elements ({} MiB)",
+            c.access_len,
+            (c.access_len * 8) >> 20
+        ),
+        "ns/element",
+        false,
+    );
+    s.baseline(RAW_U64, outcome(raw_u64(c)));
+    s.vs(RAW_U64, "u64: Shared<[u64]>", outcome(shared_u64(c)));
+    s.baseline(RAW_ATOMIC, outcome(raw_atomic(c)));
+    s.vs(
+        RAW_ATOMIC,
+        "AtomicU64 Relaxed: Shared<[AtomicU64]>",
+        outcome(shared_atomic(c)),
+    );
+    s
+}
+
+fn expected_sum(n: usize) -> u64 {
+    let n = n as u64;
+    n.wrapping_mul(n.wrapping_sub(1)) / 2
+}
+
+fn check(sum: u64, n: usize) -> Res<()> {
+    if sum != expected_sum(n) {
+        return Err(format!("wrong sum {sum}, expected {}", expected_sum(n)).into());
+    }
+    Ok(())
+}
+
+/// A raw shared mapping holding `0, 1, ..., n-1`.
+fn raw_filled(n: usize) -> Res<RawMap> {
+    let map = RawMap::new(n * 8, 0)?;
+    let p = map.ptr().cast::<u64>();
+    for i in 0..n {
+        // SAFETY: `i < n` and the mapping holds `n` page-aligned u64s that
+        // nobody else sees yet.
+        unsafe { p.add(i).write(i as u64) };
+    }
+    Ok(map)
+}
+
+fn raw_u64(c: &Config) -> Res<Vec<f64>> {
+    let n = c.access_len;
+    let map = raw_filled(n)?;
+    repeat(c.reps, || {
+        let p = black_box(map.ptr().cast::<u64>().cast_const());
+        let start = Instant::now();
+        let mut sum = 0u64;
+        for i in 0..n {
+            // SAFETY: `i < n`, inside the live mapping filled above.
+            sum = sum.wrapping_add(unsafe { p.add(i).read() });
+        }
+        let ns = ns_since(start);
+        check(black_box(sum), n)?;
+        Ok(ns / n as f64)
+    })
+}
+
+fn shared_u64(c: &Config) -> Res<Vec<f64>> {
+    let n = c.access_len;
+    let data = Shared::<[u64]>::slice_from_fn(n, |i| i as u64)?;
+    repeat(c.reps, || {
+        let slice: &[u64] = black_box(&data);
+        let start = Instant::now();
+        let sum = slice.iter().fold(0u64, |sum, x| sum.wrapping_add(*x));
+        let ns = ns_since(start);
+        check(black_box(sum), n)?;
+        Ok(ns / n as f64)
+    })
+}
+
+fn raw_atomic(c: &Config) -> Res<Vec<f64>> {
+    let n = c.access_len;
+    let map = raw_filled(n)?;
+    repeat(c.reps, || {
+        let p = black_box(map.ptr().cast::<u64>());
+        let start = Instant::now();
+        let mut sum = 0u64;
+        for i in 0..n {
+            // SAFETY: `i < n`, an aligned u64 inside the live mapping, only
+            // ever accessed atomically from here on.
+            let cell = unsafe { AtomicU64::from_ptr(p.add(i)) };
+            sum = sum.wrapping_add(cell.load(Ordering::Relaxed));
+        }
+        let ns = ns_since(start);
+        check(black_box(sum), n)?;
+        Ok(ns / n as f64)
+    })
+}
+
+fn shared_atomic(c: &Config) -> Res<Vec<f64>> {
+    let n = c.access_len;
+    let data = Shared::<[AtomicU64]>::slice_from_fn(n, |i| AtomicU64::new(i as u64))?;
+    repeat(c.reps, || {
+        let slice: &[AtomicU64] = black_box(&data);
+        let start = Instant::now();
+        let sum = slice
+            .iter()
+            .fold(0u64, |sum, x| sum.wrapping_add(x.load(Ordering::Relaxed)));
+        let ns = ns_since(start);
+        check(black_box(sum), n)?;
+        Ok(ns / n as f64)
+    })
+}

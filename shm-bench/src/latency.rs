@@ -1,0 +1,296 @@
+//! Round-trip latency between a parent and a forked child: spinning on
+//! atomics in shared memory (several mappings) against pipes and sockets,
+//! then blocking wake-ups (futex, eventfd, pipes, this crate's primitives).
+//!
+//! One child per variant runs all repetitions; the parent times each
+//! repetition of `n` round trips and reports nanoseconds per round trip.
+
+use crate::report::{Outcome, Section};
+use crate::sys::{
+    eventfd, eventfd_read, eventfd_write, futex_wait, futex_wake, join, ns_since, pipe, repeat,
+    spawn, spin_until, RawMap, Res,
+};
+use crate::{outcome, Config};
+use shm_runtime::{Shared, SharedSafe};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Two counters on separate cache lines: the parent bumps `ping`, the child
+/// answers by copying it to `pong`.
+#[derive(SharedSafe)]
+#[repr(C)]
+pub struct PingPong {
+    ping: AtomicU64,
+    _pad: [u64; 15],
+    pong: AtomicU64,
+    _pad2: [u64; 15],
+}
+
+impl PingPong {
+    fn new() -> PingPong {
+        PingPong {
+            ping: AtomicU64::new(0),
+            _pad: [0; 15],
+            pong: AtomicU64::new(0),
+            _pad2: [0; 15],
+        }
+    }
+}
+
+/// The same with 32-bit words, for futexes.
+#[derive(SharedSafe)]
+#[repr(C)]
+pub struct FutexPair {
+    ping: AtomicU32,
+    _pad: [u32; 31],
+    pong: AtomicU32,
+    _pad2: [u32; 31],
+}
+
+const SPIN_BASE: &str = "spin: raw mmap";
+
+/// Section 2: spinning on atomics, against pipes and sockets.
+pub fn spin(c: &Config) -> Section {
+    let mut s = Section::new(
+        "spin_latency",
+        format!(
+            "2. Round trip between two processes, spinning ({} round trips per repetition)",
+            c.spin_round_trips
+        ),
+        "ns/round-trip",
+        false,
+    );
+    let n = c.spin_round_trips;
+    s.baseline(SPIN_BASE, outcome(spin_raw(c)));
+    s.vs(
+        SPIN_BASE,
+        "spin: Shared<PingPong>",
+        outcome(
+            Shared::anonymous(PingPong::new())
+                .map_err(Into::into)
+                .and_then(|pp| spin_rounds(&pp, n, c.reps)),
+        ),
+    );
+    s.vs(
+        SPIN_BASE,
+        "spin: shared_memory crate mapping",
+        outcome(spin_shared_memory(c)),
+    );
+    s.vs(
+        SPIN_BASE,
+        "pipe pair (1 byte)",
+        outcome(pipe_rounds(n, c.reps)),
+    );
+    s.vs(
+        SPIN_BASE,
+        "UnixStream::pair (1 byte)",
+        outcome(socket_rounds(n, c.reps)),
+    );
+    s
+}
+
+const BLOCK_BASE: &str = "raw futex (shared, no PRIVATE flag)";
+
+/// Section 3: blocking wake-ups.
+pub fn blocking(c: &Config) -> Section {
+    let mut s = Section::new(
+        "blocking_latency",
+        format!(
+            "3. Round trip between two processes, blocking wake-ups ({} round trips per repetition)",
+            c.block_round_trips
+        ),
+        "ns/round-trip",
+        false,
+    );
+    let n = c.block_round_trips;
+    s.baseline(BLOCK_BASE, outcome(futex_rounds(n, c.reps)));
+    s.vs(
+        BLOCK_BASE,
+        "eventfd pair",
+        outcome(eventfd_rounds(n, c.reps)),
+    );
+    s.vs(
+        BLOCK_BASE,
+        "pipe pair (1 byte)",
+        outcome(pipe_rounds(n, c.reps)),
+    );
+    s.vs(
+        BLOCK_BASE,
+        "UnixStream::pair (1 byte)",
+        outcome(socket_rounds(n, c.reps)),
+    );
+    let sync = "shm_runtime::sync is on branch `sync`, not on main";
+    s.vs(BLOCK_BASE, "ShmEvent pair", not_built(sync));
+    s.vs(BLOCK_BASE, "ShmMutex + ShmCondvar", not_built(sync));
+    s
+}
+
+/// `n` spinning round trips per repetition through `pp`, which the child
+/// inherits across `fork`.
+pub fn spin_rounds(pp: &PingPong, n: usize, reps: usize) -> Res<Vec<f64>> {
+    let total = ((reps + 1) * n) as u64;
+    let child = spawn(|| {
+        for i in 1..=total {
+            spin_until(|| pp.ping.load(Ordering::Acquire) == i);
+            pp.pong.store(i, Ordering::Release);
+        }
+    })?;
+    let mut i = 0u64;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            i += 1;
+            pp.ping.store(i, Ordering::Release);
+            spin_until(|| pp.pong.load(Ordering::Acquire) == i);
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+fn spin_raw(c: &Config) -> Res<Vec<f64>> {
+    let map = RawMap::new(size_of::<PingPong>(), 0)?;
+    let p = map.ptr().cast::<PingPong>();
+    // SAFETY: the fresh mapping is page-aligned, large enough and private
+    // until the fork below; after this write it holds a valid PingPong,
+    // which is only accessed through atomics while `map` lives.
+    let pp = unsafe {
+        p.write(PingPong::new());
+        &*p
+    };
+    spin_rounds(pp, c.spin_round_trips, c.reps)
+}
+
+fn spin_shared_memory(c: &Config) -> Res<Vec<f64>> {
+    let shmem = shared_memory::ShmemConf::new()
+        .size(size_of::<PingPong>())
+        .create()?;
+    let p = shmem.as_ptr().cast::<PingPong>();
+    // SAFETY: as in `spin_raw`: the crate's fresh mapping is page-aligned
+    // and large enough, and `shmem` (which unlinks and unmaps on drop)
+    // outlives every use of the reference.
+    let pp = unsafe {
+        p.write(PingPong::new());
+        &*p
+    };
+    spin_rounds(pp, c.spin_round_trips, c.reps)
+}
+
+/// One-byte round trips over byte streams: the parent writes to `parent.0`
+/// and reads `parent.1`; the child reads `child_ends.0` and echoes to
+/// `child_ends.1`. The parent's copies
+/// of the child's ends are closed after the fork, so a dead child shows as
+/// end-of-file rather than a hang.
+fn stream_rounds<S: Read + Write, T: Read + Write>(
+    mut parent: (S, T),
+    child_ends: (S, T),
+    n: usize,
+    reps: usize,
+) -> Res<Vec<f64>> {
+    let total = (reps + 1) * n;
+    let child = spawn(move || {
+        let (mut from_parent, mut to_parent) = child_ends;
+        let mut byte = [0u8];
+        for _ in 0..total {
+            from_parent.read_exact(&mut byte).expect("read from parent");
+            to_parent.write_all(&byte).expect("write to parent");
+        }
+    })?;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        let mut byte = [7u8];
+        for _ in 0..n {
+            parent.0.write_all(&byte)?;
+            parent.1.read_exact(&mut byte)?;
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+fn pipe_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let (down_r, down_w) = pipe()?;
+    let (up_r, up_w) = pipe()?;
+    // The parent writes down and reads up; the child reads down, writes up.
+    stream_rounds((down_w, up_r), (down_r, up_w), n, reps)
+}
+
+fn socket_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let (parent_end, child_end) = UnixStream::pair()?;
+    let parent = (parent_end.try_clone()?, parent_end);
+    let child = (child_end.try_clone()?, child_end);
+    stream_rounds(parent, child, n, reps)
+}
+
+fn futex_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let map = RawMap::new(size_of::<FutexPair>(), 0)?;
+    let p = map.ptr().cast::<FutexPair>();
+    // SAFETY: a fresh, page-aligned, zero-filled mapping large enough for
+    // a FutexPair (all-zero is a valid one: four arrays and atomics of 0);
+    // it is only accessed through atomics and futex calls while `map` lives.
+    let pair = unsafe { &*p };
+    let total = ((reps + 1) * n) as u32;
+    let child = spawn(|| {
+        for i in 1..=total {
+            loop {
+                let v = pair.ping.load(Ordering::Acquire);
+                if v == i {
+                    break;
+                }
+                futex_wait(&pair.ping, v);
+            }
+            pair.pong.store(i, Ordering::Release);
+            futex_wake(&pair.pong, 1);
+        }
+    })?;
+    let mut i = 0u32;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            i += 1;
+            pair.ping.store(i, Ordering::Release);
+            futex_wake(&pair.ping, 1);
+            loop {
+                let v = pair.pong.load(Ordering::Acquire);
+                if v == i {
+                    break;
+                }
+                futex_wait(&pair.pong, v);
+            }
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+fn eventfd_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let down = eventfd()?;
+    let up = eventfd()?;
+    let total = (reps + 1) * n;
+    let child = spawn(|| {
+        for _ in 0..total {
+            eventfd_read(&down).expect("eventfd read");
+            eventfd_write(&up, 1).expect("eventfd write");
+        }
+    })?;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            eventfd_write(&down, 1)?;
+            eventfd_read(&up)?;
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+/// The outcome of a row whose subject is not on main yet.
+pub fn not_built(what: &str) -> Outcome {
+    Outcome::Unavailable(format!("not built yet: {what}"))
+}

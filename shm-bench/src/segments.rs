@@ -1,0 +1,216 @@
+//! Named segments: the cost of a full create + map + unmap + unlink cycle,
+//! and of open + map + unmap of an existing segment.
+//!
+//! Every variant writes one word into the mapping (as any initialisation
+//! would), so the first page is faulted in each time. All names start with
+//! `/shm-bench-<pid>-`; whatever the outcome, the section ends by removing
+//! every segment of this process that is left in /dev/shm.
+
+use crate::latency::not_built;
+use crate::report::Section;
+use crate::sys::{os_error, repeat, Res};
+use crate::{outcome, Config};
+use std::ffi::CString;
+use std::time::Instant;
+
+const CREATE_RAW: &str = "create+map+unmap+unlink: raw libc";
+const OPEN_RAW: &str = "open+map+unmap: raw libc";
+
+/// Runs the section.
+pub fn run(c: &Config) -> Section {
+    let mut s = Section::new(
+        "segment_lifecycle",
+        format!(
+            "5. Named segment of {} KiB ({} cycles per repetition)",
+            c.segment_len >> 10,
+            c.segment_ops
+        ),
+        "us/cycle",
+        false,
+    );
+    let not_yet = "shm_runtime::segment is on branch `named`, not on main";
+    s.baseline(CREATE_RAW, outcome(cycles(c, "cr", raw_create)));
+    s.vs(
+        CREATE_RAW,
+        "create+map+unmap+unlink: shared_memory::ShmemConf",
+        outcome(cycles(c, "cs", shared_memory_create)),
+    );
+    s.vs(
+        CREATE_RAW,
+        "create+map+unmap+unlink: shm_runtime",
+        not_built(not_yet),
+    );
+    s.baseline(OPEN_RAW, outcome(open_cycles(c, "or", raw_open)));
+    s.vs(
+        OPEN_RAW,
+        "open+map+unmap: shared_memory::ShmemConf",
+        outcome(open_cycles(c, "os", shared_memory_open)),
+    );
+    s.vs(OPEN_RAW, "open+map+unmap: shm_runtime", not_built(not_yet));
+    remove_leftovers();
+    s
+}
+
+fn prefix() -> String {
+    format!("shm-bench-{}-", std::process::id())
+}
+
+fn name(tag: &str) -> String {
+    format!("/{}{tag}", prefix())
+}
+
+/// Unlinks every segment whose name this process would use.
+fn remove_leftovers() {
+    let prefix = prefix();
+    let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(file) = file.to_str() else { continue };
+        if file.starts_with(&prefix) {
+            if let Ok(name) = CString::new(format!("/{file}")) {
+                // SAFETY: unlinks a name; no memory is involved.
+                unsafe { libc::shm_unlink(name.as_ptr()) };
+            }
+        }
+    }
+}
+
+/// Times `c.segment_ops` calls of `op` on one name (each call leaves no
+/// segment behind), in microseconds per call.
+fn cycles(c: &Config, tag: &str, op: fn(&str, usize) -> Res<()>) -> Res<Vec<f64>> {
+    let name = name(tag);
+    repeat(c.reps, || {
+        let start = Instant::now();
+        for _ in 0..c.segment_ops {
+            op(&name, c.segment_len)?;
+        }
+        Ok(start.elapsed().as_secs_f64() * 1e6 / c.segment_ops as f64)
+    })
+}
+
+/// Creates one segment with raw libc calls, then times opening it.
+fn open_cycles(c: &Config, tag: &str, op: fn(&str, usize) -> Res<()>) -> Res<Vec<f64>> {
+    let name = name(tag);
+    let cname = CString::new(name.clone())?;
+    let fd = raw_create_fd(&cname, c.segment_len)?;
+    // SAFETY: closes the descriptor just created; the segment stays.
+    unsafe { libc::close(fd) };
+    let result = cycles(c, tag, op);
+    // SAFETY: unlinks a name; no memory is involved.
+    unsafe { libc::shm_unlink(cname.as_ptr()) };
+    result
+}
+
+/// `shm_open(O_CREAT | O_EXCL)` + `ftruncate`; unlinks again on failure.
+fn raw_create_fd(name: &CString, len: usize) -> Res<libc::c_int> {
+    // SAFETY: `name` is a NUL-terminated string; the call creates a file.
+    let fd = unsafe {
+        libc::shm_open(
+            name.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_RDWR,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        return Err(os_error("shm_open(O_CREAT|O_EXCL)"));
+    }
+    // SAFETY: `fd` is the descriptor just opened.
+    if unsafe { libc::ftruncate(fd, len as libc::off_t) } != 0 {
+        let err = os_error("ftruncate");
+        // SAFETY: closes and unlinks what was just created.
+        unsafe {
+            libc::close(fd);
+            libc::shm_unlink(name.as_ptr());
+        }
+        return Err(err);
+    }
+    Ok(fd)
+}
+
+/// Maps `len` bytes of `fd`, writes the first word, unmaps, closes `fd`.
+fn map_touch_unmap(fd: libc::c_int, len: usize) -> Res<()> {
+    // SAFETY: a new shared mapping of an open descriptor at an address the
+    // kernel picks; the descriptor is closed once mapped (the mapping
+    // keeps the file).
+    let p = unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            0,
+        );
+        libc::close(fd);
+        p
+    };
+    if p == libc::MAP_FAILED {
+        return Err(os_error("mmap"));
+    }
+    // SAFETY: the mapping is at least one page, page-aligned, and ours; it
+    // is unmapped right after the write.
+    unsafe {
+        std::ptr::write_volatile(p.cast::<u64>(), 1);
+        libc::munmap(p, len);
+    }
+    Ok(())
+}
+
+fn raw_create(name: &str, len: usize) -> Res<()> {
+    let cname = CString::new(name)?;
+    let fd = raw_create_fd(&cname, len)?;
+    let mapped = map_touch_unmap(fd, len);
+    // SAFETY: unlinks a name; no memory is involved.
+    let rc = unsafe { libc::shm_unlink(cname.as_ptr()) };
+    mapped?;
+    if rc != 0 {
+        return Err(os_error("shm_unlink"));
+    }
+    Ok(())
+}
+
+fn raw_open(name: &str, len: usize) -> Res<()> {
+    let cname = CString::new(name)?;
+    // SAFETY: `cname` is NUL-terminated; opens an existing segment.
+    let fd = unsafe { libc::shm_open(cname.as_ptr(), libc::O_RDWR, 0) };
+    if fd < 0 {
+        return Err(os_error("shm_open"));
+    }
+    // Like the peers, learn the size from the segment itself.
+    // SAFETY: `st` is a valid out-pointer for fstat on an open descriptor.
+    let size = unsafe {
+        let mut st = std::mem::zeroed::<libc::stat>();
+        if libc::fstat(fd, &mut st) != 0 {
+            libc::close(fd);
+            return Err(os_error("fstat"));
+        }
+        st.st_size as usize
+    };
+    if size < len {
+        // SAFETY: closes the descriptor opened above.
+        unsafe { libc::close(fd) };
+        return Err(format!("segment is {size} bytes, expected {len}").into());
+    }
+    map_touch_unmap(fd, len)
+}
+
+fn shared_memory_create(name: &str, len: usize) -> Res<()> {
+    // The owner's drop unmaps and unlinks.
+    let shmem = shared_memory::ShmemConf::new()
+        .size(len)
+        .os_id(name)
+        .create()?;
+    // SAFETY: the crate's mapping is at least `len` bytes, page-aligned.
+    unsafe { std::ptr::write_volatile(shmem.as_ptr().cast::<u64>(), 1) };
+    Ok(())
+}
+
+fn shared_memory_open(name: &str, _len: usize) -> Res<()> {
+    // Not the owner: drop unmaps only.
+    let shmem = shared_memory::ShmemConf::new().os_id(name).open()?;
+    // SAFETY: as above; the segment holds at least one page.
+    unsafe { std::ptr::write_volatile(shmem.as_ptr().cast::<u64>(), 1) };
+    Ok(())
+}
