@@ -539,3 +539,70 @@ fn an_empty_segment_times_out_with_advice() {
     scratch.assert_clean();
     let _ = PATTERN_WORD;
 }
+
+/// Runs `python3 -c script args...`; `None` when Python is not installed.
+fn python(script: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "python3 failed: {out:?}");
+    Some(String::from_utf8(out.stdout).unwrap().trim().to_owned())
+}
+
+// Python's resource tracker would unlink the segment when the script exits;
+// `unregister` leaves it to this test.
+const PY_PRELUDE: &str = "import sys\n\
+from multiprocessing import shared_memory, resource_tracker\n\
+def untrack(shm):\n    resource_tracker.unregister(shm._name, 'shared_memory')\n";
+
+#[test]
+fn raw_mode_shares_segments_with_python() {
+    let mut scratch = Scratch::new();
+    // Python creates, Rust maps it raw.
+    let (segment, spec) = scratch.posix("py-made");
+    let _owner = segment.owner();
+    let name = spec.strip_prefix("posix:/").unwrap();
+    let script = format!(
+        "{PY_PRELUDE}shm = shared_memory.SharedMemory(name=sys.argv[1], create=True, size=64)\n\
+         untrack(shm)\nshm.buf[:64] = bytes(range(64))\nshm.close()\nprint('made')"
+    );
+    let Some(out) = python(&script, &[name]) else {
+        eprintln!("python3 not found: skipped");
+        return;
+    };
+    assert_eq!(out, "made");
+    let bytes = segment.open_raw_slice_read_only::<u8>(64).unwrap();
+    assert!(bytes.iter().enumerate().all(|(i, b)| *b as usize == i));
+    assert_eq!(
+        segment.open_raw_slice::<u8>(65).unwrap_err().kind(),
+        ErrorKind::TooShort
+    );
+    assert_eq!(
+        segment.open::<u8>().unwrap_err().kind(),
+        ErrorKind::TooShort
+    );
+    drop(bytes);
+    drop(_owner);
+    // Rust creates raw, Python reads it.
+    let (segment, spec) = scratch.posix("rust-made");
+    let name = spec.strip_prefix("posix:/").unwrap();
+    let made = segment
+        .clone()
+        .remove_on_drop(true)
+        .create_raw_slice_from_fn(16, |i| i as u32 * 3)
+        .unwrap();
+    let script = format!(
+        "{PY_PRELUDE}shm = shared_memory.SharedMemory(name=sys.argv[1])\nuntrack(shm)\n\
+         import struct\nprint(sum(struct.unpack('16I', bytes(shm.buf[:64]))))\nshm.close()"
+    );
+    assert_eq!(
+        python(&script, &[name]).unwrap(),
+        (0..16).map(|i| i * 3).sum::<u32>().to_string()
+    );
+    drop(made);
+    scratch.assert_clean();
+}

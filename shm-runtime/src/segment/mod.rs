@@ -131,9 +131,17 @@ use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 /// The default of [`Segment::open_timeout`].
+///
+/// ```
+/// assert_eq!(shm_runtime::segment::DEFAULT_OPEN_TIMEOUT.as_secs(), 5);
+/// ```
 pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The default of [`Segment::mode`]: read and write for the owner only.
+///
+/// ```
+/// assert_eq!(shm_runtime::segment::DEFAULT_MODE, 0o600);
+/// ```
 pub const DEFAULT_MODE: u32 = 0o600;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

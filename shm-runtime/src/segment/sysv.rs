@@ -30,6 +30,11 @@ impl SysvKey {
     /// A key given explicitly. Key 0 is `IPC_PRIVATE`, which names no
     /// segment: operations on it fail with
     /// [`InvalidName`](ErrorKind::InvalidName).
+    ///
+    /// ```
+    /// use shm_runtime::segment::SysvKey;
+    /// assert_eq!(SysvKey::new(1234).to_string(), "0x000004d2");
+    /// ```
     pub const fn new(key: i32) -> SysvKey {
         SysvKey(key as libc::key_t)
     }
@@ -37,6 +42,15 @@ impl SysvKey {
     /// The key `ftok(path, id)`: the same for every program that passes the
     /// same existing path and id (from the path's inode number and device).
     /// `id` must not be 0.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::SysvKey, ErrorKind};
+    /// let key = SysvKey::from_path("/", b'x')?;
+    /// assert_ne!(key.get(), 0);
+    /// let missing = SysvKey::from_path("/no/such/path", b'x').unwrap_err();
+    /// assert_eq!(missing.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn from_path(path: impl AsRef<Path>, id: u8) -> Result<SysvKey> {
         let path = path.as_ref();
         let what = format!("System V key for `{}`", path.display());
@@ -56,6 +70,10 @@ impl SysvKey {
     }
 
     /// The numeric key.
+    ///
+    /// ```
+    /// assert_eq!(shm_runtime::segment::SysvKey::new(-5).get(), -5);
+    /// ```
     pub const fn get(self) -> i32 {
         #[allow(clippy::unnecessary_cast)] // key_t is i32 on Linux
         let key = self.0 as i32;
