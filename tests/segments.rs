@@ -606,3 +606,28 @@ fn raw_mode_shares_segments_with_python() {
     drop(made);
     scratch.assert_clean();
 }
+
+#[test]
+fn openers_stop_waiting_when_the_creator_fails() {
+    let mut scratch = Scratch::new();
+    let (segment, _) = scratch.posix("fails");
+    let creator = {
+        let segment = segment.clone();
+        std::thread::spawn(move || {
+            segment.create_with(|_: &mut [u64; 8]| {
+                std::thread::sleep(Duration::from_millis(300));
+                panic!("the creator fails (expected by the test)");
+            })
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let err = segment.open::<[u64; 8]>().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::CreatorDied | ErrorKind::NotFound),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(3), "{err}");
+    assert!(creator.join().is_err());
+    scratch.assert_clean();
+}

@@ -575,6 +575,17 @@ impl Segment {
         Ok((object, stat))
     }
 
+    fn removed_while_waiting(&self) -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "opening {}: it was removed while this process waited for it to be ready \
+                 (its creator failed, or another process removed it)",
+                self.what()
+            ),
+        )
+    }
+
     fn creator_died(&self, pid: u32) -> Error {
         Error::new(
             ErrorKind::CreatorDied,
@@ -696,6 +707,9 @@ impl Segment {
                 ));
             }
             stat = object.stat(&what)?;
+            if !stat.linked {
+                return Err(self.removed_while_waiting());
+            }
         }
         let mapping = object.map(stat.size, writable, &self.map_options, &what)?;
         // SAFETY: the mapping is page-aligned, `stat.size >= HEADER_SIZE`
@@ -763,6 +777,10 @@ impl Segment {
                         self.open_timeout
                     ),
                 ));
+            }
+            // A creator that fails removes the name: stop waiting for it.
+            if !object.stat(&what)?.linked {
+                return Err(self.removed_while_waiting());
             }
         }
         // SAFETY: `poll` saw "ready" with acquire order.

@@ -33,6 +33,8 @@ pub(crate) struct Stat {
     pub(crate) uid: u32,
     pub(crate) identity: Identity,
     pub(crate) regular: bool,
+    /// Still has a name (not unlinked or marked for removal).
+    pub(crate) linked: bool,
 }
 
 /// `fstat(fd)`.
@@ -52,6 +54,7 @@ pub(crate) fn fstat(fd: &OwnedFd, what: &str) -> Result<Stat> {
         #[allow(clippy::unnecessary_cast)] // dev_t/ino_t widths vary by target
         identity: Identity::Inode(st.st_dev as u64, st.st_ino as u64),
         regular: (st.st_mode & libc::S_IFMT) == libc::S_IFREG,
+        linked: st.st_nlink > 0,
     })
 }
 

@@ -166,6 +166,8 @@ pub(crate) fn stat(id: libc::c_int, what: &str) -> Result<Stat> {
         uid: ds.shm_perm.uid,
         identity: Identity::ShmId(id),
         regular: true,
+        // SHM_DEST: marked for removal, freed at the last detach.
+        linked: ds.shm_perm.mode & 0o1000 == 0,
     })
 }
 
