@@ -31,12 +31,14 @@ mod map;
 pub mod process;
 mod shared;
 mod shared_safe;
+pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use map::{page_size, HugePages, MapOptions};
 pub use shared::Shared;
 pub use shared_safe::SharedSafe;
+pub use sync::{SeqLock, ShmCondvar, ShmEvent, ShmMutex, ShmMutexGuard, ShmSemaphore};
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
 /// type that cannot live in shared memory. See the trait for the rules.
