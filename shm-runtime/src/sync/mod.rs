@@ -67,7 +67,6 @@ pub use seqlock::SeqLock;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
 
 /// A lock was taken, but its previous owner died (or panicked) while holding
 /// it, and nobody has declared the data consistent since: the data may be
@@ -173,12 +172,43 @@ extern "C" fn after_fork_in_child() {
 /// handler is registered before the first guard exists, so every `fork`
 /// that could copy a guard (`fork(2)` through the C library) bumps it.
 pub(crate) fn fork_generation() -> u64 {
-    static REGISTER: Once = Once::new();
-    REGISTER.call_once(|| {
-        // SAFETY: registers a handler that only increments an atomic, which
-        // is async-signal-safe and valid in the child of a multi-threaded fork.
-        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        assert_eq!(rc, 0, "pthread_atfork failed: out of memory");
-    });
+    if FORK_HANDLER.load(Ordering::Acquire) != REGISTERED {
+        register_fork_handler();
+    }
     FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// 0: no fork handler yet; [`REGISTERED`]; else `pid << 1` of the process
+/// registering it. Not a `std::sync::Once`: a child forked (by another
+/// thread) while its parent was registering would wait forever for a thread
+/// it does not have; here it sees a foreign pid and registers for itself.
+static FORK_HANDLER: AtomicU64 = AtomicU64::new(0);
+const REGISTERED: u64 = 1;
+
+#[cold]
+fn register_fork_handler() {
+    // SAFETY: getpid has no preconditions.
+    let me = (unsafe { libc::getpid() } as u64) << 1;
+    let mut seen = FORK_HANDLER.load(Ordering::Acquire);
+    while seen != REGISTERED {
+        if seen == me {
+            // Another thread of this process is registering it.
+            std::thread::yield_now();
+            seen = FORK_HANDLER.load(Ordering::Acquire);
+            continue;
+        }
+        match FORK_HANDLER.compare_exchange(seen, me, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) => {
+                // SAFETY: registers a handler that only increments an atomic,
+                // which is valid in the child of a multi-threaded fork. (A
+                // child that takes over from its parent may register it
+                // twice: generations then step by two, which is as good.)
+                let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+                assert_eq!(rc, 0, "pthread_atfork failed: out of memory");
+                FORK_HANDLER.store(REGISTERED, Ordering::Release);
+                return;
+            }
+            Err(now) => seen = now,
+        }
+    }
 }

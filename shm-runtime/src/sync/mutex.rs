@@ -11,8 +11,7 @@ use std::io;
 use std::marker::PhantomData;
 use std::mem::{align_of, offset_of, size_of, MaybeUninit};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// `state`: nobody has initialised the pthread mutex yet.
@@ -416,6 +415,7 @@ impl<T: SharedSafe> ShmMutex<T> {
                     .compare_exchange(state, me, Ordering::Acquire, Ordering::Acquire)
                 {
                     Ok(_) => {
+                        clocklock(); // resolve it before any fork
                         self.init_pthread_mutex();
                         self.state.store(READY, Ordering::Release);
                         futex::wake(&self.state, i32::MAX);
@@ -488,17 +488,24 @@ type ClockLock = unsafe extern "C" fn(
 ) -> c_int;
 
 /// `pthread_mutex_clocklock` (glibc 2.30+), looked up at run time so that
-/// programs still run on older C libraries.
+/// programs still run on older C libraries. Cached in an atomic rather than
+/// a `OnceLock`, which a child forked while another thread filled it would
+/// wait for forever; the lookup is done when a mutex is initialised, so it
+/// is normally inherited by children.
 fn clocklock() -> Option<ClockLock> {
-    static CLOCKLOCK: OnceLock<Option<ClockLock>> = OnceLock::new();
-    *CLOCKLOCK.get_or_init(|| {
+    static CLOCKLOCK: AtomicUsize = AtomicUsize::new(UNKNOWN);
+    const UNKNOWN: usize = 0;
+    const ABSENT: usize = 1;
+    let mut addr = CLOCKLOCK.load(Ordering::Acquire);
+    if addr == UNKNOWN {
         // SAFETY: looks a symbol up by a NUL-terminated name.
         let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"pthread_mutex_clocklock".as_ptr()) };
-        // SAFETY: when present, the symbol is the C library's function of
-        // exactly this signature (POSIX.1-2024, glibc 2.30).
-        (!sym.is_null())
-            .then(|| unsafe { std::mem::transmute::<*mut libc::c_void, ClockLock>(sym) })
-    })
+        addr = if sym.is_null() { ABSENT } else { sym as usize };
+        CLOCKLOCK.store(addr, Ordering::Release);
+    }
+    // SAFETY: a non-null address found under this name is the C library's
+    // function of exactly this signature (POSIX.1-2024, glibc 2.30).
+    (addr != ABSENT).then(|| unsafe { std::mem::transmute::<usize, ClockLock>(addr) })
 }
 
 impl<T: SharedSafe + Default> Default for ShmMutex<T> {
