@@ -65,7 +65,7 @@ fn sync_seqlock_readers_never_see_a_torn_value() {
         let mut i = 0u64;
         while !board.stop.load(Ordering::Relaxed) {
             i += 1;
-            if i % 2 == 0 {
+            if i & 1 == 0 {
                 board.sample.write(Sample::new(i));
             } else {
                 board.sample.update(|s| *s = Sample::new(s.words[0] + 1));
