@@ -38,7 +38,9 @@ pub use fingerprint::{Fingerprint, FingerprintBuilder};
 pub use map::{page_size, HugePages, MapOptions};
 pub use shared::Shared;
 pub use shared_safe::SharedSafe;
-pub use sync::{SeqLock, ShmCondvar, ShmEvent, ShmMutex, ShmMutexGuard, ShmSemaphore};
+pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
+#[cfg(target_os = "linux")]
+pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
 /// type that cannot live in shared memory. See the trait for the rules.

@@ -18,8 +18,10 @@
 //! [`WaitTimeoutResult`]) when the time runs out: none of them hangs.
 //!
 //! Linux (glibc or musl) is the first-class target: the mutex is a robust
-//! process-shared pthread mutex, the others wait on shared futexes. On other
-//! Unixes the futex waits fall back to sleeping in short steps.
+//! process-shared pthread mutex, the others wait on shared futexes.
+//! `ShmMutex` and `ShmCondvar` are Linux-only (they need robust mutexes); on
+//! other Unixes `ShmEvent`, `ShmSemaphore` and `SeqLock` remain, their futex
+//! waits falling back to sleeping in short steps.
 //!
 //! ```
 //! use shm_runtime::{process, Shared, SharedSafe, ShmCondvar, ShmMutex};
@@ -52,20 +54,29 @@
 //! [`SharedSafe`]: crate::SharedSafe
 //! [`Shared::anonymous_zeroed`]: crate::Shared::anonymous_zeroed
 
+// The robust pthread API (`pthread_mutexattr_setrobust`,
+// `pthread_mutex_consistent`) is declared for Linux only by the libc crate;
+// the mutex and the condition variable that uses its guards follow it.
+#[cfg(target_os = "linux")]
 mod condvar;
 mod event;
 mod futex;
+#[cfg(target_os = "linux")]
 mod mutex;
 mod semaphore;
 mod seqlock;
 
+#[cfg(target_os = "linux")]
 pub use condvar::{ShmCondvar, WaitTimeoutResult};
 pub use event::ShmEvent;
+#[cfg(target_os = "linux")]
 pub use mutex::{LockResult, ShmMutex, ShmMutexGuard, TryLockError, TryLockResult};
 pub use semaphore::ShmSemaphore;
 pub use seqlock::SeqLock;
 
+#[cfg(target_os = "linux")]
 use std::fmt;
+#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A lock was taken, but its previous owner died (or panicked) while holding
@@ -89,10 +100,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// drop(guard);
 /// assert!(m.lock().is_ok());
 /// ```
+#[cfg(target_os = "linux")]
 pub struct OwnerDied<G> {
     guard: G,
 }
 
+#[cfg(target_os = "linux")]
 impl<G> OwnerDied<G> {
     pub(crate) fn new(guard: G) -> OwnerDied<G> {
         OwnerDied { guard }
@@ -142,12 +155,14 @@ impl<G> OwnerDied<G> {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl<G> fmt::Debug for OwnerDied<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnerDied").finish_non_exhaustive()
     }
 }
 
+#[cfg(target_os = "linux")]
 impl<G> fmt::Display for OwnerDied<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
@@ -157,13 +172,16 @@ impl<G> fmt::Display for OwnerDied<G> {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl<G> std::error::Error for OwnerDied<G> {}
 
 /// How many times this process's ancestors forked to make it: a guard
 /// remembers the generation of the process that locked, so a copy of it in
 /// a forked child knows it owns nothing.
+#[cfg(target_os = "linux")]
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
+#[cfg(target_os = "linux")]
 extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
@@ -171,6 +189,7 @@ extern "C" fn after_fork_in_child() {
 /// The fork generation of this process (see [`FORK_GENERATION`]). The fork
 /// handler is registered before the first guard exists, so every `fork`
 /// that could copy a guard (`fork(2)` through the C library) bumps it.
+#[cfg(target_os = "linux")]
 pub(crate) fn fork_generation() -> u64 {
     if FORK_HANDLER.load(Ordering::Acquire) != REGISTERED {
         register_fork_handler();
@@ -182,9 +201,12 @@ pub(crate) fn fork_generation() -> u64 {
 /// registering it. Not a `std::sync::Once`: a child forked (by another
 /// thread) while its parent was registering would wait forever for a thread
 /// it does not have; here it sees a foreign pid and registers for itself.
+#[cfg(target_os = "linux")]
 static FORK_HANDLER: AtomicU64 = AtomicU64::new(0);
+#[cfg(target_os = "linux")]
 const REGISTERED: u64 = 1;
 
+#[cfg(target_os = "linux")]
 #[cold]
 fn register_fork_handler() {
     // SAFETY: getpid has no preconditions.
