@@ -47,10 +47,10 @@ impl WaitTimeoutResult {
 /// notification with nobody waiting makes no system call.
 ///
 /// Waits are measured on `CLOCK_MONOTONIC`. One condition variable may be
-/// used with several mutexes. A sequence number that wraps (2^32
-/// notifications between a waiter's check and its sleep) can cost that
-/// waiter one spurious wake-up, never a lost one... except in that
-/// astronomically unlikely wrap itself, as with std's futex condvar.
+/// used with several mutexes. Should exactly 2^32 notifications happen
+/// between a waiter's last look at the sequence number and its sleep, the
+/// waiter cannot tell and sleeps until the next notification (std's futex
+/// condvar shares this theoretical limit).
 ///
 /// All-zero bytes are a condition variable without waiters.
 ///
