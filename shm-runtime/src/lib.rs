@@ -38,6 +38,7 @@ mod rel_ptr;
 pub mod segment;
 mod shared;
 mod shared_safe;
+pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
@@ -48,6 +49,9 @@ pub use rel_ptr::RelPtr;
 pub use segment::{Segment, SegmentOwner, SysvKey};
 pub use shared::Shared;
 pub use shared_safe::SharedSafe;
+pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
+#[cfg(target_os = "linux")]
+pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
 /// type that cannot live in shared memory. See the trait for the rules.
