@@ -42,6 +42,30 @@ pub enum ErrorKind {
     MultiThreaded,
     /// A forked child did not exit successfully.
     ChildFailed,
+    // segments
+    /// The segment holds a value of another type (another layout
+    /// fingerprint, size or alignment), or a slice where a single value was
+    /// asked for, or the other way round.
+    WrongType,
+    /// The segment or file is shorter than its header and payload (or, in
+    /// raw mode, than the type or slice asked for): touching the missing
+    /// bytes would raise `SIGBUS`, so it is refused before any access.
+    TooShort,
+    /// The segment or file does not start with the header of this library:
+    /// it was made by another program, or is corrupt.
+    NotASegment,
+    /// The segment was made by a newer version of this library, whose header
+    /// format this version cannot read.
+    UnsupportedVersion,
+    /// The segment was made on a platform with another pointer width or
+    /// byte order.
+    Incompatible,
+    /// The segment's creator died (or gave up) while initializing it; it
+    /// holds no valid value. `open_or_create` reclaims such a segment.
+    CreatorDied,
+    /// The segment or file belongs to another user, and opening segments of
+    /// other users was not allowed.
+    ForeignOwner,
 }
 
 impl ErrorKind {
@@ -172,6 +196,11 @@ impl From<Error> for io::Error {
             ErrorKind::InvalidName | ErrorKind::InvalidSize => io::ErrorKind::InvalidInput,
             ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
+            ErrorKind::WrongType | ErrorKind::NotASegment | ErrorKind::Incompatible => {
+                io::ErrorKind::InvalidData
+            }
+            ErrorKind::TooShort => io::ErrorKind::UnexpectedEof,
+            ErrorKind::ForeignOwner => io::ErrorKind::PermissionDenied,
             _ => io::ErrorKind::Other,
         };
         io::Error::new(kind, error)

@@ -5,6 +5,9 @@
 //!   objects, process-local locks or drop glue, and a fixed `repr(C)` layout.
 //! * Every `SharedSafe` type carries a layout [`Fingerprint`], which segment
 //!   headers store so that opening a segment with the wrong type is an error.
+//! * [`Shared<T>`] is a typed view of shared memory: anonymous (shared with
+//!   forked children), or a named [`Segment`] (POSIX shared memory, a file,
+//!   or System V) with a checked header.
 //!
 //! ```
 //! use shm_runtime::SharedSafe;
@@ -32,8 +35,10 @@ mod map;
 mod pod_field;
 pub mod process;
 mod rel_ptr;
+pub mod segment;
 mod shared;
 mod shared_safe;
+pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
@@ -41,8 +46,12 @@ pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use map::{page_size, HugePages, MapOptions};
 pub use pod_field::PodField;
 pub use rel_ptr::RelPtr;
+pub use segment::{Segment, SegmentOwner, SysvKey};
 pub use shared::Shared;
 pub use shared_safe::SharedSafe;
+pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
+#[cfg(target_os = "linux")]
+pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
 /// type that cannot live in shared memory. See the trait for the rules.

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::OnceLock;
 
@@ -119,10 +120,15 @@ impl MapOptions {
 }
 
 /// How a mapping is released.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Release {
-    /// `munmap(ptr, len)`.
+    /// `munmap(ptr, len)`: anonymous memory.
     Munmap,
+    /// `munmap(ptr, len)` of a mapping of a file or POSIX shared memory
+    /// object, which `msync` can flush.
+    MunmapFile,
+    /// `shmdt(ptr)`: an attached System V segment.
+    Shmdt,
 }
 
 /// An owned range of mapped memory, released on drop.
@@ -131,6 +137,10 @@ pub(crate) struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
     release: Release,
+    // Dropped after the memory is released (fields drop after `Drop::drop`):
+    // removes the segment's name when the view was opened with
+    // `remove_on_drop`.
+    owner: Option<crate::segment::SegmentOwner>,
 }
 
 // SAFETY: a mapping is plain memory owned by this value; unmapping it from
@@ -212,7 +222,140 @@ impl Mapping {
             ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
             len,
             release: Release::Munmap,
+            owner: None,
         })
+    }
+
+    /// Maps the first `len` bytes of the file or shared memory object `fd`
+    /// (`MAP_SHARED`), readable, and writable when `writable`. The caller has
+    /// checked that the object is at least `len` bytes long: pages past its
+    /// end would raise `SIGBUS` when touched.
+    pub(crate) fn from_fd(
+        fd: BorrowedFd<'_>,
+        len: usize,
+        writable: bool,
+        options: &MapOptions,
+        what: &str,
+    ) -> Result<Mapping> {
+        let len = len.max(1);
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
+        let populate = if options.prefault {
+            libc::MAP_POPULATE
+        } else {
+            0
+        };
+        if options.huge_pages == HugePages::Explicit {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "mapping {what} on explicit huge pages: a named or file segment uses the \
+                     pages of its file system (put the file on a hugetlbfs mount instead, or \
+                     use HugePages::Transparent or Prefer)"
+                ),
+            ));
+        }
+        // SAFETY: a new shared mapping of `fd` at an address the kernel
+        // chooses touches no existing memory of this process.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_SHARED | populate,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last_os(format!("mapping {len} bytes of {what}")));
+        }
+        let mapping = Mapping {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
+            len,
+            release: Release::MunmapFile,
+            owner: None,
+        };
+        mapping.finish_options(options, what)?;
+        Ok(mapping)
+    }
+
+    /// Attaches the System V segment `shmid` (of `len` bytes, as `IPC_STAT`
+    /// reported), read-only unless `writable`.
+    pub(crate) fn attach_sysv(
+        shmid: libc::c_int,
+        len: usize,
+        writable: bool,
+        options: &MapOptions,
+        what: &str,
+    ) -> Result<Mapping> {
+        let flags = if writable { 0 } else { libc::SHM_RDONLY };
+        // SAFETY: attaching at an address the kernel chooses touches no
+        // existing memory of this process.
+        let ptr = unsafe { libc::shmat(shmid, std::ptr::null(), flags) };
+        if ptr as isize == -1 {
+            return Err(Error::last_os(format!("attaching {what}")));
+        }
+        let mapping = Mapping {
+            ptr: NonNull::new(ptr.cast()).expect("shmat never returns null on success"),
+            len: len.max(1),
+            release: Release::Shmdt,
+            owner: None,
+        };
+        if options.huge_pages == HugePages::Explicit {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "mapping {what} on explicit huge pages: not supported for System V segments"
+                ),
+            ));
+        }
+        mapping.finish_options(options, what)?;
+        Ok(mapping)
+    }
+
+    fn finish_options(&self, options: &MapOptions, what: &str) -> Result<()> {
+        match options.huge_pages {
+            HugePages::Transparent => {
+                self.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what)?
+            }
+            HugePages::Prefer => {
+                // Best effort, as for anonymous mappings.
+                let _ = self.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what);
+            }
+            HugePages::Off | HugePages::Explicit => {}
+        }
+        if options.prefault && self.release == Release::Shmdt {
+            self.advise(libc::MADV_WILLNEED, "prefaulting", what)?;
+        }
+        if options.lock {
+            self.lock(what)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the segment's name when this mapping is dropped.
+    pub(crate) fn set_owner(&mut self, owner: crate::segment::SegmentOwner) {
+        self.owner = Some(owner);
+    }
+
+    /// Writes modified pages back to the file: `msync` with `MS_SYNC` (waits
+    /// for the write) or `MS_ASYNC` (schedules it). Anonymous and System V
+    /// memory has no file behind it: nothing to do.
+    pub(crate) fn flush(&self, wait: bool, what: &str) -> Result<()> {
+        if self.release != Release::MunmapFile {
+            return Ok(());
+        }
+        let flags = if wait { libc::MS_SYNC } else { libc::MS_ASYNC };
+        // SAFETY: the range is exactly this live, page-aligned mapping;
+        // `msync` does not change its contents.
+        if unsafe { libc::msync(self.ptr.as_ptr().cast(), self.len, flags) } != 0 {
+            return Err(Error::last_os(format!("flushing {what} to its file")));
+        }
+        Ok(())
     }
 
     fn advise(&self, advice: libc::c_int, purpose: &str, what: &str) -> Result<()> {
@@ -281,11 +424,17 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         match self.release {
-            Release::Munmap => {
+            Release::Munmap | Release::MunmapFile => {
                 // SAFETY: `ptr..ptr+len` is a mapping this value owns; every
                 // reference into it borrows the `Shared` that owns this value,
                 // so none outlives it.
                 unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+            }
+            Release::Shmdt => {
+                // SAFETY: `ptr` is the address `shmat` returned for this
+                // value, attached once; no reference into it outlives it, as
+                // above.
+                unsafe { libc::shmdt(self.ptr.as_ptr().cast()) };
             }
         }
     }

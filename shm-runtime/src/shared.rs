@@ -364,6 +364,37 @@ impl<T: ?Sized> Shared<T> {
         unsafe { self.ptr.as_mut() }
     }
 
+    /// Writes the modified pages of a file-backed view back to its file and
+    /// waits until they are written (`msync(MS_SYNC)`): after it returns,
+    /// the data survives a crash of the machine. For memory not backed by a
+    /// file (anonymous, POSIX shared memory on tmpfs is, System V) it does
+    /// what `msync` does there, which is little or nothing.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-flush-{}", std::process::id()));
+    /// let log = Segment::file(&path).remove_on_drop(true).create([0u8; 64])?;
+    /// log.flush()?;
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        self.mapping.flush(true, std::any::type_name::<T>())
+    }
+
+    /// Schedules the write-back of modified pages to the file
+    /// (`msync(MS_ASYNC)`) without waiting for it.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-flusha-{}", std::process::id()));
+    /// let log = Segment::file(&path).remove_on_drop(true).create([0u8; 64])?;
+    /// log.flush_async()?;
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn flush_async(&self) -> Result<()> {
+        self.mapping.flush(false, std::any::type_name::<T>())
+    }
+
     /// The number of bytes mapped for this value (whole pages).
     ///
     /// ```

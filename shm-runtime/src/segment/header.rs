@@ -1,0 +1,510 @@
+//! The header at offset 0 of every named, file and System V segment.
+//!
+//! ```text
+//! offset size field
+//!      0    8 magic            b"SHMRTSEG" read as a native u64 (atomic)
+//!      8    4 format version   1 (atomic)
+//!     12    4 header size      256 (atomic)
+//!     16    8 state word       (state << 32) | creator pid (atomic)
+//!                              state: 0 uninitialized, 1 initializing,
+//!                                     2 ready, 3 abandoned
+//!     24    8 fingerprint      the payload type's layout fingerprint
+//!     32    8 type size        size_of::<T>()
+//!     40    8 type align       align_of::<T>()
+//!     48    8 payload offset   max(256, align_of::<T>())
+//!     56    8 payload length   element count (1 for a single value)
+//!     64    8 payload bytes    type size * payload length
+//!     72    4 payload kind     1 single value, 2 slice
+//!     76    1 pointer width    size_of::<usize>()
+//!     77    1 byte order       1 little endian, 2 big endian
+//!     78    2 type name length bytes used in the next field
+//!     80  112 type name        std::any::type_name::<T>(), truncated
+//!    192    8 creator pid ns   inode of the creator's PID namespace, 0 while
+//!                              unknown (atomic)
+//!    200   56 reserved         zero
+//! ```
+//!
+//! The magic, version, header size and state word are atomics: openers read
+//! them while the creator may still be writing. Every other field is written
+//! by the creator between claiming the state word (uninitialized ->
+//! initializing, a compare-exchange) and publishing "ready" (a release
+//! store), and read by openers only after an acquire load saw "ready". The
+//! header is therefore only ever accessed through raw pointers, never through
+//! a `&Header` that would claim the non-atomic fields are not being written.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::Fingerprint;
+use std::mem::{align_of, offset_of, size_of};
+use std::ptr::{addr_of, addr_of_mut, NonNull};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// `b"SHMRTSEG"` as a native-endian word: a segment made on a machine of the
+/// other byte order reads as its byte swap.
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SHMRTSEG");
+/// The header format this version writes and reads.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The size of the header in bytes; payloads start at or after it.
+pub(crate) const HEADER_SIZE: usize = 256;
+const TYPE_NAME_BYTES: usize = 112;
+
+const STATE_UNINIT: u64 = 0;
+const STATE_INITIALIZING: u64 = 1;
+const STATE_READY: u64 = 2;
+const STATE_ABANDONED: u64 = 3;
+
+pub(crate) const KIND_VALUE: u32 = 1;
+pub(crate) const KIND_SLICE: u32 = 2;
+
+const LITTLE_ENDIAN: u8 = 1;
+const BIG_ENDIAN: u8 = 2;
+const NATIVE_ENDIAN: u8 = if cfg!(target_endian = "little") {
+    LITTLE_ENDIAN
+} else {
+    BIG_ENDIAN
+};
+
+#[repr(C)]
+struct Header {
+    magic: AtomicU64,
+    version: AtomicU32,
+    header_size: AtomicU32,
+    state: AtomicU64,
+    fingerprint: u64,
+    type_size: u64,
+    type_align: u64,
+    payload_offset: u64,
+    payload_len: u64,
+    payload_bytes: u64,
+    payload_kind: u32,
+    pointer_width: u8,
+    endian: u8,
+    type_name_len: u16,
+    type_name: [u8; TYPE_NAME_BYTES],
+    creator_pid_ns: AtomicU64,
+    reserved: [u8; 56],
+}
+
+const _: () = {
+    assert!(size_of::<Header>() == HEADER_SIZE);
+    assert!(align_of::<Header>() <= 8);
+    assert!(offset_of!(Header, state) == 16);
+    assert!(offset_of!(Header, payload_kind) == 72);
+    assert!(offset_of!(Header, type_name) == 80);
+    assert!(offset_of!(Header, creator_pid_ns) == 192);
+};
+
+/// What a segment's payload is: the type and whether it is one value or a
+/// slice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) type_name: &'static str,
+    pub(crate) size: usize,
+    pub(crate) align: usize,
+    pub(crate) kind: u32,
+}
+
+impl Layout {
+    pub(crate) fn value<T: crate::SharedSafe>() -> Layout {
+        Layout {
+            fingerprint: T::FINGERPRINT,
+            type_name: std::any::type_name::<T>(),
+            size: size_of::<T>(),
+            align: align_of::<T>(),
+            kind: KIND_VALUE,
+        }
+    }
+
+    pub(crate) fn slice<T: crate::SharedSafe>() -> Layout {
+        Layout {
+            kind: KIND_SLICE,
+            ..Layout::value::<T>()
+        }
+    }
+
+    /// Where the payload starts: after the header, aligned for the type.
+    pub(crate) fn payload_offset(&self) -> usize {
+        HEADER_SIZE.max(self.align)
+    }
+
+    /// Header plus `len` elements, or `None` on overflow.
+    pub(crate) fn total_len(&self, len: usize) -> Option<usize> {
+        self.size
+            .checked_mul(len)?
+            .checked_add(self.payload_offset())
+            .filter(|total| *total <= isize::MAX as usize)
+    }
+
+    /// How the requested view reads in messages: `Shared<T>` or `Shared<[T]>`.
+    pub(crate) fn requested(&self) -> String {
+        if self.kind == KIND_SLICE {
+            format!("`Shared<[{}]>`", self.type_name)
+        } else {
+            format!("`Shared<{}>`", self.type_name)
+        }
+    }
+}
+
+/// The state of a segment as one load of its header sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Poll {
+    /// All zero: the creator has not claimed it yet.
+    Uninit,
+    /// The creator `pid` is writing it; `word` is the state word seen.
+    Initializing { pid: u32, word: u64 },
+    /// Published: every field and the payload may be read.
+    Ready,
+    /// The creator `pid` gave up (its initializer panicked or failed).
+    Abandoned { pid: u32, word: u64 },
+    /// Not a header of this library.
+    Garbage,
+    /// A header of a newer format version.
+    Newer(u32),
+    /// A header written with the other byte order.
+    OtherEndian,
+}
+
+/// A pointer to the header at the start of a mapping of at least
+/// [`HEADER_SIZE`] bytes, aligned to a page.
+#[derive(Clone, Copy)]
+pub(crate) struct HeaderPtr(NonNull<Header>);
+
+impl HeaderPtr {
+    /// # Safety
+    /// `base` is page-aligned and points to at least `HEADER_SIZE` mapped,
+    /// readable bytes that stay mapped while this value is used.
+    pub(crate) unsafe fn new(base: NonNull<u8>) -> HeaderPtr {
+        HeaderPtr(base.cast())
+    }
+
+    fn magic(&self) -> &AtomicU64 {
+        // SAFETY: the header is mapped and aligned (constructor contract);
+        // an atomic may be shared with concurrent writers of any process.
+        unsafe { &*addr_of!((*self.0.as_ptr()).magic) }
+    }
+
+    fn version(&self) -> &AtomicU32 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).version) }
+    }
+
+    fn header_size(&self) -> &AtomicU32 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).header_size) }
+    }
+
+    fn state(&self) -> &AtomicU64 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).state) }
+    }
+
+    fn creator_pid_ns(&self) -> &AtomicU64 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).creator_pid_ns) }
+    }
+
+    /// Records the PID namespace of the process that just claimed the header.
+    pub(crate) fn set_creator_pid_ns(&self) {
+        self.creator_pid_ns()
+            .store(pid_namespace(), Ordering::Release);
+    }
+
+    /// Whether the creator `pid` seen in the state word is certainly dead:
+    /// only when it was recorded in this process's PID namespace (a pid
+    /// means nothing in another) and `kill(pid, 0)` says it is gone.
+    pub(crate) fn creator_dead(&self, pid: u32) -> bool {
+        let ns = self.creator_pid_ns().load(Ordering::Acquire);
+        ns != 0 && ns == pid_namespace() && !pid_alive(pid)
+    }
+
+    /// The state word of a given state and creator pid.
+    fn word(state: u64, pid: u32) -> u64 {
+        (state << 32) | u64::from(pid)
+    }
+
+    /// Reads the header's atomics once (the state word with acquire order,
+    /// so that after [`Poll::Ready`] every other field may be read).
+    pub(crate) fn poll(&self) -> Poll {
+        let magic = self.magic().load(Ordering::Acquire);
+        let word = self.state().load(Ordering::Acquire);
+        let (state, pid) = (word >> 32, word as u32);
+        if magic == MAGIC.swap_bytes() {
+            return Poll::OtherEndian;
+        }
+        if magic != 0 && magic != MAGIC {
+            return Poll::Garbage;
+        }
+        if magic == MAGIC {
+            let version = self.version().load(Ordering::Acquire);
+            if version > FORMAT_VERSION {
+                return Poll::Newer(version);
+            }
+        }
+        match state {
+            STATE_UNINIT if word == 0 => Poll::Uninit,
+            STATE_INITIALIZING if pid != 0 => Poll::Initializing { pid, word },
+            STATE_READY if magic == MAGIC => {
+                if self.version().load(Ordering::Acquire) != FORMAT_VERSION
+                    || (self.header_size().load(Ordering::Acquire) as usize) < HEADER_SIZE
+                {
+                    Poll::Garbage
+                } else {
+                    Poll::Ready
+                }
+            }
+            STATE_ABANDONED if pid != 0 => Poll::Abandoned { pid, word },
+            _ => Poll::Garbage,
+        }
+    }
+
+    /// Claims a fresh (all-zero) header for the creator `pid`: exactly one
+    /// claimer wins.
+    pub(crate) fn claim_fresh(&self, pid: u32) -> bool {
+        self.state()
+            .compare_exchange(
+                0,
+                Self::word(STATE_INITIALIZING, pid),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Takes over a segment whose creator died or gave up, seen with state
+    /// word `seen`: exactly one reclaimer wins.
+    pub(crate) fn reclaim(&self, seen: u64, pid: u32) -> bool {
+        self.state()
+            .compare_exchange(
+                seen,
+                Self::word(STATE_INITIALIZING, pid),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Marks a claimed segment as given up by its creator `pid`, so that
+    /// openers stop waiting for it and `open_or_create` may reclaim it.
+    pub(crate) fn abandon(&self, pid: u32) {
+        let _ = self.state().compare_exchange(
+            Self::word(STATE_INITIALIZING, pid),
+            Self::word(STATE_ABANDONED, pid),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// Writes every field but the state word, for a payload of `len`
+    /// elements of `layout`.
+    ///
+    /// # Safety
+    /// The caller claimed the header (it is in state "initializing" with the
+    /// caller's pid), so no other process reads or writes its plain fields,
+    /// and the mapping is writable.
+    pub(crate) unsafe fn write_fields(&self, layout: &Layout, len: usize) {
+        let h = self.0.as_ptr();
+        let name = layout.type_name.as_bytes();
+        let name_len = floor_char_boundary(layout.type_name, TYPE_NAME_BYTES);
+        let mut type_name = [0u8; TYPE_NAME_BYTES];
+        type_name[..name_len].copy_from_slice(&name[..name_len]);
+        // SAFETY: the plain fields are ours alone (caller's contract) and
+        // inside the mapped header; raw writes create no reference.
+        unsafe {
+            addr_of_mut!((*h).fingerprint).write(layout.fingerprint.as_u64());
+            addr_of_mut!((*h).type_size).write(layout.size as u64);
+            addr_of_mut!((*h).type_align).write(layout.align as u64);
+            addr_of_mut!((*h).payload_offset).write(layout.payload_offset() as u64);
+            addr_of_mut!((*h).payload_len).write(len as u64);
+            addr_of_mut!((*h).payload_bytes).write((layout.size * len) as u64);
+            addr_of_mut!((*h).payload_kind).write(layout.kind);
+            addr_of_mut!((*h).pointer_width).write(size_of::<usize>() as u8);
+            addr_of_mut!((*h).endian).write(NATIVE_ENDIAN);
+            addr_of_mut!((*h).type_name_len).write(name_len as u16);
+            addr_of_mut!((*h).type_name).write(type_name);
+            addr_of_mut!((*h).reserved).write([0; 56]);
+        }
+        self.header_size()
+            .store(HEADER_SIZE as u32, Ordering::Relaxed);
+        self.version().store(FORMAT_VERSION, Ordering::Relaxed);
+        self.magic().store(MAGIC, Ordering::Release);
+    }
+
+    /// Publishes a fully initialized segment: every write before this call
+    /// is visible to whoever then sees "ready".
+    pub(crate) fn publish(&self, pid: u32) {
+        self.state()
+            .store(Self::word(STATE_READY, pid), Ordering::Release);
+    }
+
+    /// Checks a ready header against the requested `layout` and the object's
+    /// size in bytes; returns the payload's offset and element count.
+    ///
+    /// # Safety
+    /// [`poll`](Self::poll) returned [`Poll::Ready`] for this header: its
+    /// plain fields are no longer written by anyone.
+    pub(crate) unsafe fn validate(
+        &self,
+        layout: &Layout,
+        object_size: usize,
+        what: &str,
+    ) -> Result<(usize, usize)> {
+        let h = self.0.as_ptr();
+        // SAFETY: the header is ready (caller's contract): plain fields are
+        // immutable from now on, and inside the mapped header.
+        let (fingerprint, size, align, offset, len, bytes, kind, width, endian, name) = unsafe {
+            let name_len = (addr_of!((*h).type_name_len).read() as usize).min(TYPE_NAME_BYTES);
+            let name_bytes = addr_of!((*h).type_name).read();
+            (
+                addr_of!((*h).fingerprint).read(),
+                addr_of!((*h).type_size).read(),
+                addr_of!((*h).type_align).read(),
+                addr_of!((*h).payload_offset).read(),
+                addr_of!((*h).payload_len).read(),
+                addr_of!((*h).payload_bytes).read(),
+                addr_of!((*h).payload_kind).read(),
+                addr_of!((*h).pointer_width).read(),
+                addr_of!((*h).endian).read(),
+                String::from_utf8_lossy(&name_bytes[..name_len]).into_owned(),
+            )
+        };
+        if endian != NATIVE_ENDIAN || width as usize != size_of::<usize>() {
+            return Err(Error::new(
+                ErrorKind::Incompatible,
+                format!(
+                    "{what} was made on a {}-bit {} machine, this is a {}-bit {} one: \
+                     share it only between programs built for the same platform",
+                    u32::from(width) * 8,
+                    if endian == LITTLE_ENDIAN {
+                        "little-endian"
+                    } else {
+                        "big-endian"
+                    },
+                    usize::BITS,
+                    if NATIVE_ENDIAN == LITTLE_ENDIAN {
+                        "little-endian"
+                    } else {
+                        "big-endian"
+                    },
+                ),
+            ));
+        }
+        let held = if kind == KIND_SLICE {
+            format!("`[{name}]` ({len} elements)")
+        } else {
+            format!("`{name}`")
+        };
+        if fingerprint != layout.fingerprint.as_u64()
+            || size != layout.size as u64
+            || align != layout.align as u64
+            || kind != layout.kind
+        {
+            return Err(Error::new(
+                ErrorKind::WrongType,
+                format!(
+                    "{what} holds {held} (fingerprint {}, {size} bytes, align {align}) but {} \
+                     (fingerprint {}, {} bytes, align {}) was requested: open it with the type \
+                     it was created with, or remove it and create it anew",
+                    Fingerprint::from_u64(fingerprint),
+                    layout.requested(),
+                    layout.fingerprint,
+                    layout.size,
+                    layout.align,
+                ),
+            ));
+        }
+        let end = size
+            .checked_mul(len)
+            .filter(|b| *b == bytes)
+            .and_then(|b| b.checked_add(offset));
+        let Some(end) = end.filter(|_| offset as usize == layout.payload_offset()) else {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!("{what} has an inconsistent header (payload of {held}): it is corrupt"),
+            ));
+        };
+        if kind == KIND_VALUE && len != 1 {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!(
+                    "{what} has an inconsistent header ({len} values of {held}): it is corrupt"
+                ),
+            ));
+        }
+        if end > object_size as u64 {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {object_size} bytes long but its header describes {end} bytes \
+                     ({held}): it was truncated; remove it and create it anew"
+                ),
+            ));
+        }
+        Ok((offset as usize, len as usize))
+    }
+}
+
+/// The largest index `<= max` that is a char boundary of `s` (so a truncated
+/// type name stays valid UTF-8).
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0)
+}
+
+/// The inode of this process's PID namespace (`/proc/self/ns/pid`), or 1
+/// when it cannot be read (never 0, which headers use for "not yet known").
+fn pid_namespace() -> u64 {
+    static NS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *NS.get_or_init(|| {
+        std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .and_then(|link| {
+                let link = link.to_string_lossy().into_owned();
+                let digits = link.strip_prefix("pid:[")?.strip_suffix(']')?;
+                digits.parse::<u64>().ok()
+            })
+            .filter(|ns| *ns > 1)
+            .unwrap_or(1)
+    })
+}
+
+/// Whether process `pid` exists (`kill(pid, 0)`: only `ESRCH` means gone).
+/// A zombie (dead, not yet reaped by its parent) still exists.
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_spells_the_library() {
+        assert_eq!(&MAGIC.to_le_bytes(), b"SHMRTSEG");
+    }
+
+    #[test]
+    fn truncated_names_stay_utf8() {
+        let s = "ab\u{e9}";
+        assert_eq!(floor_char_boundary(s, 3), 2);
+        assert_eq!(floor_char_boundary(s, 10), 4);
+    }
+
+    #[test]
+    fn this_process_is_alive_and_pid_zero_is_not() {
+        assert!(pid_alive(std::process::id()));
+        assert!(!pid_alive(0));
+    }
+}

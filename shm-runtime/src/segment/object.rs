@@ -1,0 +1,149 @@
+//! What every backend opens: a file descriptor (POSIX shared memory, files)
+//! or a System V segment id, with its size and owner.
+
+use super::sysv;
+use crate::error::{Error, ErrorKind, Result};
+use crate::map::Mapping;
+use crate::MapOptions;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+/// An opened segment object, not yet mapped.
+#[derive(Debug)]
+pub(crate) enum Object {
+    /// A POSIX shared memory object or a file.
+    Fd(OwnedFd),
+    /// A System V segment id.
+    SysV(libc::c_int),
+}
+
+/// Which object a name referred to, to remove a name only while it still
+/// refers to the object this process made or opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Identity {
+    /// Device and inode of a POSIX object or file.
+    Inode(u64, u64),
+    /// A System V segment id.
+    ShmId(libc::c_int),
+}
+
+/// Size and owner of an object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stat {
+    pub(crate) size: usize,
+    pub(crate) uid: u32,
+    pub(crate) identity: Identity,
+    pub(crate) regular: bool,
+    /// Still has a name (not unlinked or marked for removal).
+    pub(crate) linked: bool,
+}
+
+/// `fstat(fd)`.
+pub(crate) fn fstat(fd: &OwnedFd, what: &str) -> Result<Stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fd` is open; `st` is a valid out-pointer for one `stat`.
+    if unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return Err(Error::last_os(format!(
+            "reading the size and owner of {what}"
+        )));
+    }
+    // SAFETY: `fstat` succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Ok(Stat {
+        size: usize::try_from(st.st_size).unwrap_or(usize::MAX),
+        uid: st.st_uid,
+        #[allow(clippy::unnecessary_cast)] // dev_t/ino_t widths vary by target
+        identity: Identity::Inode(st.st_dev as u64, st.st_ino as u64),
+        regular: (st.st_mode & libc::S_IFMT) == libc::S_IFREG,
+        linked: st.st_nlink > 0,
+    })
+}
+
+/// Sets the permission bits exactly (`fchmod`), whatever the umask.
+pub(crate) fn fchmod(fd: &OwnedFd, mode: u32, what: &str) -> Result<()> {
+    // SAFETY: `fd` is open; `fchmod` changes only its permission bits.
+    if unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) } != 0 {
+        return Err(Error::last_os(format!("setting mode {mode:o} on {what}")));
+    }
+    Ok(())
+}
+
+/// Sizes `fd` to `len` bytes and reserves the memory or disk blocks, so that
+/// a full `/dev/shm` or disk is an error now rather than a `SIGBUS` later.
+pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, what: &str) -> Result<()> {
+    let len_off = libc::off_t::try_from(len).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidSize,
+            format!("sizing {what}: {len} bytes is too large"),
+        )
+    })?;
+    // SAFETY: `fd` is open for writing; `ftruncate` changes only its size.
+    if unsafe { libc::ftruncate(fd.as_raw_fd(), len_off) } != 0 {
+        return Err(Error::last_os(format!("sizing {what} to {len} bytes")));
+    }
+    // SAFETY: as above; `posix_fallocate` allocates blocks for the range.
+    // It returns the error number instead of setting errno.
+    let rc = unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len_off) };
+    match rc {
+        0 => Ok(()),
+        // The file system cannot reserve space: nothing more we can do.
+        libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
+        errno => Err(Error::os(
+            format!(
+                "reserving {len} bytes for {what} (is /dev/shm or the disk full, or a size \
+                 limit reached?)"
+            ),
+            std::io::Error::from_raw_os_error(errno),
+        )),
+    }
+}
+
+impl Object {
+    /// The object's size and owner.
+    pub(crate) fn stat(&self, what: &str) -> Result<Stat> {
+        match self {
+            Object::Fd(fd) => fstat(fd, what),
+            Object::SysV(id) => sysv::stat(*id, what),
+        }
+    }
+
+    /// Maps the first `len` bytes (the caller checked the object is at least
+    /// that long).
+    pub(crate) fn map(
+        &self,
+        len: usize,
+        writable: bool,
+        options: &MapOptions,
+        what: &str,
+    ) -> Result<Mapping> {
+        match self {
+            Object::Fd(fd) => Mapping::from_fd(fd.as_fd(), len, writable, options, what),
+            Object::SysV(id) => Mapping::attach_sysv(*id, len, writable, options, what),
+        }
+    }
+
+    /// Grows the object to `len` bytes (reclaiming a segment sized for a
+    /// smaller type). System V segments cannot grow.
+    pub(crate) fn grow(&self, len: usize, what: &str) -> Result<()> {
+        match self {
+            Object::Fd(fd) => size_and_reserve(fd, len, what),
+            Object::SysV(_) => Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is too small for the value to reclaim it with, and System V \
+                     segments cannot grow: remove it and create it anew"
+                ),
+            )),
+        }
+    }
+}
+
+/// A `CString` of `s`, or an [`ErrorKind::InvalidName`] error when it holds
+/// a NUL byte.
+pub(crate) fn c_string(s: &[u8], what: &str) -> Result<std::ffi::CString> {
+    std::ffi::CString::new(s).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidName,
+            format!("{what}: the name contains a NUL byte"),
+        )
+    })
+}

@@ -1,0 +1,126 @@
+//! POSIX shared memory objects: `shm_open`, `shm_unlink`.
+//!
+//! On Linux they are files of the `tmpfs` mounted at `/dev/shm`: they live
+//! in memory (and swap), survive their processes until unlinked or reboot,
+//! and `ls -l /dev/shm` lists them.
+
+use super::object::{c_string, fchmod, fstat, Identity};
+use crate::error::{Error, ErrorKind, Result};
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The longest name (with its leading `/`) that `/dev/shm` accepts.
+const NAME_MAX: usize = 255;
+
+/// Checks a POSIX shared memory name: a leading `/`, then 1 to 254 bytes
+/// with no other `/` and no NUL, and not `.` or `..`.
+pub(crate) fn validate_name(name: &str) -> Result<CString> {
+    let what = format!("segment name `{}`", name.escape_debug());
+    let problem = if !name.starts_with('/') {
+        Some("must start with `/`")
+    } else if name.len() == 1 {
+        Some("is empty after its `/`")
+    } else if name[1..].contains('/') {
+        Some("may hold no `/` after the first")
+    } else if name.len() > NAME_MAX {
+        Some("is longer than 255 bytes")
+    } else if name == "/." || name == "/.." {
+        Some("may not be `.` or `..`")
+    } else if name.contains('\0') {
+        Some("may not hold a NUL byte")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::new(
+            ErrorKind::InvalidName,
+            format!(
+                "{what} {problem}: POSIX shared memory names look like `/my-app.jobs` \
+                 (at most 255 bytes)"
+            ),
+        )),
+        None => c_string(name.as_bytes(), &what),
+    }
+}
+
+fn shm_open(name: &CString, flags: libc::c_int, mode: u32) -> std::io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid NUL-terminated string; `shm_open` returns a
+    // new descriptor that we then own.
+    let fd =
+        unsafe { libc::shm_open(name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::mode_t) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Creates the object exclusively (`O_EXCL`) with exactly `mode`.
+pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<OwnedFd> {
+    let fd =
+        shm_open(name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, mode).map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::EEXIST) => Error::os(
+                    format!("creating {what}: it exists already (open it, or remove it first)"),
+                    e,
+                ),
+                _ => Error::os(format!("creating {what}"), e),
+            }
+        })?;
+    if let Err(e) = fchmod(&fd, mode, what) {
+        // SAFETY: `name` is a valid C string; we created this object.
+        unsafe { libc::shm_unlink(name.as_ptr()) };
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+/// Opens an existing object, for reading and writing or for reading only.
+pub(crate) fn open(name: &CString, writable: bool, what: &str) -> Result<OwnedFd> {
+    let flags = if writable {
+        libc::O_RDWR
+    } else {
+        libc::O_RDONLY
+    };
+    shm_open(name, flags, 0).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) => Error::os(
+            format!("opening {what}: no such segment (create it first, or check the name)"),
+            e,
+        ),
+        Some(libc::EACCES) => Error::os(
+            format!(
+                "opening {what} {}: its mode does not allow this user (see `ls -l /dev/shm`)",
+                if writable {
+                    "for writing"
+                } else {
+                    "for reading"
+                }
+            ),
+            e,
+        ),
+        _ => Error::os(format!("opening {what}"), e),
+    })
+}
+
+/// Removes the name; processes that have it open or mapped keep it.
+pub(crate) fn unlink_c(name: &CString, what: &str) -> Result<()> {
+    // SAFETY: `name` is a valid NUL-terminated string.
+    if unsafe { libc::shm_unlink(name.as_ptr()) } != 0 {
+        return Err(Error::last_os(format!("removing {what}")));
+    }
+    Ok(())
+}
+
+/// Removes the name only while it still refers to `identity`.
+pub(crate) fn unlink_if(name: &CString, identity: Identity, what: &str) -> Result<()> {
+    match open(name, false, what) {
+        Ok(fd) => {
+            if fstat(&fd, what)?.identity != identity {
+                return Ok(()); // Another segment took the name since.
+            }
+            unlink_c(name, what)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}

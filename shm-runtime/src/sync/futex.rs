@@ -1,0 +1,166 @@
+//! Waiting on a 32-bit word shared between processes, and waking waiters.
+//!
+//! On Linux this is the `futex` system call **without** `FUTEX_PRIVATE_FLAG`:
+//! the kernel keys a shared futex by the page and offset of the word, so a
+//! process that maps the same memory at another address still meets the
+//! same waiters. Elsewhere it falls back to sleeping in short, growing
+//! steps and re-reading the word (correct, slower to react).
+
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+/// An absolute point on `CLOCK_MONOTONIC`, the clock of every timeout here:
+/// it never jumps when the wall clock is set.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline(libc::timespec);
+
+impl Deadline {
+    /// Now plus `timeout` (saturating far in the future).
+    pub(crate) fn after(timeout: Duration) -> Deadline {
+        Deadline(add(now(libc::CLOCK_MONOTONIC), timeout))
+    }
+
+    /// Whether the deadline has passed.
+    pub(crate) fn passed(&self) -> bool {
+        let now = now(libc::CLOCK_MONOTONIC);
+        (now.tv_sec, now.tv_nsec) >= (self.0.tv_sec, self.0.tv_nsec)
+    }
+
+    /// Time left until the deadline, zero once it has passed.
+    pub(crate) fn remaining(&self) -> Duration {
+        let now = now(libc::CLOCK_MONOTONIC);
+        let end = Duration::new(self.0.tv_sec as u64, self.0.tv_nsec as u32);
+        let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+        end.saturating_sub(now)
+    }
+
+    /// The deadline as an absolute `timespec` on `CLOCK_MONOTONIC`.
+    pub(crate) fn monotonic(&self) -> libc::timespec {
+        self.0
+    }
+
+    /// The same instant as an absolute `timespec` on `CLOCK_REALTIME`, for
+    /// the few interfaces that know no other clock.
+    pub(crate) fn realtime(&self) -> libc::timespec {
+        add(now(libc::CLOCK_REALTIME), self.remaining())
+    }
+}
+
+pub(crate) fn now(clock: libc::clockid_t) -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; both clocks exist on every
+    // supported system, so the call cannot fail.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts
+}
+
+// `time_t` and `c_long` are 32 bits wide on some targets.
+#[allow(clippy::useless_conversion)]
+fn add(ts: libc::timespec, d: Duration) -> libc::timespec {
+    // Longer timeouts mean "forever" (34 years) and cannot overflow.
+    const FOREVER: u64 = 1 << 30;
+    let mut sec = i64::from(ts.tv_sec) + d.as_secs().min(FOREVER) as i64;
+    let mut nsec = i64::from(ts.tv_nsec) + i64::from(d.subsec_nanos());
+    if nsec >= 1_000_000_000 {
+        nsec -= 1_000_000_000;
+        sec += 1;
+    }
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(sec).unwrap_or(libc::time_t::MAX),
+        tv_nsec: nsec as _,
+    }
+}
+
+/// Why [`wait`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Woken, interrupted, spuriously, or the word was not `expected`:
+    /// re-check the condition.
+    Retry,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// Blocks while `word` holds `expected`, until woken by [`wake`] or
+/// `deadline`. May return early (spuriously): callers loop.
+#[cfg(target_os = "linux")]
+pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>) -> Wake {
+    let ts = deadline.map(Deadline::monotonic);
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |ts| ts as *const libc::timespec);
+    // SAFETY: `word` is a live, aligned 32-bit atomic; the kernel only reads
+    // it (comparing with `expected`) and `ts_ptr` is null or a valid
+    // timespec. FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.
+    // No FUTEX_PRIVATE_FLAG: waiters and wakers live in different processes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT_BITSET,
+            expected,
+            ts_ptr,
+            std::ptr::null::<u32>(),
+            libc::FUTEX_BITSET_MATCH_ANY,
+        )
+    };
+    if rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT) {
+        Wake::TimedOut
+    } else {
+        // 0 (woken or spurious), EAGAIN (word changed) or EINTR (signal).
+        Wake::Retry
+    }
+}
+
+/// Wakes up to `count` processes or threads blocked in [`wait`] on `word`.
+#[cfg(target_os = "linux")]
+pub(crate) fn wake(word: &AtomicU32, count: i32) {
+    // SAFETY: FUTEX_WAKE only uses the address of `word` as a key.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count);
+    }
+}
+
+/// Portable fallback: sleep briefly and let the caller re-check.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>) -> Wake {
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if word.load(std::sync::atomic::Ordering::Acquire) != expected {
+            return Wake::Retry;
+        }
+        if let Some(deadline) = deadline {
+            if deadline.passed() {
+                return Wake::TimedOut;
+            }
+            pause = pause.min(deadline.remaining());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(1));
+    }
+}
+
+/// Portable fallback: waiters poll, so there is nobody to wake.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn wake(_word: &AtomicU32, _count: i32) {}
+
+/// Spins a little while `done` is false, for waits that are usually short:
+/// `true` as soon as `done()` holds, `false` if the caller should block.
+pub(crate) fn spin_until(mut done: impl FnMut() -> bool) -> bool {
+    for i in 0..SPINS {
+        if done() {
+            return true;
+        }
+        if i < SPINS / 2 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    done()
+}
+
+const SPINS: u32 = 64;

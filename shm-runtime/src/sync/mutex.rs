@@ -1,0 +1,729 @@
+//! [`ShmMutex<T>`]: a process-shared, robust mutex guarding a `T`.
+
+use super::futex::{self, Deadline};
+use super::{fork_generation, OwnerDied};
+use crate::error::{Error, ErrorKind, Result};
+use crate::{Fingerprint, SharedSafe};
+use std::cell::UnsafeCell;
+use std::ffi::c_int;
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::mem::{align_of, offset_of, size_of, MaybeUninit};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// `state`: nobody has initialised the pthread mutex yet.
+const UNINIT: u32 = 0;
+/// `state`: the pthread mutex is initialised and in use.
+const READY: u32 = 1;
+/// `state`: the process whose pid is in the low bits is initialising it.
+const INITIALIZING: u32 = 1 << 31;
+
+/// The result of locking an [`ShmMutex`]: the guard, or the guard wrapped in
+/// [`OwnerDied`] when the data may be inconsistent.
+pub type LockResult<G> = std::result::Result<G, OwnerDied<G>>;
+
+/// The result of [`ShmMutex::try_lock`].
+pub type TryLockResult<G> = std::result::Result<G, TryLockError<G>>;
+
+/// Why [`ShmMutex::try_lock`] did not simply return a guard.
+///
+/// ```
+/// use shm_runtime::ShmMutex;
+/// use shm_runtime::sync::TryLockError;
+///
+/// let m = ShmMutex::new(0u32);
+/// let _held = m.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(|| assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock))));
+/// });
+/// ```
+pub enum TryLockError<G> {
+    /// The lock was taken, but its data may be inconsistent; see [`OwnerDied`].
+    OwnerDied(OwnerDied<G>),
+    /// Another thread or process holds the lock (or this thread does).
+    WouldBlock,
+}
+
+impl<G> fmt::Debug for TryLockError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryLockError::OwnerDied(..) => f.write_str("OwnerDied(..)"),
+            TryLockError::WouldBlock => f.write_str("WouldBlock"),
+        }
+    }
+}
+
+impl<G> fmt::Display for TryLockError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryLockError::OwnerDied(died) => fmt::Display::fmt(died, f),
+            TryLockError::WouldBlock => f.write_str("the ShmMutex is held by someone else"),
+        }
+    }
+}
+
+impl<G> std::error::Error for TryLockError<G> {}
+
+impl<G> From<OwnerDied<G>> for TryLockError<G> {
+    fn from(died: OwnerDied<G>) -> TryLockError<G> {
+        TryLockError::OwnerDied(died)
+    }
+}
+
+/// A mutex shared between processes, guarding a `T`, that survives the death
+/// of the process (or thread) holding it.
+///
+/// It is a glibc `pthread_mutex_t` made `PTHREAD_PROCESS_SHARED`,
+/// `PTHREAD_MUTEX_ROBUST` and `PTHREAD_MUTEX_ERRORCHECK`: uncontended lock
+/// and unlock are one atomic instruction each, waiters block in the kernel,
+/// and the kernel's robust-futex list marks the lock when its owner dies.
+///
+/// # When the owner dies
+///
+/// If a process is killed (even by `SIGKILL`, at any instruction) while it
+/// holds the lock, the next [`lock`](ShmMutex::lock) takes the lock and
+/// returns `Err(`[`OwnerDied`]`)` holding the guard, like std's
+/// `PoisonError`: the data may be half-updated. Inspect and repair it through
+/// the guard, then call [`ShmMutexGuard::mark_consistent`]. A thread that
+/// panics while it holds the guard has the same effect.
+///
+/// The mutex itself never becomes unusable: the pthread mutex is made
+/// consistent again (`pthread_mutex_consistent`) as soon as the death is
+/// seen, and this crate keeps its own *inconsistent* flag, which
+/// `mark_consistent` clears. Should the repairer forget (or die, or panic),
+/// the flag stays set and the next locker is told again: the warning is
+/// never lost, and `ENOTRECOVERABLE` never happens through this API.
+///
+/// ```
+/// use shm_runtime::{process, Shared, ShmMutex, ShmMutexGuard};
+/// use std::time::Duration;
+///
+/// let counter = Shared::anonymous(ShmMutex::new(0u64))?;
+/// let child = process::fork(|| *counter.lock().unwrap() += 1)?;
+/// child.join(Duration::from_secs(10))?;
+///
+/// let mut guard = match counter.lock() {
+///     Ok(guard) => guard,
+///     Err(died) => {
+///         // A previous owner died while holding the lock: repair, then say so.
+///         let mut guard = died.into_inner();
+///         ShmMutexGuard::mark_consistent(&mut guard);
+///         guard
+///     }
+/// };
+/// *guard += 1;
+/// assert_eq!(*guard, 2);
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+///
+/// # Initialisation, moves and zeroed memory
+///
+/// The pthread mutex is initialised lazily, on first use, in the place where
+/// it is used: a `state` word goes from 0 (not initialised) to
+/// "initialising, by process *pid*" (one compare-and-swap decides who) to
+/// "ready". So [`new`](ShmMutex::new) is a `const fn` that only writes
+/// zeros, and **all-zero bytes are a valid unlocked mutex**: an `ShmMutex`
+/// may be a field of a struct created by
+/// [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed) or in a
+/// zero-filled file. Should a process die in the few instructions that
+/// initialise the mutex, the others notice (its pid no longer exists) and
+/// initialise it themselves.
+///
+/// A mutex that was used and is now unlocked may be moved (Rust moves
+/// values by copying bytes): an unlocked glibc robust mutex holds no address
+/// (the robust-list links are cleared on unlock), its futex word is 0, and
+/// owning the value by move proves that nobody waits on it. A locked mutex
+/// cannot be moved, since its guard borrows it.
+///
+/// # Threads, `fork` and the guard
+///
+/// Only the thread that locked may unlock (the robust list is per thread),
+/// so [`ShmMutexGuard`] is not `Send`. Locking twice from one thread panics
+/// (`EDEADLK`) instead of deadlocking. A process that forks while holding
+/// the lock leaves it held by the parent's thread; the child's copy of the
+/// guard is dead: using it panics, and dropping it does nothing.
+///
+/// # Platform
+///
+/// Linux with glibc or musl (the kernel's robust futexes); the layout is
+/// that of the C library's `pthread_mutex_t`, so every process sharing the
+/// mutex must use the same C library (the [fingerprint](SharedSafe) records which).
+#[repr(C)]
+pub struct ShmMutex<T> {
+    state: AtomicU32,
+    /// 1 when a previous owner died (or panicked) and nobody has called
+    /// `mark_consistent` since. Read and written with the lock held.
+    inconsistent: AtomicU32,
+    raw: UnsafeCell<libc::pthread_mutex_t>,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: (1) no process-local address: a `pthread_mutex_t` is a futex word,
+// an owner thread id, counters and, *while locked*, the links of the owner
+// thread's robust list, which only that thread (and the kernel, on its behalf
+// when it dies) follows, in its own address space; the next owner overwrites
+// them without reading them. `T: SharedSafe` holds none either. (2) `repr(C)`
+// over atomics, the C library's fixed `pthread_mutex_t` and `T`. (3) no drop
+// glue (`pthread_mutex_t` is plain data, `T` has none). (4) every mutation
+// through `&Self` is atomic, a process-shared pthread call, or an access to
+// `value` while the robust process-shared lock is held. (5) the fingerprint
+// names the C library and the sizes of its mutex, and includes `T`'s.
+unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
+    const FINGERPRINT: Fingerprint =
+        Fingerprint::composite("ShmMutex pthread robust pshared errorcheck v1")
+            .tag(LIBC, size_of::<libc::pthread_mutex_t>() as u64)
+            .field("value", offset_of!(Self, value), T::FINGERPRINT)
+            .finish(size_of::<Self>(), align_of::<Self>());
+}
+
+/// The C library, part of the mutex fingerprint: glibc and musl disagree on
+/// the layout of `pthread_mutex_t`.
+const LIBC: &str = if cfg!(target_env = "gnu") {
+    "glibc"
+} else if cfg!(target_env = "musl") {
+    "musl"
+} else {
+    "libc"
+};
+
+// SAFETY: all-zero bytes are a mutex that was never initialised (state 0,
+// consistent) around an all-zero `T`, valid since `T: Zeroable`.
+unsafe impl<T: SharedSafe + bytemuck::Zeroable> bytemuck::Zeroable for ShmMutex<T> {}
+
+// SAFETY: like `std::sync::Mutex`: the lock hands `&mut T` to one thread at
+// a time, so sharing the mutex moves `T` between threads (`T: Send`).
+unsafe impl<T: Send> Sync for ShmMutex<T> {}
+// SAFETY: moving the mutex moves the `T`; an unlocked pthread mutex may
+// move (see the type's documentation), and a locked one is borrowed.
+unsafe impl<T: Send> Send for ShmMutex<T> {}
+
+// A panic while holding the guard marks the mutex inconsistent (like std's
+// poisoning), so observing the value after a panic is always flagged.
+impl<T> std::panic::RefUnwindSafe for ShmMutex<T> {}
+impl<T> std::panic::UnwindSafe for ShmMutex<T> {}
+
+/// Which call produced a pthread return code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Lock,
+    TryLock,
+    Timed,
+}
+
+impl<T: SharedSafe> ShmMutex<T> {
+    /// A new unlocked mutex around `value`. Nothing is initialised until the
+    /// first lock, so this is a `const fn` and the mutex may be moved into
+    /// shared memory afterwards (see [Initialisation](ShmMutex#initialisation-moves-and-zeroed-memory)).
+    ///
+    /// ```
+    /// use shm_runtime::{Shared, ShmMutex};
+    /// let m = Shared::anonymous(ShmMutex::new([0u8; 16]))?;
+    /// m.lock().unwrap()[3] = 1;
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub const fn new(value: T) -> ShmMutex<T> {
+        ShmMutex {
+            state: AtomicU32::new(UNINIT),
+            inconsistent: AtomicU32::new(0),
+            raw: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Locks the mutex, waiting as long as it takes. `Err(OwnerDied)` still
+    /// holds the lock: see [When the owner dies](ShmMutex#when-the-owner-dies).
+    ///
+    /// # Panics
+    /// If this thread holds the lock already, or if the pthread mutex was
+    /// made unrecoverable or corrupted by foreign code.
+    ///
+    /// ```
+    /// let m = shm_runtime::ShmMutex::new(1i32);
+    /// *m.lock().unwrap() += 1;
+    /// assert_eq!(*m.lock().unwrap(), 2);
+    /// ```
+    pub fn lock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
+        let raw = self.raw();
+        // SAFETY: `raw` is an initialised process-shared mutex that lives as
+        // long as `self`.
+        let rc = unsafe { libc::pthread_mutex_lock(raw) };
+        self.locked(rc, Op::Lock)
+            .expect("a blocking lock returns only once locked")
+    }
+
+    /// Locks the mutex if nobody holds it, without waiting.
+    ///
+    /// ```
+    /// let m = shm_runtime::ShmMutex::new(());
+    /// let guard = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_err()); // held by this thread
+    /// drop(guard);
+    /// assert!(m.try_lock().is_ok());
+    /// ```
+    pub fn try_lock(&self) -> TryLockResult<ShmMutexGuard<'_, T>> {
+        let raw = self.raw();
+        // SAFETY: as in `lock`.
+        let rc = unsafe { libc::pthread_mutex_trylock(raw) };
+        match self.locked(rc, Op::TryLock) {
+            Some(Ok(guard)) => Ok(guard),
+            Some(Err(died)) => Err(TryLockError::OwnerDied(died)),
+            None => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    /// Locks the mutex, waiting at most `timeout` (measured on
+    /// `CLOCK_MONOTONIC` where the C library offers
+    /// `pthread_mutex_clocklock`, glibc 2.30 and later; else on the wall
+    /// clock). Still held after `timeout`: an error of kind
+    /// [`TimedOut`](ErrorKind::TimedOut).
+    ///
+    /// # Panics
+    /// As [`lock`](ShmMutex::lock).
+    ///
+    /// ```
+    /// use shm_runtime::{ErrorKind, ShmMutex};
+    /// use std::time::Duration;
+    ///
+    /// let m = ShmMutex::new(0u8);
+    /// let _held = m.lock().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let err = m.lock_timeout(Duration::from_millis(10)).unwrap_err();
+    ///         assert_eq!(err.kind(), ErrorKind::TimedOut);
+    ///     });
+    /// });
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<LockResult<ShmMutexGuard<'_, T>>> {
+        let raw = self.raw();
+        let deadline = Deadline::after(timeout);
+        let rc = match clocklock() {
+            // SAFETY: as in `lock`; the timespec is valid for the call.
+            Some(clocklock) => unsafe {
+                clocklock(raw, libc::CLOCK_MONOTONIC, &deadline.monotonic())
+            },
+            // SAFETY: as above.
+            None => unsafe { libc::pthread_mutex_timedlock(raw, &deadline.realtime()) },
+        };
+        self.locked(rc, Op::Timed).ok_or_else(|| {
+            Error::new(
+                ErrorKind::TimedOut,
+                format!("locking an ShmMutex: still held by another thread or process after {timeout:?}"),
+            )
+        })
+    }
+
+    /// Whether a previous owner died or panicked and nobody has called
+    /// [`ShmMutexGuard::mark_consistent`] since. Another process may change
+    /// it at any moment; `lock` gives the reliable answer.
+    ///
+    /// ```
+    /// let m = shm_runtime::ShmMutex::new(0u8);
+    /// assert!(!m.is_inconsistent());
+    /// ```
+    pub fn is_inconsistent(&self) -> bool {
+        self.inconsistent.load(Ordering::Relaxed) != 0
+    }
+
+    /// The value, through exclusive access (no locking needed).
+    ///
+    /// ```
+    /// let mut m = shm_runtime::ShmMutex::new(1u8);
+    /// *m.get_mut() = 2;
+    /// assert_eq!(m.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    /// The value, taken out of the mutex.
+    ///
+    /// ```
+    /// let m = shm_runtime::ShmMutex::new([1u8, 2]);
+    /// assert_eq!(m.into_inner(), [1, 2]);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+
+    /// Turns a pthread return code into a guard (`None`: not acquired).
+    fn locked(&self, rc: c_int, op: Op) -> Option<LockResult<ShmMutexGuard<'_, T>>> {
+        match rc {
+            0 => {}
+            libc::EOWNERDEAD => {
+                // We hold the lock. Record the death in our own flag, then
+                // make the pthread mutex consistent at once, so that it can
+                // never become ENOTRECOVERABLE. Dying in between is fine: we
+                // hold the lock, so the kernel marks the owner dead again.
+                self.inconsistent.store(1, Ordering::Relaxed);
+                // SAFETY: this thread holds the initialised mutex, in the
+                // owner-died state that `pthread_mutex_consistent` expects.
+                let rc = unsafe { libc::pthread_mutex_consistent(self.raw.get()) };
+                assert_eq!(rc, 0, "pthread_mutex_consistent failed");
+            }
+            libc::EBUSY | libc::ETIMEDOUT if op != Op::Lock => return None,
+            libc::EDEADLK if op == Op::TryLock => return None,
+            libc::EDEADLK => panic!(
+                "ShmMutex: this thread holds the lock already (locking again would deadlock)"
+            ),
+            libc::ENOTRECOVERABLE => panic!(
+                "ShmMutex: the pthread mutex was made unrecoverable by code outside this \
+                 crate (unlocked after EOWNERDEAD without pthread_mutex_consistent)"
+            ),
+            rc => panic!(
+                "ShmMutex: pthread_mutex_lock failed: {}",
+                io::Error::from_raw_os_error(rc)
+            ),
+        }
+        let guard = ShmMutexGuard {
+            mutex: self,
+            generation: fork_generation(),
+            not_send: PhantomData,
+        };
+        Some(if self.inconsistent.load(Ordering::Relaxed) != 0 {
+            Err(OwnerDied::new(guard))
+        } else {
+            Ok(guard)
+        })
+    }
+
+    /// The initialised pthread mutex.
+    fn raw(&self) -> *mut libc::pthread_mutex_t {
+        if self.state.load(Ordering::Acquire) != READY {
+            self.initialize();
+        }
+        self.raw.get()
+    }
+
+    #[cold]
+    fn initialize(&self) {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() } as u32;
+        let me = INITIALIZING | pid;
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            if state == READY {
+                return;
+            }
+            let ours = state == UNINIT || (state != me && !alive(state & !INITIALIZING));
+            if ours {
+                // Unset, or its initialiser died: take it over.
+                match self
+                    .state
+                    .compare_exchange(state, me, Ordering::Acquire, Ordering::Acquire)
+                {
+                    Ok(_) => {
+                        clocklock(); // resolve it before any fork
+                        self.init_pthread_mutex();
+                        self.state.store(READY, Ordering::Release);
+                        futex::wake(&self.state, i32::MAX);
+                        return;
+                    }
+                    Err(now) => state = now,
+                }
+                continue;
+            }
+            // Another process initialises it: that takes a microsecond.
+            if !futex::spin_until(|| self.state.load(Ordering::Acquire) == READY) {
+                futex::wait(
+                    &self.state,
+                    state,
+                    Some(&Deadline::after(Duration::from_millis(10))),
+                );
+            }
+            state = self.state.load(Ordering::Acquire);
+        }
+    }
+
+    /// Initialises the pthread mutex; the caller owns the `INITIALIZING` state.
+    fn init_pthread_mutex(&self) {
+        let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        // SAFETY: `attr` is initialised by `pthread_mutexattr_init` before the
+        // setters read it and destroyed after use. The mutex bytes belong to
+        // us alone: every other user waits for READY before touching them.
+        let rc = unsafe {
+            let attr = attr.as_mut_ptr();
+            let mut rc = libc::pthread_mutexattr_init(attr);
+            if rc == 0 {
+                rc = libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED);
+                rc = rc.max(libc::pthread_mutexattr_setrobust(
+                    attr,
+                    libc::PTHREAD_MUTEX_ROBUST,
+                ));
+                rc = rc.max(libc::pthread_mutexattr_settype(
+                    attr,
+                    libc::PTHREAD_MUTEX_ERRORCHECK,
+                ));
+                if rc == 0 {
+                    rc = libc::pthread_mutex_init(self.raw.get(), attr);
+                }
+                libc::pthread_mutexattr_destroy(attr);
+            }
+            rc
+        };
+        if rc != 0 {
+            self.state.store(UNINIT, Ordering::Release);
+            futex::wake(&self.state, i32::MAX);
+            panic!(
+                "ShmMutex: cannot initialise a robust process-shared pthread mutex: {}",
+                io::Error::from_raw_os_error(rc)
+            );
+        }
+    }
+}
+
+/// Whether process `pid` exists (a process of another user counts).
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+type ClockLock = unsafe extern "C" fn(
+    *mut libc::pthread_mutex_t,
+    libc::clockid_t,
+    *const libc::timespec,
+) -> c_int;
+
+/// `pthread_mutex_clocklock` (glibc 2.30+), looked up at run time so that
+/// programs still run on older C libraries. Cached in an atomic rather than
+/// a `OnceLock`, which a child forked while another thread filled it would
+/// wait for forever; the lookup is done when a mutex is initialised, so it
+/// is normally inherited by children.
+fn clocklock() -> Option<ClockLock> {
+    static CLOCKLOCK: AtomicUsize = AtomicUsize::new(UNKNOWN);
+    const UNKNOWN: usize = 0;
+    const ABSENT: usize = 1;
+    let mut addr = CLOCKLOCK.load(Ordering::Acquire);
+    if addr == UNKNOWN {
+        // SAFETY: looks a symbol up by a NUL-terminated name.
+        let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"pthread_mutex_clocklock".as_ptr()) };
+        addr = if sym.is_null() { ABSENT } else { sym as usize };
+        CLOCKLOCK.store(addr, Ordering::Release);
+    }
+    // SAFETY: a non-null address found under this name is the C library's
+    // function of exactly this signature (POSIX.1-2024, glibc 2.30).
+    (addr != ABSENT).then(|| unsafe { std::mem::transmute::<usize, ClockLock>(addr) })
+}
+
+impl<T: SharedSafe + Default> Default for ShmMutex<T> {
+    fn default() -> ShmMutex<T> {
+        ShmMutex::new(T::default())
+    }
+}
+
+impl<T> fmt::Debug for ShmMutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShmMutex")
+            .field(
+                "inconsistent",
+                &(self.inconsistent.load(Ordering::Relaxed) != 0),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Proof that this thread holds an [`ShmMutex`]: dereferences to the value
+/// and unlocks when dropped. Not `Send`: only the locking thread may unlock.
+///
+/// ```
+/// let m = shm_runtime::ShmMutex::new([0u32; 4]);
+/// let mut guard = m.lock().unwrap();
+/// guard[0] = 7;
+/// drop(guard); // unlocks
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ShmMutexGuard<'a, T: SharedSafe> {
+    pub(super) mutex: &'a ShmMutex<T>,
+    /// The fork generation of the process that locked: a copy of the guard
+    /// in a forked child does not own the lock.
+    generation: u64,
+    not_send: PhantomData<*const ()>,
+}
+
+// SAFETY: `&ShmMutexGuard` gives only `&T`, so sharing it is sharing `&T`.
+unsafe impl<T: SharedSafe + Sync> Sync for ShmMutexGuard<'_, T> {}
+
+impl<'a, T: SharedSafe> ShmMutexGuard<'a, T> {
+    /// Declares the data consistent again after an [`OwnerDied`]: later
+    /// lockers get a plain guard. An associated function (not a method), so
+    /// that it never shadows a method of `T`.
+    ///
+    /// ```
+    /// use shm_runtime::{ShmMutex, ShmMutexGuard};
+    /// let m = ShmMutex::new(0u32);
+    /// let mut guard = m.lock().unwrap_or_else(|died| died.into_inner());
+    /// ShmMutexGuard::mark_consistent(&mut guard); // harmless when consistent
+    /// ```
+    pub fn mark_consistent(this: &mut Self) {
+        this.check_process();
+        this.mutex.inconsistent.store(0, Ordering::Relaxed);
+    }
+
+    /// Panics if this guard was copied into a forked child.
+    pub(super) fn check_process(&self) {
+        if self.generation != fork_generation() {
+            panic!(
+                "an ShmMutexGuard was used in a child process forked while it was held: \
+                 the lock belongs to the parent"
+            );
+        }
+    }
+
+    /// Unlocks without dropping through `Drop` (for the condition variable),
+    /// returning the mutex to lock again.
+    pub(super) fn unlock(self) -> &'a ShmMutex<T> {
+        self.check_process();
+        let mutex = self.mutex;
+        std::mem::forget(self);
+        // SAFETY: this thread holds the initialised mutex (the guard proves
+        // it, and it was not copied across a fork: checked).
+        let rc = unsafe { libc::pthread_mutex_unlock(mutex.raw.get()) };
+        debug_assert_eq!(rc, 0, "pthread_mutex_unlock failed");
+        mutex
+    }
+}
+
+impl<T: SharedSafe> Deref for ShmMutexGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.check_process();
+        // SAFETY: this thread holds the lock, so nobody else accesses the
+        // value until the guard is dropped; `&self` borrows the guard.
+        unsafe { &*self.mutex.value.get() }
+    }
+}
+
+impl<T: SharedSafe> DerefMut for ShmMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.check_process();
+        // SAFETY: as in `deref`, and `&mut self` makes this the only reference.
+        unsafe { &mut *self.mutex.value.get() }
+    }
+}
+
+impl<T: SharedSafe> Drop for ShmMutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.generation != fork_generation() {
+            // A copy in a forked child: the parent's thread holds the lock.
+            return;
+        }
+        if std::thread::panicking() {
+            self.mutex.inconsistent.store(1, Ordering::Relaxed);
+        }
+        // SAFETY: this thread holds the initialised mutex (the guard proves it).
+        let rc = unsafe { libc::pthread_mutex_unlock(self.mutex.raw.get()) };
+        debug_assert_eq!(rc, 0, "pthread_mutex_unlock failed");
+    }
+}
+
+impl<T: SharedSafe + fmt::Debug> fmt::Debug for ShmMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn zeroed_memory_is_an_unlocked_mutex() {
+        let m: ShmMutex<u64> = bytemuck::Zeroable::zeroed();
+        *m.lock().unwrap() += 5;
+        assert_eq!(*m.try_lock().unwrap(), 5);
+        assert_eq!(m.state.load(Ordering::Relaxed), READY);
+    }
+
+    #[test]
+    fn a_used_unlocked_mutex_may_move() {
+        let m = ShmMutex::new(1u32);
+        *m.lock().unwrap() += 1;
+        let moved = Box::new(m);
+        *moved.lock().unwrap() += 1;
+        assert_eq!(moved.into_inner(), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "holds the lock already")]
+    fn relocking_panics_instead_of_deadlocking() {
+        let m = ShmMutex::new(0u8);
+        let _a = m.lock().unwrap();
+        let _b = m.lock();
+    }
+
+    #[test]
+    fn threads_count_exactly() {
+        let m = ShmMutex::new(0u64);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..10_000 {
+                        *m.lock().unwrap() += 1;
+                    }
+                });
+            }
+        });
+        assert_eq!(m.into_inner(), 40_000);
+    }
+
+    #[test]
+    fn a_panicking_owner_leaves_it_inconsistent_until_marked() {
+        let m = ShmMutex::new(0u32);
+        std::thread::scope(|s| {
+            let _ = s
+                .spawn(|| {
+                    let _g = m.lock().unwrap();
+                    panic!("while holding the lock");
+                })
+                .join();
+        });
+        assert!(m.is_inconsistent());
+        // Forgetting to mark consistent: the next locker is told again.
+        drop(m.lock().unwrap_err().into_inner());
+        let mut guard = m.lock().unwrap_err().into_inner();
+        ShmMutexGuard::mark_consistent(&mut guard);
+        drop(guard);
+        assert!(m.lock().is_ok());
+    }
+
+    #[test]
+    fn a_dead_thread_is_a_dead_owner() {
+        let m = ShmMutex::new(AtomicU64::new(0));
+        std::thread::scope(|s| {
+            s.spawn(|| std::mem::forget(m.lock().unwrap()));
+        });
+        // The thread exited holding the lock: the kernel marked it.
+        let guard = m.lock().unwrap_err().into_inner();
+        drop(guard);
+        assert!(m.is_inconsistent());
+    }
+
+    #[test]
+    fn lock_timeout_times_out_then_succeeds() {
+        let m = ShmMutex::new(0u8);
+        let held = m.lock().unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let err = m.lock_timeout(Duration::from_millis(20)).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::TimedOut);
+            });
+        });
+        drop(held);
+        assert!(m.lock_timeout(Duration::from_millis(20)).unwrap().is_ok());
+    }
+
+    #[test]
+    fn an_initialiser_that_died_is_replaced() {
+        let m = ShmMutex::new(0u8);
+        // pid_max is below 2^22: this pid does not exist.
+        m.state
+            .store(INITIALIZING | ((1 << 30) - 1), Ordering::Relaxed);
+        *m.lock().unwrap() = 1;
+        assert_eq!(m.state.load(Ordering::Relaxed), READY);
+    }
+}

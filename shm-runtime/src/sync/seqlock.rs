@@ -1,0 +1,367 @@
+//! [`SeqLock<T>`]: many wait-free readers and one writer at a time of a
+//! `Copy` value, without a data race.
+
+use crate::{Fingerprint, SharedSafe};
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::mem::{align_of, offset_of, size_of, MaybeUninit};
+use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+
+/// A sequence lock: readers copy a `Copy` value out without ever blocking
+/// the writer, and retry when a write overlapped their copy; writers
+/// exclude each other through the sequence number itself.
+///
+/// Good for a small value written now and then and read often and from many
+/// processes: a configuration, a snapshot of statistics, a position.
+///
+/// ```
+/// use shm_runtime::{process, SeqLock, Shared};
+/// use std::time::Duration;
+///
+/// #[derive(Clone, Copy, bytemuck::NoUninit, shm_runtime::SharedSafe)]
+/// #[repr(C)]
+/// struct Position { x: f64, y: f64 }
+///
+/// let pos = Shared::anonymous(SeqLock::new(Position { x: 0.0, y: 0.0 }))?;
+/// let child = process::fork(|| pos.write(Position { x: 1.0, y: 2.0 }))?;
+/// child.join(Duration::from_secs(10))?;
+/// assert_eq!(pos.read().y, 2.0);
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+///
+/// # Why this is sound
+///
+/// A classic seqlock reads the value with plain loads while a writer may be
+/// storing to it: a data race, undefined behaviour in Rust's memory model
+/// even if the torn copy is thrown away. Here every access to the value's
+/// bytes while it is shared is an atomic one (`Relaxed` `AtomicU64` words,
+/// then `AtomicU8`s for the tail; the same split in every process, so
+/// accesses never mix sizes), ordered by fences as in Boehm's "Can seqlocks
+/// get along with programming language memory models?":
+///
+/// * the writer makes the sequence odd with an `Acquire` compare-and-swap
+///   (only from even, which excludes other writers), issues a `Release`
+///   fence, stores the words, and makes the sequence even with a `Release`
+///   store;
+/// * a reader loads the sequence (`Acquire`), loads the words, issues an
+///   `Acquire` fence and loads the sequence again: if both are the same even
+///   number, no write overlapped the copy.
+///
+/// Copying `T` as words reads every byte of it, so `T` must have no padding
+/// (uninitialised bytes): hence `T: bytemuck::NoUninit`. The copy lives in a
+/// `MaybeUninit<T>` and becomes a `T` only once validated, when its bytes are
+/// exactly those of a `T` that a writer stored: a torn copy is never a `T`,
+/// so `T` need not accept every bit pattern.
+///
+/// # A writer that dies
+///
+/// A writer killed in the middle of a write (a window of a few stores, with
+/// no system call) leaves the sequence odd: [`read`](SeqLock::read) and the
+/// writers then wait forever, while [`try_read`](SeqLock::try_read) keeps
+/// returning `None`. Readers never see the half-written value. Use an
+/// [`ShmMutex`](crate::ShmMutex) where writers may die and others must take over.
+#[repr(C, align(8))]
+pub struct SeqLock<T> {
+    seq: AtomicU64,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: (1) an `AtomicU64` and a `T: SharedSafe`: no address. (2)
+// `repr(C)`. (3) no drop glue (`T` has none). (4) the value is only mutated
+// through `&Self` by atomic stores under the writer bit of the sequence. (5)
+// the fingerprint includes `T`'s and the layout.
+unsafe impl<T: SharedSafe + bytemuck::NoUninit> SharedSafe for SeqLock<T> {
+    const FINGERPRINT: Fingerprint = Fingerprint::composite("SeqLock atomic-words v1")
+        .field("seq", 0, AtomicU64::FINGERPRINT)
+        .field("value", offset_of!(Self, value), T::FINGERPRINT)
+        .finish(size_of::<Self>(), align_of::<Self>());
+}
+
+// SAFETY: all-zero bytes are sequence 0 (no write in progress) and an
+// all-zero `T`, valid since `T: Zeroable`.
+unsafe impl<T: bytemuck::NoUninit + bytemuck::Zeroable> bytemuck::Zeroable for SeqLock<T> {}
+
+// SAFETY: readers and writers on several threads copy `T`s in and out: that
+// moves `T` values between threads, sound when `T: Send`. There are no
+// references into the value, and every shared access is atomic.
+unsafe impl<T: Send> Sync for SeqLock<T> {}
+
+// A panic in `update` leaves the old value and ends the write.
+impl<T> std::panic::RefUnwindSafe for SeqLock<T> {}
+impl<T> std::panic::UnwindSafe for SeqLock<T> {}
+
+impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
+    /// A new sequence lock holding `value`.
+    ///
+    /// ```
+    /// let lock = shm_runtime::SeqLock::new([1u32, 2, 3]);
+    /// assert_eq!(lock.read(), [1, 2, 3]);
+    /// ```
+    pub const fn new(value: T) -> SeqLock<T> {
+        SeqLock {
+            seq: AtomicU64::new(0),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Copies the value out, retrying while writes overlap the copy. Never
+    /// blocks a writer; waits (spinning, then yielding) only while a write
+    /// is in progress.
+    ///
+    /// ```
+    /// let lock = shm_runtime::SeqLock::new(5u64);
+    /// assert_eq!(lock.read(), 5);
+    /// ```
+    pub fn read(&self) -> T {
+        let mut spins = 0u32;
+        loop {
+            if let Some(value) = self.try_read() {
+                return value;
+            }
+            backoff(&mut spins);
+        }
+    }
+
+    /// Copies the value out if no write overlapped the copy, else `None`.
+    ///
+    /// ```
+    /// let lock = shm_runtime::SeqLock::new(5u64);
+    /// assert_eq!(lock.try_read(), Some(5));
+    /// ```
+    pub fn try_read(&self) -> Option<T> {
+        let before = self.seq.load(Ordering::Acquire);
+        if before & 1 != 0 {
+            return None;
+        }
+        let mut copy = MaybeUninit::<T>::uninit();
+        // SAFETY: `copy` has room for a `T`.
+        unsafe { self.load_into(copy.as_mut_ptr().cast()) };
+        fence(Ordering::Acquire);
+        if self.seq.load(Ordering::Relaxed) != before {
+            return None;
+        }
+        // SAFETY: no write overlapped the copy (the sequence was even and
+        // unchanged, and the fences order the copy between the two loads),
+        // so `copy` holds exactly the bytes of the `T` last written.
+        Some(unsafe { copy.assume_init() })
+    }
+
+    /// Replaces the value. Concurrent writers take turns.
+    ///
+    /// ```
+    /// let lock = shm_runtime::SeqLock::new(1u16);
+    /// lock.write(2);
+    /// assert_eq!(lock.read(), 2);
+    /// ```
+    pub fn write(&self, value: T) {
+        let _writing = self.begin_write();
+        // SAFETY: we hold the writer bit: no other writer stores.
+        unsafe { self.store_from(&value) };
+    }
+
+    /// Changes the value in place with `f` and returns what `f` returns.
+    /// Readers see the value before or after, never in between. Should `f`
+    /// panic, the value is left as it was.
+    ///
+    /// ```
+    /// let lock = shm_runtime::SeqLock::new([0u32; 2]);
+    /// lock.update(|v| { v[0] += 1; v[1] += 1 });
+    /// assert_eq!(lock.read(), [1, 1]);
+    /// ```
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let _writing = self.begin_write();
+        let mut copy = MaybeUninit::<T>::uninit();
+        // SAFETY: we hold the writer bit, and the `Acquire` that took it saw
+        // the previous writer's `Release`: the words hold a whole `T`.
+        let mut value = unsafe {
+            self.load_into(copy.as_mut_ptr().cast());
+            copy.assume_init()
+        };
+        let result = f(&mut value);
+        // SAFETY: we hold the writer bit.
+        unsafe { self.store_from(&value) };
+        result
+    }
+
+    /// The value, through exclusive access.
+    ///
+    /// ```
+    /// let mut lock = shm_runtime::SeqLock::new(1u8);
+    /// *lock.get_mut() = 3;
+    /// assert_eq!(lock.into_inner(), 3);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    /// The value, taken out.
+    ///
+    /// ```
+    /// assert_eq!(shm_runtime::SeqLock::new(9i32).into_inner(), 9);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+
+    fn begin_write(&self) -> WriteGuard<'_> {
+        let mut spins = 0u32;
+        loop {
+            let seq = self.seq.load(Ordering::Relaxed);
+            if seq & 1 == 0
+                && self
+                    .seq
+                    .compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                // Orders the odd sequence before the data stores that follow.
+                fence(Ordering::Release);
+                return WriteGuard { seq: &self.seq };
+            }
+            backoff(&mut spins);
+        }
+    }
+
+    /// The value's bytes: `size_of::<T>() / 8` aligned words, then the tail.
+    fn base(&self) -> *mut u8 {
+        let base = self.value.get().cast::<u8>();
+        // `repr(C, align(8))` after an 8-byte field: the value is 8-aligned.
+        debug_assert_eq!(base as usize % 8, 0);
+        base
+    }
+
+    /// Copies the value's bytes into `out` with relaxed atomic loads.
+    ///
+    /// # Safety
+    /// `out` is valid for `size_of::<T>()` bytes of writes.
+    unsafe fn load_into(&self, out: *mut u8) {
+        let base = self.base();
+        let words = size_of::<T>() / 8;
+        for i in 0..words {
+            // SAFETY: word `i` lies inside the value, is 8-aligned, and is
+            // only ever accessed atomically while shared (see the type docs).
+            let word = unsafe { AtomicU64::from_ptr(base.add(8 * i).cast()) };
+            // SAFETY: `out` has room for `size_of::<T>()` bytes.
+            unsafe {
+                out.add(8 * i)
+                    .cast::<u64>()
+                    .write_unaligned(word.load(Ordering::Relaxed))
+            };
+        }
+        for i in 8 * words..size_of::<T>() {
+            // SAFETY: byte `i` lies inside the value, accessed atomically only.
+            let byte = unsafe { AtomicU8::from_ptr(base.add(i)) };
+            // SAFETY: as above.
+            unsafe { out.add(i).write(byte.load(Ordering::Relaxed)) };
+        }
+    }
+
+    /// Stores `value`'s bytes into the value with relaxed atomic stores.
+    ///
+    /// # Safety
+    /// The caller holds the writer bit.
+    unsafe fn store_from(&self, value: &T) {
+        let bytes: &[u8] = bytemuck::bytes_of(value);
+        let base = self.base();
+        let words = size_of::<T>() / 8;
+        for i in 0..words {
+            let word = u64::from_ne_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap());
+            // SAFETY: as in `load_into`.
+            unsafe { AtomicU64::from_ptr(base.add(8 * i).cast()) }.store(word, Ordering::Relaxed);
+        }
+        for (i, byte) in bytes.iter().enumerate().skip(8 * words) {
+            // SAFETY: as in `load_into`.
+            unsafe { AtomicU8::from_ptr(base.add(i)) }.store(*byte, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Ends a write (also when `update`'s closure panics): the sequence becomes
+/// even again, publishing the stores.
+struct WriteGuard<'a> {
+    seq: &'a AtomicU64,
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        self.seq.fetch_add(1, Ordering::Release);
+    }
+}
+
+fn backoff(spins: &mut u32) {
+    if *spins < 64 {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+    *spins = spins.saturating_add(1);
+}
+
+impl<T: SharedSafe + bytemuck::NoUninit + fmt::Debug> fmt::Debug for SeqLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeqLock")
+            .field("value", &self.try_read())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq, bytemuck::NoUninit, bytemuck::Zeroable)]
+    #[repr(C)]
+    struct Odd {
+        a: [u8; 13],
+    }
+
+    // SAFETY: a byte array: see the array impl.
+    unsafe impl SharedSafe for Odd {
+        const FINGERPRINT: Fingerprint = <[u8; 13]>::FINGERPRINT;
+    }
+
+    #[test]
+    fn sizes_not_a_multiple_of_eight_round_trip() {
+        let lock = SeqLock::new(Odd { a: [7; 13] });
+        assert_eq!(lock.read(), Odd { a: [7; 13] });
+        lock.write(Odd { a: [9; 13] });
+        assert_eq!(lock.try_read().unwrap().a[12], 9);
+        assert_eq!(size_of::<SeqLock<Odd>>(), 24);
+    }
+
+    #[test]
+    fn a_panicking_update_leaves_the_value() {
+        let lock = SeqLock::new(1u32);
+        let _ = std::panic::catch_unwind(|| {
+            lock.update(|v| {
+                *v = 2;
+                panic!("in update")
+            })
+        });
+        assert_eq!(lock.read(), 1);
+        assert_eq!(lock.seq.load(Ordering::Relaxed) % 2, 0);
+    }
+
+    #[test]
+    fn threads_never_see_a_torn_value() {
+        let lock = SeqLock::new([0u64; 4]);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 1..=20_000u64 {
+                    lock.write([i; 4]);
+                }
+                done.store(true, Ordering::Release);
+            });
+            s.spawn(|| {
+                // A second writer takes its turns.
+                for _ in 0..1000 {
+                    lock.update(|v| *v = [v[0]; 4]);
+                }
+            });
+            while !done.load(Ordering::Acquire) {
+                let v = lock.read();
+                assert!(v.iter().all(|x| *x == v[0]), "torn read: {v:?}");
+            }
+        });
+    }
+}

@@ -1,0 +1,117 @@
+//! SeqLock across processes: a writer process keeps updating a struct whose
+//! fields must always be equal; reader processes check millions of reads.
+//!
+//! Children are forked with `fork_unchecked` (the harness is multi-threaded)
+//! and touch only shared memory and shm_runtime's primitives.
+
+use shm_runtime::process::{self, Child};
+use shm_runtime::{SeqLock, Shared, SharedSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const JOIN: Duration = Duration::from_secs(120);
+
+fn exit_child(code: i32) -> ! {
+    // SAFETY: `_exit` ends this (child) process immediately.
+    unsafe { libc::_exit(code) }
+}
+
+fn fork(child: impl FnOnce()) -> Child {
+    // SAFETY: the children below touch only shared memory and shm_runtime's
+    // process-shared primitives, then return or _exit.
+    unsafe { process::fork_unchecked(child) }.expect("fork")
+}
+
+/// 8 words plus an odd tail: several words and bytes to tear.
+#[derive(Clone, Copy, SharedSafe, bytemuck::NoUninit, bytemuck::Zeroable)]
+#[repr(C)]
+struct Sample {
+    words: [u64; 8],
+    tail: [u8; 5],
+    _pad: [u8; 3],
+}
+
+impl Sample {
+    fn new(i: u64) -> Sample {
+        Sample {
+            words: [i; 8],
+            tail: [i as u8; 5],
+            _pad: [0; 3],
+        }
+    }
+
+    fn consistent(&self) -> bool {
+        self.words.iter().all(|w| *w == self.words[0])
+            && self.tail.iter().all(|b| *b == self.words[0] as u8)
+    }
+}
+
+#[derive(SharedSafe, bytemuck::Zeroable)]
+#[repr(C)]
+struct Board {
+    sample: SeqLock<Sample>,
+    stop: AtomicBool,
+    reads: AtomicU64,
+    changes_seen: AtomicU64,
+}
+
+#[test]
+fn sync_seqlock_readers_never_see_a_torn_value() {
+    const READERS: usize = 2;
+    const READS_PER_READER: u64 = 1_500_000;
+    let board = Shared::<Board>::anonymous_zeroed().unwrap();
+    let start = Instant::now();
+    let writer = fork(|| {
+        let mut i = 0u64;
+        while !board.stop.load(Ordering::Relaxed) {
+            i += 1;
+            if i & 1 == 0 {
+                board.sample.write(Sample::new(i));
+            } else {
+                board.sample.update(|s| *s = Sample::new(s.words[0] + 1));
+            }
+            // Leave the readers some windows between writes, as real
+            // writers do; reads still overlap writes all the time.
+            for _ in 0..200 {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    let readers: Vec<Child> = (0..READERS)
+        .map(|_| {
+            fork(|| {
+                let mut last = 0;
+                let mut changes = 0;
+                for _ in 0..READS_PER_READER {
+                    let sample = board.sample.read();
+                    if !sample.consistent() {
+                        exit_child(2);
+                    }
+                    if sample.words[0] != last {
+                        changes += 1;
+                        last = sample.words[0];
+                    }
+                }
+                board.reads.fetch_add(READS_PER_READER, Ordering::Relaxed);
+                board.changes_seen.fetch_add(changes, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    let results: Vec<_> = readers.into_iter().map(|r| r.join(JOIN)).collect();
+    board.stop.store(true, Ordering::Relaxed);
+    writer.join(JOIN).unwrap();
+    for result in results {
+        result.unwrap();
+    }
+    assert_eq!(
+        board.reads.load(Ordering::Relaxed),
+        READERS as u64 * READS_PER_READER
+    );
+    assert!(board.sample.read().consistent());
+    eprintln!(
+        "seqlock: {} reads, {} changes seen, in {:?}",
+        board.reads.load(Ordering::Relaxed),
+        board.changes_seen.load(Ordering::Relaxed),
+        start.elapsed()
+    );
+}
