@@ -5,13 +5,13 @@
 //! One child per variant runs all repetitions; the parent times each
 //! repetition of `n` round trips and reports nanoseconds per round trip.
 
-use crate::report::{Outcome, Section};
+use crate::report::Section;
 use crate::sys::{
     eventfd, eventfd_read, eventfd_write, futex_wait, futex_wake, join, ns_since, pipe, repeat,
     spawn, spin_until, RawMap, Res,
 };
 use crate::{outcome, Config};
-use shm_runtime::{Shared, SharedSafe};
+use shm_runtime::{Shared, SharedSafe, ShmCondvar, ShmEvent, ShmMutex, ShmSemaphore};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -121,9 +121,21 @@ pub fn blocking(c: &Config) -> Section {
         "UnixStream::pair (1 byte)",
         outcome(socket_rounds(n, c.reps)),
     );
-    let sync = "shm_runtime::sync is on branch `sync`, not on main";
-    s.vs(BLOCK_BASE, "ShmEvent pair", not_built(sync));
-    s.vs(BLOCK_BASE, "ShmMutex + ShmCondvar", not_built(sync));
+    s.vs(
+        BLOCK_BASE,
+        "ShmEvent pair (spins briefly, then futex)",
+        outcome(event_rounds(n, c.reps)),
+    );
+    s.vs(
+        BLOCK_BASE,
+        "ShmSemaphore pair (spins briefly, then futex)",
+        outcome(semaphore_rounds(n, c.reps)),
+    );
+    s.vs(
+        BLOCK_BASE,
+        "ShmMutex + ShmCondvar",
+        outcome(condvar_rounds(n, c.reps)),
+    );
     s
 }
 
@@ -290,7 +302,128 @@ fn eventfd_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
     Ok(samples)
 }
 
-/// The outcome of a row whose subject is not on main yet.
-pub fn not_built(what: &str) -> Outcome {
-    Outcome::Unavailable(format!("not built yet: {what}"))
+/// Two events on separate cache lines: `down` wakes the child, `up` the
+/// parent.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct EventPair {
+    down: ShmEvent,
+    _pad: [u32; 31],
+    up: ShmEvent,
+    _pad2: [u32; 31],
+}
+
+fn event_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let pair = Shared::anonymous(EventPair {
+        down: ShmEvent::new(),
+        _pad: [0; 31],
+        up: ShmEvent::new(),
+        _pad2: [0; 31],
+    })?;
+    let total = (reps + 1) * n;
+    // Each side resets the event it waited for before it sets the other,
+    // so the next `set` always finds it reset.
+    let child = spawn(|| {
+        for _ in 0..total {
+            pair.down.wait();
+            pair.down.reset();
+            pair.up.set();
+        }
+    })?;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            pair.down.set();
+            pair.up.wait();
+            pair.up.reset();
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+/// Two semaphores with no permits: releasing one wakes the other side.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct SemaphorePair {
+    down: ShmSemaphore,
+    _pad: [u32; 31],
+    up: ShmSemaphore,
+    _pad2: [u32; 31],
+}
+
+fn semaphore_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let pair = Shared::anonymous(SemaphorePair {
+        down: ShmSemaphore::new(0),
+        _pad: [0; 31],
+        up: ShmSemaphore::new(0),
+        _pad2: [0; 31],
+    })?;
+    let total = (reps + 1) * n;
+    let child = spawn(|| {
+        for _ in 0..total {
+            pair.down.acquire();
+            pair.up.release();
+        }
+    })?;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            pair.down.release();
+            pair.up.acquire();
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+/// A turn counter under a mutex, and a condvar: odd turns are the child's.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct Turns {
+    turn: ShmMutex<u64>,
+    changed: ShmCondvar,
+}
+
+fn condvar_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let turns = Shared::anonymous(Turns {
+        turn: ShmMutex::new(0),
+        changed: ShmCondvar::new(),
+    })?;
+    let total = ((reps + 1) * n) as u64;
+    let child = spawn(|| {
+        for i in 0..total {
+            let guard = turns.turn.lock().expect("child lock");
+            let mut guard = turns
+                .changed
+                .wait_while(guard, |t| *t != 2 * i + 1)
+                .expect("child wait");
+            *guard = 2 * i + 2;
+            drop(guard);
+            turns.changed.notify_one();
+        }
+    })?;
+    let mut i = 0u64;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut guard = turns
+                .turn
+                .lock()
+                .map_err(|_| "a peer died holding the lock")?;
+            *guard = 2 * i + 1;
+            turns.changed.notify_one();
+            let guard = turns
+                .changed
+                .wait_while(guard, |t| *t != 2 * i + 2)
+                .map_err(|_| "a peer died holding the lock")?;
+            drop(guard);
+            i += 1;
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
 }

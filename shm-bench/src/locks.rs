@@ -7,11 +7,10 @@
 //! counter. The contended runs check that the counter grew by exactly the
 //! number of operations the processes report.
 
-use crate::latency::not_built;
 use crate::report::Section;
 use crate::sys::{join, os_error, repeat, spawn, spin_until, RawMap, Res};
 use crate::{outcome, Config};
-use shm_runtime::{Shared, SharedSafe};
+use shm_runtime::{Shared, SharedSafe, ShmMutex};
 use std::cell::UnsafeCell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -50,8 +49,8 @@ pub fn uncontended(c: &Config) -> Section {
     );
     s.vs(
         STD,
-        "ShmMutex",
-        not_built("shm_runtime::sync is on branch `sync`, not on main"),
+        "ShmMutex<u64> in Shared<T>",
+        outcome(shm_mutex().and_then(|m| measure_uncontended(&|| shm_op(&m), c))),
     );
     s
 }
@@ -79,10 +78,12 @@ pub fn contended(c: &Config) -> Section {
             format!("raw_sync::locks::Mutex, {procs} procs"),
             outcome(raw_sync),
         );
+        let ours = shm_mutex()
+            .and_then(|m| measure_contended(&|| shm_op(&m), &|| shm_count(&m), procs, c));
         s.vs(
             &base,
-            format!("ShmMutex, {procs} procs"),
-            not_built("shm_runtime::sync is on branch `sync`, not on main"),
+            format!("ShmMutex<u64>, {procs} procs"),
+            outcome(ours),
         );
     }
     s
@@ -150,6 +151,20 @@ fn measure_contended(op: Op<'_>, count: Count<'_>, procs: usize, c: &Config) -> 
         }
         Ok(total as f64 / seconds / 1e6)
     })
+}
+
+/// This crate's mutex guarding the counter, in an anonymous `Shared<T>`.
+fn shm_mutex() -> Res<Shared<ShmMutex<u64>>> {
+    Ok(Shared::anonymous(ShmMutex::new(0))?)
+}
+
+fn shm_op(m: &ShmMutex<u64>) {
+    let mut guard = m.lock().expect("no process died holding the lock");
+    *guard += 1;
+}
+
+fn shm_count(m: &ShmMutex<u64>) -> u64 {
+    *m.lock().expect("no process died holding the lock")
 }
 
 /// A robust, process-shared pthread mutex and a counter, in a raw shared

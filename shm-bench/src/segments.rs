@@ -6,11 +6,12 @@
 //! `/shm-bench-<pid>-`; whatever the outcome, the section ends by removing
 //! every segment of this process that is left in /dev/shm.
 
-use crate::latency::not_built;
 use crate::report::Section;
 use crate::sys::{os_error, repeat, Res};
 use crate::{outcome, Config};
+use shm_runtime::segment::Segment;
 use std::ffi::CString;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 const CREATE_RAW: &str = "create+map+unmap+unlink: raw libc";
@@ -28,7 +29,6 @@ pub fn run(c: &Config) -> Section {
         "us/cycle",
         false,
     );
-    let not_yet = "shm_runtime::segment is on branch `named`, not on main";
     s.baseline(CREATE_RAW, outcome(cycles(c, "cr", raw_create)));
     s.vs(
         CREATE_RAW,
@@ -37,16 +37,24 @@ pub fn run(c: &Config) -> Section {
     );
     s.vs(
         CREATE_RAW,
-        "create+map+unmap+unlink: shm_runtime",
-        not_built(not_yet),
+        "create+map+unmap+unlink: shm_runtime Segment::posix",
+        outcome(cycles(c, "cm", ours_create)),
+    )
+    .note = Some(
+        "also writes and checks a header, fchmods, and reserves the pages (posix_fallocate)".into(),
     );
-    s.baseline(OPEN_RAW, outcome(open_cycles(c, "or", raw_open)));
+    s.baseline(OPEN_RAW, outcome(open_cycles(c, "or", raw_leave, raw_open)));
     s.vs(
         OPEN_RAW,
         "open+map+unmap: shared_memory::ShmemConf",
-        outcome(open_cycles(c, "os", shared_memory_open)),
+        outcome(open_cycles(c, "os", raw_leave, shared_memory_open)),
     );
-    s.vs(OPEN_RAW, "open+map+unmap: shm_runtime", not_built(not_yet));
+    s.vs(
+        OPEN_RAW,
+        "open+map+unmap: shm_runtime Segment::posix",
+        outcome(open_cycles(c, "om", ours_leave, ours_open)),
+    )
+    .note = Some("also checks owner, size and the header (type fingerprint, ready state)".into());
     remove_leftovers();
     s
 }
@@ -90,14 +98,17 @@ fn cycles(c: &Config, tag: &str, op: fn(&str, usize) -> Res<()>) -> Res<Vec<f64>
     })
 }
 
-/// Creates one segment with raw libc calls, then times opening it.
-fn open_cycles(c: &Config, tag: &str, op: fn(&str, usize) -> Res<()>) -> Res<Vec<f64>> {
+/// Creates one segment with `create` (which leaves it in place), then
+/// times opening it with `op`.
+fn open_cycles(
+    c: &Config,
+    tag: &str,
+    create: fn(&str, usize) -> Res<()>,
+    op: fn(&str, usize) -> Res<()>,
+) -> Res<Vec<f64>> {
     let name = name(tag);
     let cname = CString::new(name.clone())?;
-    let fd = raw_create_fd(&cname, c.segment_len)?;
-    // SAFETY: closes the descriptor just created; the segment stays.
-    unsafe { libc::close(fd) };
-    let result = cycles(c, tag, op);
+    let result = create(&name, c.segment_len).and_then(|()| cycles(c, tag, op));
     // SAFETY: unlinks a name; no memory is involved.
     unsafe { libc::shm_unlink(cname.as_ptr()) };
     result
@@ -171,6 +182,14 @@ fn raw_create(name: &str, len: usize) -> Res<()> {
     Ok(())
 }
 
+/// Creates a segment with raw libc calls and leaves it in place.
+fn raw_leave(name: &str, len: usize) -> Res<()> {
+    let fd = raw_create_fd(&CString::new(name)?, len)?;
+    // SAFETY: closes the descriptor just created; the segment stays.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
 fn raw_open(name: &str, len: usize) -> Res<()> {
     let cname = CString::new(name)?;
     // SAFETY: `cname` is NUL-terminated; opens an existing segment.
@@ -212,5 +231,34 @@ fn shared_memory_open(name: &str, _len: usize) -> Res<()> {
     let shmem = shared_memory::ShmemConf::new().os_id(name).open()?;
     // SAFETY: as above; the segment holds at least one page.
     unsafe { std::ptr::write_volatile(shmem.as_ptr().cast::<u64>(), 1) };
+    Ok(())
+}
+
+/// The payload of our segments: `len` bytes of atomic words.
+fn words(len: usize) -> usize {
+    len / size_of::<AtomicU64>()
+}
+
+fn ours_create(name: &str, len: usize) -> Res<()> {
+    let segment = Segment::posix(name);
+    let view = segment.create_slice_zeroed::<AtomicU64>(words(len))?;
+    view[0].store(1, Ordering::Relaxed);
+    drop(view);
+    segment.remove()?;
+    Ok(())
+}
+
+/// Creates a segment with this crate and leaves it in place.
+fn ours_leave(name: &str, len: usize) -> Res<()> {
+    Segment::posix(name).create_slice_zeroed::<AtomicU64>(words(len))?;
+    Ok(())
+}
+
+fn ours_open(name: &str, len: usize) -> Res<()> {
+    let view = Segment::posix(name).open_slice::<AtomicU64>()?;
+    if view.len() != words(len) {
+        return Err(format!("segment holds {} words", view.len()).into());
+    }
+    view[0].store(1, Ordering::Relaxed);
     Ok(())
 }
