@@ -36,7 +36,13 @@ pub fn run(c: &Config) -> Section {
         MEMCPY,
         "Shared<[u8]> ring, child -> parent",
         outcome(ring(c)),
-    );
+    )
+    .note = Some(format!(
+        "two copies per byte, one in each process, on two cores, through a {} MiB ring \
+         that stays in cache; the memcpy streams {} MiB from and to memory on one core",
+        (c.slots * c.chunk) >> 20,
+        c.bulk_bytes >> 20
+    ));
     s.vs(MEMCPY, "pipe, child -> parent", outcome(through_pipe(c)));
     s
 }
