@@ -163,11 +163,13 @@ fn run() -> Result<(), String> {
             }
         }
     }
+    let machine = machine();
     println!(
-        "shm-bench ({} run: median of {} repetitions after one warm-up)\n",
+        "shm-bench ({} run: median of {} repetitions after one warm-up; {machine})\n",
         config.name, config.reps
     );
     let mut sections = Vec::new();
+    let mut panicked = Vec::new();
     for (id, runner) in SECTIONS {
         if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == id)) {
             continue;
@@ -176,19 +178,45 @@ fn run() -> Result<(), String> {
         // the run with SIGALRM instead of spinning forever.
         // SAFETY: alarm only arms a timer for this process.
         unsafe { libc::alarm(300) };
-        let section = runner(&config);
+        let section = std::panic::catch_unwind(|| runner(&config));
         // SAFETY: as above; 0 disarms it.
         unsafe { libc::alarm(0) };
-        print!("{}", section.table());
-        println!();
-        sections.push(section);
+        match section {
+            Ok(section) => {
+                print!("{}", section.table());
+                println!();
+                sections.push(section);
+            }
+            Err(_) => panicked.push(*id),
+        }
     }
+    // Whatever happened above, leave no named segment of ours behind.
+    segments::remove_leftovers();
     if let Some(path) = json_path {
-        std::fs::write(&path, report::json(config.name, config.reps, &sections))
-            .map_err(|e| format!("writing {path}: {e}"))?;
+        let json = report::json(config.name, config.reps, &machine, &sections);
+        std::fs::write(&path, json).map_err(|e| format!("writing {path}: {e}"))?;
         println!("figures written to {path}");
     }
+    let failed: usize = sections
+        .iter()
+        .flat_map(|s| &s.rows)
+        .filter(|r| r.median().is_none())
+        .count();
+    if failed > 0 {
+        eprintln!("shm-bench: {failed} row(s) could not be measured (see n/a above)");
+    }
+    if !panicked.is_empty() {
+        return Err(format!("sections panicked: {}", panicked.join(", ")));
+    }
     Ok(())
+}
+
+/// The CPU count and kernel, for the record.
+#[cfg(target_os = "linux")]
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpus} CPUs, Linux {}", kernel.trim())
 }
 
 /// Turns a measurement into a row outcome: an error becomes an unavailable

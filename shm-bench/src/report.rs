@@ -208,11 +208,12 @@ impl Section {
 }
 
 /// The whole report as JSON.
-pub fn json(config: &str, repetitions: usize, sections: &[Section]) -> String {
+pub fn json(config: &str, repetitions: usize, machine: &str, sections: &[Section]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{{");
     let _ = writeln!(out, "  \"benchmark\": \"shm-bench\",");
     let _ = writeln!(out, "  \"config\": {},", string(config));
+    let _ = writeln!(out, "  \"machine\": {},", string(machine));
     let _ = writeln!(out, "  \"repetitions\": {repetitions},");
     let _ = writeln!(out, "  \"statistic\": \"median over repetitions\",");
     let _ = writeln!(out, "  \"sections\": [");

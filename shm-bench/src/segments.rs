@@ -68,7 +68,7 @@ fn name(tag: &str) -> String {
 }
 
 /// Unlinks every segment whose name this process would use.
-fn remove_leftovers() {
+pub fn remove_leftovers() {
     let prefix = prefix();
     let Ok(entries) = std::fs::read_dir("/dev/shm") else {
         return;
