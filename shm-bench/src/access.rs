@@ -18,9 +18,9 @@ pub fn run(c: &Config) -> Section {
     let mut s = Section::new(
         "field_access",
         format!(
-            "1. Field access: sum over {} elements ({} MiB)",
+            "1. Field access: sum over {} elements ({} KiB)",
             c.access_len,
-            (c.access_len * 8) >> 20
+            (c.access_len * 8) >> 10
         ),
         "ns/element",
         false,
