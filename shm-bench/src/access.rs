@@ -3,7 +3,7 @@
 //! loops should compile to the same code (zero cost).
 
 use crate::report::Section;
-use crate::sys::{ns_since, repeat, RawMap, Res};
+use crate::sys::{ns_since, RawMap, Res};
 use crate::{outcome, Config};
 use shm_runtime::Shared;
 use std::hint::black_box;
@@ -13,7 +13,12 @@ use std::time::Instant;
 const RAW_U64: &str = "u64: raw mmap pointer";
 const RAW_ATOMIC: &str = "AtomicU64 Relaxed: raw mmap pointer";
 
-/// Runs the section.
+/// One timed pass over the data a variant owns: nanoseconds per element.
+type Pass = Box<dyn Fn() -> Res<f64>>;
+
+/// Runs the section. The variants' repetitions are interleaved (each
+/// repetition runs every variant once, in a rotating order), so that a
+/// neighbour's burst of memory traffic hits all of them alike.
 pub fn run(c: &Config) -> Section {
     let mut s = Section::new(
         "field_access",
@@ -25,14 +30,47 @@ pub fn run(c: &Config) -> Section {
         "ns/element",
         false,
     );
-    s.baseline(RAW_U64, outcome(raw_u64(c)));
-    s.vs(RAW_U64, "u64: Shared<[u64]>", outcome(shared_u64(c)));
-    s.baseline(RAW_ATOMIC, outcome(raw_atomic(c)));
-    s.vs(
-        RAW_ATOMIC,
-        "AtomicU64 Relaxed: Shared<[AtomicU64]>",
-        outcome(shared_atomic(c)),
-    );
+    let n = c.access_len;
+    let variants: [(&str, &str, Res<Pass>); 4] = [
+        (RAW_U64, RAW_U64, raw_u64(n)),
+        ("u64: Shared<[u64]>", RAW_U64, shared_u64(n)),
+        (RAW_ATOMIC, RAW_ATOMIC, raw_atomic(n)),
+        (
+            "AtomicU64 Relaxed: Shared<[AtomicU64]>",
+            RAW_ATOMIC,
+            shared_atomic(n),
+        ),
+    ];
+    let mut results: Vec<Res<Vec<f64>>> = variants
+        .iter()
+        .map(|v| match &v.2 {
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => Err(e.to_string().into()),
+        })
+        .collect();
+    // Repetition 0 is the warm-up.
+    for rep in 0..=c.reps {
+        // Rotate the order too, so no variant always runs first.
+        for k in 0..variants.len() {
+            let i = (rep + k) % variants.len();
+            let (variant, result) = (&variants[i], &mut results[i]);
+            let (Ok(pass), Ok(samples)) = (&variant.2, &mut *result) else {
+                continue;
+            };
+            match pass() {
+                Ok(ns) if rep > 0 => samples.push(ns),
+                Ok(_) => {}
+                Err(e) => *result = Err(e),
+            }
+        }
+    }
+    for (variant, result) in variants.iter().zip(results) {
+        if variant.0 == variant.1 {
+            s.baseline(variant.0, outcome(result));
+        } else {
+            s.vs(variant.1, variant.0, outcome(result));
+        }
+    }
     s
 }
 
@@ -60,10 +98,9 @@ fn raw_filled(n: usize) -> Res<RawMap> {
     Ok(map)
 }
 
-fn raw_u64(c: &Config) -> Res<Vec<f64>> {
-    let n = c.access_len;
+fn raw_u64(n: usize) -> Res<Pass> {
     let map = raw_filled(n)?;
-    repeat(c.reps, || {
+    Ok(Box::new(move || {
         let p = black_box(map.ptr().cast::<u64>().cast_const());
         let start = Instant::now();
         let mut sum = 0u64;
@@ -74,26 +111,24 @@ fn raw_u64(c: &Config) -> Res<Vec<f64>> {
         let ns = ns_since(start);
         check(black_box(sum), n)?;
         Ok(ns / n as f64)
-    })
+    }))
 }
 
-fn shared_u64(c: &Config) -> Res<Vec<f64>> {
-    let n = c.access_len;
+fn shared_u64(n: usize) -> Res<Pass> {
     let data = Shared::<[u64]>::slice_from_fn(n, |i| i as u64)?;
-    repeat(c.reps, || {
+    Ok(Box::new(move || {
         let slice: &[u64] = black_box(&data);
         let start = Instant::now();
         let sum = slice.iter().fold(0u64, |sum, x| sum.wrapping_add(*x));
         let ns = ns_since(start);
         check(black_box(sum), n)?;
         Ok(ns / n as f64)
-    })
+    }))
 }
 
-fn raw_atomic(c: &Config) -> Res<Vec<f64>> {
-    let n = c.access_len;
+fn raw_atomic(n: usize) -> Res<Pass> {
     let map = raw_filled(n)?;
-    repeat(c.reps, || {
+    Ok(Box::new(move || {
         let p = black_box(map.ptr().cast::<u64>());
         let start = Instant::now();
         let mut sum = 0u64;
@@ -106,13 +141,12 @@ fn raw_atomic(c: &Config) -> Res<Vec<f64>> {
         let ns = ns_since(start);
         check(black_box(sum), n)?;
         Ok(ns / n as f64)
-    })
+    }))
 }
 
-fn shared_atomic(c: &Config) -> Res<Vec<f64>> {
-    let n = c.access_len;
+fn shared_atomic(n: usize) -> Res<Pass> {
     let data = Shared::<[AtomicU64]>::slice_from_fn(n, |i| AtomicU64::new(i as u64))?;
-    repeat(c.reps, || {
+    Ok(Box::new(move || {
         let slice: &[AtomicU64] = black_box(&data);
         let start = Instant::now();
         let sum = slice
@@ -121,5 +155,5 @@ fn shared_atomic(c: &Config) -> Res<Vec<f64>> {
         let ns = ns_since(start);
         check(black_box(sum), n)?;
         Ok(ns / n as f64)
-    })
+    }))
 }
