@@ -12,7 +12,12 @@ pub(crate) fn path_c(path: &Path, what: &str) -> Result<CString> {
     c_string(path.as_os_str().as_bytes(), what)
 }
 
-fn open_flags(path: &CString, flags: libc::c_int, mode: u32, doing: &str) -> Result<OwnedFd> {
+pub(crate) fn open_flags(
+    path: &CString,
+    flags: libc::c_int,
+    mode: u32,
+    doing: &str,
+) -> Result<OwnedFd> {
     // O_NOFOLLOW: a symbolic link planted at the path is refused rather than
     // followed; O_NONBLOCK: a FIFO planted there does not block the open (the
     // flag means nothing for regular files).

@@ -213,8 +213,7 @@ impl HeaderPtr {
     /// only when it was recorded in this process's PID namespace (a pid
     /// means nothing in another) and `kill(pid, 0)` says it is gone.
     pub(crate) fn creator_dead(&self, pid: u32) -> bool {
-        let ns = self.creator_pid_ns().load(Ordering::Acquire);
-        ns != 0 && ns == pid_namespace() && !pid_alive(pid)
+        creator_status(pid, self.creator_pid_ns().load(Ordering::Acquire)) == Creator::Dead
     }
 
     /// The state word of a given state and creator pid.
@@ -227,34 +226,12 @@ impl HeaderPtr {
     pub(crate) fn poll(&self) -> Poll {
         let magic = self.magic().load(Ordering::Acquire);
         let word = self.state().load(Ordering::Acquire);
-        let (state, pid) = (word >> 32, word as u32);
-        if magic == MAGIC.swap_bytes() {
-            return Poll::OtherEndian;
-        }
-        if magic != 0 && magic != MAGIC {
-            return Poll::Garbage;
-        }
-        if magic == MAGIC {
-            let version = self.version().load(Ordering::Acquire);
-            if version > FORMAT_VERSION {
-                return Poll::Newer(version);
-            }
-        }
-        match state {
-            STATE_UNINIT if word == 0 => Poll::Uninit,
-            STATE_INITIALIZING if pid != 0 => Poll::Initializing { pid, word },
-            STATE_READY if magic == MAGIC => {
-                if self.version().load(Ordering::Acquire) != FORMAT_VERSION
-                    || (self.header_size().load(Ordering::Acquire) as usize) < HEADER_SIZE
-                {
-                    Poll::Garbage
-                } else {
-                    Poll::Ready
-                }
-            }
-            STATE_ABANDONED if pid != 0 => Poll::Abandoned { pid, word },
-            _ => Poll::Garbage,
-        }
+        classify(
+            magic,
+            word,
+            || self.version().load(Ordering::Acquire),
+            || self.header_size().load(Ordering::Acquire),
+        )
     }
 
     /// Claims a fresh (all-zero) header for the creator `pid`: exactly one
@@ -440,6 +417,138 @@ impl HeaderPtr {
             ));
         }
         Ok((offset as usize, len as usize))
+    }
+}
+
+/// The state of a header from its magic and state word; `version` and
+/// `header_size` are read only when the magic says the creator wrote them.
+fn classify(
+    magic: u64,
+    word: u64,
+    version: impl Fn() -> u32,
+    header_size: impl Fn() -> u32,
+) -> Poll {
+    let (state, pid) = (word >> 32, word as u32);
+    if magic == MAGIC.swap_bytes() {
+        return Poll::OtherEndian;
+    }
+    if magic != 0 && magic != MAGIC {
+        return Poll::Garbage;
+    }
+    if magic == MAGIC {
+        let version = version();
+        if version > FORMAT_VERSION {
+            return Poll::Newer(version);
+        }
+    }
+    match state {
+        STATE_UNINIT if word == 0 => Poll::Uninit,
+        STATE_INITIALIZING if pid != 0 => Poll::Initializing { pid, word },
+        STATE_READY if magic == MAGIC => {
+            if version() != FORMAT_VERSION || (header_size() as usize) < HEADER_SIZE {
+                Poll::Garbage
+            } else {
+                Poll::Ready
+            }
+        }
+        STATE_ABANDONED if pid != 0 => Poll::Abandoned { pid, word },
+        _ => Poll::Garbage,
+    }
+}
+
+/// What is known of a creator pid recorded in a header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Creator {
+    /// The process exists (or is a zombie not yet reaped).
+    Alive,
+    /// Recorded in this process's PID namespace, and gone.
+    Dead,
+    /// Recorded in another PID namespace (or before the namespace was
+    /// recorded): its pid means nothing here.
+    Unknown,
+}
+
+/// Whether creator `pid`, recorded with PID namespace `ns` (0: not yet
+/// recorded), is alive, dead, or cannot be known from this process.
+pub(crate) fn creator_status(pid: u32, ns: u64) -> Creator {
+    if ns == 0 || ns != pid_namespace() {
+        Creator::Unknown
+    } else if pid_alive(pid) {
+        Creator::Alive
+    } else {
+        Creator::Dead
+    }
+}
+
+/// The bytes of the header up to and including the state word: a reader
+/// copies these first, then (after an acquire fence) the rest, so that a
+/// state word that says "ready" guarantees the fields read after it.
+pub(crate) const STATE_PREFIX: usize = offset_of!(Header, state) + size_of::<u64>();
+
+/// Every field of a header, decoded from a copy of its bytes (for
+/// inspection tools: nothing here is checked against a type).
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) poll: Poll,
+    pub(crate) magic_written: bool,
+    pub(crate) version: u32,
+    pub(crate) state_word: u64,
+    pub(crate) fingerprint: u64,
+    pub(crate) type_size: u64,
+    pub(crate) type_align: u64,
+    pub(crate) payload_offset: u64,
+    pub(crate) payload_len: u64,
+    pub(crate) payload_bytes: u64,
+    pub(crate) slice: bool,
+    pub(crate) pointer_width: u8,
+    /// `Some(true)` little endian, `Some(false)` big endian, `None` unknown.
+    pub(crate) little_endian: Option<bool>,
+    pub(crate) type_name: String,
+    pub(crate) creator_pid_ns: u64,
+}
+
+impl Snapshot {
+    /// Decodes a copy of the first [`HEADER_SIZE`] bytes of an object, in
+    /// this machine's byte order.
+    pub(crate) fn decode(bytes: &[u8; HEADER_SIZE]) -> Snapshot {
+        fn at<const N: usize>(bytes: &[u8; HEADER_SIZE], offset: usize) -> [u8; N] {
+            bytes[offset..offset + N].try_into().expect("N bytes")
+        }
+        let u64_at = |o| u64::from_ne_bytes(at(bytes, o));
+        let u32_at = |o| u32::from_ne_bytes(at(bytes, o));
+        let magic = u64_at(offset_of!(Header, magic));
+        let word = u64_at(offset_of!(Header, state));
+        let version = u32_at(offset_of!(Header, version));
+        let header_size = u32_at(offset_of!(Header, header_size));
+        let name_len = (u16::from_ne_bytes(at(bytes, offset_of!(Header, type_name_len))) as usize)
+            .min(TYPE_NAME_BYTES);
+        let name_at = offset_of!(Header, type_name);
+        Snapshot {
+            poll: classify(magic, word, || version, || header_size),
+            magic_written: magic == MAGIC,
+            version,
+            state_word: word,
+            fingerprint: u64_at(offset_of!(Header, fingerprint)),
+            type_size: u64_at(offset_of!(Header, type_size)),
+            type_align: u64_at(offset_of!(Header, type_align)),
+            payload_offset: u64_at(offset_of!(Header, payload_offset)),
+            payload_len: u64_at(offset_of!(Header, payload_len)),
+            payload_bytes: u64_at(offset_of!(Header, payload_bytes)),
+            slice: u32_at(offset_of!(Header, payload_kind)) == KIND_SLICE,
+            pointer_width: bytes[offset_of!(Header, pointer_width)],
+            little_endian: match bytes[offset_of!(Header, endian)] {
+                LITTLE_ENDIAN => Some(true),
+                BIG_ENDIAN => Some(false),
+                _ => None,
+            },
+            type_name: String::from_utf8_lossy(&bytes[name_at..name_at + name_len]).into_owned(),
+            creator_pid_ns: u64_at(offset_of!(Header, creator_pid_ns)),
+        }
+    }
+
+    /// The creator pid of the state word (0 when none was recorded).
+    pub(crate) fn creator_pid(&self) -> u32 {
+        self.state_word as u32
     }
 }
 

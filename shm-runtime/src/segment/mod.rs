@@ -112,6 +112,7 @@
 
 mod file;
 mod header;
+pub mod inspect;
 mod object;
 mod posix;
 mod raw;

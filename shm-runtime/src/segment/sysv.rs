@@ -149,8 +149,9 @@ pub(crate) fn open(key: SysvKey, what: &str) -> Result<libc::c_int> {
     Ok(id)
 }
 
-/// Size and owner of segment `id` (`IPC_STAT`).
-pub(crate) fn stat(id: libc::c_int, what: &str) -> Result<Stat> {
+/// Everything the kernel says about segment `id` (`IPC_STAT`; needs read
+/// permission).
+pub(crate) fn stat_ds(id: libc::c_int, what: &str) -> Result<libc::shmid_ds> {
     let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::uninit();
     // SAFETY: `ds` is a valid out-pointer for one `shmid_ds`.
     if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } != 0 {
@@ -159,7 +160,12 @@ pub(crate) fn stat(id: libc::c_int, what: &str) -> Result<Stat> {
         )));
     }
     // SAFETY: `IPC_STAT` succeeded, so it filled `ds`.
-    let ds = unsafe { ds.assume_init() };
+    Ok(unsafe { ds.assume_init() })
+}
+
+/// Size and owner of segment `id` (`IPC_STAT`).
+pub(crate) fn stat(id: libc::c_int, what: &str) -> Result<Stat> {
+    let ds = stat_ds(id, what)?;
     Ok(Stat {
         #[allow(clippy::unnecessary_cast)] // size_t width varies by target
         size: ds.shm_segsz as usize,

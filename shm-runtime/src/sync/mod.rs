@@ -62,7 +62,7 @@ mod condvar;
 mod event;
 mod futex;
 #[cfg(target_os = "linux")]
-mod mutex;
+pub(crate) mod mutex;
 mod semaphore;
 mod seqlock;
 

@@ -439,30 +439,9 @@ impl<T: SharedSafe> ShmMutex<T> {
 
     /// Initialises the pthread mutex; the caller owns the `INITIALIZING` state.
     fn init_pthread_mutex(&self) {
-        let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-        // SAFETY: `attr` is initialised by `pthread_mutexattr_init` before the
-        // setters read it and destroyed after use. The mutex bytes belong to
-        // us alone: every other user waits for READY before touching them.
-        let rc = unsafe {
-            let attr = attr.as_mut_ptr();
-            let mut rc = libc::pthread_mutexattr_init(attr);
-            if rc == 0 {
-                rc = libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED);
-                rc = rc.max(libc::pthread_mutexattr_setrobust(
-                    attr,
-                    libc::PTHREAD_MUTEX_ROBUST,
-                ));
-                rc = rc.max(libc::pthread_mutexattr_settype(
-                    attr,
-                    libc::PTHREAD_MUTEX_ERRORCHECK,
-                ));
-                if rc == 0 {
-                    rc = libc::pthread_mutex_init(self.raw.get(), attr);
-                }
-                libc::pthread_mutexattr_destroy(attr);
-            }
-            rc
-        };
+        // SAFETY: the mutex bytes belong to us alone: every other user waits
+        // for READY before touching them.
+        let rc = unsafe { init_robust(self.raw.get()) };
         if rc != 0 {
             self.state.store(UNINIT, Ordering::Release);
             futex::wake(&self.state, i32::MAX);
@@ -473,6 +452,141 @@ impl<T: SharedSafe> ShmMutex<T> {
         }
     }
 }
+
+/// Initialises `raw` as a robust, process-shared, error-checking pthread
+/// mutex; returns the error number of the failed call, or 0.
+///
+/// # Safety
+/// `raw` is valid for writes and nobody else uses it.
+unsafe fn init_robust(raw: *mut libc::pthread_mutex_t) -> c_int {
+    let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+    // SAFETY: `attr` is initialised by `pthread_mutexattr_init` before the
+    // setters read it and destroyed after use; `raw` is ours (contract).
+    unsafe {
+        let attr = attr.as_mut_ptr();
+        let mut rc = libc::pthread_mutexattr_init(attr);
+        if rc == 0 {
+            rc = libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED);
+            rc = rc.max(libc::pthread_mutexattr_setrobust(
+                attr,
+                libc::PTHREAD_MUTEX_ROBUST,
+            ));
+            rc = rc.max(libc::pthread_mutexattr_settype(
+                attr,
+                libc::PTHREAD_MUTEX_ERRORCHECK,
+            ));
+            if rc == 0 {
+                rc = libc::pthread_mutex_init(raw, attr);
+            }
+            libc::pthread_mutexattr_destroy(attr);
+        }
+        rc
+    }
+}
+
+/// How many bytes of an [`ShmMutex`] [`probe`] reads: its state words and
+/// its pthread mutex.
+pub(crate) const PROBE_LEN: usize =
+    offset_of!(ShmMutex<()>, raw) + size_of::<libc::pthread_mutex_t>();
+
+/// Every `ShmMutex<T>` lies at a multiple of this alignment.
+pub(crate) const PROBE_ALIGN: usize = align_of::<ShmMutex<()>>();
+
+/// What [`probe`] read from bytes that look like an initialised `ShmMutex`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Probed {
+    /// The thread id in the futex word: the thread holding the lock, 0 when
+    /// it is free.
+    pub(crate) holder_tid: u32,
+    /// The kernel marked the lock "owner died" (`FUTEX_OWNER_DIED`): its
+    /// holder died and nobody has taken it since.
+    pub(crate) owner_died: bool,
+    /// The pthread mutex's `__owner` field: the last thread that held it.
+    pub(crate) last_owner_tid: u32,
+    /// This crate's flag: a previous owner died or panicked and nobody has
+    /// called `mark_consistent` since.
+    pub(crate) inconsistent: bool,
+}
+
+/// The glibc `pthread_mutex_t` fields the probe reads (`__data.__lock`,
+/// `__owner` and `__kind`): their offsets are glibc's ABI.
+#[cfg(target_env = "gnu")]
+mod glibc {
+    pub(super) const LOCK: usize = 0;
+    /// The robust futex word: the holder's thread id in these bits...
+    pub(super) const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+    /// ... and this bit once the kernel saw the holder die (linux/futex.h).
+    pub(super) const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+    pub(super) const OWNER: usize = 8;
+    pub(super) const KIND: usize = if cfg!(target_pointer_width = "64") {
+        16
+    } else {
+        12
+    };
+}
+
+/// The `__kind` word of a mutex initialised like every `ShmMutex`'s.
+#[cfg(target_env = "gnu")]
+fn template_kind() -> Option<[u8; 4]> {
+    static KIND: std::sync::OnceLock<Option<[u8; 4]>> = std::sync::OnceLock::new();
+    *KIND.get_or_init(|| {
+        let mut raw = MaybeUninit::<libc::pthread_mutex_t>::zeroed();
+        // SAFETY: a local mutex nobody else sees.
+        if unsafe { init_robust(raw.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: `pthread_mutex_init` succeeded; the bytes are plain data.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                raw.as_ptr().cast::<u8>(),
+                size_of::<libc::pthread_mutex_t>(),
+            )
+        };
+        let kind = bytes[glibc::KIND..glibc::KIND + 4].try_into().ok();
+        // SAFETY: initialised, unlocked, and used no more.
+        unsafe { libc::pthread_mutex_destroy(raw.as_mut_ptr()) };
+        kind
+    })
+}
+
+/// Reads `bytes` (at least [`PROBE_LEN`], copied from where an `ShmMutex`
+/// may lie) and, if they look like an initialised `ShmMutex` (state word
+/// "ready", flag 0 or 1, and the pthread mutex kind of a robust
+/// process-shared error-checking mutex), returns what they say. A
+/// heuristic: other data could match by chance. Always `None` where the
+/// layout of `pthread_mutex_t` is not known (C libraries other than glibc).
+pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
+    #[cfg(target_env = "gnu")]
+    {
+        let bytes = bytes.get(..PROBE_LEN)?;
+        let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
+        let raw = offset_of!(ShmMutex<()>, raw);
+        let kind: [u8; 4] = bytes[raw + glibc::KIND..raw + glibc::KIND + 4]
+            .try_into()
+            .ok()?;
+        if u32_at(offset_of!(ShmMutex<()>, state)) != READY
+            || u32_at(offset_of!(ShmMutex<()>, inconsistent)) > 1
+            || Some(kind) != template_kind()
+        {
+            return None;
+        }
+        let lock = u32_at(raw + glibc::LOCK);
+        Some(Probed {
+            holder_tid: lock & glibc::FUTEX_TID_MASK,
+            owner_died: lock & glibc::FUTEX_OWNER_DIED != 0,
+            last_owner_tid: u32_at(raw + glibc::OWNER),
+            inconsistent: u32_at(offset_of!(ShmMutex<()>, inconsistent)) == 1,
+        })
+    }
+    #[cfg(not(target_env = "gnu"))]
+    {
+        let _ = bytes;
+        None
+    }
+}
+
+/// Whether [`probe`] can recognise mutexes with this C library.
+pub(crate) const PROBE_SUPPORTED: bool = cfg!(target_env = "gnu");
 
 /// Whether process `pid` exists (a process of another user counts).
 fn alive(pid: u32) -> bool {

@@ -1,0 +1,947 @@
+//! Reading a segment's header without knowing its type: for monitors and
+//! cleanup tools such as `shm-tool`.
+//!
+//! [`inspect_posix`], [`inspect_file`], [`inspect_sysv`] and
+//! [`inspect_sysv_id`] return a [`SegmentInfo`]: the object's size, mode,
+//! owner and times, and what its first bytes say ([`Contents`]): a header of
+//! this library (its [`State`], creator, type name, fingerprint, sizes), or
+//! an object of another program ([`Foreign`]).
+//!
+//! ```
+//! use shm_runtime::segment::{inspect, Segment};
+//! use shm_runtime::segment::inspect::{Contents, State};
+//!
+//! let name = format!("/shm-runtime-doc-inspect-{}", std::process::id());
+//! let _table = Segment::posix(&name).remove_on_drop(true).create([0u32; 8])?;
+//! let info = inspect::inspect_posix(&name)?;
+//! let Contents::Segment(header) = &info.contents else { panic!("not ours") };
+//! assert_eq!(header.state, State::Ready);
+//! assert_eq!(header.creator_pid, std::process::id());
+//! let payload = header.payload.as_ref().unwrap();
+//! assert_eq!(payload.type_name, "[u32; 8]");
+//! assert_eq!(payload.payload_bytes, 32);
+//! # Ok::<(), shm_runtime::Error>(())
+//! ```
+//!
+//! # Never harmful
+//!
+//! Inspection only reads. It never opens for writing, never maps an object
+//! with `mmap` (POSIX objects and files are read with `pread`, which returns
+//! short reads past the end of a truncated file instead of raising
+//! `SIGBUS`), and reads System V segments (which cannot shrink) through a
+//! read-only attachment of exactly the size the kernel reports. It never
+//! waits for a segment being initialized: it reports what it sees now.
+//! Reading updates access times (and, for System V, the attach counters)
+//! only. Objects of other programs are read, never interpreted further.
+//!
+//! The one method that changes anything is [`SegmentInfo::remove`], which
+//! removes the name only while it still refers to the object inspected.
+//!
+//! # What can be known of a segment being written
+//!
+//! Fields other than the state word are final only once the segment is
+//! [`Ready`](State::Ready). For a segment still initializing (or abandoned,
+//! or being reclaimed) the type fields are those the creator wrote before it
+//! died or gave up; they are reported when its magic is written, and may be
+//! torn if a process is rewriting them at that instant.
+
+use super::file;
+use super::header::{self, Creator, Poll, Snapshot, HEADER_SIZE, STATE_PREFIX};
+use super::object::Identity;
+use super::sysv::{self, SysvKey};
+use super::Target;
+use crate::error::{Error, ErrorKind, Result};
+use crate::map::Mapping;
+use crate::{Fingerprint, MapOptions};
+use std::fmt;
+use std::fs::Metadata;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// Where an inspected object lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// A POSIX shared memory object, by name (`/name`).
+    Posix(String),
+    /// A file, by path.
+    File(PathBuf),
+    /// A System V segment: its key (0 once it is marked for removal, or for
+    /// an `IPC_PRIVATE` segment) and its id.
+    SysV {
+        /// The key (`ipcs -m` column `key`).
+        key: SysvKey,
+        /// The segment id (`ipcs -m` column `shmid`).
+        shmid: i32,
+    },
+}
+
+impl fmt::Display for Location {
+    /// `/name`, the path, or `sysv:0x0000002a` (`sysv-id:N` without key).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect::Location, SysvKey};
+    /// let loc = Location::SysV { key: SysvKey::new(42), shmid: 7 };
+    /// assert_eq!(loc.to_string(), "sysv:0x0000002a");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Posix(name) => f.write_str(name),
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::SysV { key, shmid } if key.get() == 0 => write!(f, "sysv-id:{shmid}"),
+            Location::SysV { key, .. } => write!(f, "sysv:{key}"),
+        }
+    }
+}
+
+/// The initialization state recorded in a header of this library.
+///
+/// ```
+/// use shm_runtime::segment::inspect::State;
+/// assert_eq!(State::Ready.to_string(), "ready");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// All zero: no creator has claimed it yet (or it died before it did).
+    Uninitialized,
+    /// Its creator is writing it (or died while doing so).
+    Initializing,
+    /// Published: every field is final.
+    Ready,
+    /// Its creator gave up (its initializer panicked or failed).
+    Abandoned,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Uninitialized => "uninitialized",
+            State::Initializing => "initializing",
+            State::Ready => "ready",
+            State::Abandoned => "abandoned",
+        })
+    }
+}
+
+/// Whether the process that created (or last reclaimed) a segment exists.
+///
+/// ```
+/// use shm_runtime::segment::inspect::CreatorStatus;
+/// assert_eq!(CreatorStatus::Dead.to_string(), "dead");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CreatorStatus {
+    /// It exists (a zombie, dead but not yet reaped by its parent, counts).
+    Alive,
+    /// It was recorded in this process's PID namespace and is gone.
+    Dead,
+    /// It was recorded in another PID namespace (a container sharing
+    /// `/dev/shm`), or none was recorded: its pid means nothing here.
+    Unknown,
+}
+
+impl fmt::Display for CreatorStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CreatorStatus::Alive => "alive",
+            CreatorStatus::Dead => "dead",
+            CreatorStatus::Unknown => "unknown",
+        })
+    }
+}
+
+/// Why an object is not (recognizably) a segment of this library.
+///
+/// ```
+/// use shm_runtime::segment::inspect::Foreign;
+/// assert_eq!(Foreign::Empty.to_string(), "empty");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Foreign {
+    /// Zero bytes long: another program's, or a creator of this library
+    /// that died between creating and sizing it (nothing tells them apart).
+    Empty,
+    /// Shorter than this library's header.
+    TooShort,
+    /// A directory, symbolic link, FIFO or other non-regular file.
+    NotRegularFile,
+    /// A header that is all zero: a creator of this library that has not
+    /// claimed it yet (or died before it did), or another program's
+    /// zero-filled object.
+    Zeroed,
+    /// Its first bytes are not a header of this library.
+    NoHeader,
+    /// A header of this library written with the other byte order.
+    OtherEndian,
+    /// A header of a newer format version than this library reads.
+    NewerFormat(u32),
+}
+
+impl fmt::Display for Foreign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Foreign::Empty => f.write_str("empty"),
+            Foreign::TooShort => f.write_str("shorter than a header"),
+            Foreign::NotRegularFile => f.write_str("not a regular file"),
+            Foreign::Zeroed => f.write_str("all-zero header"),
+            Foreign::NoHeader => f.write_str("no header of this library"),
+            Foreign::OtherEndian => f.write_str("header of the other byte order"),
+            Foreign::NewerFormat(v) => write!(f, "header format {v} (newer)"),
+        }
+    }
+}
+
+/// What an object's first bytes say.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Contents {
+    /// A header of this library.
+    Segment(HeaderInfo),
+    /// Not a segment of this library: never interpreted further.
+    Foreign(Foreign),
+    /// The object exists but this process may not read it (its mode, or a
+    /// symbolic link): the message says why.
+    Unreadable(String),
+}
+
+/// The fields of a header of this library.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HeaderInfo {
+    /// The initialization state.
+    pub state: State,
+    /// The header format version (0 while the creator has not written it).
+    pub format_version: u32,
+    /// The pid of the process that created (or last reclaimed) it.
+    pub creator_pid: u32,
+    /// Whether that process exists, as far as this process can know.
+    pub creator: CreatorStatus,
+    /// The type and size of the payload, once the creator wrote them.
+    pub payload: Option<PayloadInfo>,
+}
+
+/// The payload a header describes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PayloadInfo {
+    /// The type's layout fingerprint.
+    pub fingerprint: Fingerprint,
+    /// `std::any::type_name` of the type (at most 112 bytes), informational.
+    pub type_name: String,
+    /// `size_of` the type.
+    pub type_size: u64,
+    /// `align_of` the type.
+    pub type_align: u64,
+    /// A slice `[T]` (else a single value).
+    pub slice: bool,
+    /// The element count (1 for a single value).
+    pub len: u64,
+    /// Where the payload starts, in bytes from the start of the object.
+    pub payload_offset: u64,
+    /// The payload's size in bytes.
+    pub payload_bytes: u64,
+    /// `size_of::<usize>()` of the creator's machine.
+    pub pointer_width: u8,
+    /// The creator's byte order: `Some(true)` little endian, `None` unknown.
+    pub little_endian: Option<bool>,
+}
+
+impl PayloadInfo {
+    /// The type as a `Shared` view names it: `T` or `[T]`.
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// let name = format!("/shm-runtime-doc-pdesc-{}", std::process::id());
+    /// let _v = Segment::posix(&name).remove_on_drop(true).create_slice_zeroed::<u16>(3)?;
+    /// let info = inspect::inspect_posix(&name)?;
+    /// let header = info.header().unwrap();
+    /// assert_eq!(header.payload.as_ref().unwrap().type_description(), "[u16]");
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn type_description(&self) -> String {
+        if self.slice {
+            format!("[{}]", self.type_name)
+        } else {
+            self.type_name.clone()
+        }
+    }
+
+    /// The bytes the header says the object needs: payload offset plus
+    /// payload bytes (saturating).
+    pub fn end(&self) -> u64 {
+        self.payload_offset.saturating_add(self.payload_bytes)
+    }
+}
+
+/// What [`inspect_posix`] and its siblings found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SegmentInfo {
+    /// Where it lives.
+    pub location: Location,
+    /// Its size in bytes.
+    pub object_size: u64,
+    /// Its permission bits (`0o600`).
+    pub mode: u32,
+    /// The owner's user id.
+    pub owner_uid: u32,
+    /// Last modification (`st_mtime`; System V: last attach or detach).
+    pub modified: Option<SystemTime>,
+    /// Last status change (`st_ctime`; System V: `shm_ctime`). For segments
+    /// of this library, normally their creation.
+    pub changed: Option<SystemTime>,
+    /// System V only: how many processes have it attached.
+    pub attached: Option<u64>,
+    /// System V only: marked for removal (`SHM_DEST`), freed at the last
+    /// detach.
+    pub removed: bool,
+    /// What its first bytes say.
+    pub contents: Contents,
+    identity: Option<Identity>,
+}
+
+impl SegmentInfo {
+    /// The header, if this is a segment of this library.
+    ///
+    /// ```
+    /// use shm_runtime::segment::inspect;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-hdr-{}", std::process::id()));
+    /// std::fs::write(&path, b"not a segment")?;
+    /// let info = inspect::inspect_file(&path)?;
+    /// assert!(info.header().is_none() && info.is_foreign());
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header(&self) -> Option<&HeaderInfo> {
+        match &self.contents {
+            Contents::Segment(header) => Some(header),
+            _ => None,
+        }
+    }
+
+    /// Whether it is not a segment of this library (or cannot be read to
+    /// tell).
+    pub fn is_foreign(&self) -> bool {
+        self.header().is_none()
+    }
+
+    /// Whether it is a segment of this library that no process will ever
+    /// finish: abandoned by its creator, or still initializing while its
+    /// creator is dead. (`open_or_create` would reclaim it; `open` fails with
+    /// [`CreatorDied`](ErrorKind::CreatorDied).)
+    pub fn is_stale(&self) -> bool {
+        self.header().is_some_and(|h| {
+            h.state == State::Abandoned
+                || (h.state == State::Initializing && h.creator == CreatorStatus::Dead)
+        })
+    }
+
+    /// How long ago its status last changed (see [`changed`](Self::changed)).
+    pub fn age(&self) -> Option<Duration> {
+        self.changed
+            .map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
+    }
+
+    /// What is wrong with a header of this library that says "ready": the
+    /// object is shorter than the payload it describes (truncated), its
+    /// sizes disagree, or it was made on another platform. `None` if
+    /// nothing is (or it is not ready, or not of this library).
+    pub fn problem(&self) -> Option<String> {
+        let header = self.header().filter(|h| h.state == State::Ready)?;
+        let payload = header.payload.as_ref()?;
+        let width = size_of::<usize>() as u8;
+        let little = cfg!(target_endian = "little");
+        if payload.pointer_width != width || payload.little_endian != Some(little) {
+            return Some(format!(
+                "made on a {}-bit {} machine, this is a {}-bit one",
+                u32::from(payload.pointer_width) * 8,
+                match payload.little_endian {
+                    Some(true) => "little-endian",
+                    Some(false) => "big-endian",
+                    None => "unknown-endian",
+                },
+                usize::BITS
+            ));
+        }
+        if payload.type_size.checked_mul(payload.len) != Some(payload.payload_bytes)
+            || (!payload.slice && payload.len != 1)
+        {
+            return Some("inconsistent sizes in the header: corrupt".to_owned());
+        }
+        if payload.end() > self.object_size {
+            return Some(format!(
+                "truncated: {} bytes long, the header describes {}",
+                self.object_size,
+                payload.end()
+            ));
+        }
+        None
+    }
+
+    /// Removes the name (`shm_unlink`, `unlink`, `IPC_RMID`), only while it
+    /// still refers to the object inspected: if it was removed and the name
+    /// reused since, the new object is left alone and this returns `Ok`.
+    /// Processes that mapped it keep their mappings.
+    ///
+    /// It cannot know whether the object changed state since it was
+    /// inspected (a stale segment reclaimed by `open_or_create` meanwhile):
+    /// callers that remove by state should inspect again just before.
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// let name = format!("/shm-runtime-doc-irm-{}", std::process::id());
+    /// Segment::posix(&name).create(1u8)?;
+    /// inspect::inspect_posix(&name)?.remove()?;
+    /// assert!(inspect::inspect_posix(&name).is_err());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn remove(&self) -> Result<()> {
+        let target = match &self.location {
+            Location::Posix(name) => Target::Posix(name.clone()),
+            Location::File(path) => Target::File(path.clone()),
+            Location::SysV { shmid, .. } => {
+                return sysv::remove_id(*shmid, &self.what());
+            }
+        };
+        match self.identity {
+            Some(identity) => target.remove(Some(identity)),
+            None => Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "removing {}: it could not be opened, so which object the name refers \
+                     to is unknown; remove it by name",
+                    self.what()
+                ),
+            )),
+        }
+    }
+
+    /// Scans the payload of a segment of this library for
+    /// [`ShmMutex`](crate::ShmMutex)es and reports each one found with its
+    /// holder.
+    ///
+    /// This is a heuristic: the segment records its type's name, not where
+    /// mutexes lie in it, so every suitably aligned offset is tested for the
+    /// signature of an initialised `ShmMutex` (state word "ready", a flag of
+    /// 0 or 1, the `pthread_mutex_t` kind of a robust process-shared
+    /// error-checking mutex). Other data could match by chance, and a mutex
+    /// never used (all zero) is not found. Supported with glibc only
+    /// ([`Unsupported`](ErrorKind::Unsupported) elsewhere). The segment is
+    /// reopened: an error if the name now refers to another object.
+    ///
+    /// Thread ids are judged in this process's PID namespace, and only when
+    /// the segment's creator was recorded in it (see [`MutexInfo::holder_alive`]).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// use shm_runtime::ShmMutex;
+    /// let name = format!("/shm-runtime-doc-scan-{}", std::process::id());
+    /// let m = Segment::posix(&name).remove_on_drop(true).create(ShmMutex::new(0u64))?;
+    /// let guard = m.lock().unwrap();
+    /// let found = inspect::inspect_posix(&name)?.scan_mutexes()?;
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(found[0].offset, 0);
+    /// assert_eq!(found[0].holder_alive, Some(true)); // this thread
+    /// # drop(guard);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    #[cfg(target_os = "linux")]
+    pub fn scan_mutexes(&self) -> Result<Vec<MutexInfo>> {
+        use crate::sync::mutex::{probe, PROBE_ALIGN, PROBE_LEN, PROBE_SUPPORTED};
+        let what = self.what();
+        if !PROBE_SUPPORTED {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "scanning for ShmMutex: the layout of pthread_mutex_t is known for glibc only",
+            ));
+        }
+        let Some(header) = self.header() else {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!("scanning {what} for mutexes: it is not a segment of this library"),
+            ));
+        };
+        let Some(payload) = &header.payload else {
+            return Ok(Vec::new());
+        };
+        let (reader, again) = open(&self.location)?;
+        if again.identity != self.identity {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("scanning {what}: it was replaced since it was inspected"),
+            ));
+        }
+        let Some(reader) = reader else {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("scanning {what}: it cannot be read"),
+            ));
+        };
+        let same_namespace = header.creator != CreatorStatus::Unknown;
+        let judge = |tid: u32| (same_namespace && tid != 0).then(|| header::pid_alive(tid));
+        let start = payload.payload_offset;
+        let end = payload.end().min(again.object_size);
+        let mut found = Vec::new();
+        const CHUNK: u64 = 1 << 20;
+        let mut buf = vec![0u8; CHUNK as usize + PROBE_LEN];
+        let mut at = start;
+        while at + PROBE_LEN as u64 <= end {
+            let want = (end - at).min(buf.len() as u64) as usize;
+            let got = reader.read_at(at, &mut buf[..want])?;
+            let mut i = 0;
+            while i + PROBE_LEN <= got && i < CHUNK as usize {
+                if let Some(p) = probe(&buf[i..]) {
+                    found.push(MutexInfo {
+                        offset: at + i as u64 - start,
+                        holder_tid: p.holder_tid,
+                        holder_alive: judge(p.holder_tid),
+                        owner_died: p.owner_died,
+                        last_owner_tid: p.last_owner_tid,
+                        inconsistent: p.inconsistent,
+                    });
+                }
+                i += PROBE_ALIGN;
+            }
+            if got < want {
+                break; // truncated under us
+            }
+            at += CHUNK;
+        }
+        Ok(found)
+    }
+
+    fn what(&self) -> String {
+        match &self.location {
+            Location::Posix(name) => format!("segment `{}`", name.escape_debug()),
+            Location::File(path) => format!("file `{}`", path.display()),
+            Location::SysV { key, shmid } => format!("System V segment {key} (shmid {shmid})"),
+        }
+    }
+}
+
+/// An [`ShmMutex`](crate::ShmMutex) found by [`SegmentInfo::scan_mutexes`].
+#[cfg(target_os = "linux")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MutexInfo {
+    /// Its offset in the payload, in bytes.
+    pub offset: u64,
+    /// The thread id holding the lock (the robust futex word), 0 if free.
+    pub holder_tid: u32,
+    /// Whether that thread exists: `None` when the lock is free, or when
+    /// thread ids cannot be judged from this process (the segment's creator
+    /// was recorded in another PID namespace; the mutex records none).
+    /// `Some(false)`: held by a dead thread (the kernel normally marks such
+    /// a lock [`owner_died`](Self::owner_died) at once, so this means its
+    /// robust list was lost, or another namespace).
+    pub holder_alive: Option<bool>,
+    /// The kernel marked the lock "owner died": its holder died holding it
+    /// and nobody has locked it since. The next `lock` gets `OwnerDied`.
+    pub owner_died: bool,
+    /// The last thread that held the lock (glibc's `__owner`), 0 if none.
+    pub last_owner_tid: u32,
+    /// A previous holder died or panicked and nobody has called
+    /// `mark_consistent` since: every `lock` gets `OwnerDied`.
+    pub inconsistent: bool,
+}
+
+/// What [`open`] found besides contents.
+struct Found {
+    object_size: u64,
+    mode: u32,
+    owner_uid: u32,
+    modified: Option<SystemTime>,
+    changed: Option<SystemTime>,
+    attached: Option<u64>,
+    removed: bool,
+    identity: Option<Identity>,
+    /// Why there is no reader, when there is none.
+    unreadable: Option<Contents>,
+}
+
+/// Reads an object without ever raising `SIGBUS`.
+enum Reader {
+    /// A POSIX object or file: `pread`.
+    File(std::fs::File),
+    /// A System V segment attached read-only, of its full size.
+    SysV(Mapping),
+}
+
+impl Reader {
+    /// Reads up to `buf.len()` bytes at `offset`; fewer at the end.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            Reader::File(file) => {
+                let mut done = 0;
+                while done < buf.len() {
+                    match file.read_at(&mut buf[done..], offset + done as u64) {
+                        Ok(0) => break,
+                        Ok(n) => done += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(Error::os("reading a segment", e)),
+                    }
+                }
+                Ok(done)
+            }
+            Reader::SysV(mapping) => {
+                let len = mapping.len() as u64;
+                let n = len.saturating_sub(offset).min(buf.len() as u64) as usize;
+                let base = mapping.ptr().as_ptr();
+                let mut i = 0;
+                while i < n {
+                    let at = offset as usize + i;
+                    if at & 7 == 0 && n - i >= 8 {
+                        // SAFETY: `at..at + 8` lies inside the attached
+                        // segment (`at + 8 <= offset + n <= len`), aligned;
+                        // other processes may write it concurrently, so it is
+                        // read with an atomic load.
+                        let word =
+                            unsafe { (*base.add(at).cast::<AtomicU64>()).load(Ordering::Relaxed) };
+                        buf[i..i + 8].copy_from_slice(&word.to_ne_bytes());
+                        i += 8;
+                    } else {
+                        // SAFETY: as above, for one byte.
+                        buf[i] =
+                            unsafe { (*base.add(at).cast::<AtomicU8>()).load(Ordering::Relaxed) };
+                        i += 1;
+                    }
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+fn time(secs: i64) -> Option<SystemTime> {
+    if secs <= 0 {
+        return None;
+    }
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs as u64))
+}
+
+fn from_metadata(meta: &Metadata, opened: bool) -> Found {
+    Found {
+        object_size: meta.size(),
+        mode: meta.mode() & 0o7777,
+        owner_uid: meta.uid(),
+        modified: time(meta.mtime()),
+        changed: time(meta.ctime()),
+        attached: None,
+        removed: false,
+        identity: opened.then(|| Identity::Inode(meta.dev(), meta.ino())),
+        unreadable: None,
+    }
+}
+
+/// Opens the object read-only and reads its metadata; `None` as reader
+/// when it exists but cannot be read (the reason is in `unreadable`).
+fn open(location: &Location) -> Result<(Option<Reader>, Found)> {
+    match location {
+        Location::Posix(name) => {
+            let c_name = super::posix::validate_name(name)?;
+            let what = format!("segment `{}`", name.escape_debug());
+            #[cfg(target_os = "linux")]
+            {
+                let _ = c_name;
+                open_path(&Path::new("/dev/shm").join(&name[1..]), &what)
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let fd = super::posix::open(&c_name, false, &what)?;
+                let file = std::fs::File::from(fd);
+                let meta = file
+                    .metadata()
+                    .map_err(|e| Error::os(format!("reading the metadata of {what}"), e))?;
+                Ok((Some(Reader::File(file)), from_metadata(&meta, true)))
+            }
+        }
+        Location::File(path) => open_path(path, &format!("file `{}`", path.display())),
+        Location::SysV { shmid, .. } => open_sysv(*shmid),
+    }
+}
+
+fn open_path(path: &Path, what: &str) -> Result<(Option<Reader>, Found)> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::os(format!("inspecting {what}: no such segment or file"), e)
+        } else {
+            Error::os(format!("inspecting {what}"), e)
+        }
+    })?;
+    if !meta.file_type().is_file() {
+        let mut found = from_metadata(&meta, false);
+        found.unreadable = Some(Contents::Foreign(Foreign::NotRegularFile));
+        return Ok((None, found));
+    }
+    let c_path = file::path_c(path, what)?;
+    let fd = match file::open_flags(&c_path, libc::O_RDONLY, 0, &format!("opening {what}")) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Err(e),
+        Err(e) => {
+            let mut found = from_metadata(&meta, false);
+            found.unreadable = Some(Contents::Unreadable(e.to_string()));
+            return Ok((None, found));
+        }
+    };
+    let file = std::fs::File::from(fd);
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::os(format!("reading the metadata of {what}"), e))?;
+    let mut found = from_metadata(&meta, true);
+    if !meta.file_type().is_file() {
+        found.unreadable = Some(Contents::Foreign(Foreign::NotRegularFile));
+        return Ok((None, found));
+    }
+    Ok((Some(Reader::File(file)), found))
+}
+
+fn open_sysv(shmid: i32) -> Result<(Option<Reader>, Found)> {
+    let what = format!("System V segment id {shmid}");
+    let mut found = match sysv::stat_ds(shmid, &what) {
+        Ok(ds) => Found {
+            #[allow(clippy::unnecessary_cast)] // size_t width varies by target
+            object_size: ds.shm_segsz as u64,
+            mode: u32::from(ds.shm_perm.mode) & 0o777,
+            owner_uid: ds.shm_perm.uid,
+            #[allow(clippy::unnecessary_cast)] // time_t width varies by target
+            modified: time(ds.shm_atime.max(ds.shm_dtime) as i64),
+            #[allow(clippy::unnecessary_cast)]
+            changed: time(ds.shm_ctime as i64),
+            #[allow(clippy::unnecessary_cast)] // shmatt_t width varies by target
+            attached: Some(ds.shm_nattch as u64),
+            removed: u32::from(ds.shm_perm.mode) & 0o1000 != 0,
+            identity: Some(Identity::ShmId(shmid)),
+            unreadable: None,
+        },
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            let Some(found) = proc_sysvipc(shmid) else {
+                return Err(e);
+            };
+            return Ok((None, found));
+        }
+        Err(e)
+            if matches!(
+                e.os_error().and_then(|e| e.raw_os_error()),
+                Some(libc::EINVAL | libc::EIDRM)
+            ) =>
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("inspecting {what}: no such System V segment"),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let size = usize::try_from(found.object_size).unwrap_or(usize::MAX);
+    if size < HEADER_SIZE {
+        return Ok((None, found));
+    }
+    match Mapping::attach_sysv(shmid, size, false, &MapOptions::new(), &what) {
+        Ok(mapping) => Ok((Some(Reader::SysV(mapping)), found)),
+        Err(e) => {
+            found.unreadable = Some(Contents::Unreadable(e.to_string()));
+            Ok((None, found))
+        }
+    }
+}
+
+/// The row of segment `shmid` in `/proc/sysvipc/shm`, readable without
+/// permission on the segment.
+fn proc_sysvipc(shmid: i32) -> Option<Found> {
+    let table = std::fs::read_to_string("/proc/sysvipc/shm").ok()?;
+    // key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime ...
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.get(1)?.parse::<i32>().ok()? != shmid {
+            return None;
+        }
+        let num = |i: usize| cols.get(i)?.parse::<i64>().ok();
+        let perms = u32::from_str_radix(cols.get(2)?, 8).ok()?;
+        Some(Found {
+            object_size: num(3)? as u64,
+            mode: perms & 0o777,
+            owner_uid: num(7)? as u32,
+            modified: time(num(11)?.max(num(12)?)),
+            changed: time(num(13)?),
+            attached: Some(num(6)? as u64),
+            removed: perms & 0o1000 != 0,
+            identity: Some(Identity::ShmId(shmid)),
+            unreadable: Some(Contents::Unreadable(format!(
+                "System V segment id {shmid}: its mode does not let this user read it"
+            ))),
+        })
+    })
+}
+
+/// Reads the header: the state word first, then (after an acquire fence)
+/// the rest, so that "ready" guarantees the fields.
+fn read_header(reader: &Reader) -> Result<Option<Snapshot>> {
+    let mut bytes = [0u8; HEADER_SIZE];
+    if reader.read_at(0, &mut bytes[..STATE_PREFIX])? < STATE_PREFIX {
+        return Ok(None);
+    }
+    // The creator publishes "ready" with a release store after writing the
+    // fields. For System V the load above is atomic and this fence makes it
+    // an acquire; for `pread` (a kernel copy, not an atomic in Rust's model)
+    // it orders the hardware loads the same way. A header being written at
+    // this instant may read torn: it is then not "ready", and reported so.
+    fence(Ordering::Acquire);
+    if reader.read_at(STATE_PREFIX as u64, &mut bytes[STATE_PREFIX..])? < HEADER_SIZE - STATE_PREFIX
+    {
+        return Ok(None);
+    }
+    Ok(Some(Snapshot::decode(&bytes)))
+}
+
+fn contents(reader: Option<&Reader>, found: &Found) -> Result<Contents> {
+    if let Some(contents) = &found.unreadable {
+        return Ok(contents.clone());
+    }
+    if found.object_size == 0 {
+        return Ok(Contents::Foreign(Foreign::Empty));
+    }
+    if found.object_size < HEADER_SIZE as u64 {
+        return Ok(Contents::Foreign(Foreign::TooShort));
+    }
+    let Some(reader) = reader else {
+        return Ok(Contents::Foreign(Foreign::TooShort));
+    };
+    let Some(snap) = read_header(reader)? else {
+        return Ok(Contents::Foreign(Foreign::TooShort)); // truncated under us
+    };
+    let state = match snap.poll {
+        Poll::Uninit => return Ok(Contents::Foreign(Foreign::Zeroed)),
+        Poll::Garbage => return Ok(Contents::Foreign(Foreign::NoHeader)),
+        Poll::OtherEndian => return Ok(Contents::Foreign(Foreign::OtherEndian)),
+        Poll::Newer(v) => return Ok(Contents::Foreign(Foreign::NewerFormat(v))),
+        Poll::Initializing { .. } => State::Initializing,
+        Poll::Ready => State::Ready,
+        Poll::Abandoned { .. } => State::Abandoned,
+    };
+    let creator = match header::creator_status(snap.creator_pid(), snap.creator_pid_ns) {
+        Creator::Alive => CreatorStatus::Alive,
+        Creator::Dead => CreatorStatus::Dead,
+        Creator::Unknown => CreatorStatus::Unknown,
+    };
+    Ok(Contents::Segment(HeaderInfo {
+        state,
+        format_version: if snap.magic_written { snap.version } else { 0 },
+        creator_pid: snap.creator_pid(),
+        creator,
+        payload: snap.magic_written.then(|| PayloadInfo {
+            fingerprint: Fingerprint::from_u64(snap.fingerprint),
+            type_name: snap.type_name.clone(),
+            type_size: snap.type_size,
+            type_align: snap.type_align,
+            slice: snap.slice,
+            len: snap.payload_len,
+            payload_offset: snap.payload_offset,
+            payload_bytes: snap.payload_bytes,
+            pointer_width: snap.pointer_width,
+            little_endian: snap.little_endian,
+        }),
+    }))
+}
+
+fn inspect(location: Location) -> Result<SegmentInfo> {
+    let (reader, found) = open(&location)?;
+    let contents = contents(reader.as_ref(), &found)?;
+    Ok(SegmentInfo {
+        location,
+        object_size: found.object_size,
+        mode: found.mode,
+        owner_uid: found.owner_uid,
+        modified: found.modified,
+        changed: found.changed,
+        attached: found.attached,
+        removed: found.removed,
+        contents,
+        identity: found.identity,
+    })
+}
+
+/// Inspects the POSIX shared memory object `name` (`/name`). On Linux it is
+/// read as `/dev/shm/name`, without following a symbolic link and without
+/// blocking on a FIFO planted there.
+///
+/// Errors: [`InvalidName`](ErrorKind::InvalidName), [`NotFound`](ErrorKind::NotFound).
+/// An object this process may not read is not an error: its
+/// [`contents`](SegmentInfo::contents) are [`Contents::Unreadable`].
+///
+/// ```
+/// use shm_runtime::{segment::inspect, ErrorKind};
+/// let err = inspect::inspect_posix("/shm-runtime-doc-no-such-segment").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// ```
+pub fn inspect_posix(name: &str) -> Result<SegmentInfo> {
+    inspect(Location::Posix(name.to_owned()))
+}
+
+/// Inspects the file at `path` (a symbolic link is reported, not followed).
+///
+/// ```
+/// use shm_runtime::segment::{inspect, Segment};
+/// let path = std::env::temp_dir().join(format!("shm-runtime-doc-ifile-{}", std::process::id()));
+/// let _v = Segment::file(&path).remove_on_drop(true).create(7u64)?;
+/// let info = inspect::inspect_file(&path)?;
+/// assert_eq!(info.header().unwrap().payload.as_ref().unwrap().type_name, "u64");
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+pub fn inspect_file(path: impl AsRef<Path>) -> Result<SegmentInfo> {
+    inspect(Location::File(path.as_ref().to_owned()))
+}
+
+/// Inspects the System V segment of `key`.
+///
+/// ```
+/// use shm_runtime::segment::{inspect, Segment, SysvKey};
+/// let key = SysvKey::new(0x5e10_0000 | (std::process::id() as i32 & 0xffff) << 4 | 3);
+/// let _v = Segment::sysv(key).remove_on_drop(true).create(1u32)?;
+/// let info = inspect::inspect_sysv(key)?;
+/// assert_eq!(info.location.to_string(), format!("sysv:{key}"));
+/// assert!(info.header().is_some());
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+pub fn inspect_sysv(key: SysvKey) -> Result<SegmentInfo> {
+    let what = format!("System V segment {key}");
+    let shmid = sysv::open(key, &what)?;
+    inspect(Location::SysV { key, shmid })
+}
+
+/// Inspects the System V segment of id `shmid` (as `ipcs -m` lists them,
+/// including `IPC_PRIVATE` segments, which have no key).
+///
+/// ```
+/// use shm_runtime::{segment::inspect, ErrorKind};
+/// let err = inspect::inspect_sysv_id(i32::MAX).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// ```
+pub fn inspect_sysv_id(shmid: i32) -> Result<SegmentInfo> {
+    let key = sysv_key_of(shmid);
+    inspect(Location::SysV { key, shmid })
+}
+
+/// The key of segment `shmid`, 0 when unknown.
+fn sysv_key_of(shmid: i32) -> SysvKey {
+    #[cfg(target_os = "linux")]
+    if let Ok(ds) = sysv::stat_ds(shmid, "") {
+        #[allow(clippy::unnecessary_cast)] // key_t is i32 on Linux
+        return SysvKey::new(ds.shm_perm.__key as i32);
+    }
+    std::fs::read_to_string("/proc/sysvipc/shm")
+        .ok()
+        .and_then(|table| {
+            table.lines().skip(1).find_map(|line| {
+                let mut cols = line.split_whitespace();
+                let key = cols.next()?.parse::<i32>().ok()?;
+                (cols.next()?.parse::<i32>().ok()? == shmid).then_some(key)
+            })
+        })
+        .map(SysvKey::new)
+        .unwrap_or(SysvKey::new(0))
+}
