@@ -23,7 +23,7 @@ fn fork(child: impl FnOnce()) -> Child {
 }
 
 /// 8 words plus an odd tail: several words and bytes to tear.
-#[derive(Clone, Copy, SharedSafe, bytemuck::NoUninit, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Debug, SharedSafe, bytemuck::NoUninit, bytemuck::Zeroable)]
 #[repr(C)]
 struct Sample {
     words: [u64; 8],
@@ -114,4 +114,61 @@ fn sync_seqlock_readers_never_see_a_torn_value() {
         board.changes_seen.load(Ordering::Relaxed),
         start.elapsed()
     );
+}
+
+#[derive(SharedSafe, bytemuck::Zeroable)]
+#[repr(C)]
+struct Stalled {
+    sample: SeqLock<Sample>,
+    writing: AtomicBool,
+}
+
+/// A writer SIGKILLed in the middle of a write: readers are told the writer
+/// died (never shown its half-written value), and the next `write` takes the
+/// write over and repairs the lock. Repeated, to cover several kill points.
+#[test]
+fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
+    for round in 1..=5u64 {
+        let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
+        shared.sample.write(Sample::new(round));
+        let mut child = fork(|| {
+            shared.sample.update(|v| {
+                // Half a write: what a crash mid-write would leave behind.
+                v.words[0] = 999;
+                shared.writing.store(true, Ordering::Release);
+                loop {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            });
+        });
+        let start = Instant::now();
+        while !shared.writing.load(Ordering::Acquire) {
+            assert!(start.elapsed() < JOIN, "child never started writing");
+            std::thread::yield_now();
+        }
+
+        // While the writer lives, a bounded read times out.
+        let err = shared
+            .sample
+            .read_timeout(Duration::from_millis(50))
+            .unwrap_err();
+        assert_eq!(err.kind(), shm_runtime::ErrorKind::TimedOut, "{err}");
+
+        child.kill().unwrap();
+        assert!(shared.sample.try_read().is_none(), "round {round}");
+        let err = shared
+            .sample
+            .read_timeout(Duration::from_secs(10))
+            .unwrap_err();
+        assert_eq!(err.kind(), shm_runtime::ErrorKind::OwnerDied, "{err}");
+        assert!(err.to_string().contains("died"), "{err}");
+
+        shared.sample.write(Sample::new(round + 100));
+        let value = shared.sample.read_timeout(Duration::from_secs(1)).unwrap();
+        assert!(value.consistent());
+        assert_eq!(value.words[0], round + 100);
+        // And the lock works normally again, for updates too.
+        shared.sample.update(|v| *v = Sample::new(v.words[0] + 1));
+        assert_eq!(shared.sample.read().words[0], round + 101);
+    }
 }

@@ -66,6 +66,11 @@ pub enum ErrorKind {
     /// The segment or file belongs to another user, and opening segments of
     /// other users was not allowed.
     ForeignOwner,
+    // sync
+    /// A process died while writing a value that others wait for (a
+    /// [`SeqLock`](crate::SeqLock) write cut short): the value is lost until
+    /// the next complete write.
+    OwnerDied,
 }
 
 impl ErrorKind {

@@ -31,6 +31,7 @@ extern crate self as shm_runtime;
 mod error;
 mod fingerprint;
 pub mod fixed;
+mod liveness;
 mod map;
 mod pod_field;
 pub mod process;

@@ -33,6 +33,7 @@
 //! a `&Header` that would claim the non-atomic fields are not being written.
 
 use crate::error::{Error, ErrorKind, Result};
+pub(crate) use crate::liveness::{pid_alive, pid_namespace};
 use crate::Fingerprint;
 use std::mem::{align_of, offset_of, size_of};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
@@ -564,37 +565,6 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// The inode of this process's PID namespace (`/proc/self/ns/pid`), or 1
-/// when it cannot be read (never 0, which headers use for "not yet known").
-fn pid_namespace() -> u64 {
-    static NS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *NS.get_or_init(|| {
-        std::fs::read_link("/proc/self/ns/pid")
-            .ok()
-            .and_then(|link| {
-                let link = link.to_string_lossy().into_owned();
-                let digits = link.strip_prefix("pid:[")?.strip_suffix(']')?;
-                digits.parse::<u64>().ok()
-            })
-            .filter(|ns| *ns > 1)
-            .unwrap_or(1)
-    })
-}
-
-/// Whether process `pid` exists (`kill(pid, 0)`: only `ESRCH` means gone).
-/// A zombie (dead, not yet reaped by its parent) still exists.
-pub(crate) fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,11 +579,5 @@ mod tests {
         let s = "ab\u{e9}";
         assert_eq!(floor_char_boundary(s, 3), 2);
         assert_eq!(floor_char_boundary(s, 10), 4);
-    }
-
-    #[test]
-    fn this_process_is_alive_and_pid_zero_is_not() {
-        assert!(pid_alive(std::process::id()));
-        assert!(!pid_alive(0));
     }
 }

@@ -407,7 +407,8 @@ impl<T: SharedSafe> ShmMutex<T> {
             if state == READY {
                 return;
             }
-            let ours = state == UNINIT || (state != me && !alive(state & !INITIALIZING));
+            let ours = state == UNINIT
+                || (state != me && !crate::liveness::pid_alive(state & !INITIALIZING));
             if ours {
                 // Unset, or its initialiser died: take it over.
                 match self
@@ -587,13 +588,6 @@ pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
 
 /// Whether [`probe`] can recognise mutexes with this C library.
 pub(crate) const PROBE_SUPPORTED: bool = cfg!(target_env = "gnu");
-
-/// Whether process `pid` exists (a process of another user counts).
-fn alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
 
 type ClockLock = unsafe extern "C" fn(
     *mut libc::pthread_mutex_t,

@@ -1,11 +1,14 @@
 //! [`SeqLock<T>`]: many wait-free readers and one writer at a time of a
 //! `Copy` value, without a data race.
 
+use crate::error::{Error, ErrorKind, Result};
+use crate::liveness::{pid_alive, pid_namespace};
 use crate::{Fingerprint, SharedSafe};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::{align_of, offset_of, size_of, MaybeUninit};
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
 /// A sequence lock: readers copy a `Copy` value out without ever blocking
 /// the writer, and retry when a write overlapped their copy; writers
@@ -55,15 +58,62 @@ use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 ///
 /// # A writer that dies
 ///
-/// A writer killed in the middle of a write (a window of a few stores, with
-/// no system call) leaves the sequence odd: [`read`](SeqLock::read) and the
-/// writers then wait forever, while [`try_read`](SeqLock::try_read) keeps
-/// returning `None`. Readers never see the half-written value. Use an
-/// [`ShmMutex`](crate::ShmMutex) where writers may die and others must take over.
+/// The sequence word also holds the pid of the process writing (the top
+/// 22 bits; the sequence counter is the low 42). A writer killed in the
+/// middle of a write (a window of a few stores, with no system call) leaves
+/// the sequence odd, and readers never see its half-written value:
+///
+/// * the next [`write`](SeqLock::write) notices that the writing process is
+///   gone (`kill(pid, 0)` fails with `ESRCH`), takes the write over with a
+///   compare-and-swap (exactly one process wins), stores a whole new value
+///   and publishes it: the lock is repaired;
+/// * [`read_timeout`](SeqLock::read_timeout) reports
+///   [`ErrorKind::OwnerDied`] until then, [`try_read`](SeqLock::try_read)
+///   returns `None`, and [`read`](SeqLock::read) and
+///   [`update`](SeqLock::update) (which needs the old value) wait for it.
+///
+/// A pid is only judged when every writer so far ran in this process's PID
+/// namespace (the lock records it): across namespaces a pid means nothing,
+/// and a live writer in another container must never be taken over, so
+/// there a dead writer's lock is not repaired and `read_timeout` times out.
 #[repr(C, align(8))]
 pub struct SeqLock<T> {
+    /// `(writer pid << PID_SHIFT) | counter`; the counter is odd while a
+    /// write is in progress.
     seq: AtomicU64,
+    /// The PID namespace of every writer so far (0: none yet; `MIXED`: more
+    /// than one), which decides whether a writer's pid can be judged.
+    writers_ns: AtomicU64,
     value: UnsafeCell<T>,
+}
+
+/// The counter is the low 42 bits of the sequence word, the writer's pid the
+/// top 22 (Linux pids are below `PID_MAX_LIMIT`, 2^22).
+const PID_SHIFT: u32 = 42;
+const COUNTER: u64 = (1 << PID_SHIFT) - 1;
+/// `writers_ns` when writers from several PID namespaces used the lock.
+const MIXED: u64 = u64::MAX;
+/// Spins and yields a writer waits before it checks whether the process
+/// writing is still alive.
+const CHECK_AFTER: u32 = 256;
+
+/// This process's pid as stored in the sequence word; 0 (never judged,
+/// never taken over) if it does not fit in 22 bits.
+fn own_pid() -> u64 {
+    let pid = u64::from(std::process::id());
+    if pid >> (64 - PID_SHIFT) == 0 {
+        pid
+    } else {
+        0
+    }
+}
+
+fn counter(word: u64) -> u64 {
+    word & COUNTER
+}
+
+fn writer_pid(word: u64) -> u32 {
+    (word >> PID_SHIFT) as u32
 }
 
 // SAFETY: (1) an `AtomicU64` and a `T: SharedSafe`: no address. (2)
@@ -71,14 +121,15 @@ pub struct SeqLock<T> {
 // through `&Self` by atomic stores under the writer bit of the sequence. (5)
 // the fingerprint includes `T`'s and the layout.
 unsafe impl<T: SharedSafe + bytemuck::NoUninit> SharedSafe for SeqLock<T> {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("SeqLock atomic-words v1")
+    const FINGERPRINT: Fingerprint = Fingerprint::composite("SeqLock atomic-words v2")
         .field("seq", 0, AtomicU64::FINGERPRINT)
+        .field("writers_ns", 8, AtomicU64::FINGERPRINT)
         .field("value", offset_of!(Self, value), T::FINGERPRINT)
         .finish(size_of::<Self>(), align_of::<Self>());
 }
 
-// SAFETY: all-zero bytes are sequence 0 (no write in progress) and an
-// all-zero `T`, valid since `T: Zeroable`.
+// SAFETY: all-zero bytes are sequence 0 (no write in progress), no writer
+// namespace yet, and an all-zero `T`, valid since `T: Zeroable`.
 unsafe impl<T: bytemuck::NoUninit + bytemuck::Zeroable> bytemuck::Zeroable for SeqLock<T> {}
 
 // SAFETY: readers and writers on several threads copy `T`s in and out: that
@@ -100,13 +151,16 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     pub const fn new(value: T) -> SeqLock<T> {
         SeqLock {
             seq: AtomicU64::new(0),
+            writers_ns: AtomicU64::new(0),
             value: UnsafeCell::new(value),
         }
     }
 
     /// Copies the value out, retrying while writes overlap the copy. Never
-    /// blocks a writer; waits (spinning, then yielding) only while a write
-    /// is in progress.
+    /// blocks a writer; waits (spinning, yielding, then sleeping) only while
+    /// a write is in progress, or, if that writer died mid-write, until the
+    /// next [`write`](SeqLock::write) repairs the lock: use
+    /// [`read_timeout`](SeqLock::read_timeout) to bound the wait.
     ///
     /// ```
     /// let lock = shm_runtime::SeqLock::new(5u64);
@@ -117,6 +171,49 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         loop {
             if let Some(value) = self.try_read() {
                 return value;
+            }
+            backoff(&mut spins);
+        }
+    }
+
+    /// Like [`read`](SeqLock::read), waiting at most `timeout` for a write in
+    /// progress to end. A writer that died in the middle of its write is
+    /// [`ErrorKind::OwnerDied`] (the value is lost until the next
+    /// [`write`](SeqLock::write)); a write still in progress after `timeout`
+    /// is [`ErrorKind::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lock = shm_runtime::SeqLock::new(5u64);
+    /// assert_eq!(lock.read_timeout(Duration::from_millis(10))?, 5);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn read_timeout(&self, timeout: Duration) -> Result<T> {
+        let deadline = Instant::now() + timeout;
+        let mut spins = 0u32;
+        loop {
+            if let Some(value) = self.try_read() {
+                return Ok(value);
+            }
+            let word = self.seq.load(Ordering::Acquire);
+            if spins >= CHECK_AFTER && self.writer_died(word) {
+                return Err(Error::new(
+                    ErrorKind::OwnerDied,
+                    format!(
+                        "reading a SeqLock: process {} died in the middle of a write; the \
+                         value is lost until the next write()",
+                        writer_pid(word)
+                    ),
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::TimedOut,
+                    format!(
+                        "reading a SeqLock: process {} was still writing after {timeout:?}",
+                        writer_pid(word)
+                    ),
+                ));
             }
             backoff(&mut spins);
         }
@@ -146,7 +243,9 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         Some(unsafe { copy.assume_init() })
     }
 
-    /// Replaces the value. Concurrent writers take turns.
+    /// Replaces the value. Concurrent writers take turns. Takes over (and so
+    /// repairs) a write that a dead process left unfinished: see
+    /// [A writer that dies](SeqLock#a-writer-that-dies).
     ///
     /// ```
     /// let lock = shm_runtime::SeqLock::new(1u16);
@@ -154,14 +253,16 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     /// assert_eq!(lock.read(), 2);
     /// ```
     pub fn write(&self, value: T) {
-        let _writing = self.begin_write();
+        let _writing = self.begin_write(true);
         // SAFETY: we hold the writer bit: no other writer stores.
         unsafe { self.store_from(&value) };
     }
 
     /// Changes the value in place with `f` and returns what `f` returns.
     /// Readers see the value before or after, never in between. Should `f`
-    /// panic, the value is left as it was.
+    /// panic, the value is left as it was. After a writer died mid-write
+    /// there is no old value to give `f`: `update` waits for a
+    /// [`write`](SeqLock::write) to repair the lock.
     ///
     /// ```
     /// let lock = shm_runtime::SeqLock::new([0u32; 2]);
@@ -169,7 +270,7 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     /// assert_eq!(lock.read(), [1, 1]);
     /// ```
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let _writing = self.begin_write();
+        let _writing = self.begin_write(false);
         let mut copy = MaybeUninit::<T>::uninit();
         // SAFETY: we hold the writer bit, and the `Acquire` that took it saw
         // the previous writer's `Release`: the words hold a whole `T`.
@@ -203,21 +304,64 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         self.value.into_inner()
     }
 
-    fn begin_write(&self) -> WriteGuard<'_> {
+    /// Takes the writer bit: from an even sequence, or (with `take_over`)
+    /// from the odd sequence of a writer that died mid-write, whose torn
+    /// value the caller then overwrites whole.
+    fn begin_write(&self, take_over: bool) -> WriteGuard<'_> {
+        self.record_namespace();
+        let me = own_pid() << PID_SHIFT;
         let mut spins = 0u32;
         loop {
-            let seq = self.seq.load(Ordering::Relaxed);
-            if seq & 1 == 0
-                && self
+            let word = self.seq.load(Ordering::Acquire);
+            let next = if counter(word) & 1 == 0 {
+                Some(counter(word) + 1)
+            } else if take_over && spins >= CHECK_AFTER && self.writer_died(word) {
+                // Still odd: readers keep ignoring the value until we publish.
+                Some((counter(word) + 2) & COUNTER)
+            } else {
+                None
+            };
+            if let Some(next) = next {
+                let mine = me | next;
+                // `AcqRel`: acquire the previous writer's stores; release our
+                // namespace record to whoever judges our pid.
+                if self
                     .seq
-                    .compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+                    .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Relaxed)
                     .is_ok()
-            {
-                // Orders the odd sequence before the data stores that follow.
-                fence(Ordering::Release);
-                return WriteGuard { seq: &self.seq };
+                {
+                    // Orders the odd sequence before the data stores that follow.
+                    fence(Ordering::Release);
+                    return WriteGuard {
+                        seq: &self.seq,
+                        word: mine,
+                    };
+                }
             }
             backoff(&mut spins);
+        }
+    }
+
+    /// Whether `word` (odd) was left by a process that no longer exists and
+    /// whose pid this process can judge.
+    fn writer_died(&self, word: u64) -> bool {
+        let pid = writer_pid(word);
+        counter(word) & 1 == 1
+            && pid != 0
+            && self.writers_ns.load(Ordering::Acquire) == pid_namespace()
+            && !pid_alive(pid)
+    }
+
+    /// Records this writer's PID namespace (before it takes the writer bit).
+    fn record_namespace(&self) {
+        let mine = pid_namespace();
+        match self
+            .writers_ns
+            .compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {}
+            Err(seen) if seen == mine || seen == MIXED => {}
+            Err(_) => self.writers_ns.store(MIXED, Ordering::Release),
         }
     }
 
@@ -279,19 +423,30 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
 /// even again, publishing the stores.
 struct WriteGuard<'a> {
     seq: &'a AtomicU64,
+    /// The odd word this writer stored.
+    word: u64,
 }
 
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
-        self.seq.fetch_add(1, Ordering::Release);
+        let done = (self.word & !COUNTER) | ((counter(self.word) + 1) & COUNTER);
+        // Only a writer that died is ever taken over, so this cannot fail;
+        // were it to, publishing over the new writer would be wrong, and
+        // leaving the word to it is right.
+        let _ = self
+            .seq
+            .compare_exchange(self.word, done, Ordering::Release, Ordering::Relaxed);
     }
 }
 
 fn backoff(spins: &mut u32) {
     if *spins < 64 {
         std::hint::spin_loop();
-    } else {
+    } else if *spins < 1024 {
         std::thread::yield_now();
+    } else {
+        // A long wait (a descheduled or dead writer): stop burning a core.
+        std::thread::sleep(Duration::from_micros(100));
     }
     *spins = spins.saturating_add(1);
 }
@@ -325,7 +480,7 @@ mod tests {
         assert_eq!(lock.read(), Odd { a: [7; 13] });
         lock.write(Odd { a: [9; 13] });
         assert_eq!(lock.try_read().unwrap().a[12], 9);
-        assert_eq!(size_of::<SeqLock<Odd>>(), 24);
+        assert_eq!(size_of::<SeqLock<Odd>>(), 32);
     }
 
     #[test]
@@ -338,7 +493,7 @@ mod tests {
             })
         });
         assert_eq!(lock.read(), 1);
-        assert_eq!(lock.seq.load(Ordering::Relaxed) % 2, 0);
+        assert_eq!(counter(lock.seq.load(Ordering::Relaxed)) % 2, 0);
     }
 
     #[test]
