@@ -805,16 +805,17 @@ impl Segment {
     fn open_or_create_layout(
         &self,
         layout: &Layout,
+        len: usize,
         init: impl FnOnce(NonNull<u8>),
     ) -> Result<View> {
         let what = self.what();
         check_align(layout, &what)?;
-        let total = self.total_len(layout, 1)?;
+        let total = self.total_len(layout, len)?;
         let deadline = self.deadline();
         let mut backoff = Backoff::new(deadline);
         loop {
             match self.create_object(total) {
-                Ok((object, stat)) => return self.init_created(object, stat, layout, 1, init),
+                Ok((object, stat)) => return self.init_created(object, stat, layout, len, init),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
@@ -831,7 +832,7 @@ impl Segment {
                     let header = unsafe { HeaderPtr::new(mapping.ptr()) };
                     if header.reclaim(seen, std::process::id()) {
                         header.set_creator_pid_ns();
-                        return self.init_reclaimed(object, stat, mapping, layout, init);
+                        return self.init_reclaimed(object, stat, mapping, layout, len, init);
                     }
                     // Another process reclaimed it first: wait for it.
                 }
@@ -859,11 +860,12 @@ impl Segment {
         stat: Stat,
         mapping: Mapping,
         layout: &Layout,
+        len: usize,
         init: impl FnOnce(NonNull<u8>),
     ) -> Result<View> {
         let what = self.what();
         let pid = std::process::id();
-        let total = self.total_len(layout, 1)?;
+        let total = self.total_len(layout, len)?;
         let mapping = if stat.size < total {
             // SAFETY: `mapping` covers the header, page-aligned.
             let old = unsafe { HeaderPtr::new(mapping.ptr()) };
@@ -890,12 +892,12 @@ impl Segment {
         };
         // SAFETY: this process reclaimed the header with a compare-exchange;
         // `initialize` zeroes the payload the dead creator left.
-        unsafe { initialize(header, &mapping, layout, 1, pid, false, init) };
+        unsafe { initialize(header, &mapping, layout, len, pid, false, init) };
         guard.disarm();
         Ok(View {
             mapping,
             offset: layout.payload_offset(),
-            len: 1,
+            len,
             identity: stat.identity,
             created: true,
         })
@@ -1189,7 +1191,7 @@ impl Segment {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn open_or_create<T: SharedSafe>(&self, init: impl FnOnce() -> T) -> Result<Shared<T>> {
-        let view = self.open_or_create_layout(&Layout::value::<T>(), |payload| {
+        let view = self.open_or_create_layout(&Layout::value::<T>(), 1, |payload| {
             // SAFETY: aligned, writable, private until published.
             unsafe { payload.cast::<T>().as_ptr().write(init()) }
         })?;
@@ -1212,7 +1214,7 @@ impl Segment {
         &self,
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
-        let view = self.open_or_create_layout(&Layout::value::<T>(), |payload| {
+        let view = self.open_or_create_layout(&Layout::value::<T>(), 1, |payload| {
             // SAFETY: the payload is zero-filled (fresh, or zeroed on
             // reclaim), a valid `T` (`T: Zeroable`), and private until
             // published: this is the only reference.
@@ -1220,6 +1222,63 @@ impl Segment {
         })?;
         // SAFETY: a published `T`.
         Ok(unsafe { self.value_view(view) })
+    }
+
+    /// Opens the slice segment, or creates it holding `len` all-zero
+    /// elements if it does not exist (or reclaims it from a dead creator):
+    /// exactly one process creates, the others wait for it to be ready. An
+    /// existing segment keeps its own length, which may differ from `len`.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-oocs-{}", std::process::id()))
+    ///     .remove_on_drop(true);
+    /// let a = segment.open_or_create_slice_zeroed::<AtomicU32>(64)?; // creates
+    /// let b = segment.open_or_create_slice_zeroed::<AtomicU32>(8)?; // opens: 64 long
+    /// b[63].store(5, Ordering::Relaxed);
+    /// assert_eq!((b.len(), a[63].load(Ordering::Relaxed)), (64, 5));
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn open_or_create_slice_zeroed<T: SharedSafe + bytemuck::Zeroable>(
+        &self,
+        len: usize,
+    ) -> Result<Shared<[T]>> {
+        let view = self.open_or_create_layout(&Layout::slice::<T>(), len, |_| {})?;
+        // SAFETY: `view.len` elements: zero-filled here (valid since
+        // `T: Zeroable`), or published by their creator and validated.
+        Ok(unsafe { self.slice_view(view) })
+    }
+
+    /// Like [`open_or_create_slice_zeroed`](Self::open_or_create_slice_zeroed),
+    /// element `i` of a segment this process creates being `element(i)`.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-oocf-{}", std::process::id()))
+    ///     .remove_on_drop(true);
+    /// let table = segment.open_or_create_slice_from_fn(4, |i| i as u16 * 10)?;
+    /// assert_eq!(&*segment.open_or_create_slice_from_fn(4, |_| 0u16)?, &*table);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn open_or_create_slice_from_fn<T: SharedSafe>(
+        &self,
+        len: usize,
+        mut element: impl FnMut(usize) -> T,
+    ) -> Result<Shared<[T]>> {
+        let view = self.open_or_create_layout(&Layout::slice::<T>(), len, |payload| {
+            let first = payload.cast::<T>();
+            for i in 0..len {
+                // SAFETY: the payload holds `len` aligned elements, private
+                // until published; should `element` panic, the segment is
+                // abandoned and `T` needs no drop.
+                unsafe { first.as_ptr().add(i).write(element(i)) };
+            }
+        })?;
+        // SAFETY: `view.len` valid elements: written here, or published by
+        // their creator and validated.
+        Ok(unsafe { self.slice_view(view) })
     }
 }
 
