@@ -3,6 +3,7 @@
 use super::futex::{self, Deadline};
 use super::{fork_generation, OwnerDied};
 use crate::error::{Error, ErrorKind, Result};
+use crate::liveness::{pid_alive, pid_namespace};
 use crate::{Fingerprint, SharedSafe};
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
@@ -11,7 +12,7 @@ use std::io;
 use std::marker::PhantomData;
 use std::mem::{align_of, offset_of, size_of, MaybeUninit};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// `state`: nobody has initialised the pthread mutex yet.
@@ -130,7 +131,10 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed) or in a
 /// zero-filled file. Should a process die in the few instructions that
 /// initialise the mutex, the others notice (its pid no longer exists) and
-/// initialise it themselves.
+/// initialise it themselves. A pid is only judged when every process that
+/// tried to initialise the mutex ran in this process's PID namespace (the
+/// mutex records it): across containers a pid means nothing, and taking over
+/// a live initialiser would break the lock, so there the others wait.
 ///
 /// A mutex that was used and is now unlocked may be moved (Rust moves
 /// values by copying bytes): an unlocked glibc robust mutex holds no address
@@ -157,9 +161,16 @@ pub struct ShmMutex<T> {
     /// 1 when a previous owner died (or panicked) and nobody has called
     /// `mark_consistent` since. Read and written with the lock held.
     inconsistent: AtomicU32,
+    /// The PID namespace of every process that tried to initialise the
+    /// mutex (0: none yet; `MIXED_NS`: more than one), which decides whether
+    /// an initialiser's pid can be judged.
+    init_ns: AtomicU64,
     raw: UnsafeCell<libc::pthread_mutex_t>,
     value: UnsafeCell<T>,
 }
+
+/// `init_ns` when initialisers from several PID namespaces met.
+const MIXED_NS: u64 = u64::MAX;
 
 // SAFETY: (1) no process-local address: a `pthread_mutex_t` is a futex word,
 // an owner thread id, counters and, *while locked*, the links of the owner
@@ -173,7 +184,7 @@ pub struct ShmMutex<T> {
 // names the C library and the sizes of its mutex, and includes `T`'s.
 unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
     const FINGERPRINT: Fingerprint =
-        Fingerprint::composite("ShmMutex pthread robust pshared errorcheck v1")
+        Fingerprint::composite("ShmMutex pthread robust pshared errorcheck v2")
             .tag(LIBC, size_of::<libc::pthread_mutex_t>() as u64)
             .field("value", offset_of!(Self, value), T::FINGERPRINT)
             .finish(size_of::<Self>(), align_of::<Self>());
@@ -228,6 +239,7 @@ impl<T: SharedSafe> ShmMutex<T> {
         ShmMutex {
             state: AtomicU32::new(UNINIT),
             inconsistent: AtomicU32::new(0),
+            init_ns: AtomicU64::new(0),
             raw: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
             value: UnsafeCell::new(value),
         }
@@ -246,7 +258,9 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// assert_eq!(*m.lock().unwrap(), 2);
     /// ```
     pub fn lock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
-        let raw = self.raw();
+        let raw = self
+            .raw(None)
+            .expect("initialisation without a deadline always ends");
         // SAFETY: `raw` is an initialised process-shared mutex that lives as
         // long as `self`.
         let rc = unsafe { libc::pthread_mutex_lock(raw) };
@@ -264,7 +278,10 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// assert!(m.try_lock().is_ok());
     /// ```
     pub fn try_lock(&self) -> TryLockResult<ShmMutexGuard<'_, T>> {
-        let raw = self.raw();
+        // Another process still initialising the mutex holds it, in effect.
+        let Some(raw) = self.raw(Some(&Deadline::after(Duration::ZERO))) else {
+            return Err(TryLockError::WouldBlock);
+        };
         // SAFETY: as in `lock`.
         let rc = unsafe { libc::pthread_mutex_trylock(raw) };
         match self.locked(rc, Op::TryLock) {
@@ -297,8 +314,16 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// });
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Result<LockResult<ShmMutexGuard<'_, T>>> {
-        let raw = self.raw();
         let deadline = Deadline::after(timeout);
+        let Some(raw) = self.raw(Some(&deadline)) else {
+            return Err(Error::new(
+                ErrorKind::TimedOut,
+                format!(
+                    "locking an ShmMutex: another process was still initialising it after \
+                     {timeout:?} (or died doing so in another PID namespace)"
+                ),
+            ));
+        };
         let rc = match clocklock() {
             // SAFETY: as in `lock`; the timespec is valid for the call.
             Some(clocklock) => unsafe {
@@ -389,38 +414,42 @@ impl<T: SharedSafe> ShmMutex<T> {
         })
     }
 
-    /// The initialised pthread mutex.
-    fn raw(&self) -> *mut libc::pthread_mutex_t {
-        if self.state.load(Ordering::Acquire) != READY {
-            self.initialize();
+    /// The initialised pthread mutex; `None` if another process still
+    /// initialises it when `deadline` passes.
+    fn raw(&self, deadline: Option<&Deadline>) -> Option<*mut libc::pthread_mutex_t> {
+        if self.state.load(Ordering::Acquire) != READY && !self.initialize(deadline) {
+            return None;
         }
-        self.raw.get()
+        Some(self.raw.get())
     }
 
+    /// Makes the mutex ready (initialising it, or waiting for the process
+    /// that does); false if it is not ready when `deadline` passes.
     #[cold]
-    fn initialize(&self) {
+    fn initialize(&self, deadline: Option<&Deadline>) -> bool {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() } as u32;
         let me = INITIALIZING | pid;
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             if state == READY {
-                return;
+                return true;
             }
-            let ours = state == UNINIT
-                || (state != me && !crate::liveness::pid_alive(state & !INITIALIZING));
+            let ours = state == UNINIT || (state != me && self.initialiser_died(state));
             if ours {
-                // Unset, or its initialiser died: take it over.
+                // Unset, or its initialiser died: take it over. Record our
+                // namespace first: whoever judges our pid must see it.
+                self.record_namespace();
                 match self
                     .state
-                    .compare_exchange(state, me, Ordering::Acquire, Ordering::Acquire)
+                    .compare_exchange(state, me, Ordering::AcqRel, Ordering::Acquire)
                 {
                     Ok(_) => {
                         clocklock(); // resolve it before any fork
                         self.init_pthread_mutex();
                         self.state.store(READY, Ordering::Release);
                         futex::wake(&self.state, i32::MAX);
-                        return;
+                        return true;
                     }
                     Err(now) => state = now,
                 }
@@ -428,13 +457,34 @@ impl<T: SharedSafe> ShmMutex<T> {
             }
             // Another process initialises it: that takes a microsecond.
             if !futex::spin_until(|| self.state.load(Ordering::Acquire) == READY) {
-                futex::wait(
-                    &self.state,
-                    state,
-                    Some(&Deadline::after(Duration::from_millis(10))),
-                );
+                if deadline.is_some_and(Deadline::passed) {
+                    return false;
+                }
+                let pause = deadline.map_or(Duration::from_millis(10), |d| {
+                    d.remaining().min(Duration::from_millis(10))
+                });
+                futex::wait(&self.state, state, Some(&Deadline::after(pause)));
             }
             state = self.state.load(Ordering::Acquire);
+        }
+    }
+
+    /// Whether the process initialising (`state` is `INITIALIZING | pid`)
+    /// no longer exists, judged only when its pid means something here.
+    fn initialiser_died(&self, state: u32) -> bool {
+        self.init_ns.load(Ordering::Acquire) == pid_namespace() && !pid_alive(state & !INITIALIZING)
+    }
+
+    /// Records this process's PID namespace before it claims the state.
+    fn record_namespace(&self) {
+        let mine = pid_namespace();
+        match self
+            .init_ns
+            .compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {}
+            Err(seen) if seen == mine || seen == MIXED_NS => {}
+            Err(_) => self.init_ns.store(MIXED_NS, Ordering::Release),
         }
     }
 
@@ -829,9 +879,27 @@ mod tests {
     fn an_initialiser_that_died_is_replaced() {
         let m = ShmMutex::new(0u8);
         // pid_max is below 2^22: this pid does not exist.
+        m.init_ns.store(pid_namespace(), Ordering::Relaxed);
         m.state
             .store(INITIALIZING | ((1 << 30) - 1), Ordering::Relaxed);
         *m.lock().unwrap() = 1;
         assert_eq!(m.state.load(Ordering::Relaxed), READY);
+    }
+
+    #[test]
+    fn an_initialiser_in_another_pid_namespace_is_never_taken_over() {
+        let m = ShmMutex::new(0u8);
+        // Its pid means nothing here, so it cannot be judged dead: waiting
+        // for it is bounded by the caller's timeout, never a takeover.
+        m.init_ns.store(pid_namespace() + 1, Ordering::Relaxed);
+        m.state
+            .store(INITIALIZING | ((1 << 30) - 1), Ordering::Relaxed);
+        let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+        assert_eq!(
+            m.state.load(Ordering::Relaxed),
+            INITIALIZING | ((1 << 30) - 1)
+        );
     }
 }
