@@ -110,6 +110,11 @@ fn main() {
 
 #[cfg(target_os = "linux")]
 fn main() {
+    // Output piped into `head` ends the program quietly, as other Unix
+    // tools do, instead of panicking on a broken pipe.
+    // SAFETY: restores the default disposition of one signal, before any
+    // other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     if let Err(message) = run() {
         eprintln!("shm-bench: {message}");
         std::process::exit(2);

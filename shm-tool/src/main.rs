@@ -49,6 +49,11 @@ fn err(e: shm_runtime::Error) -> Fail {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` ends the program quietly, as other Unix
+    // tools do, instead of panicking on a broken pipe.
+    // SAFETY: restores the default disposition of one signal, before any
+    // other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
