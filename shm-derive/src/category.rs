@@ -21,7 +21,12 @@ pub fn assertion_for(ty: &Type) -> &'static str {
         Type::Group(inner) => assertion_for(&inner.elem),
         Type::Array(array) => assertion_for(&array.elem),
         Type::Path(path) => match path.path.segments.last() {
-            Some(last) => by_name(&last.ident.to_string(), &last.arguments),
+            Some(last) => match by_name(&last.ident.to_string(), &last.arguments) {
+                // A wrapper such as `ShmMutex<Vec<u8>>` or `FixedVec<String, 4>`:
+                // explain the mistake inside it rather than suggest the wrapper.
+                "assert_shared_safe" => inner_mistake(&last.arguments),
+                specific => specific,
+            },
             None => "assert_shared_safe",
         },
         _ => "assert_shared_safe",
@@ -48,6 +53,23 @@ fn by_name(name: &str, arguments: &PathArguments) -> &'static str {
         }
         _ => "assert_shared_safe",
     }
+}
+
+/// The assertion for the first type argument that is a recognizable
+/// mistake, or the general one.
+fn inner_mistake(arguments: &PathArguments) -> &'static str {
+    let PathArguments::AngleBracketed(arguments) = arguments else {
+        return "assert_shared_safe";
+    };
+    arguments
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(assertion_for(ty)),
+            _ => None,
+        })
+        .find(|assertion| *assertion != "assert_shared_safe")
+        .unwrap_or("assert_shared_safe")
 }
 
 fn boxes_trait_object(arguments: &PathArguments) -> bool {
