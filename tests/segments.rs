@@ -176,10 +176,28 @@ fn wrong_type_names_both_types() {
         out.contains("holds `u64`") && out.contains("Pattern"),
         "{out}"
     );
+    // The same type as a slice: the message says which open to use.
     let err = segment.open_slice::<u64>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongType);
-    assert!(err.to_string().contains("`Shared<[u64]>`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("holds one `u64`, not a slice: open it with `open::<T>()`"),
+        "{err}"
+    );
     drop(_value);
+    let (slices, _) = scratch.posix("wrong-slice");
+    let _slice = slices
+        .clone()
+        .remove_on_drop(true)
+        .create_slice_zeroed::<u64>(3)
+        .unwrap();
+    let err = slices.open::<u64>().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WrongType);
+    assert!(
+        err.to_string().contains("holds a slice") && err.to_string().contains("open_slice"),
+        "{err}"
+    );
+    drop(_slice);
     scratch.assert_clean();
 }
 

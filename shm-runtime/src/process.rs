@@ -32,7 +32,9 @@ pub const PANIC_EXIT_CODE: i32 = 101;
 
 /// Runs `child` in a forked child process and returns a handle to it.
 /// Refuses when this process runs more than one thread (see the
-/// [module documentation](self)).
+/// [module documentation](self)) — which is always the case inside a
+/// `#[test]`: the test harness runs each test on a thread of its own, so
+/// tests that fork use [`fork_unchecked`] with its contract.
 ///
 /// ```
 /// use shm_runtime::{process, Shared};
@@ -52,7 +54,9 @@ pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
             format!(
                 "refusing to fork a process that runs {threads} threads: the child could \
                  deadlock on a lock held by a thread it does not have (see \
-                 `process::fork_unchecked` for the contract that makes it safe)"
+                 `process::fork_unchecked` for the contract that makes it safe; under \
+                 `cargo test` every test runs on a thread of its own, so tests that fork use \
+                 `fork_unchecked`, or a test target with `harness = false`)"
             ),
         ));
     }

@@ -331,6 +331,8 @@ impl<T: ?Sized> Shared<T> {
     /// Writing through it is sound only where no `&T` of this or any other
     /// process covers the bytes written, or through an `UnsafeCell` inside
     /// `T` (atomics, this crate's locks).
+    /// A view opened read-only is mapped `PROT_READ`: a write through it
+    /// raises `SIGSEGV`.
     ///
     /// ```
     /// use shm_runtime::Shared;
@@ -348,7 +350,9 @@ impl<T: ?Sized> Shared<T> {
     /// For as long as the returned reference lives, no other process (nor any
     /// other `Shared` or pointer in this one) may read or write the value.
     /// That holds, for example, before the first `fork` that shares it, or
-    /// while a process-shared lock that all users take is held.
+    /// while a process-shared lock that all users take is held. The view must
+    /// be writable: writing through a view opened read-only (`open_*_read_only`)
+    /// raises `SIGSEGV`.
     ///
     /// ```
     /// use shm_runtime::Shared;

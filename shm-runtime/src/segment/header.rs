@@ -371,11 +371,21 @@ impl HeaderPtr {
         } else {
             format!("`{name}`")
         };
-        if fingerprint != layout.fingerprint.as_u64()
-            || size != layout.size as u64
-            || align != layout.align as u64
-            || kind != layout.kind
-        {
+        let same_type = fingerprint == layout.fingerprint.as_u64()
+            && size == layout.size as u64
+            && align == layout.align as u64;
+        if same_type && kind != layout.kind {
+            let (holds, open_with) = if kind == KIND_SLICE {
+                (format!("a slice {held}"), "`open_slice::<T>()`")
+            } else {
+                (format!("one {held}, not a slice"), "`open::<T>()`")
+            };
+            return Err(Error::new(
+                ErrorKind::WrongType,
+                format!("{what} holds {holds}: open it with {open_with}"),
+            ));
+        }
+        if !same_type || kind != layout.kind {
             return Err(Error::new(
                 ErrorKind::WrongType,
                 format!(

@@ -108,7 +108,23 @@
 //! # Raw mode
 //!
 //! [`open_raw`](Segment::open_raw) and friends map segments and files made
-//! by C, C++ or Python programs, which have no header: see their docs.
+//! by (or for) C, C++ or Python programs, which have no header. Their bytes
+//! come from a foreign program, so the type must accept any bit pattern
+//! (`T: bytemuck::AnyBitPattern`), which also rules out atomics and every
+//! other interior mutability: through `&T` the value can only be read.
+//!
+//! There is no header, so no type check, no init protocol and no waiting:
+//! the only check is that the object is at least as long as the type or
+//! slice asked for (a shorter one is refused with
+//! [`TooShort`](ErrorKind::TooShort) before any access). If the foreign
+//! program writes while this one reads, the reads race with its writes:
+//! values may be torn or half-updated. Synchronizing them (a semaphore, a
+//! pipe, a lock file, or simply running one after the other) is the user's
+//! concern.
+//!
+//! A Python `multiprocessing.shared_memory.SharedMemory(name="jobs", ...)`
+//! is the POSIX segment `/jobs`; the `people_reader` example maps the file
+//! of the classic `map_normalfile1.c` writer.
 
 mod file;
 mod header;
@@ -774,7 +790,8 @@ impl Segment {
                 return Err(Error::new(
                     ErrorKind::TimedOut,
                     format!(
-                        "waited {:?} for {what} to be ready, but {waiting_for}",
+                        "waited {:?} for {what} to be ready, but {waiting_for} (wait longer \
+                         with `Segment::open_timeout`)",
                         self.open_timeout
                     ),
                 ));
@@ -1169,6 +1186,30 @@ impl Segment {
         let view = self.open_layout(&Layout::value::<T>(), false)?;
         // SAFETY: a published `T`; the caller promises not to write.
         Ok(unsafe { self.value_view(view) })
+    }
+
+    /// Like [`open_read_only_unchecked`](Self::open_read_only_unchecked),
+    /// for a slice segment: a monitor reading every worker's atomic slot.
+    ///
+    /// # Safety
+    /// As for `open_read_only_unchecked`: nothing may write through the view.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-rosu-{}", std::process::id()))
+    ///     .remove_on_drop(true);
+    /// let slots = segment.create_slice_zeroed::<AtomicU64>(4)?;
+    /// slots[3].store(7, Ordering::Relaxed);
+    /// // SAFETY: the monitor only loads.
+    /// let monitor = unsafe { segment.open_slice_read_only_unchecked::<AtomicU64>()? };
+    /// assert_eq!(monitor[3].load(Ordering::Relaxed), 7);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub unsafe fn open_slice_read_only_unchecked<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
+        let view = self.open_layout(&Layout::slice::<T>(), false)?;
+        // SAFETY: `len` published elements; the caller promises not to write.
+        Ok(unsafe { self.slice_view(view) })
     }
 
     /// Opens the segment, or creates it with `init()` if it does not exist:

@@ -1,24 +1,7 @@
 //! Raw mode: segments and files without a header, made by (or for) C, C++
 //! or Python programs.
 //!
-//! Their bytes come from a foreign program, so the type must accept any bit
-//! pattern (`T: bytemuck::AnyBitPattern`), which also rules out atomics and
-//! every other interior mutability: through `&T` the value can only be read.
-//!
-//! # What raw mode cannot check
-//!
-//! There is no header, so no type check, no init protocol and no waiting:
-//! the only check is that the object is at least as long as the type or
-//! slice asked for (a shorter one is refused with
-//! [`TooShort`](crate::ErrorKind::TooShort) before any access). If the
-//! foreign program writes while this one reads, the reads race with its
-//! writes: values may be torn or half-updated. Synchronizing them (a
-//! semaphore, a pipe, a lock file, or simply running one after the other)
-//! is the user's concern.
-//!
-//! A Python `multiprocessing.shared_memory.SharedMemory(name="jobs", ...)`
-//! is the POSIX segment `/jobs`; the `people_reader` example maps the file
-//! of the classic `map_normalfile1.c` writer.
+//! See the [`segment`](crate::segment#raw-mode) documentation.
 
 use super::object::Object;
 use super::{Segment, View};
@@ -82,7 +65,7 @@ impl Segment {
     }
 
     /// Maps a segment or file without header as a `T` at offset 0 (see the
-    /// [raw mode hazards](self#raw-mode)). Refuses one shorter than `T`.
+    /// [raw mode hazards](crate::segment#raw-mode)). Refuses one shorter than `T`.
     ///
     /// ```
     /// use shm_runtime::segment::Segment;

@@ -160,6 +160,11 @@ impl ShmCondvar {
 
     /// Waits while `condition` holds for the guarded value.
     ///
+    /// If a previous owner of the mutex died, this returns
+    /// `Err(OwnerDied)` at once, holding the lock, *without* checking
+    /// `condition` again: the condition may still hold. Repair the value,
+    /// mark it consistent, and wait again if needed.
+    ///
     /// ```
     /// use shm_runtime::{ShmCondvar, ShmMutex};
     ///
@@ -186,6 +191,8 @@ impl ShmCondvar {
 
     /// Waits while `condition` holds for the guarded value, for at most
     /// `timeout` in all; `timed_out()` tells whether the condition still held.
+    /// On `Err(OwnerDied)` the condition is not checked again, as in
+    /// [`wait_while`](ShmCondvar::wait_while).
     ///
     /// ```
     /// use shm_runtime::{ShmCondvar, ShmMutex};
