@@ -110,6 +110,53 @@ impl Segment {
         Ok(unsafe { self.slice_view(view) })
     }
 
+    /// Maps a whole segment or file without header as a slice of `T`, its
+    /// length taken from the object's size: for C or Python peers that do
+    /// not say how many elements they wrote. A size that is not a whole
+    /// number of elements is refused ([`InvalidSize`](ErrorKind::InvalidSize)):
+    /// the type is probably not the one the peer wrote.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawall-{}", std::process::id()));
+    /// std::fs::write(&path, [1u16, 2, 3].map(u16::to_ne_bytes).concat())?;
+    /// assert_eq!(&*Segment::file(&path).open_raw_slice_all::<u16>()?, &[1, 2, 3]);
+    /// let err = Segment::file(&path).open_raw_slice_all::<u32>().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidSize);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice_all<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+    ) -> Result<Shared<[T]>> {
+        let what = self.what();
+        let name = std::any::type_name::<T>();
+        let (object, stat) = self.open_object(true)?;
+        if size_of::<T>() == 0 || stat.size % size_of::<T>() != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "{what} is {} bytes long, not a whole number of {}-byte `{name}`s",
+                    stat.size,
+                    size_of::<T>()
+                ),
+            ));
+        }
+        let len = stat.size / size_of::<T>();
+        let bytes = self.raw_bytes::<T>(len)?;
+        let mapping = object.map(bytes, true, &self.map_options, &what)?;
+        let view = View {
+            mapping,
+            offset: 0,
+            len,
+            identity: stat.identity,
+            created: false,
+        };
+        // SAFETY: as in `open_raw`, for the `len` elements the object holds
+        // (its size, checked by `fstat` just before mapping).
+        Ok(unsafe { self.slice_view(view) })
+    }
+
     /// Like [`open_raw`](Self::open_raw), mapped read-only: needs read
     /// permission only.
     ///
