@@ -830,3 +830,16 @@ fn a_derived_struct_fingerprint_follows_the_capacities() {
     assert_ne!(A::FINGERPRINT, B::FINGERPRINT);
     assert_ne!(A::FINGERPRINT, C::FINGERPRINT);
 }
+
+#[test]
+fn retain_keeps_order_and_works_for_atomics() {
+    let mut v = FixedVec::<AtomicU32, 8>::new();
+    for i in 0..8 {
+        v.push(AtomicU32::new(i));
+    }
+    v.retain(|x| x.load(Ordering::Relaxed) % 3 != 0);
+    let left: Vec<u32> = v.iter().map(|x| x.load(Ordering::Relaxed)).collect();
+    assert_eq!(left, [1, 2, 4, 5, 7]);
+    v.retain(|_| false);
+    assert!(v.is_empty());
+}

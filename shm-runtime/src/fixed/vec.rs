@@ -323,6 +323,26 @@ impl<T: SharedSafe, const N: usize> FixedVec<T, N> {
         self.pop().expect("not empty")
     }
 
+    /// Keeps only the elements for which `keep` returns true, in order.
+    ///
+    /// ```
+    /// use shm_runtime::FixedVec;
+    /// let mut v = FixedVec::<u8, 5>::try_from_slice(&[1, 2, 3, 4, 5]).unwrap();
+    /// v.retain(|x| x % 2 == 1);
+    /// assert_eq!(v, [1, 3, 5]);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let mut kept = 0;
+        for i in 0..self.len() {
+            if keep(&self[i]) {
+                self.as_mut_slice().swap(kept, i);
+                kept += 1;
+            }
+        }
+        // The elements past `kept` have no drop glue (`T: SharedSafe`).
+        self.truncate(kept);
+    }
+
     /// Shortens the vector to `len` elements; does nothing if it is not longer.
     ///
     /// ```

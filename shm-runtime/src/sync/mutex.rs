@@ -340,6 +340,47 @@ impl<T: SharedSafe> ShmMutex<T> {
         })
     }
 
+    /// Locks the mutex; if a previous owner died (or panicked) holding it,
+    /// first runs `repair` on the value and marks it consistent. The common
+    /// recovery in one call.
+    ///
+    /// # Panics
+    /// As [`lock`](ShmMutex::lock).
+    ///
+    /// ```
+    /// use shm_runtime::{process, Shared, ShmMutex};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(shm_runtime::SharedSafe, Default)]
+    /// #[repr(C)]
+    /// struct Ledger { debits: u64, credits: u64 }
+    ///
+    /// let ledger = Shared::anonymous(ShmMutex::new(Ledger::default()))?;
+    /// // A child dies in the middle of an update, holding the lock.
+    /// let child = process::fork(|| {
+    ///     let mut l = ledger.lock().unwrap();
+    ///     l.debits += 10;
+    ///     // SAFETY: ends the child at once, as a crash would: no credit.
+    ///     unsafe { libc::_exit(9) }
+    /// })?;
+    /// let _ = child.join(Duration::from_secs(10));
+    ///
+    /// let l = ledger.lock_or_repair(|l| l.debits = l.credits);
+    /// assert_eq!((l.debits, l.credits), (0, 0));
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn lock_or_repair(&self, repair: impl FnOnce(&mut T)) -> ShmMutexGuard<'_, T> {
+        match self.lock() {
+            Ok(guard) => guard,
+            Err(died) => {
+                let mut guard = died.into_inner();
+                repair(&mut guard);
+                ShmMutexGuard::mark_consistent(&mut guard);
+                guard
+            }
+        }
+    }
+
     /// Whether a previous owner died or panicked and nobody has called
     /// [`ShmMutexGuard::mark_consistent`] since. Another process may change
     /// it at any moment; `lock` gives the reliable answer.
