@@ -220,3 +220,38 @@ fn a_panicking_child_reports_failure_and_a_stuck_one_is_killed() {
     assert_eq!(err.kind(), ErrorKind::TimedOut);
     assert!(start.elapsed() < LIMIT);
 }
+
+/// A panic payload whose `Drop` panics again must not unwind the child back
+/// into the caller's code (which would run the parent's destructors there).
+#[test]
+fn a_child_never_unwinds_into_the_caller() {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("a payload that panics when dropped");
+        }
+    }
+    let flag = Shared::anonymous(AtomicU32::new(0)).unwrap();
+    struct SetOnDrop<'a>(&'a AtomicU32);
+    impl Drop for SetOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(1, Ordering::SeqCst);
+        }
+    }
+    {
+        // Were the child to unwind out of `fork_unchecked`, it would run
+        // this destructor (in the child), setting the shared flag.
+        let _caller_state = SetOnDrop(&flag);
+        let err = spawn(|| std::panic::panic_any(Bomb))
+            .join(LIMIT)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ChildFailed);
+        assert!(err.to_string().contains("101"), "{err}");
+        assert_eq!(
+            flag.load(Ordering::SeqCst),
+            0,
+            "the child ran the caller's destructor"
+        );
+    }
+    assert_eq!(flag.load(Ordering::SeqCst), 1);
+}

@@ -6,7 +6,7 @@
 //! crate's process-shared primitives, and reports failure by exit code.
 
 use shm_runtime::process::{self, Child};
-use shm_runtime::{ErrorKind, Shared, SharedSafe, ShmEvent, ShmMutex, ShmMutexGuard};
+use shm_runtime::{ErrorKind, FixedString, Shared, SharedSafe, ShmEvent, ShmMutex, ShmMutexGuard};
 use std::time::{Duration, Instant};
 
 const JOIN: Duration = Duration::from_secs(120);
@@ -148,20 +148,32 @@ fn sync_mutex_zero_filled_is_initialised_once_by_racing_processes() {
 }
 
 #[test]
-fn sync_mutex_guard_copied_into_a_child_is_dead_there() {
-    let m = Shared::anonymous(ShmMutex::new(7u32)).unwrap();
-    let guard = m.lock().unwrap();
-    // The child gets a copy of the guard, but the parent's thread holds the
-    // lock: touching the data through the copy must fail (exit 101), not race.
-    let child = fork(|| {
-        // Silence the panic message: the point is the exit status.
-        std::panic::set_hook(Box::new(|_| {}));
-        let value = *guard;
-        exit_child(value as i32);
-    });
-    let err = child.join(JOIN).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ChildFailed);
-    assert!(err.to_string().contains("101"), "{err}");
+fn sync_mutex_no_fork_while_a_guard_is_held() {
+    let m = Shared::anonymous(ShmMutex::new(FixedString::<8>::try_from("abc").unwrap())).unwrap();
+    let mut guard = m.lock().unwrap();
+    // A child would keep `view` while this process changes the string under
+    // it: the fork is refused, with a typed error.
+    let view: &str = guard.as_str();
+    // SAFETY: the closure only reads; the fork is refused anyway.
+    let err = unsafe { process::fork_unchecked(|| assert_eq!(view, "abc")) }.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForkWhileLocked, "{err}");
+    guard.clear();
+    guard.push_str("é");
     drop(guard);
-    assert_eq!(*m.lock().unwrap(), 7);
+    // Without a guard, forking works again, and the child sees the change.
+    fork(|| assert_eq!(m.lock().unwrap().as_str(), "é"))
+        .join(JOIN)
+        .unwrap();
+}
+
+#[test]
+fn sync_mutex_no_fork_while_building_in_place() {
+    let result = Shared::<[u64; 4]>::anonymous_init(|value| {
+        // SAFETY: refused before any child exists.
+        let err = unsafe { process::fork_unchecked(|| {}) }.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ForkWhileLocked);
+        value[0] = 1;
+    })
+    .unwrap();
+    assert_eq!(result[0], 1);
 }

@@ -71,6 +71,9 @@ pub enum ErrorKind {
     /// [`SeqLock`](crate::SeqLock) write cut short): the value is lost until
     /// the next complete write.
     OwnerDied,
+    /// A fork was refused because the calling thread holds an `ShmMutex`
+    /// guard or is building a shared value in place.
+    ForkWhileLocked,
 }
 
 impl ErrorKind {

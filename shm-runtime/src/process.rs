@@ -15,13 +15,20 @@
 //!   takes no lock another thread may hold: in practice it touches shared
 //!   memory, atomics and this crate's process-shared locks, and returns.
 //!
+//! Both refuse ([`ErrorKind::ForkWhileLocked`]) while the calling thread
+//! holds an `ShmMutexGuard` or builds a shared value in place
+//! (`anonymous_init`, `create_with`, ...): a reference derived from the
+//! guard, captured by the child, would alias data the parent then changes.
+//!
 //! In both, the child runs the closure and then leaves with `_exit`: it never
 //! returns into the caller's code, never runs the parent's destructors,
 //! `atexit` handlers or test harness. Its exit status is 0 when the closure
 //! returns and 101 when it panics (as a Rust program's would).
 
 use crate::error::{Error, ErrorKind, Result};
+use std::cell::Cell;
 use std::io::{self, Write};
+use std::marker::PhantomData;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
@@ -87,6 +94,15 @@ pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
 pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
+    let barriers = NO_FORK.with(Cell::get);
+    if barriers != 0 {
+        return Err(Error::new(
+            ErrorKind::ForkWhileLocked,
+            "refusing to fork while this thread holds an ShmMutex guard or is building a \
+             shared value in place: the child could keep a reference into data that this \
+             process then changes under it; fork before locking, or after the guard is dropped",
+        ));
+    }
     // Output buffered in this process would otherwise be written twice.
     let _ = io::stdout().flush();
     // SAFETY: `fork` has no memory-safety preconditions of its own; what the
@@ -95,9 +111,17 @@ pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
     match pid {
         -1 => Err(Error::last_os("forking a child process")),
         0 => {
+            // Whatever happens below, the child ends here: even a panic
+            // escaping `catch_unwind` (a panic payload whose `Drop` panics)
+            // never unwinds into the caller's code.
+            let _exit_anyway = ExitOnDrop(PANIC_EXIT_CODE);
             let code = match catch_unwind(AssertUnwindSafe(child)) {
                 Ok(()) => 0,
-                Err(_) => PANIC_EXIT_CODE,
+                Err(payload) => {
+                    // Its `Drop` could panic again: never run it.
+                    std::mem::forget(payload);
+                    PANIC_EXIT_CODE
+                }
             };
             let _ = io::stdout().flush();
             let _ = io::stderr().flush();
@@ -106,6 +130,48 @@ pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
             unsafe { libc::_exit(code) }
         }
         pid => Ok(Child { pid, reaped: false }),
+    }
+}
+
+/// Ends the (child) process with `_exit` when dropped, also during unwinding.
+struct ExitOnDrop(i32);
+
+impl Drop for ExitOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: `_exit` ends this child process at once; nothing of the
+        // caller's runs after it.
+        unsafe { libc::_exit(self.0) }
+    }
+}
+
+thread_local! {
+    /// How many fork barriers this thread holds.
+    static NO_FORK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// While alive, [`fork`] and [`fork_unchecked`] refuse to fork on this
+/// thread. Held by every `ShmMutexGuard` and by the in-place initializers
+/// that hand out `&mut T` to shared memory: a reference derived from them,
+/// captured by a forked child, would alias data that the parent then
+/// changes. A forgotten barrier keeps the thread from forking: conservative.
+pub(crate) struct ForkBarrier {
+    /// A thread-local count: the barrier must be dropped on its own thread.
+    not_send: PhantomData<*const ()>,
+}
+
+impl ForkBarrier {
+    /// Raises this thread's barrier count until the value is dropped.
+    pub(crate) fn new() -> ForkBarrier {
+        NO_FORK.with(|n| n.set(n.get() + 1));
+        ForkBarrier {
+            not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for ForkBarrier {
+    fn drop(&mut self) {
+        NO_FORK.with(|n| n.set(n.get().saturating_sub(1)));
     }
 }
 

@@ -260,9 +260,11 @@ impl MapOptions {
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
         let mut shared = self.anonymous_zeroed::<T>()?;
+        // `init` may not fork: a child would keep `&mut T` while we go on.
+        let _no_fork = crate::process::ForkBarrier::new();
         // SAFETY: the mapping was created just now and has not been shared
-        // with any process (no fork can happen while we hold `&mut`), and
-        // `shared` is borrowed mutably, so this is the only reference.
+        // with any process (the barrier refuses forks until `init` returns),
+        // and `shared` is borrowed mutably, so this is the only reference.
         init(unsafe { shared.get_mut_unchecked() });
         Ok(shared)
     }

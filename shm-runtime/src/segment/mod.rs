@@ -1021,9 +1021,11 @@ impl Segment {
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
         let view = self.create_layout(&Layout::value::<T>(), 1, |payload| {
+            let _no_fork = crate::process::ForkBarrier::new();
             // SAFETY: the zero-filled payload is a valid, aligned `T`
             // (`T: Zeroable`), and no one else reads or writes it before it
-            // is published, so this is the only reference.
+            // is published, so this is the only reference (and `init` cannot
+            // fork a child that would keep it: see `ForkBarrier`).
             init(unsafe { payload.cast::<T>().as_mut() })
         })?;
         // SAFETY: the payload holds a valid `T` (zeroed, then `init`ed).
@@ -1256,9 +1258,11 @@ impl Segment {
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
         let view = self.open_or_create_layout(&Layout::value::<T>(), 1, |payload| {
+            let _no_fork = crate::process::ForkBarrier::new();
             // SAFETY: the payload is zero-filled (fresh, or zeroed on
             // reclaim), a valid `T` (`T: Zeroable`), and private until
-            // published: this is the only reference.
+            // published: this is the only reference (and `init` cannot fork
+            // a child that would keep it: see `ForkBarrier`).
             init(unsafe { payload.cast::<T>().as_mut() })
         })?;
         // SAFETY: a published `T`.

@@ -4,6 +4,7 @@ use super::futex::{self, Deadline};
 use super::{fork_generation, OwnerDied};
 use crate::error::{Error, ErrorKind, Result};
 use crate::liveness::{pid_alive, pid_namespace};
+use crate::process::ForkBarrier;
 use crate::{Fingerprint, SharedSafe};
 use std::cell::UnsafeCell;
 use std::ffi::c_int;
@@ -447,6 +448,7 @@ impl<T: SharedSafe> ShmMutex<T> {
             mutex: self,
             generation: fork_generation(),
             not_send: PhantomData,
+            _no_fork: Some(ForkBarrier::new()),
         };
         Some(if self.inconsistent.load(Ordering::Relaxed) != 0 {
             Err(OwnerDied::new(guard))
@@ -740,6 +742,8 @@ pub struct ShmMutexGuard<'a, T: SharedSafe> {
     /// in a forked child does not own the lock.
     generation: u64,
     not_send: PhantomData<*const ()>,
+    /// No fork while the lock is held: see [`crate::process`].
+    _no_fork: Option<ForkBarrier>,
 }
 
 // SAFETY: `&ShmMutexGuard` gives only `&T`, so sharing it is sharing `&T`.
@@ -773,9 +777,12 @@ impl<'a, T: SharedSafe> ShmMutexGuard<'a, T> {
 
     /// Unlocks without dropping through `Drop` (for the condition variable),
     /// returning the mutex to lock again.
-    pub(super) fn unlock(self) -> &'a ShmMutex<T> {
+    pub(super) fn unlock(mut self) -> &'a ShmMutex<T> {
         self.check_process();
         let mutex = self.mutex;
+        // The lock is released: forks are fine again (the barrier is not
+        // the lock, and must not leak with the guard).
+        drop(self._no_fork.take());
         std::mem::forget(self);
         // SAFETY: this thread holds the initialised mutex (the guard proves
         // it, and it was not copied across a fork: checked).
