@@ -16,8 +16,11 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
-/// The inode of this process's PID namespace (`/proc/self/ns/pid`), or 1
-/// when it cannot be read (never 0, which callers use for "not recorded").
+/// The inode of this process's PID namespace (`/proc/self/ns/pid`). When it
+/// cannot be read, a value unique to this process (`1 << 63 | pid`): two
+/// processes whose namespaces are unknown must never look alike, since a pid
+/// is judged only between processes of the same namespace. Never 0, which
+/// callers use for "not recorded".
 ///
 /// Cached in an atomic, not a `OnceLock`: a child forked while another
 /// thread was filling a `OnceLock` would wait for it forever.
@@ -34,8 +37,8 @@ pub(crate) fn pid_namespace() -> u64 {
             let digits = link.strip_prefix("pid:[")?.strip_suffix(']')?;
             digits.parse::<u64>().ok()
         })
-        .filter(|ns| *ns > 1)
-        .unwrap_or(1);
+        .filter(|ns| *ns > 1 && *ns < 1 << 63)
+        .unwrap_or((1 << 63) | u64::from(std::process::id()));
     NS.store(ns, Ordering::Relaxed);
     ns
 }

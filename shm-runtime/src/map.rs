@@ -5,7 +5,7 @@ use crate::error::{Error, ErrorKind, Result};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The size of a memory page in bytes, from `sysconf(_SC_PAGESIZE)`.
 ///
@@ -14,15 +14,18 @@ use std::sync::OnceLock;
 /// assert!(page.is_power_of_two() && page >= 4096);
 /// ```
 pub fn page_size() -> usize {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    *PAGE.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions.
-        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        usize::try_from(size)
-            .ok()
-            .filter(|s| *s > 0)
-            .unwrap_or(4096)
-    })
+    // An atomic, not a `OnceLock`: a child forked while another thread was
+    // filling a `OnceLock` would wait for it forever.
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let cached = PAGE.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let size = usize::try_from(size).ok().filter(|s| *s > 0).unwrap_or(4096);
+    PAGE.store(size, Ordering::Relaxed);
+    size
 }
 
 /// `len` rounded up to a whole number of `unit`s (a power of two), or `None`
@@ -35,17 +38,23 @@ pub(crate) fn round_up(len: usize, unit: usize) -> Option<usize> {
 /// The size of an explicit huge page (`Hugepagesize` in `/proc/meminfo`),
 /// 2 MiB when it cannot be read.
 fn huge_page_size() -> usize {
-    static HUGE: OnceLock<usize> = OnceLock::new();
-    *HUGE.get_or_init(|| {
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|info| {
-                let line = info.lines().find(|l| l.starts_with("Hugepagesize:"))?;
-                let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-                kib.checked_mul(1024)
-            })
-            .unwrap_or(2 << 20)
-    })
+    // An atomic rather than a `OnceLock`, as for `page_size`.
+    static HUGE: AtomicUsize = AtomicUsize::new(0);
+    let cached = HUGE.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    let size = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("Hugepagesize:"))?;
+            let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .filter(|size| *size > 0)
+        .unwrap_or(2 << 20);
+    HUGE.store(size, Ordering::Relaxed);
+    size
 }
 
 /// Whether and how a mapping uses huge pages.
