@@ -23,7 +23,10 @@ pub fn page_size() -> usize {
     }
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let size = usize::try_from(size).ok().filter(|s| *s > 0).unwrap_or(4096);
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .unwrap_or(4096);
     PAGE.store(size, Ordering::Relaxed);
     size
 }

@@ -149,7 +149,16 @@ impl ShmSemaphore {
                 }
                 continue;
             }
-            if futex::wait(&self.permits, 0, deadline) == Wake::TimedOut {
+            // Sleep in slices: `release` wakes one waiter, and should that
+            // waiter be killed before it takes the permit, the others would
+            // sleep on while a permit is free. Each slice re-checks.
+            let slice = Deadline::after(match deadline {
+                Some(d) => d.remaining().min(RECHECK),
+                None => RECHECK,
+            });
+            if futex::wait(&self.permits, 0, Some(&slice)) == Wake::TimedOut
+                && deadline.is_some_and(Deadline::passed)
+            {
                 // Take a permit released at the last moment rather than fail.
                 break if self.try_acquire() { Ok(()) } else { Err(()) };
             }
@@ -194,6 +203,10 @@ impl ShmSemaphore {
     }
 }
 
+/// How long a blocked `acquire` sleeps before it looks at the permits again
+/// (see `block`).
+const RECHECK: Duration = Duration::from_millis(100);
+
 impl fmt::Debug for ShmSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShmSemaphore")
@@ -206,6 +219,33 @@ impl fmt::Debug for ShmSemaphore {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// The wake-up for a released permit went to a waiter that was killed
+    /// before it took the permit (simulated: the permit appears without a
+    /// wake). The other sleeper still finds it, on its next re-check.
+    #[test]
+    fn a_permit_whose_wake_up_was_lost_is_still_found() {
+        let sem = Arc::new(ShmSemaphore::new(0));
+        let sleeper = {
+            let sem = Arc::clone(&sem);
+            std::thread::spawn(move || sem.acquire_timeout(Duration::from_secs(10)))
+        };
+        let start = std::time::Instant::now();
+        while sem.waiters.load(Ordering::SeqCst) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10));
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(20)); // asleep in the kernel
+        sem.permits.store(1, Ordering::SeqCst); // no wake: it went to the dead
+        let woke = std::time::Instant::now();
+        sleeper.join().unwrap().unwrap();
+        assert!(
+            woke.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            woke.elapsed()
+        );
+        assert_eq!(sem.available_permits(), 0);
+    }
 
     #[test]
     fn permits_are_counted() {
