@@ -105,6 +105,20 @@
 //! opened; touching the lost pages then raises `SIGBUS`. Mode 0600 and the
 //! foreign-owner check keep other users from doing so.
 //!
+//! Opening checks the *layout* (the fingerprint), not that every payload
+//! byte is a valid value: for types with invalid bit patterns (`bool`,
+//! `char`, `NonZero*`, enums) the bytes are trusted to have been written by
+//! this library. A file segment edited by hand, or torn on disk by a crash
+//! in the middle of a write-back, breaks that trust; for data that must
+//! survive such damage, use types that accept any bit pattern (integers,
+//! arrays of bytes, [`FixedString`](crate::FixedString), which validates
+//! itself) and validate on read.
+//!
+//! A creator that dies after creating the name but before it claims the
+//! header (a window of a few system calls) leaves an empty or all-zero
+//! object that nothing distinguishes from another program's: openers time
+//! out, with advice to remove it (`segment::unlink`, or `shm-tool rm`).
+//!
 //! # Raw mode
 //!
 //! [`open_raw`](Segment::open_raw) and friends map segments and files made
