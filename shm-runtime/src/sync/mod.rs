@@ -54,15 +54,16 @@
 //! [`SharedSafe`]: crate::SharedSafe
 //! [`Shared::anonymous_zeroed`]: crate::Shared::anonymous_zeroed
 
-// The robust pthread API (`pthread_mutexattr_setrobust`,
-// `pthread_mutex_consistent`) is declared for Linux only by the libc crate;
-// the mutex and the condition variable that uses its guards follow it.
+// The mutex judges its holders by Linux thread ids and `/proc`; the
+// condition variable that uses its guards follows it.
 #[cfg(target_os = "linux")]
 mod condvar;
 mod event;
 mod futex;
 #[cfg(target_os = "linux")]
 pub(crate) mod mutex;
+#[cfg(target_os = "linux")]
+mod owner;
 mod semaphore;
 mod seqlock;
 
