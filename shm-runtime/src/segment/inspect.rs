@@ -960,3 +960,48 @@ fn sysv_key_of(shmid: i32) -> SysvKey {
         .map(SysvKey::new)
         .unwrap_or(SysvKey::new(0))
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::segment::Segment;
+    use std::os::unix::fs::FileExt;
+
+    /// A file segment of an `ShmMutex<u64>` whose header then says its
+    /// payload lies at `payload_offset`.
+    fn corrupt(tag: &str, payload_offset: u64) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "shm-runtime-test-scan-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        drop(
+            Segment::file(&path)
+                .create(crate::ShmMutex::new(0u64))
+                .unwrap(),
+        );
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // `Header::payload_offset`: after magic, version, header size,
+        // state, fingerprint, type size and align.
+        file.write_all_at(&payload_offset.to_ne_bytes(), 48)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn scanning_a_header_with_an_absurd_payload_offset_fails_cleanly() {
+        for (tag, offset) in [("max", u64::MAX), ("near", u64::MAX - 20), ("far", 1 << 40)] {
+            let path = corrupt(tag, offset);
+            let info = inspect_file(&path).unwrap();
+            let header = info.header().expect("still a header of this library");
+            assert_eq!(header.payload.as_ref().unwrap().payload_offset, offset);
+            assert!(info.problem().is_some());
+            let err = info.scan_mutexes().unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::NotASegment | ErrorKind::TooShort),
+                "{err}"
+            );
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}

@@ -308,7 +308,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// ```
     pub fn lock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
         match self.acquire(Wait::Forever) {
-            Ok(word) => self.guard(word),
+            Ok(taken) => self.guard(taken),
             Err(Busy::ByMe) => panic!(
                 "ShmMutex: this thread holds the lock already (locking again would deadlock)"
             ),
@@ -329,7 +329,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// ```
     pub fn try_lock(&self) -> TryLockResult<ShmMutexGuard<'_, T>> {
         match self.acquire(Wait::No) {
-            Ok(word) => self.guard(word).map_err(TryLockError::OwnerDied),
+            Ok(taken) => self.guard(taken).map_err(TryLockError::OwnerDied),
             Err(_) => Err(TryLockError::WouldBlock),
         }
     }
@@ -450,12 +450,12 @@ impl<T: SharedSafe> ShmMutex<T> {
         self.value.into_inner()
     }
 
-    /// The guard for the lock this thread just took, writing `word`.
-    fn guard(&self, word: u32) -> LockResult<ShmMutexGuard<'_, T>> {
+    /// The guard for the lock thread `me` just took, writing `word`.
+    fn guard(&self, (word, me): (u32, Me)) -> LockResult<ShmMutexGuard<'_, T>> {
         let guard = ShmMutexGuard {
             mutex: self,
             word: word & !WAITERS,
-            generation: fork_generation(),
+            generation: me.generation,
             not_send: PhantomData,
             _no_fork: Some(ForkBarrier::new()),
         };
@@ -466,10 +466,11 @@ impl<T: SharedSafe> ShmMutex<T> {
         }
     }
 
-    /// Takes the lock; returns the word written.
-    fn acquire(&self, wait: Wait<'_>) -> std::result::Result<u32, Busy> {
+    /// Takes the lock; returns the word written, and who wrote it.
+    #[inline]
+    fn acquire(&self, wait: Wait<'_>) -> std::result::Result<(u32, Me), Busy> {
         let me = owner::me();
-        self.record_namespace();
+        self.record_namespace(me);
         let word = self.lock.load(Ordering::Relaxed);
         if word & TID == 0 {
             let mine = next(word, me.tid, 0);
@@ -481,10 +482,10 @@ impl<T: SharedSafe> ShmMutex<T> {
                 .is_ok()
             {
                 self.record_owner(mine, me);
-                return Ok(mine);
+                return Ok((mine, me));
             }
         }
-        self.acquire_slow(me, wait)
+        self.acquire_slow(me, wait).map(|word| (word, me))
     }
 
     #[cold]
@@ -612,8 +613,9 @@ impl<T: SharedSafe> ShmMutex<T> {
 
     /// Records this thread's PID namespace before it takes the lock: whoever
     /// judges its thread id must see it.
-    fn record_namespace(&self) {
-        let mine = pid_namespace();
+    #[inline]
+    fn record_namespace(&self, me: Me) {
+        let mine = me.ns;
         let seen = self.owner_ns.load(Ordering::Relaxed);
         if seen == mine || seen == MIXED_NS {
             return;
@@ -644,7 +646,7 @@ fn record(word: u32, start: u32) -> u64 {
 /// namespace record `owner_ns`, names this very thread.
 fn held_by(word: u32, owner: u64, owner_ns: u64, me: Me) -> bool {
     word & TID == me.tid
-        && owner_ns == pid_namespace()
+        && owner_ns == me.ns
         // The holder records itself before its lock returns; a thread that
         // recorded no start time cannot tell itself from a dead thread that
         // had its id.
@@ -657,7 +659,7 @@ fn held_by(word: u32, owner: u64, owner_ns: u64, me: Me) -> bool {
 /// two: `kill(tid, 0)`, and a read of `/proc/<tid>/stat`.
 fn holder_alive(word: u32, owner: u64, owner_ns: u64, me: Me) -> Option<bool> {
     let tid = word & TID;
-    if tid == 0 || owner_ns != pid_namespace() {
+    if tid == 0 || owner_ns != me.ns {
         return None;
     }
     if tid == me.tid {

@@ -8,6 +8,7 @@
 //! is a new thread, and the holder is dead.
 
 use super::fork_generation;
+use crate::liveness::pid_namespace;
 use std::cell::Cell;
 use std::io;
 
@@ -20,6 +21,11 @@ pub(crate) struct Me {
     /// `/proc`, or a `/proc` of another PID namespace, whose thread ids and
     /// start times cannot be compared with ours).
     pub(crate) start: u32,
+    /// This process's PID namespace ([`pid_namespace`]).
+    pub(crate) ns: u64,
+    /// The fork generation this was computed in: a forked child's thread
+    /// has another id.
+    pub(crate) generation: u64,
 }
 
 /// What became of a thread.
@@ -35,27 +41,29 @@ pub(crate) enum Status {
 }
 
 thread_local! {
-    /// This thread's identity and the fork generation it was computed in
-    /// (a forked child's thread has another id). A `Cell` of plain data:
-    /// no lazy lock a forked child could inherit locked, no destructor.
-    static ME: Cell<(u64, Me)> = const { Cell::new((u64::MAX, Me { tid: 0, start: 0 })) };
+    /// This thread's identity. A `Cell` of plain data: no lazy lock a forked
+    /// child could inherit locked, no destructor.
+    static ME: Cell<Me> = const {
+        Cell::new(Me { tid: 0, start: 0, ns: 0, generation: u64::MAX })
+    };
 }
 
 /// This thread's identity, computed once per thread (and again in a forked
 /// child): a `gettid` and two reads of `/proc/thread-self`.
+#[inline]
 pub(crate) fn me() -> Me {
     let generation = fork_generation();
-    let (seen, me) = ME.with(Cell::get);
-    if seen == generation {
+    let me = ME.with(Cell::get);
+    if me.generation == generation {
         return me;
     }
-    let me = compute();
-    ME.with(|cell| cell.set((generation, me)));
+    let me = compute(generation);
+    ME.with(|cell| cell.set(me));
     me
 }
 
 #[cold]
-fn compute() -> Me {
+fn compute(generation: u64) -> Me {
     // SAFETY: gettid and getpid have no preconditions.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u32;
     // SAFETY: as above.
@@ -74,7 +82,12 @@ fn compute() -> Me {
         .and_then(|stat| parse_stat(&stat))
         .filter(|(state, _)| !matches!(state, b'Z' | b'X' | b'x'))
         .map_or(0, |(_, start)| start);
-    Me { tid, start }
+    Me {
+        tid,
+        start,
+        ns: pid_namespace(),
+        generation,
+    }
 }
 
 /// A start time in clock ticks, folded into 32 bits and never 0 (which
