@@ -702,7 +702,7 @@ pub(crate) struct Probed {
 /// what they say. The signature: the namespace record is this process's
 /// PID namespace, "several", or a 32-bit value in the range the kernel
 /// gives namespace inodes (from `0xEFFFFFFC`); the flag is 0 or 1; the lock
-/// word's spare bits are clear when it is free; the holder record is empty
+/// word has no waiter bit when it is free; the holder record is empty
 /// or names the lock word. A heuristic: other data could match by chance,
 /// and a mutex never locked (all zero) is not found.
 pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
