@@ -1,5 +1,6 @@
 //! ShmMutex across processes: exact counting, owners killed while holding
-//! the lock, lazy initialisation in zero-filled memory, guards and fork.
+//! the lock (or exited, or zombies), zero-filled memory, guards and fork,
+//! forgotten guards of unmapped mutexes, and re-locking by the holder.
 //!
 //! The test harness runs tests on several threads, so children are forked
 //! with `fork_unchecked`; each child touches only shared memory and this
@@ -176,4 +177,138 @@ fn sync_mutex_no_fork_while_building_in_place() {
     })
     .unwrap();
     assert_eq!(result[0], 1);
+}
+
+#[test]
+fn sync_mutex_a_forgotten_guard_then_unmapped_mutex_is_harmless() {
+    // The lock keeps no address anywhere: forgetting a guard and then
+    // unmapping (or freeing) the mutex leaves nothing that points into it.
+    for _ in 0..10 {
+        let m = Shared::anonymous(ShmMutex::new([1u64; 64])).unwrap();
+        std::mem::forget(m.lock().unwrap());
+        drop(m); // unmapped
+        let boxed = Box::new(ShmMutex::new(0u32));
+        std::mem::forget(boxed.lock().unwrap());
+        drop(boxed); // freed, the heap reuses it
+    }
+    let other = Shared::anonymous(ShmMutex::new(0u64)).unwrap();
+    let boxed = Box::new(ShmMutex::new(0u64));
+    for _ in 0..1000 {
+        *other.lock().unwrap() += 1;
+        *boxed.lock().unwrap() += 1;
+    }
+    assert_eq!(*other.lock().unwrap(), 1000);
+    assert_eq!(*boxed.lock().unwrap(), 1000);
+}
+
+#[test]
+fn sync_mutex_a_thread_that_exits_holding_is_seen_dead_by_another_process() {
+    let m = Shared::anonymous(ShmMutex::new(5u32)).unwrap();
+    // A thread of this (live) process ends holding the lock.
+    std::thread::scope(|s| {
+        s.spawn(|| std::mem::forget(m.lock().unwrap()));
+    });
+    let child = fork(|| match m.lock_timeout(Duration::from_secs(30)) {
+        Ok(Err(died)) => {
+            let mut guard = died.into_inner();
+            *guard = 6;
+            ShmMutexGuard::mark_consistent(&mut guard);
+        }
+        _ => exit_child(2),
+    });
+    child.join(JOIN).unwrap();
+    let guard = m.lock_timeout(Duration::from_secs(30)).unwrap().unwrap();
+    assert_eq!(*guard, 6);
+}
+
+#[test]
+fn sync_mutex_a_zombie_holder_is_dead_before_it_is_reaped() {
+    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let child = fork(|| {
+        std::mem::forget(state.pair.lock().unwrap());
+        state.holding.set();
+        exit_child(0); // a zombie until joined below
+    });
+    state
+        .holding
+        .wait_timeout(Duration::from_secs(30))
+        .expect("the child took the lock");
+    let start = Instant::now();
+    let died = state.pair.lock_timeout(Duration::from_secs(30)).unwrap();
+    assert!(died.is_err(), "the zombie's lock was not taken over");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    drop(died);
+    child.join(JOIN).unwrap();
+}
+
+#[test]
+fn sync_mutex_lock_timeout_by_the_holder_through_another_mapping_never_panics() {
+    let name = format!("/shm-runtime-test-relock-{}", std::process::id());
+    let a = shm_runtime::Segment::posix(&name)
+        .remove_on_drop(true)
+        .create(ShmMutex::new(0u64))
+        .unwrap();
+    let b = shm_runtime::Segment::posix(&name)
+        .open::<ShmMutex<u64>>()
+        .unwrap();
+    assert_ne!(
+        &*a as *const ShmMutex<u64>, &*b as *const ShmMutex<u64>,
+        "two mappings"
+    );
+    let held = a.lock().unwrap();
+    // Same mutex, another address: still recognised as this thread's.
+    let err = b.lock_timeout(Duration::from_secs(30)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WouldDeadlock, "{err}");
+    assert!(b.try_lock().is_err());
+    drop(held);
+    assert!(b.lock_timeout(Duration::from_secs(30)).unwrap().is_ok());
+}
+
+#[derive(SharedSafe, bytemuck::Zeroable)]
+#[repr(C)]
+struct Waiting {
+    value: ShmMutex<u32>,
+    changed: shm_runtime::ShmCondvar,
+    go: ShmEvent,
+    holding: ShmEvent,
+}
+
+#[test]
+fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
+    let w = Shared::<Waiting>::anonymous_zeroed().unwrap();
+    let mut child = fork(|| {
+        if w.go.wait_timeout(Duration::from_secs(30)).is_err() {
+            exit_child(2);
+        }
+        // Takes the mutex while the parent waits on the condvar, and never
+        // gives it back.
+        std::mem::forget(w.value.lock());
+        w.holding.set();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let guard = w.value.lock().unwrap();
+    w.go.set();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            w.holding
+                .wait_timeout(Duration::from_secs(30))
+                .expect("the child took the mutex");
+            std::thread::sleep(Duration::from_millis(200));
+            child.kill().unwrap();
+        });
+        // The timeout bounds the wait for a notification; re-taking the
+        // mutex waits for its holder, here until it is killed.
+        let died = w
+            .changed
+            .wait_timeout(guard, Duration::from_millis(20))
+            .unwrap_err();
+        let (_guard, result) = died.into_inner();
+        assert!(result.timed_out());
+    });
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 }

@@ -74,6 +74,9 @@ pub enum ErrorKind {
     /// A fork was refused because the calling thread holds an `ShmMutex`
     /// guard or is building a shared value in place.
     ForkWhileLocked,
+    /// [`ShmMutex::lock_timeout`](crate::ShmMutex::lock_timeout) was called
+    /// by the thread that holds the mutex: waiting could only time out.
+    WouldDeadlock,
 }
 
 impl ErrorKind {

@@ -161,6 +161,7 @@ pub(crate) struct ForkBarrier {
 
 impl ForkBarrier {
     /// Raises this thread's barrier count until the value is dropped.
+    #[inline]
     pub(crate) fn new() -> ForkBarrier {
         NO_FORK.with(|n| n.set(n.get() + 1));
         ForkBarrier {
@@ -170,6 +171,7 @@ impl ForkBarrier {
 }
 
 impl Drop for ForkBarrier {
+    #[inline]
     fn drop(&mut self) {
         NO_FORK.with(|n| n.set(n.get().saturating_sub(1)));
     }

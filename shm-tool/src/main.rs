@@ -493,12 +493,11 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
                 .iter()
                 .map(|m| {
                     format!(
-                        "{{\"offset\":{},\"holder_tid\":{},\"holder_alive\":{},\"owner_died\":{},\"last_owner_tid\":{},\"inconsistent\":{}}}",
+                        "{{\"offset\":{},\"holder_tid\":{},\"holder_alive\":{},\"owner_died\":{},\"inconsistent\":{}}}",
                         m.offset,
                         m.holder_tid,
                         m.holder_alive.map_or("null".into(), |a| a.to_string()),
                         m.owner_died,
-                        m.last_owner_tid,
                         m.inconsistent
                     )
                 })
@@ -581,11 +580,7 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
             };
             let mut notes = String::new();
             if m.owner_died {
-                let _ = write!(
-                    notes,
-                    ", owner (tid {}) died holding it: the next lock gets OwnerDied",
-                    m.last_owner_tid
-                );
+                notes.push_str(", its holder died holding it: the next lock gets OwnerDied");
             }
             if m.inconsistent {
                 notes.push_str(", marked inconsistent (mark_consistent not called)");

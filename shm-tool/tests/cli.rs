@@ -597,7 +597,8 @@ fn scan_mutexes_reports_an_owner_that_died_holding_the_lock() {
     let out = ok(&["inspect", &name, "--scan-mutexes"]);
     assert_eq!(field(&out, "mutexes found"), "1");
     assert_eq!(field(&out, "mutex"), "payload offset 0: free");
-    // A thread dies holding it: the kernel marks it "owner died".
+    // A thread ends holding it: the scan (like the next lock) finds its
+    // thread id gone.
     std::thread::scope(|s| {
         s.spawn(|| std::mem::forget(m.lock().unwrap()));
     });

@@ -352,12 +352,17 @@ impl SegmentInfo {
     /// sizes disagree, or it was made on another platform. `None` if
     /// nothing is (or it is not ready, or not of this library).
     pub fn problem(&self) -> Option<String> {
+        self.problem_kind().map(|(_, why)| why)
+    }
+
+    /// [`problem`](Self::problem), with the kind of error it amounts to.
+    fn problem_kind(&self) -> Option<(ErrorKind, String)> {
         let header = self.header().filter(|h| h.state == State::Ready)?;
         let payload = header.payload.as_ref()?;
         let width = size_of::<usize>() as u8;
         let little = cfg!(target_endian = "little");
         if payload.pointer_width != width || payload.little_endian != Some(little) {
-            return Some(format!(
+            let why = format!(
                 "made on a {}-bit {} machine, this is a {}-bit one",
                 u32::from(payload.pointer_width) * 8,
                 match payload.little_endian {
@@ -366,19 +371,26 @@ impl SegmentInfo {
                     None => "unknown-endian",
                 },
                 usize::BITS
-            ));
+            );
+            return Some((ErrorKind::Incompatible, why));
         }
         if payload.type_size.checked_mul(payload.len) != Some(payload.payload_bytes)
             || (!payload.slice && payload.len != 1)
+            || payload
+                .payload_offset
+                .checked_add(payload.payload_bytes)
+                .is_none()
         {
-            return Some("inconsistent sizes in the header: corrupt".to_owned());
+            let why = "inconsistent sizes in the header: corrupt".to_owned();
+            return Some((ErrorKind::NotASegment, why));
         }
         if payload.end() > self.object_size {
-            return Some(format!(
+            let why = format!(
                 "truncated: {} bytes long, the header describes {}",
                 self.object_size,
                 payload.end()
-            ));
+            );
+            return Some((ErrorKind::TooShort, why));
         }
         None
     }
@@ -426,16 +438,19 @@ impl SegmentInfo {
     /// holder.
     ///
     /// This is a heuristic: the segment records its type's name, not where
-    /// mutexes lie in it, so every suitably aligned offset is tested for the
-    /// signature of an initialised `ShmMutex` (state word "ready", a flag of
-    /// 0 or 1, the `pthread_mutex_t` kind of a robust process-shared
-    /// error-checking mutex). Other data could match by chance, and a mutex
-    /// never used (all zero) is not found. Supported with glibc only
-    /// ([`Unsupported`](ErrorKind::Unsupported) elsewhere). The segment is
-    /// reopened: an error if the name now refers to another object.
+    /// mutexes lie in it, so every 8-byte-aligned offset is tested for the
+    /// signature of an `ShmMutex` that was used: a PID-namespace record
+    /// (this process's namespace, "several", or a value in the range the
+    /// kernel gives namespace inodes), an inconsistency flag of 0 or 1, and
+    /// a holder record that is empty or names the lock word. Other data
+    /// could match by chance, and a mutex never locked (all zero) is not
+    /// found. The segment is reopened: an error if the name now refers to
+    /// another object, and an error (of the kind the problem amounts to)
+    /// if the header has a [`problem`](Self::problem).
     ///
-    /// Thread ids are judged in this process's PID namespace, and only when
-    /// the segment's creator was recorded in it (see [`MutexInfo::holder_alive`]).
+    /// A holder is judged as the mutex itself judges it (see
+    /// [`MutexInfo::holder_alive`]): only when every process that locked
+    /// the mutex ran in this process's PID namespace.
     ///
     /// ```
     /// use shm_runtime::segment::{inspect, Segment};
@@ -452,20 +467,20 @@ impl SegmentInfo {
     /// ```
     #[cfg(target_os = "linux")]
     pub fn scan_mutexes(&self) -> Result<Vec<MutexInfo>> {
-        use crate::sync::mutex::{probe, PROBE_ALIGN, PROBE_LEN, PROBE_SUPPORTED};
+        use crate::sync::mutex::{probe, PROBE_ALIGN, PROBE_LEN};
         let what = self.what();
-        if !PROBE_SUPPORTED {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "scanning for ShmMutex: the layout of pthread_mutex_t is known for glibc only",
-            ));
-        }
         let Some(header) = self.header() else {
             return Err(Error::new(
                 ErrorKind::NotASegment,
                 format!("scanning {what} for mutexes: it is not a segment of this library"),
             ));
         };
+        if let Some((kind, why)) = self.problem_kind() {
+            return Err(Error::new(
+                kind,
+                format!("scanning {what} for mutexes: {why}"),
+            ));
+        }
         let Some(payload) = &header.payload else {
             return Ok(Vec::new());
         };
@@ -482,26 +497,26 @@ impl SegmentInfo {
                 format!("scanning {what}: it cannot be read"),
             ));
         };
-        let same_namespace = header.creator != CreatorStatus::Unknown;
-        let judge = |tid: u32| (same_namespace && tid != 0).then(|| header::pid_alive(tid));
+        // A header that is not "ready" has no `problem`: every bound is
+        // checked here (`end` saturates).
         let start = payload.payload_offset;
         let end = payload.end().min(again.object_size);
+        let probe_len = PROBE_LEN as u64;
         let mut found = Vec::new();
         const CHUNK: u64 = 1 << 20;
         let mut buf = vec![0u8; CHUNK as usize + PROBE_LEN];
         let mut at = start;
-        while at + PROBE_LEN as u64 <= end {
+        while at.checked_add(probe_len).is_some_and(|e| e <= end) {
             let want = (end - at).min(buf.len() as u64) as usize;
             let got = reader.read_at(at, &mut buf[..want])?;
             let mut i = 0;
             while i + PROBE_LEN <= got && i < CHUNK as usize {
                 if let Some(p) = probe(&buf[i..]) {
                     found.push(MutexInfo {
-                        offset: at + i as u64 - start,
+                        offset: at - start + i as u64,
                         holder_tid: p.holder_tid,
-                        holder_alive: judge(p.holder_tid),
-                        owner_died: p.owner_died,
-                        last_owner_tid: p.last_owner_tid,
+                        holder_alive: p.holder_alive,
+                        owner_died: p.holder_alive == Some(false),
                         inconsistent: p.inconsistent,
                     });
                 }
@@ -510,7 +525,10 @@ impl SegmentInfo {
             if got < want {
                 break; // truncated under us
             }
-            at += CHUNK;
+            let Some(next) = at.checked_add(CHUNK) else {
+                break;
+            };
+            at = next;
         }
         Ok(found)
     }
@@ -531,20 +549,17 @@ impl SegmentInfo {
 pub struct MutexInfo {
     /// Its offset in the payload, in bytes.
     pub offset: u64,
-    /// The thread id holding the lock (the robust futex word), 0 if free.
+    /// The thread id holding the lock (from its lock word), 0 if free.
     pub holder_tid: u32,
-    /// Whether that thread exists: `None` when the lock is free, or when
-    /// thread ids cannot be judged from this process (the segment's creator
-    /// was recorded in another PID namespace; the mutex records none).
-    /// `Some(false)`: held by a dead thread (the kernel normally marks such
-    /// a lock [`owner_died`](Self::owner_died) at once, so this means its
-    /// robust list was lost, or another namespace).
+    /// Whether that thread is alive: `None` when the lock is free, or when
+    /// thread ids cannot be judged from this process (a process of another
+    /// PID namespace locked the mutex at some time). `Some(false)`: the
+    /// thread no longer exists, is a zombie, or its id now belongs to a
+    /// thread with another start time.
     pub holder_alive: Option<bool>,
-    /// The kernel marked the lock "owner died": its holder died holding it
-    /// and nobody has locked it since. The next `lock` gets `OwnerDied`.
+    /// The holder died holding the lock (`holder_alive == Some(false)`): the
+    /// next `lock` takes it over and gets `OwnerDied`.
     pub owner_died: bool,
-    /// The last thread that held the lock (glibc's `__owner`), 0 if none.
-    pub last_owner_tid: u32,
     /// A previous holder died or panicked and nobody has called
     /// `mark_consistent` since: every `lock` gets `OwnerDied`.
     pub inconsistent: bool,
@@ -944,4 +959,49 @@ fn sysv_key_of(shmid: i32) -> SysvKey {
         })
         .map(SysvKey::new)
         .unwrap_or(SysvKey::new(0))
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::segment::Segment;
+    use std::os::unix::fs::FileExt;
+
+    /// A file segment of an `ShmMutex<u64>` whose header then says its
+    /// payload lies at `payload_offset`.
+    fn corrupt(tag: &str, payload_offset: u64) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "shm-runtime-test-scan-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        drop(
+            Segment::file(&path)
+                .create(crate::ShmMutex::new(0u64))
+                .unwrap(),
+        );
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // `Header::payload_offset`: after magic, version, header size,
+        // state, fingerprint, type size and align.
+        file.write_all_at(&payload_offset.to_ne_bytes(), 48)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn scanning_a_header_with_an_absurd_payload_offset_fails_cleanly() {
+        for (tag, offset) in [("max", u64::MAX), ("near", u64::MAX - 20), ("far", 1 << 40)] {
+            let path = corrupt(tag, offset);
+            let info = inspect_file(&path).unwrap();
+            let header = info.header().expect("still a header of this library");
+            assert_eq!(header.payload.as_ref().unwrap().payload_offset, offset);
+            assert!(info.problem().is_some());
+            let err = info.scan_mutexes().unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::NotASegment | ErrorKind::TooShort),
+                "{err}"
+            );
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
 }

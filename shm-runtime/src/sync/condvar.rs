@@ -46,8 +46,15 @@ impl WaitTimeoutResult {
 /// [`notify_one`](ShmCondvar::notify_one) always wakes a live waiter. A
 /// notification with nobody waiting makes no system call.
 ///
-/// Waits are measured on `CLOCK_MONOTONIC`. One condition variable may be
-/// used with several mutexes. Should exactly 2^32 notifications happen
+/// Waits are measured on `CLOCK_MONOTONIC`. As with std's `Condvar`, the
+/// timeout of [`wait_timeout`](ShmCondvar::wait_timeout) and
+/// [`wait_timeout_while`](ShmCondvar::wait_timeout_while) bounds the wait for
+/// a notification, not the re-taking of the mutex that follows: a waiter
+/// returns with the guard, so it waits for a live thread (or process) that
+/// holds the mutex as long as that holds it. A holder that died is detected
+/// as by [`ShmMutex::lock`](crate::ShmMutex::lock) and reported as
+/// [`OwnerDied`](crate::sync::OwnerDied). One condition variable may be used
+/// with several mutexes. Should exactly 2^32 notifications happen
 /// between a waiter's last look at the sequence number and its sleep, the
 /// waiter cannot tell and sleeps until the next notification (std's futex
 /// condvar shares this theoretical limit).
@@ -139,7 +146,11 @@ impl ShmCondvar {
         }
     }
 
-    /// Like [`wait`](ShmCondvar::wait), for at most `timeout`.
+    /// Like [`wait`](ShmCondvar::wait), for at most `timeout` without a
+    /// notification. Then the mutex is taken again, which waits (like
+    /// [`ShmMutex::lock`](crate::ShmMutex::lock), and like std's
+    /// `Condvar::wait_timeout`) as long as another live thread or process
+    /// holds it: the call can last longer than `timeout`.
     ///
     /// ```
     /// use shm_runtime::{ShmCondvar, ShmMutex};
@@ -190,7 +201,9 @@ impl ShmCondvar {
     }
 
     /// Waits while `condition` holds for the guarded value, for at most
-    /// `timeout` in all; `timed_out()` tells whether the condition still held.
+    /// `timeout` in all (waiting for notifications; re-taking the mutex after
+    /// the last one may take longer, as in [`wait_timeout`](ShmCondvar::wait_timeout));
+    /// `timed_out()` tells whether the condition still held.
     /// On `Err(OwnerDied)` the condition is not checked again, as in
     /// [`wait_while`](ShmCondvar::wait_while).
     ///
@@ -263,6 +276,9 @@ impl ShmCondvar {
         let woke = futex::wait(&self.seq, seq, deadline);
         self.waiters.fetch_sub(1, Ordering::Relaxed);
         let timed_out = WaitTimeoutResult(woke == Wake::TimedOut);
+        // Unbounded, as std's: the caller gets the guard back. We released
+        // the lock above, so this thread cannot hold it (no panic), and a
+        // dead holder is taken over with `OwnerDied`.
         match mutex.lock() {
             Ok(guard) => Ok((guard, timed_out)),
             Err(died) => Err(died.map(|guard| (guard, timed_out))),

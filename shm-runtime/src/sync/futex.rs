@@ -38,12 +38,6 @@ impl Deadline {
     pub(crate) fn monotonic(&self) -> libc::timespec {
         self.0
     }
-
-    /// The same instant as an absolute `timespec` on `CLOCK_REALTIME`, for
-    /// the few interfaces that know no other clock.
-    pub(crate) fn realtime(&self) -> libc::timespec {
-        add(now(libc::CLOCK_REALTIME), self.remaining())
-    }
 }
 
 pub(crate) fn now(clock: libc::clockid_t) -> libc::timespec {

@@ -13,14 +13,18 @@
 //! | [`ShmSemaphore`] | counting permits | a dead holder's permit is lost |
 //! | [`SeqLock<T>`] | one writer at a time, many wait-free readers of a `Copy` value | see its documentation |
 //!
-//! Every `*_timeout` method returns an error of kind
-//! [`TimedOut`](crate::ErrorKind::TimedOut) (or, for the condition variable, a
-//! [`WaitTimeoutResult`]) when the time runs out: none of them hangs.
+//! Every `*_timeout` method of the locks and the event returns an error of
+//! kind [`TimedOut`](crate::ErrorKind::TimedOut) when the time runs out:
+//! none of them hangs. The condition variable's timed waits are std's: the
+//! timeout bounds the wait for a notification (then `timed_out()` is true),
+//! but the mutex must be held again before they return, and re-taking it
+//! waits like [`ShmMutex::lock`] for as long as a live thread holds it (a
+//! holder that died is detected, and reported as [`OwnerDied`]).
 //!
-//! Linux (glibc or musl) is the first-class target: the mutex is a robust
-//! process-shared pthread mutex, the others wait on shared futexes.
-//! `ShmMutex` and `ShmCondvar` are Linux-only (they need robust mutexes); on
-//! other Unixes `ShmEvent`, `ShmSemaphore` and `SeqLock` remain, their futex
+//! Linux is the first-class target: every type here waits on shared futexes
+//! and holds no address. `ShmMutex` and `ShmCondvar` are Linux-only (a
+//! mutex judges its holders by Linux thread ids and `/proc`); on other
+//! Unixes `ShmEvent`, `ShmSemaphore` and `SeqLock` remain, their futex
 //! waits falling back to sleeping in short steps.
 //!
 //! ```
@@ -54,15 +58,16 @@
 //! [`SharedSafe`]: crate::SharedSafe
 //! [`Shared::anonymous_zeroed`]: crate::Shared::anonymous_zeroed
 
-// The robust pthread API (`pthread_mutexattr_setrobust`,
-// `pthread_mutex_consistent`) is declared for Linux only by the libc crate;
-// the mutex and the condition variable that uses its guards follow it.
+// The mutex judges its holders by Linux thread ids and `/proc`; the
+// condition variable that uses its guards follows it.
 #[cfg(target_os = "linux")]
 mod condvar;
 mod event;
 mod futex;
 #[cfg(target_os = "linux")]
 pub(crate) mod mutex;
+#[cfg(target_os = "linux")]
+mod owner;
 mod semaphore;
 mod seqlock;
 
@@ -190,6 +195,7 @@ extern "C" fn after_fork_in_child() {
 /// handler is registered before the first guard exists, so every `fork`
 /// that could copy a guard (`fork(2)` through the C library) bumps it.
 #[cfg(target_os = "linux")]
+#[inline]
 pub(crate) fn fork_generation() -> u64 {
     if FORK_HANDLER.load(Ordering::Acquire) != REGISTERED {
         register_fork_handler();

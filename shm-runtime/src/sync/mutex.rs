@@ -1,27 +1,38 @@
-//! [`ShmMutex<T>`]: a process-shared, robust mutex guarding a `T`.
+//! [`ShmMutex<T>`]: a process-shared mutex guarding a `T`, that detects an
+//! owner's death.
 
-use super::futex::{self, Deadline};
+use super::futex::{self, Deadline, Wake};
+use super::owner::{self, Me, Status};
 use super::{fork_generation, OwnerDied};
 use crate::error::{Error, ErrorKind, Result};
-use crate::liveness::{pid_alive, pid_namespace};
+use crate::liveness::pid_namespace;
 use crate::process::ForkBarrier;
 use crate::{Fingerprint, SharedSafe};
 use std::cell::UnsafeCell;
-use std::ffi::c_int;
 use std::fmt;
-use std::io;
 use std::marker::PhantomData;
-use std::mem::{align_of, offset_of, size_of, MaybeUninit};
+use std::mem::{align_of, offset_of, size_of};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-/// `state`: nobody has initialised the pthread mutex yet.
-const UNINIT: u32 = 0;
-/// `state`: the pthread mutex is initialised and in use.
-const READY: u32 = 1;
-/// `state`: the process whose pid is in the low bits is initialising it.
-const INITIALIZING: u32 = 1 << 31;
+/// `lock` bits 0..22: the holder's thread id (0: unlocked). Linux thread
+/// ids stay below `PID_MAX_LIMIT`, 2^22.
+pub(crate) const TID: u32 = (1 << 22) - 1;
+/// `lock` bits 22..31: how many times the lock was taken, modulo 2^9. A
+/// compare-and-swap on the whole word therefore fails if the lock was
+/// released and taken again meanwhile, even by a thread with the same id.
+const EPOCH: u32 = 0x1ff << 22;
+const EPOCH_ONE: u32 = 1 << 22;
+/// `lock` bit 31: a thread may sleep in the kernel waiting for the lock,
+/// and unlocking must wake one.
+const WAITERS: u32 = 1 << 31;
+/// `owner_ns` once lockers from several PID namespaces met.
+const MIXED_NS: u64 = u64::MAX;
+/// The longest a waiter sleeps before it checks whether the holder died.
+const MAX_SLICE: Duration = Duration::from_millis(50);
+/// The first such sleep.
+const FIRST_SLICE: Duration = Duration::from_millis(1);
 
 /// The result of locking an [`ShmMutex`]: the guard, or the guard wrapped in
 /// [`OwnerDied`] when the data may be inconsistent.
@@ -78,26 +89,24 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// A mutex shared between processes, guarding a `T`, that survives the death
 /// of the process (or thread) holding it.
 ///
-/// It is a glibc `pthread_mutex_t` made `PTHREAD_PROCESS_SHARED`,
-/// `PTHREAD_MUTEX_ROBUST` and `PTHREAD_MUTEX_ERRORCHECK`: uncontended lock
-/// and unlock are one atomic instruction each, waiters block in the kernel,
-/// and the kernel's robust-futex list marks the lock when its owner dies.
+/// It is a futex lock of this crate: one 32-bit word that holds the thread
+/// id of its holder, taken and released with one atomic instruction each
+/// when uncontended; waiters sleep in the kernel on a shared futex. Nothing
+/// in it is an address: it may be moved, unmapped, overwritten or mapped at
+/// different addresses at any time without any code (this crate's, the C
+/// library's or the kernel's) ever writing through a stale pointer.
 ///
 /// # When the owner dies
 ///
 /// If a process is killed (even by `SIGKILL`, at any instruction) while it
-/// holds the lock, the next [`lock`](ShmMutex::lock) takes the lock and
-/// returns `Err(`[`OwnerDied`]`)` holding the guard, like std's
+/// holds the lock, or a thread ends while holding it (say, after
+/// `mem::forget(guard)`), the next [`lock`](ShmMutex::lock) takes the lock
+/// and returns `Err(`[`OwnerDied`]`)` holding the guard, like std's
 /// `PoisonError`: the data may be half-updated. Inspect and repair it through
 /// the guard, then call [`ShmMutexGuard::mark_consistent`]. A thread that
-/// panics while it holds the guard has the same effect.
-///
-/// The mutex itself never becomes unusable: the pthread mutex is made
-/// consistent again (`pthread_mutex_consistent`) as soon as the death is
-/// seen, and this crate keeps its own *inconsistent* flag, which
-/// `mark_consistent` clears. Should the repairer forget (or die, or panic),
-/// the flag stays set and the next locker is told again: the warning is
-/// never lost, and `ENOTRECOVERABLE` never happens through this API.
+/// panics while it holds the guard has the same effect. Should the repairer
+/// forget (or die, or panic), the flag stays set and the next locker is told
+/// again: the warning is never lost.
 ///
 /// ```
 /// use shm_runtime::{process, Shared, ShmMutex, ShmMutexGuard};
@@ -121,95 +130,121 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
 ///
-/// # Initialisation, moves and zeroed memory
+/// ## How a death is seen
 ///
-/// The pthread mutex is initialised lazily, on first use, in the place where
-/// it is used: a `state` word goes from 0 (not initialised) to
-/// "initialising, by process *pid*" (one compare-and-swap decides who) to
-/// "ready". So [`new`](ShmMutex::new) is a `const fn` that only writes
-/// zeros, and **all-zero bytes are a valid unlocked mutex**: an `ShmMutex`
-/// may be a field of a struct created by
-/// [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed) or in a
-/// zero-filled file. Should a process die in the few instructions that
-/// initialise the mutex, the others notice (its pid no longer exists) and
-/// initialise it themselves. A pid is only judged when every process that
-/// tried to initialise the mutex ran in this process's PID namespace (the
-/// mutex records it): across containers a pid means nothing, and taking over
-/// a live initialiser would break the lock, so there the others wait.
+/// Nobody tells the waiters that a holder died (the kernel's robust futex
+/// list would, but it keeps process-local pointers in the lock). Instead a
+/// waiter that has slept a while (1 ms at first, then up to 50 ms between
+/// checks, and once more when its timeout runs out; [`try_lock`](ShmMutex::try_lock)
+/// checks at once) asks whether the holder still exists:
 ///
-/// A mutex that was used and is now unlocked may be moved (Rust moves
-/// values by copying bytes): an unlocked glibc robust mutex holds no address
-/// (the robust-list links are cleared on unlock), its futex word is 0, and
-/// owning the value by move proves that nobody waits on it. A locked mutex
-/// cannot be moved, since its guard borrows it.
+/// * the holder's thread id no longer exists (`kill(tid, 0)` fails with
+///   `ESRCH`), or it is a zombie (state `Z` in `/proc/<tid>/stat`: a killed
+///   process its parent has not reaped yet), or
+/// * the id exists but the thread has another start time than the one the
+///   holder recorded (field 22 of `/proc/<tid>/stat`): the kernel reused the
+///   id for a new thread.
+///
+/// Then the waiter takes the lock over with one compare-and-swap on the whole
+/// lock word (exactly one waiter wins; the word also counts acquisitions, so
+/// the swap fails if the lock changed hands meanwhile).
+///
+/// Thread ids mean something in one PID namespace only (two containers have
+/// threads with the same ids). So the mutex records the PID namespace of
+/// every process that locks it, and a holder is judged only when all of
+/// them ran in the judge's namespace. **Once processes of two PID namespaces
+/// have used a mutex, a dead holder is never detected**: its lock stays
+/// held, [`lock`](ShmMutex::lock) waits forever and
+/// [`lock_timeout`](ShmMutex::lock_timeout) times out. Taking over a live
+/// holder in another container would be far worse.
+///
+/// A thread that recorded no start time (it died within the few
+/// instructions between taking the lock and recording it, or its process
+/// has no usable `/proc`) is judged by its thread id alone: if the id is
+/// reused before anyone notices the death, the lock stays held until that
+/// new thread ends.
+///
+/// # Zeroed memory and moves
+///
+/// All-zero bytes are an unlocked, consistent mutex (around an all-zero
+/// `T`), and nothing is initialised lazily: an `ShmMutex` may be a field of
+/// a struct created by [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed)
+/// or in a zero-filled file, and [`new`](ShmMutex::new) is a `const fn`. It
+/// holds no address, so it may be moved like any value (a locked one cannot
+/// be: its guard borrows it).
 ///
 /// # Threads, `fork` and the guard
 ///
-/// Only the thread that locked may unlock (the robust list is per thread),
-/// so [`ShmMutexGuard`] is not `Send`. Locking twice from one thread panics
-/// (`EDEADLK`) instead of deadlocking. A process that forks while holding
-/// the lock leaves it held by the parent's thread; the child's copy of the
-/// guard is dead: using it panics, and dropping it does nothing.
+/// Only the thread that locked may unlock, so [`ShmMutexGuard`] is not
+/// `Send`. Locking twice from one thread panics in [`lock`](ShmMutex::lock)
+/// (instead of deadlocking), is [`WouldBlock`](TryLockError::WouldBlock) for
+/// [`try_lock`](ShmMutex::try_lock) and an error of kind
+/// [`WouldDeadlock`](ErrorKind::WouldDeadlock) for
+/// [`lock_timeout`](ShmMutex::lock_timeout); this is detected only while
+/// every user of the mutex ran in one PID namespace (else `lock` deadlocks
+/// and `lock_timeout` times out). A process cannot fork while it holds a
+/// guard ([`ForkWhileLocked`](ErrorKind::ForkWhileLocked)); should a guard
+/// be copied into a child anyway, that copy is dead: using it panics, and
+/// dropping it does nothing.
 ///
 /// # Platform
 ///
-/// Linux with glibc or musl (the kernel's robust futexes); the layout is
-/// that of the C library's `pthread_mutex_t`, so every process sharing the
-/// mutex must use the same C library (the [fingerprint](SharedSafe) records which).
+/// Linux: thread ids, shared futexes and `/proc` (without `/proc`, only
+/// thread ids that no longer exist are recognised as dead holders).
 #[repr(C)]
 pub struct ShmMutex<T> {
-    state: AtomicU32,
+    /// 0: unlocked. Else `WAITERS | epoch | tid` of the holder; unlocking
+    /// keeps the epoch. The futex word.
+    lock: AtomicU32,
     /// 1 when a previous owner died (or panicked) and nobody has called
     /// `mark_consistent` since. Read and written with the lock held.
     inconsistent: AtomicU32,
-    /// The PID namespace of every process that tried to initialise the
-    /// mutex (0: none yet; `MIXED_NS`: more than one), which decides whether
-    /// an initialiser's pid can be judged.
-    init_ns: AtomicU64,
-    raw: UnsafeCell<libc::pthread_mutex_t>,
+    /// The holder's record, written by the holder right after it takes the
+    /// lock and cleared before it unlocks: the lock word it wrote (without
+    /// `WAITERS`) in the high half, its start time in the low half. Only a
+    /// record whose high half equals the current lock word describes the
+    /// current holder. 0: none.
+    owner: AtomicU64,
+    /// The PID namespace of every thread that locked the mutex (0: none
+    /// yet; `MIXED_NS`: more than one), which decides whether a holder's
+    /// thread id can be judged.
+    owner_ns: AtomicU64,
     value: UnsafeCell<T>,
 }
 
-/// `init_ns` when initialisers from several PID namespaces met.
-const MIXED_NS: u64 = u64::MAX;
-
-// SAFETY: (1) no process-local address: a `pthread_mutex_t` is a futex word,
-// an owner thread id, counters and, *while locked*, the links of the owner
-// thread's robust list, which only that thread (and the kernel, on its behalf
-// when it dies) follows, in its own address space; the next owner overwrites
-// them without reading them. `T: SharedSafe` holds none either. (2) `repr(C)`
-// over atomics, the C library's fixed `pthread_mutex_t` and `T`. (3) no drop
-// glue (`pthread_mutex_t` is plain data, `T` has none). (4) every mutation
-// through `&Self` is atomic, a process-shared pthread call, or an access to
-// `value` while the robust process-shared lock is held. (5) the fingerprint
-// names the C library and the sizes of its mutex, and includes `T`'s.
+// SAFETY: (1) no process-local address: two 32-bit words (a thread id, an
+// acquisition count and flags), a start time and a namespace inode, which
+// are the same numbers in every process, and `T: SharedSafe`. (2) `repr(C)`
+// over atomics and `T`. (3) no drop glue (`T` has none). (4) every mutation
+// through `&Self` is atomic (the futex calls are shared, not private), or an
+// access to `value` while the lock is held. (5) the fingerprint names this
+// lock's protocol and includes `T`'s.
 unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
-    const FINGERPRINT: Fingerprint =
-        Fingerprint::composite("ShmMutex pthread robust pshared errorcheck v2")
-            .tag(LIBC, size_of::<libc::pthread_mutex_t>() as u64)
-            .field("value", offset_of!(Self, value), T::FINGERPRINT)
-            .finish(size_of::<Self>(), align_of::<Self>());
+    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmMutex futex v3")
+        .field("lock", offset_of!(Self, lock), AtomicU32::FINGERPRINT)
+        .field(
+            "inconsistent",
+            offset_of!(Self, inconsistent),
+            AtomicU32::FINGERPRINT,
+        )
+        .field("owner", offset_of!(Self, owner), AtomicU64::FINGERPRINT)
+        .field(
+            "owner_ns",
+            offset_of!(Self, owner_ns),
+            AtomicU64::FINGERPRINT,
+        )
+        .field("value", offset_of!(Self, value), T::FINGERPRINT)
+        .finish(size_of::<Self>(), align_of::<Self>());
 }
 
-/// The C library, part of the mutex fingerprint: glibc and musl disagree on
-/// the layout of `pthread_mutex_t`.
-const LIBC: &str = if cfg!(target_env = "gnu") {
-    "glibc"
-} else if cfg!(target_env = "musl") {
-    "musl"
-} else {
-    "libc"
-};
-
-// SAFETY: all-zero bytes are a mutex that was never initialised (state 0,
-// consistent) around an all-zero `T`, valid since `T: Zeroable`.
+// SAFETY: all-zero bytes are an unlocked mutex nobody used yet (no holder,
+// no record, consistent) around an all-zero `T`, valid since `T: Zeroable`.
 unsafe impl<T: SharedSafe + bytemuck::Zeroable> bytemuck::Zeroable for ShmMutex<T> {}
 
 // SAFETY: like `std::sync::Mutex`: the lock hands `&mut T` to one thread at
 // a time, so sharing the mutex moves `T` between threads (`T: Send`).
 unsafe impl<T: Send> Sync for ShmMutex<T> {}
-// SAFETY: moving the mutex moves the `T`; an unlocked pthread mutex may
-// move (see the type's documentation), and a locked one is borrowed.
+// SAFETY: moving the mutex moves the `T`; the lock holds no address.
 unsafe impl<T: Send> Send for ShmMutex<T> {}
 
 // A panic while holding the guard marks the mutex inconsistent (like std's
@@ -217,18 +252,29 @@ unsafe impl<T: Send> Send for ShmMutex<T> {}
 impl<T> std::panic::RefUnwindSafe for ShmMutex<T> {}
 impl<T> std::panic::UnwindSafe for ShmMutex<T> {}
 
-/// Which call produced a pthread return code.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Lock,
-    TryLock,
-    Timed,
+/// How long [`ShmMutex::acquire`] may wait.
+#[derive(Clone, Copy)]
+enum Wait<'d> {
+    /// Not at all (`try_lock`).
+    No,
+    /// Until the deadline (`lock_timeout`).
+    Until(&'d Deadline),
+    /// As long as it takes (`lock`).
+    Forever,
+}
+
+/// Why [`ShmMutex::acquire`] did not take the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Busy {
+    /// Held by a live (or unjudgeable) thread until the deadline.
+    Held,
+    /// Held by this very thread.
+    ByMe,
 }
 
 impl<T: SharedSafe> ShmMutex<T> {
-    /// A new unlocked mutex around `value`. Nothing is initialised until the
-    /// first lock, so this is a `const fn` and the mutex may be moved into
-    /// shared memory afterwards (see [Initialisation](ShmMutex#initialisation-moves-and-zeroed-memory)).
+    /// A new unlocked mutex around `value`. It holds no address, so it may
+    /// be moved into shared memory afterwards.
     ///
     /// ```
     /// use shm_runtime::{Shared, ShmMutex};
@@ -238,10 +284,10 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// ```
     pub const fn new(value: T) -> ShmMutex<T> {
         ShmMutex {
-            state: AtomicU32::new(UNINIT),
+            lock: AtomicU32::new(0),
             inconsistent: AtomicU32::new(0),
-            init_ns: AtomicU64::new(0),
-            raw: UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
+            owner: AtomicU64::new(0),
+            owner_ns: AtomicU64::new(0),
             value: UnsafeCell::new(value),
         }
     }
@@ -250,8 +296,10 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// holds the lock: see [When the owner dies](ShmMutex#when-the-owner-dies).
     ///
     /// # Panics
-    /// If this thread holds the lock already, or if the pthread mutex was
-    /// made unrecoverable or corrupted by foreign code.
+    /// If this thread holds the lock already (a deadlock otherwise). Where
+    /// that cannot be told (processes of several PID namespaces used the
+    /// mutex), it deadlocks instead; [`lock_timeout`](ShmMutex::lock_timeout)
+    /// never panics.
     ///
     /// ```
     /// let m = shm_runtime::ShmMutex::new(1i32);
@@ -259,17 +307,18 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// assert_eq!(*m.lock().unwrap(), 2);
     /// ```
     pub fn lock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
-        let raw = self
-            .raw(None)
-            .expect("initialisation without a deadline always ends");
-        // SAFETY: `raw` is an initialised process-shared mutex that lives as
-        // long as `self`.
-        let rc = unsafe { libc::pthread_mutex_lock(raw) };
-        self.locked(rc, Op::Lock)
-            .expect("a blocking lock returns only once locked")
+        match self.acquire(Wait::Forever) {
+            Ok(taken) => self.guard(taken),
+            Err(Busy::ByMe) => panic!(
+                "ShmMutex: this thread holds the lock already (locking again would deadlock)"
+            ),
+            Err(Busy::Held) => unreachable!("a lock without a deadline waits until it is taken"),
+        }
     }
 
-    /// Locks the mutex if nobody holds it, without waiting.
+    /// Locks the mutex if nobody holds it, without waiting. A holder is
+    /// checked for death at once (a system call or two when the lock is
+    /// held): a dead holder's lock is taken over, with `OwnerDied`.
     ///
     /// ```
     /// let m = shm_runtime::ShmMutex::new(());
@@ -279,66 +328,51 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// assert!(m.try_lock().is_ok());
     /// ```
     pub fn try_lock(&self) -> TryLockResult<ShmMutexGuard<'_, T>> {
-        // Another process still initialising the mutex holds it, in effect.
-        let Some(raw) = self.raw(Some(&Deadline::after(Duration::ZERO))) else {
-            return Err(TryLockError::WouldBlock);
-        };
-        // SAFETY: as in `lock`.
-        let rc = unsafe { libc::pthread_mutex_trylock(raw) };
-        match self.locked(rc, Op::TryLock) {
-            Some(Ok(guard)) => Ok(guard),
-            Some(Err(died)) => Err(TryLockError::OwnerDied(died)),
-            None => Err(TryLockError::WouldBlock),
+        match self.acquire(Wait::No) {
+            Ok(taken) => self.guard(taken).map_err(TryLockError::OwnerDied),
+            Err(_) => Err(TryLockError::WouldBlock),
         }
     }
 
     /// Locks the mutex, waiting at most `timeout` (measured on
-    /// `CLOCK_MONOTONIC` where the C library offers
-    /// `pthread_mutex_clocklock`, glibc 2.30 and later; else on the wall
-    /// clock). Still held after `timeout`: an error of kind
-    /// [`TimedOut`](ErrorKind::TimedOut).
-    ///
-    /// # Panics
-    /// As [`lock`](ShmMutex::lock).
+    /// `CLOCK_MONOTONIC`). Still held after `timeout`: an error of kind
+    /// [`TimedOut`](ErrorKind::TimedOut). Held by this very thread: an error
+    /// of kind [`WouldDeadlock`](ErrorKind::WouldDeadlock) at once (where
+    /// that can be told: see [Threads](ShmMutex#threads-fork-and-the-guard);
+    /// else `TimedOut`). Never panics.
     ///
     /// ```
     /// use shm_runtime::{ErrorKind, ShmMutex};
     /// use std::time::Duration;
     ///
     /// let m = ShmMutex::new(0u8);
-    /// let _held = m.lock().unwrap();
+    /// let held = m.lock().unwrap();
     /// std::thread::scope(|s| {
     ///     s.spawn(|| {
     ///         let err = m.lock_timeout(Duration::from_millis(10)).unwrap_err();
     ///         assert_eq!(err.kind(), ErrorKind::TimedOut);
     ///     });
     /// });
+    /// let err = m.lock_timeout(Duration::from_secs(60)).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::WouldDeadlock);
+    /// # drop(held);
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Result<LockResult<ShmMutexGuard<'_, T>>> {
         let deadline = Deadline::after(timeout);
-        let Some(raw) = self.raw(Some(&deadline)) else {
-            return Err(Error::new(
+        match self.acquire(Wait::Until(&deadline)) {
+            Ok(word) => Ok(self.guard(word)),
+            Err(Busy::Held) => Err(Error::new(
                 ErrorKind::TimedOut,
                 format!(
-                    "locking an ShmMutex: another process was still initialising it after \
-                     {timeout:?} (or died doing so in another PID namespace)"
+                    "locking an ShmMutex: still held by another thread or process after \
+                     {timeout:?}"
                 ),
-            ));
-        };
-        let rc = match clocklock() {
-            // SAFETY: as in `lock`; the timespec is valid for the call.
-            Some(clocklock) => unsafe {
-                clocklock(raw, libc::CLOCK_MONOTONIC, &deadline.monotonic())
-            },
-            // SAFETY: as above.
-            None => unsafe { libc::pthread_mutex_timedlock(raw, &deadline.realtime()) },
-        };
-        self.locked(rc, Op::Timed).ok_or_else(|| {
-            Error::new(
-                ErrorKind::TimedOut,
-                format!("locking an ShmMutex: still held by another thread or process after {timeout:?}"),
-            )
-        })
+            )),
+            Err(Busy::ByMe) => Err(Error::new(
+                ErrorKind::WouldDeadlock,
+                "locking an ShmMutex: this thread holds it already",
+            )),
+        }
     }
 
     /// Locks the mutex; if a previous owner died (or panicked) holding it,
@@ -384,7 +418,8 @@ impl<T: SharedSafe> ShmMutex<T> {
 
     /// Whether a previous owner died or panicked and nobody has called
     /// [`ShmMutexGuard::mark_consistent`] since. Another process may change
-    /// it at any moment; `lock` gives the reliable answer.
+    /// it at any moment, and a holder that died is only noticed by the next
+    /// locker; `lock` gives the reliable answer.
     ///
     /// ```
     /// let m = shm_runtime::ShmMutex::new(0u8);
@@ -415,298 +450,283 @@ impl<T: SharedSafe> ShmMutex<T> {
         self.value.into_inner()
     }
 
-    /// Turns a pthread return code into a guard (`None`: not acquired).
-    fn locked(&self, rc: c_int, op: Op) -> Option<LockResult<ShmMutexGuard<'_, T>>> {
-        match rc {
-            0 => {}
-            libc::EOWNERDEAD => {
-                // We hold the lock. Record the death in our own flag, then
-                // make the pthread mutex consistent at once, so that it can
-                // never become ENOTRECOVERABLE. Dying in between is fine: we
-                // hold the lock, so the kernel marks the owner dead again.
-                self.inconsistent.store(1, Ordering::Relaxed);
-                // SAFETY: this thread holds the initialised mutex, in the
-                // owner-died state that `pthread_mutex_consistent` expects.
-                let rc = unsafe { libc::pthread_mutex_consistent(self.raw.get()) };
-                assert_eq!(rc, 0, "pthread_mutex_consistent failed");
-            }
-            libc::EBUSY | libc::ETIMEDOUT if op != Op::Lock => return None,
-            libc::EDEADLK if op == Op::TryLock => return None,
-            libc::EDEADLK => panic!(
-                "ShmMutex: this thread holds the lock already (locking again would deadlock)"
-            ),
-            libc::ENOTRECOVERABLE => panic!(
-                "ShmMutex: the pthread mutex was made unrecoverable by code outside this \
-                 crate (unlocked after EOWNERDEAD without pthread_mutex_consistent)"
-            ),
-            rc => panic!(
-                "ShmMutex: pthread_mutex_lock failed: {}",
-                io::Error::from_raw_os_error(rc)
-            ),
-        }
+    /// The guard for the lock thread `me` just took, writing `word`.
+    fn guard(&self, (word, me): (u32, Me)) -> LockResult<ShmMutexGuard<'_, T>> {
         let guard = ShmMutexGuard {
             mutex: self,
-            generation: fork_generation(),
+            word: word & !WAITERS,
+            generation: me.generation,
             not_send: PhantomData,
             _no_fork: Some(ForkBarrier::new()),
         };
-        Some(if self.inconsistent.load(Ordering::Relaxed) != 0 {
+        if self.inconsistent.load(Ordering::Relaxed) != 0 {
             Err(OwnerDied::new(guard))
         } else {
             Ok(guard)
-        })
-    }
-
-    /// The initialised pthread mutex; `None` if another process still
-    /// initialises it when `deadline` passes.
-    fn raw(&self, deadline: Option<&Deadline>) -> Option<*mut libc::pthread_mutex_t> {
-        if self.state.load(Ordering::Acquire) != READY && !self.initialize(deadline) {
-            return None;
         }
-        Some(self.raw.get())
     }
 
-    /// Makes the mutex ready (initialising it, or waiting for the process
-    /// that does); false if it is not ready when `deadline` passes.
-    #[cold]
-    fn initialize(&self, deadline: Option<&Deadline>) -> bool {
-        // SAFETY: getpid has no preconditions.
-        let pid = unsafe { libc::getpid() } as u32;
-        let me = INITIALIZING | pid;
-        let mut state = self.state.load(Ordering::Acquire);
-        loop {
-            if state == READY {
-                return true;
+    /// Takes the lock; returns the word written, and who wrote it.
+    #[inline]
+    fn acquire(&self, wait: Wait<'_>) -> std::result::Result<(u32, Me), Busy> {
+        let me = owner::me();
+        self.record_namespace(me);
+        let word = self.lock.load(Ordering::Relaxed);
+        if word & TID == 0 {
+            let mine = next(word, me.tid, 0);
+            // `AcqRel`: acquire the last holder's writes; release our
+            // namespace record to whoever judges our thread id.
+            if self
+                .lock
+                .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                self.record_owner(mine, me);
+                return Ok((mine, me));
             }
-            let ours = state == UNINIT || (state != me && self.initialiser_died(state));
-            if ours {
-                // Unset, or its initialiser died: take it over. Record our
-                // namespace first: whoever judges our pid must see it.
-                self.record_namespace();
+        }
+        self.acquire_slow(me, wait).map(|word| (word, me))
+    }
+
+    #[cold]
+    fn acquire_slow(&self, me: Me, wait: Wait<'_>) -> std::result::Result<u32, Busy> {
+        // Once this thread has slept, other waiters may sleep too: whoever
+        // takes the lock after a sleep keeps `WAITERS`, so that its unlock
+        // wakes the next one (a spurious wake-up at worst).
+        let mut waiters = 0;
+        let mut spun = false;
+        let mut slice = FIRST_SLICE;
+        let mut check = false;
+        loop {
+            let word = self.lock.load(Ordering::Acquire);
+            if word & TID == 0 {
+                let mine = next(word, me.tid, waiters);
                 match self
-                    .state
-                    .compare_exchange(state, me, Ordering::AcqRel, Ordering::Acquire)
+                    .lock
+                    .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Relaxed)
                 {
                     Ok(_) => {
-                        clocklock(); // resolve it before any fork
-                        self.init_pthread_mutex();
-                        self.state.store(READY, Ordering::Release);
-                        futex::wake(&self.state, i32::MAX);
-                        return true;
+                        self.record_owner(mine, me);
+                        return Ok(mine);
                     }
-                    Err(now) => state = now,
+                    Err(_) => continue,
+                }
+            }
+            if self.held_by(word, me) {
+                return Err(Busy::ByMe);
+            }
+            let expired = match wait {
+                Wait::No => true,
+                Wait::Until(deadline) => deadline.passed(),
+                Wait::Forever => false,
+            };
+            if (check || expired) && self.holder(word, me) == Some(false) {
+                if let Some(mine) = self.take_over(word, me) {
+                    return Ok(mine);
                 }
                 continue;
             }
-            // Another process initialises it: that takes a microsecond.
-            if !futex::spin_until(|| self.state.load(Ordering::Acquire) == READY) {
-                if deadline.is_some_and(Deadline::passed) {
-                    return false;
-                }
-                let pause = deadline.map_or(Duration::from_millis(10), |d| {
-                    d.remaining().min(Duration::from_millis(10))
-                });
-                futex::wait(&self.state, state, Some(&Deadline::after(pause)));
+            if expired {
+                return Err(Busy::Held);
             }
-            state = self.state.load(Ordering::Acquire);
+            check = false;
+            if !spun {
+                // Most locks are held briefly.
+                spun = true;
+                if futex::spin_until(|| self.lock.load(Ordering::Relaxed) & TID == 0) {
+                    continue;
+                }
+            }
+            if word & WAITERS == 0
+                && self
+                    .lock
+                    .compare_exchange(word, word | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
+            waiters = WAITERS;
+            let sleep = match wait {
+                Wait::Until(deadline) => slice.min(deadline.remaining()),
+                _ => slice,
+            };
+            if futex::wait(&self.lock, word | WAITERS, Some(&Deadline::after(sleep)))
+                == Wake::TimedOut
+            {
+                // Held all along: is the holder still alive?
+                check = true;
+                slice = (slice * 2).min(MAX_SLICE);
+            }
         }
     }
 
-    /// Whether the process initialising (`state` is `INITIALIZING | pid`)
-    /// no longer exists, judged only when its pid means something here.
-    fn initialiser_died(&self, state: u32) -> bool {
-        self.init_ns.load(Ordering::Acquire) == pid_namespace() && !pid_alive(state & !INITIALIZING)
+    /// Takes the lock from a holder judged dead, whose word was `word`:
+    /// `None` if the lock changed hands meanwhile.
+    fn take_over(&self, mut word: u32, me: Me) -> Option<u32> {
+        loop {
+            // Keep `WAITERS`: others may sleep on the dead holder's lock.
+            let mine = next(word, me.tid, WAITERS);
+            match self
+                .lock
+                .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    // Dying right here is fine: we hold the lock, and the
+                    // next locker judges us dead in turn.
+                    self.inconsistent.store(1, Ordering::Relaxed);
+                    self.record_owner(mine, me);
+                    return Some(mine);
+                }
+                // Only `WAITERS` changed: the same dead holder.
+                Err(now) if now & !WAITERS == word & !WAITERS => word = now,
+                Err(_) => return None,
+            }
+        }
     }
 
-    /// Records this process's PID namespace before it claims the state.
-    fn record_namespace(&self) {
-        let mine = pid_namespace();
+    /// Records this thread as the holder of `word`, which it just wrote.
+    fn record_owner(&self, word: u32, me: Me) {
+        if me.start != 0 {
+            self.owner.store(record(word, me.start), Ordering::Release);
+        }
+    }
+
+    /// Whether `word` (locked) names this very thread.
+    fn held_by(&self, word: u32, me: Me) -> bool {
+        held_by(
+            word,
+            self.owner.load(Ordering::Acquire),
+            self.owner_ns.load(Ordering::Acquire),
+            me,
+        )
+    }
+
+    /// Whether the holder in `word` is alive (`None`: it cannot be judged).
+    fn holder(&self, word: u32, me: Me) -> Option<bool> {
+        holder_alive(
+            word,
+            self.owner.load(Ordering::Acquire),
+            self.owner_ns.load(Ordering::Acquire),
+            me,
+        )
+    }
+
+    /// Records this thread's PID namespace before it takes the lock: whoever
+    /// judges its thread id must see it.
+    #[inline]
+    fn record_namespace(&self, me: Me) {
+        let mine = me.ns;
+        let seen = self.owner_ns.load(Ordering::Relaxed);
+        if seen == mine || seen == MIXED_NS {
+            return;
+        }
         match self
-            .init_ns
+            .owner_ns
             .compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => {}
             Err(seen) if seen == mine || seen == MIXED_NS => {}
-            Err(_) => self.init_ns.store(MIXED_NS, Ordering::Release),
-        }
-    }
-
-    /// Initialises the pthread mutex; the caller owns the `INITIALIZING` state.
-    fn init_pthread_mutex(&self) {
-        // SAFETY: the mutex bytes belong to us alone: every other user waits
-        // for READY before touching them.
-        let rc = unsafe { init_robust(self.raw.get()) };
-        if rc != 0 {
-            self.state.store(UNINIT, Ordering::Release);
-            futex::wake(&self.state, i32::MAX);
-            panic!(
-                "ShmMutex: cannot initialise a robust process-shared pthread mutex: {}",
-                io::Error::from_raw_os_error(rc)
-            );
+            Err(_) => self.owner_ns.store(MIXED_NS, Ordering::Release),
         }
     }
 }
 
-/// Initialises `raw` as a robust, process-shared, error-checking pthread
-/// mutex; returns the error number of the failed call, or 0.
-///
-/// # Safety
-/// `raw` is valid for writes and nobody else uses it.
-unsafe fn init_robust(raw: *mut libc::pthread_mutex_t) -> c_int {
-    let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-    // SAFETY: `attr` is initialised by `pthread_mutexattr_init` before the
-    // setters read it and destroyed after use; `raw` is ours (contract).
-    unsafe {
-        let attr = attr.as_mut_ptr();
-        let mut rc = libc::pthread_mutexattr_init(attr);
-        if rc == 0 {
-            rc = libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED);
-            rc = rc.max(libc::pthread_mutexattr_setrobust(
-                attr,
-                libc::PTHREAD_MUTEX_ROBUST,
-            ));
-            rc = rc.max(libc::pthread_mutexattr_settype(
-                attr,
-                libc::PTHREAD_MUTEX_ERRORCHECK,
-            ));
-            if rc == 0 {
-                rc = libc::pthread_mutex_init(raw, attr);
-            }
-            libc::pthread_mutexattr_destroy(attr);
-        }
-        rc
-    }
+/// The word a thread `tid` writes to take the lock that held `word`: the
+/// next epoch, its thread id, and `waiters`.
+fn next(word: u32, tid: u32, waiters: u32) -> u32 {
+    (word.wrapping_add(EPOCH_ONE) & EPOCH) | tid | waiters
 }
 
-/// How many bytes of an [`ShmMutex`] [`probe`] reads: its state words and
-/// its pthread mutex.
-pub(crate) const PROBE_LEN: usize =
-    offset_of!(ShmMutex<()>, raw) + size_of::<libc::pthread_mutex_t>();
+/// A holder's record (see `ShmMutex::owner`).
+fn record(word: u32, start: u32) -> u64 {
+    (u64::from(word & !WAITERS) << 32) | u64::from(start)
+}
+
+/// Whether the lock word `word`, with the holder record `owner` and the
+/// namespace record `owner_ns`, names this very thread.
+fn held_by(word: u32, owner: u64, owner_ns: u64, me: Me) -> bool {
+    word & TID == me.tid
+        && owner_ns == me.ns
+        // The holder records itself before its lock returns; a thread that
+        // recorded no start time cannot tell itself from a dead thread that
+        // had its id.
+        && (me.start == 0 || owner == record(word, me.start))
+}
+
+/// Whether the holder named by a locked `word` (with the records `owner`
+/// and `owner_ns`) is alive: `None` when it cannot be judged from here
+/// (free, or another PID namespace used the lock). Makes a system call or
+/// two: `kill(tid, 0)`, and a read of `/proc/<tid>/stat`.
+fn holder_alive(word: u32, owner: u64, owner_ns: u64, me: Me) -> Option<bool> {
+    let tid = word & TID;
+    if tid == 0 || owner_ns != me.ns {
+        return None;
+    }
+    if tid == me.tid {
+        // In one namespace, only this thread has this id: a holder with our
+        // id that is not us died, and the kernel gave its id to us.
+        return Some(held_by(word, owner, owner_ns, me));
+    }
+    // A start time is trusted only from a record of this very acquisition,
+    // and when our `/proc` names threads as `gettid` does (`me.start != 0`).
+    let recorded =
+        (me.start != 0 && owner >> 32 == u64::from(word & !WAITERS)).then_some(owner as u32);
+    Some(match owner::status(tid, me.start != 0) {
+        Status::Gone | Status::Zombie => false,
+        Status::Alive(Some(start)) => recorded.is_none_or(|recorded| recorded == start),
+        Status::Alive(None) => true,
+    })
+}
+
+/// How many bytes of an [`ShmMutex`] [`probe`] reads: everything but the value.
+pub(crate) const PROBE_LEN: usize = offset_of!(ShmMutex<()>, value);
 
 /// Every `ShmMutex<T>` lies at a multiple of this alignment.
 pub(crate) const PROBE_ALIGN: usize = align_of::<ShmMutex<()>>();
 
-/// What [`probe`] read from bytes that look like an initialised `ShmMutex`.
+/// What [`probe`] read from bytes that look like an `ShmMutex` in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Probed {
-    /// The thread id in the futex word: the thread holding the lock, 0 when
-    /// it is free.
+    /// The thread id in the lock word: the holder, 0 when it is free.
     pub(crate) holder_tid: u32,
-    /// The kernel marked the lock "owner died" (`FUTEX_OWNER_DIED`): its
-    /// holder died and nobody has taken it since.
-    pub(crate) owner_died: bool,
-    /// The pthread mutex's `__owner` field: the last thread that held it.
-    pub(crate) last_owner_tid: u32,
-    /// This crate's flag: a previous owner died or panicked and nobody has
-    /// called `mark_consistent` since.
+    /// Whether the holder is alive, judged from this thread: `None` when the
+    /// lock is free or cannot be judged (another PID namespace used it).
+    pub(crate) holder_alive: Option<bool>,
+    /// A previous owner died or panicked and nobody has called
+    /// `mark_consistent` since.
     pub(crate) inconsistent: bool,
 }
 
-/// The glibc `pthread_mutex_t` fields the probe reads (`__data.__lock`,
-/// `__owner` and `__kind`): their offsets are glibc's ABI.
-#[cfg(target_env = "gnu")]
-mod glibc {
-    pub(super) const LOCK: usize = 0;
-    /// The robust futex word: the holder's thread id in these bits...
-    pub(super) const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
-    /// ... and this bit once the kernel saw the holder die (linux/futex.h).
-    pub(super) const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-    pub(super) const OWNER: usize = 8;
-    pub(super) const KIND: usize = if cfg!(target_pointer_width = "64") {
-        16
-    } else {
-        12
-    };
-}
-
-/// The `__kind` word of a mutex initialised like every `ShmMutex`'s.
-#[cfg(target_env = "gnu")]
-fn template_kind() -> Option<[u8; 4]> {
-    static KIND: std::sync::OnceLock<Option<[u8; 4]>> = std::sync::OnceLock::new();
-    *KIND.get_or_init(|| {
-        let mut raw = MaybeUninit::<libc::pthread_mutex_t>::zeroed();
-        // SAFETY: a local mutex nobody else sees.
-        if unsafe { init_robust(raw.as_mut_ptr()) } != 0 {
-            return None;
-        }
-        // SAFETY: `pthread_mutex_init` succeeded; the bytes are plain data.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(
-                raw.as_ptr().cast::<u8>(),
-                size_of::<libc::pthread_mutex_t>(),
-            )
-        };
-        let kind = bytes[glibc::KIND..glibc::KIND + 4].try_into().ok();
-        // SAFETY: initialised, unlocked, and used no more.
-        unsafe { libc::pthread_mutex_destroy(raw.as_mut_ptr()) };
-        kind
-    })
-}
-
 /// Reads `bytes` (at least [`PROBE_LEN`], copied from where an `ShmMutex`
-/// may lie) and, if they look like an initialised `ShmMutex` (state word
-/// "ready", flag 0 or 1, and the pthread mutex kind of a robust
-/// process-shared error-checking mutex), returns what they say. A
-/// heuristic: other data could match by chance. Always `None` where the
-/// layout of `pthread_mutex_t` is not known (C libraries other than glibc).
+/// may lie) and, if they look like an `ShmMutex` that was used, returns
+/// what they say. The signature: the namespace record is this process's
+/// PID namespace, "several", or a 32-bit value in the range the kernel
+/// gives namespace inodes (from `0xEFFFFFFC`); the flag is 0 or 1; the lock
+/// word has no waiter bit when it is free; the holder record is empty
+/// or names the lock word. A heuristic: other data could match by chance,
+/// and a mutex never locked (all zero) is not found.
 pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
-    #[cfg(target_env = "gnu")]
-    {
-        let bytes = bytes.get(..PROBE_LEN)?;
-        let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
-        let raw = offset_of!(ShmMutex<()>, raw);
-        let kind: [u8; 4] = bytes[raw + glibc::KIND..raw + glibc::KIND + 4]
-            .try_into()
-            .ok()?;
-        if u32_at(offset_of!(ShmMutex<()>, state)) != READY
-            || u32_at(offset_of!(ShmMutex<()>, inconsistent)) > 1
-            || Some(kind) != template_kind()
-        {
-            return None;
-        }
-        let lock = u32_at(raw + glibc::LOCK);
-        Some(Probed {
-            holder_tid: lock & glibc::FUTEX_TID_MASK,
-            owner_died: lock & glibc::FUTEX_OWNER_DIED != 0,
-            last_owner_tid: u32_at(raw + glibc::OWNER),
-            inconsistent: u32_at(offset_of!(ShmMutex<()>, inconsistent)) == 1,
-        })
+    let bytes = bytes.get(..PROBE_LEN)?;
+    let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
+    let u64_at = |o: usize| u64::from_ne_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+    let word = u32_at(offset_of!(ShmMutex<()>, lock));
+    let inconsistent = u32_at(offset_of!(ShmMutex<()>, inconsistent));
+    let owner = u64_at(offset_of!(ShmMutex<()>, owner));
+    let owner_ns = u64_at(offset_of!(ShmMutex<()>, owner_ns));
+    let ns_like = owner_ns == pid_namespace()
+        || owner_ns == MIXED_NS
+        || (0xEFFF_FFFC..=0xFFFF_FFFF).contains(&owner_ns);
+    let free = word & TID == 0;
+    let word_like = !free || word & WAITERS == 0;
+    let owner_like = owner == 0 || (!free && owner >> 32 == u64::from(word & !WAITERS));
+    if !ns_like || inconsistent > 1 || !word_like || !owner_like {
+        return None;
     }
-    #[cfg(not(target_env = "gnu"))]
-    {
-        let _ = bytes;
-        None
-    }
-}
-
-/// Whether [`probe`] can recognise mutexes with this C library.
-pub(crate) const PROBE_SUPPORTED: bool = cfg!(target_env = "gnu");
-
-type ClockLock = unsafe extern "C" fn(
-    *mut libc::pthread_mutex_t,
-    libc::clockid_t,
-    *const libc::timespec,
-) -> c_int;
-
-/// `pthread_mutex_clocklock` (glibc 2.30+), looked up at run time so that
-/// programs still run on older C libraries. Cached in an atomic rather than
-/// a `OnceLock`, which a child forked while another thread filled it would
-/// wait for forever; the lookup is done when a mutex is initialised, so it
-/// is normally inherited by children.
-fn clocklock() -> Option<ClockLock> {
-    static CLOCKLOCK: AtomicUsize = AtomicUsize::new(UNKNOWN);
-    const UNKNOWN: usize = 0;
-    const ABSENT: usize = 1;
-    let mut addr = CLOCKLOCK.load(Ordering::Acquire);
-    if addr == UNKNOWN {
-        // SAFETY: looks a symbol up by a NUL-terminated name.
-        let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"pthread_mutex_clocklock".as_ptr()) };
-        addr = if sym.is_null() { ABSENT } else { sym as usize };
-        CLOCKLOCK.store(addr, Ordering::Release);
-    }
-    // SAFETY: a non-null address found under this name is the C library's
-    // function of exactly this signature (POSIX.1-2024, glibc 2.30).
-    (addr != ABSENT).then(|| unsafe { std::mem::transmute::<usize, ClockLock>(addr) })
+    Some(Probed {
+        holder_tid: word & TID,
+        holder_alive: holder_alive(word, owner, owner_ns, owner::me()),
+        inconsistent: inconsistent == 1,
+    })
 }
 
 impl<T: SharedSafe + Default> Default for ShmMutex<T> {
@@ -738,6 +758,8 @@ impl<T> fmt::Debug for ShmMutex<T> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ShmMutexGuard<'a, T: SharedSafe> {
     pub(super) mutex: &'a ShmMutex<T>,
+    /// The lock word this thread wrote, without `WAITERS`.
+    word: u32,
     /// The fork generation of the process that locked: a copy of the guard
     /// in a forked child does not own the lock.
     generation: u64,
@@ -779,16 +801,44 @@ impl<'a, T: SharedSafe> ShmMutexGuard<'a, T> {
     /// returning the mutex to lock again.
     pub(super) fn unlock(mut self) -> &'a ShmMutex<T> {
         self.check_process();
-        let mutex = self.mutex;
+        let (mutex, word) = (self.mutex, self.word);
         // The lock is released: forks are fine again (the barrier is not
         // the lock, and must not leak with the guard).
         drop(self._no_fork.take());
         std::mem::forget(self);
-        // SAFETY: this thread holds the initialised mutex (the guard proves
-        // it, and it was not copied across a fork: checked).
-        let rc = unsafe { libc::pthread_mutex_unlock(mutex.raw.get()) };
-        debug_assert_eq!(rc, 0, "pthread_mutex_unlock failed");
+        release(mutex, word);
         mutex
+    }
+}
+
+/// Releases the lock that this thread took by writing `word`.
+fn release<T>(mutex: &ShmMutex<T>, word: u32) {
+    // No record outlives the holding (see `ShmMutex::owner`); only the
+    // holder writes its own record.
+    if mutex.owner.load(Ordering::Relaxed) >> 32 == u64::from(word) {
+        mutex.owner.store(0, Ordering::Relaxed);
+    }
+    // Keep the epoch; `Release` publishes the value and the cleared record.
+    let mut current = word;
+    loop {
+        match mutex.lock.compare_exchange(
+            current,
+            word & EPOCH,
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(old) => {
+                if old & WAITERS != 0 {
+                    futex::wake(&mutex.lock, 1);
+                }
+                return;
+            }
+            // A waiter set `WAITERS`.
+            Err(now) if now & !WAITERS == word => current = now,
+            // Not ours any more: the bytes were overwritten (through a guard
+            // of an enclosing value, say). Leave the lock alone.
+            Err(_) => return,
+        }
     }
 }
 
@@ -820,9 +870,7 @@ impl<T: SharedSafe> Drop for ShmMutexGuard<'_, T> {
         if std::thread::panicking() {
             self.mutex.inconsistent.store(1, Ordering::Relaxed);
         }
-        // SAFETY: this thread holds the initialised mutex (the guard proves it).
-        let rc = unsafe { libc::pthread_mutex_unlock(self.mutex.raw.get()) };
-        debug_assert_eq!(rc, 0, "pthread_mutex_unlock failed");
+        release(self.mutex, self.word);
     }
 }
 
@@ -836,13 +884,62 @@ impl<T: SharedSafe + fmt::Debug> fmt::Debug for ShmMutexGuard<'_, T> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU64;
+    use std::sync::mpsc;
+
+    /// Runs `f` with the identity of another live thread, which ends after.
+    fn with_live_thread(f: impl FnOnce(Me)) {
+        let (tx, rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(owner::me()).unwrap();
+            let _ = done_rx.recv_timeout(Duration::from_secs(60));
+        });
+        f(rx.recv().unwrap());
+        drop(done_tx);
+        t.join().unwrap();
+    }
+
+    /// The identity of a thread that has ended.
+    fn dead_thread() -> Me {
+        std::thread::spawn(owner::me).join().unwrap()
+    }
+
+    /// A thread locks `m` and ends holding it (with `OwnerDied` or not);
+    /// returns once the kernel has removed the thread (`join` and scoped
+    /// threads return slightly before).
+    fn die_holding<T: SharedSafe + Send>(m: &ShmMutex<T>) {
+        let tid = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::mem::forget(m.lock());
+                owner::me().tid
+            })
+            .join()
+            .unwrap()
+        });
+        let deadline = Deadline::after(Duration::from_secs(10));
+        while owner::status(tid, true) != Status::Gone {
+            assert!(!deadline.passed(), "thread {tid} still exists");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Makes `m` look held by thread `tid` that recorded start time `start`.
+    fn forge<T>(m: &ShmMutex<T>, tid: u32, start: u32, ns: u64) {
+        let word = (EPOCH_ONE * 7) | tid;
+        m.lock.store(word, Ordering::Relaxed);
+        m.owner.store(record(word, start), Ordering::Relaxed);
+        m.owner_ns.store(ns, Ordering::Relaxed);
+    }
 
     #[test]
     fn zeroed_memory_is_an_unlocked_mutex() {
         let m: ShmMutex<u64> = bytemuck::Zeroable::zeroed();
         *m.lock().unwrap() += 5;
         assert_eq!(*m.try_lock().unwrap(), 5);
-        assert_eq!(m.state.load(Ordering::Relaxed), READY);
+        // Unlocked: no holder, no record; two acquisitions counted.
+        assert_eq!(m.lock.load(Ordering::Relaxed), 2 * EPOCH_ONE);
+        assert_eq!(m.owner.load(Ordering::Relaxed), 0);
+        assert_eq!(m.owner_ns.load(Ordering::Relaxed), pid_namespace());
     }
 
     #[test]
@@ -855,11 +952,34 @@ mod tests {
     }
 
     #[test]
+    fn the_epoch_wraps_without_touching_the_other_bits() {
+        let m = ShmMutex::new(0u8);
+        m.lock.store(EPOCH, Ordering::Relaxed); // the last epoch, free
+        let guard = m.lock().unwrap();
+        assert_eq!(m.lock.load(Ordering::Relaxed), owner::me().tid);
+        drop(guard);
+        assert_eq!(m.lock.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     #[should_panic(expected = "holds the lock already")]
     fn relocking_panics_instead_of_deadlocking() {
         let m = ShmMutex::new(0u8);
         let _a = m.lock().unwrap();
         let _b = m.lock();
+    }
+
+    #[test]
+    fn lock_timeout_never_panics() {
+        let m = ShmMutex::new(0u8);
+        let held = m.lock().unwrap();
+        let err = m.lock_timeout(Duration::from_secs(60)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldDeadlock);
+        assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+        // A forgotten guard: this thread still holds it.
+        std::mem::forget(held);
+        let err = m.lock_timeout(Duration::ZERO).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldDeadlock);
     }
 
     #[test]
@@ -875,6 +995,31 @@ mod tests {
             }
         });
         assert_eq!(m.into_inner(), 40_000);
+    }
+
+    #[test]
+    fn timed_and_try_locks_count_exactly() {
+        let m = ShmMutex::new(0u64);
+        std::thread::scope(|s| {
+            for i in 0..4 {
+                let m = &m;
+                s.spawn(move || {
+                    let mut done = 0;
+                    while done < 5_000 {
+                        let guard = if i % 2 == 0 {
+                            m.lock_timeout(Duration::from_secs(60)).unwrap().ok()
+                        } else {
+                            m.try_lock().ok()
+                        };
+                        if let Some(mut guard) = guard {
+                            *guard += 1;
+                            done += 1;
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(m.into_inner(), 20_000);
     }
 
     #[test]
@@ -903,10 +1048,44 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| std::mem::forget(m.lock().unwrap()));
         });
-        // The thread exited holding the lock: the kernel marked it.
+        // The thread exited holding the lock: every kind of lock sees it.
         let guard = m.lock().unwrap_err().into_inner();
         drop(guard);
         assert!(m.is_inconsistent());
+        die_holding(&m);
+        assert!(matches!(m.try_lock(), Err(TryLockError::OwnerDied(_))));
+        die_holding(&m);
+        let died = m.lock_timeout(Duration::ZERO).unwrap().unwrap_err();
+        drop(died);
+    }
+
+    #[test]
+    fn a_dead_owner_with_sleeping_waiters_is_taken_over_once() {
+        let m = ShmMutex::new(0u64);
+        std::thread::scope(|s| {
+            s.spawn(|| std::mem::forget(m.lock().unwrap()));
+        });
+        let died = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        let mut guard = match m.lock_timeout(Duration::from_secs(60)).unwrap() {
+                            Ok(guard) => guard,
+                            Err(d) => {
+                                died.fetch_add(1, Ordering::Relaxed);
+                                let mut guard = d.into_inner();
+                                ShmMutexGuard::mark_consistent(&mut guard);
+                                guard
+                            }
+                        };
+                        *guard += 1;
+                    }
+                });
+            }
+        });
+        assert_eq!(died.load(Ordering::Relaxed), 1);
+        assert_eq!(m.into_inner(), 400);
     }
 
     #[test]
@@ -924,30 +1103,123 @@ mod tests {
     }
 
     #[test]
-    fn an_initialiser_that_died_is_replaced() {
-        let m = ShmMutex::new(0u8);
-        // pid_max is below 2^22: this pid does not exist.
-        m.init_ns.store(pid_namespace(), Ordering::Relaxed);
-        m.state
-            .store(INITIALIZING | ((1 << 30) - 1), Ordering::Relaxed);
-        *m.lock().unwrap() = 1;
-        assert_eq!(m.state.load(Ordering::Relaxed), READY);
+    fn a_live_holder_is_never_taken_over() {
+        with_live_thread(|them| {
+            let m = ShmMutex::new(0u8);
+            forge(&m, them.tid, them.start, pid_namespace());
+            let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TimedOut);
+            assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+            // Without a record, its existence is enough.
+            m.owner.store(0, Ordering::Relaxed);
+            assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+        });
     }
 
     #[test]
-    fn an_initialiser_in_another_pid_namespace_is_never_taken_over() {
+    fn a_reused_thread_id_is_a_dead_owner() {
+        // Another live thread has the id, but not the recorded start time.
+        with_live_thread(|them| {
+            let m = ShmMutex::new(0u8);
+            forge(
+                &m,
+                them.tid,
+                them.start.wrapping_add(1).max(1),
+                pid_namespace(),
+            );
+            let guard = m
+                .lock_timeout(Duration::from_secs(10))
+                .unwrap()
+                .unwrap_err();
+            drop(guard);
+            assert!(m.is_inconsistent());
+        });
+        // This very thread has the id: a dead thread had it before us, so
+        // `lock` takes over instead of panicking.
+        let me = owner::me();
         let m = ShmMutex::new(0u8);
-        // Its pid means nothing here, so it cannot be judged dead: waiting
-        // for it is bounded by the caller's timeout, never a takeover.
-        m.init_ns.store(pid_namespace() + 1, Ordering::Relaxed);
-        m.state
-            .store(INITIALIZING | ((1 << 30) - 1), Ordering::Relaxed);
-        let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::TimedOut);
-        assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+        forge(&m, me.tid, me.start.wrapping_add(1).max(1), pid_namespace());
+        let mut guard = m.lock().unwrap_err().into_inner();
+        ShmMutexGuard::mark_consistent(&mut guard);
+        drop(guard);
+        // Unrecorded holder with our id: also a dead thread.
+        forge(&m, me.tid, me.start, pid_namespace());
+        m.owner.store(0, Ordering::Relaxed);
+        assert!(matches!(m.try_lock(), Err(TryLockError::OwnerDied(_))));
+    }
+
+    #[test]
+    fn a_holder_of_another_pid_namespace_is_never_taken_over() {
+        let dead = dead_thread();
+        for ns in [MIXED_NS, pid_namespace() + 1] {
+            // Its thread id means nothing here, so it cannot be judged dead:
+            // waiting is bounded by the caller's timeout, never a takeover.
+            let m = ShmMutex::new(0u8);
+            forge(&m, dead.tid, dead.start, ns);
+            let word = m.lock.load(Ordering::Relaxed);
+            let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TimedOut);
+            assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+            assert_eq!(m.lock.load(Ordering::Relaxed) & !WAITERS, word);
+            assert!(!m.is_inconsistent());
+            // Nor is it "this thread" when the id is ours.
+            let me = owner::me();
+            forge(&m, me.tid, me.start, ns);
+            let err = m.lock_timeout(Duration::from_millis(10)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TimedOut);
+        }
+    }
+
+    #[test]
+    fn a_lock_from_another_namespace_makes_the_record_mixed() {
+        let m = ShmMutex::new(0u8);
+        m.owner_ns.store(pid_namespace() + 1, Ordering::Relaxed);
+        drop(m.lock().unwrap());
+        assert_eq!(m.owner_ns.load(Ordering::Relaxed), MIXED_NS);
+    }
+
+    #[test]
+    fn forgetting_a_guard_then_freeing_the_mutex_is_harmless() {
+        for _ in 0..100 {
+            let m = Box::new(ShmMutex::new([0u64; 8]));
+            std::mem::forget(m.lock().unwrap());
+            drop(m);
+            let other = Box::new(ShmMutex::new(0u64));
+            for _ in 0..10 {
+                *other.lock().unwrap() += 1;
+            }
+            assert_eq!(other.into_inner(), 10);
+        }
+    }
+
+    #[test]
+    fn probe_recognises_a_mutex_in_use() {
+        let bytes = |m: &ShmMutex<u64>| {
+            let mut out = [0u8; PROBE_LEN];
+            out[..4].copy_from_slice(&m.lock.load(Ordering::Relaxed).to_ne_bytes());
+            out[4..8].copy_from_slice(&m.inconsistent.load(Ordering::Relaxed).to_ne_bytes());
+            out[8..16].copy_from_slice(&m.owner.load(Ordering::Relaxed).to_ne_bytes());
+            out[16..24].copy_from_slice(&m.owner_ns.load(Ordering::Relaxed).to_ne_bytes());
+            out
+        };
+        let m = ShmMutex::new(0u64);
+        assert_eq!(probe(&bytes(&m)), None, "never used: all zero");
+        let guard = m.lock().unwrap();
+        let held = probe(&bytes(&m)).unwrap();
+        assert_eq!(held.holder_tid, owner::me().tid);
+        assert_eq!(held.holder_alive, Some(true));
+        drop(guard);
+        let free = probe(&bytes(&m)).unwrap();
+        assert_eq!((free.holder_tid, free.holder_alive), (0, None));
+        die_holding(&m);
+        let dead = probe(&bytes(&m)).unwrap();
+        assert_eq!(dead.holder_alive, Some(false));
+        // Ordinary data does not look like a mutex.
         assert_eq!(
-            m.state.load(Ordering::Relaxed),
-            INITIALIZING | ((1 << 30) - 1)
+            probe(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0, 0]),
+            None
         );
+        assert_eq!(probe(&[7; PROBE_LEN]), None);
+        assert_eq!(probe(&[0; 4]), None);
     }
 }
