@@ -172,3 +172,38 @@ fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
         assert_eq!(shared.sample.read().words[0], round + 101);
     }
 }
+
+/// A writer killed mid-write and not yet reaped (a zombie) is dead too: the
+/// next `write` repairs the lock without waiting for the parent to reap it.
+#[test]
+fn sync_seqlock_a_zombie_writer_is_taken_over() {
+    let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
+    shared.sample.write(Sample::new(1));
+    let child = fork(|| {
+        shared.sample.update(|_| {
+            shared.writing.store(true, Ordering::Release);
+            loop {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+    });
+    let start = Instant::now();
+    while !shared.writing.load(Ordering::Acquire) {
+        assert!(start.elapsed() < JOIN, "child never started writing");
+        std::thread::yield_now();
+    }
+    // Killed, but not reaped: `child` still owns the zombie.
+    // SAFETY: signals our own, unreaped child.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) },
+        0
+    );
+    let err = shared
+        .sample
+        .read_timeout(Duration::from_secs(10))
+        .unwrap_err();
+    assert_eq!(err.kind(), shm_runtime::ErrorKind::OwnerDied, "{err}");
+    shared.sample.write(Sample::new(2));
+    assert_eq!(shared.sample.read().words[0], 2);
+    drop(child); // reaps it
+}

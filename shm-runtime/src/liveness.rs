@@ -2,18 +2,30 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Whether process `pid` exists (`kill(pid, 0)`: only `ESRCH` means gone; a
-/// process of another user, or a zombie not yet reaped, still exists).
+/// Whether process `pid` (of this PID namespace) still runs. A process that
+/// ended and awaits being reaped (a zombie) does not: it never writes again,
+/// and its pid cannot be reused until it is reaped. A process of another
+/// user counts as running.
 pub(crate) fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
+    #[cfg(target_os = "linux")]
+    {
+        use crate::sync::owner::{me, status, Status};
+        // `/proc` is consulted only when it names this process's threads as
+        // the kernel does (see `owner::Me::start`).
+        matches!(status(pid, me().start != 0), Status::Alive(_))
     }
-    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    #[cfg(not(target_os = "linux"))]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the process exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
 }
 
 /// The inode of this process's PID namespace (`/proc/self/ns/pid`). When it
@@ -52,6 +64,26 @@ mod tests {
         assert!(pid_alive(std::process::id()));
         assert!(!pid_alive(0));
         assert!(!pid_alive(u32::MAX));
+    }
+
+    #[test]
+    fn a_zombie_is_not_alive() {
+        // `true` exits at once; until it is reaped it is a zombie.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        while pid_alive(pid) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "an exited, unreaped child still counts as alive"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // Not reaped yet: the kernel still knows the pid.
+        // SAFETY: signal 0 only checks existence.
+        assert_eq!(unsafe { libc::kill(pid as libc::pid_t, 0) }, 0);
+        assert!(child.wait().unwrap().success());
+        assert!(!pid_alive(pid));
     }
 
     #[test]

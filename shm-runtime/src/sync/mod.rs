@@ -67,7 +67,7 @@ mod futex;
 #[cfg(target_os = "linux")]
 pub(crate) mod mutex;
 #[cfg(target_os = "linux")]
-mod owner;
+pub(crate) mod owner;
 mod semaphore;
 mod seqlock;
 
