@@ -79,7 +79,11 @@ pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
 /// it forever): stdout/stderr (`println!`), `std::sync` locks, or any
 /// library's internal locks. Touching shared memory, atomics, this crate's
 /// process-shared locks, and allocating with glibc's allocator (which resets
-/// its locks in the child) is fine.
+/// its locks in the child) is fine. And `child` must not capture a
+/// reference into shared memory that another thread of this process derived
+/// from an `ShmMutexGuard` (or an `unsafe` `&mut`) it still holds: this
+/// thread's own guards are refused by the fork barrier, other threads' are
+/// invisible to it.
 ///
 /// ```
 /// use shm_runtime::{process, Shared};
