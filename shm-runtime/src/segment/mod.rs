@@ -1034,14 +1034,7 @@ impl Segment {
         &self,
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
-        let view = self.create_layout(&Layout::value::<T>(), 1, |payload| {
-            let _no_fork = crate::process::ForkBarrier::new();
-            // SAFETY: the zero-filled payload is a valid, aligned `T`
-            // (`T: Zeroable`), and no one else reads or writes it before it
-            // is published, so this is the only reference (and `init` cannot
-            // fork a child that would keep it: see `ForkBarrier`).
-            init(unsafe { payload.cast::<T>().as_mut() })
-        })?;
+        let view = self.create_layout(&Layout::value::<T>(), 1, init_in_place(init))?;
         // SAFETY: the payload holds a valid `T` (zeroed, then `init`ed).
         Ok(unsafe { self.value_view(view) })
     }
@@ -1080,17 +1073,9 @@ impl Segment {
     pub fn create_slice_from_fn<T: SharedSafe>(
         &self,
         len: usize,
-        mut element: impl FnMut(usize) -> T,
+        element: impl FnMut(usize) -> T,
     ) -> Result<Shared<[T]>> {
-        let view = self.create_layout(&Layout::slice::<T>(), len, |payload| {
-            let first = payload.cast::<T>();
-            for i in 0..len {
-                // SAFETY: `i < len` elements fit in the payload, aligned; the
-                // memory is private until published. Should `element` panic,
-                // the segment is abandoned and removed; `T` needs no drop.
-                unsafe { first.as_ptr().add(i).write(element(i)) };
-            }
-        })?;
+        let view = self.create_layout(&Layout::slice::<T>(), len, write_elements(len, element))?;
         // SAFETY: all `len` elements were written.
         Ok(unsafe { self.slice_view(view) })
     }
@@ -1271,14 +1256,7 @@ impl Segment {
         &self,
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
-        let view = self.open_or_create_layout(&Layout::value::<T>(), 1, |payload| {
-            let _no_fork = crate::process::ForkBarrier::new();
-            // SAFETY: the payload is zero-filled (fresh, or zeroed on
-            // reclaim), a valid `T` (`T: Zeroable`), and private until
-            // published: this is the only reference (and `init` cannot fork
-            // a child that would keep it: see `ForkBarrier`).
-            init(unsafe { payload.cast::<T>().as_mut() })
-        })?;
+        let view = self.open_or_create_layout(&Layout::value::<T>(), 1, init_in_place(init))?;
         // SAFETY: a published `T`.
         Ok(unsafe { self.value_view(view) })
     }
@@ -1324,20 +1302,45 @@ impl Segment {
     pub fn open_or_create_slice_from_fn<T: SharedSafe>(
         &self,
         len: usize,
-        mut element: impl FnMut(usize) -> T,
+        element: impl FnMut(usize) -> T,
     ) -> Result<Shared<[T]>> {
-        let view = self.open_or_create_layout(&Layout::slice::<T>(), len, |payload| {
-            let first = payload.cast::<T>();
-            for i in 0..len {
-                // SAFETY: the payload holds `len` aligned elements, private
-                // until published; should `element` panic, the segment is
-                // abandoned and `T` needs no drop.
-                unsafe { first.as_ptr().add(i).write(element(i)) };
-            }
-        })?;
+        let view =
+            self.open_or_create_layout(&Layout::slice::<T>(), len, write_elements(len, element))?;
         // SAFETY: `view.len` valid elements: written here, or published by
         // their creator and validated.
         Ok(unsafe { self.slice_view(view) })
+    }
+}
+
+/// The payload initializer of `create_with` and `open_or_create_with`: `init`
+/// finishes the zero-filled `T` in place.
+fn init_in_place<T: SharedSafe + bytemuck::Zeroable>(
+    init: impl FnOnce(&mut T),
+) -> impl FnOnce(NonNull<u8>) {
+    move |payload| {
+        let _no_fork = crate::process::ForkBarrier::new();
+        // SAFETY: the payload is zero-filled (fresh, or zeroed on reclaim), a
+        // valid, aligned `T` (`T: Zeroable`), and nobody reads or writes it
+        // before it is published: this is the only reference (and `init`
+        // cannot fork a child that would keep it: see `ForkBarrier`).
+        init(unsafe { payload.cast::<T>().as_mut() })
+    }
+}
+
+/// The payload initializer of the `*_slice_from_fn` methods: element `i` is
+/// `element(i)`, written in place.
+fn write_elements<T: SharedSafe>(
+    len: usize,
+    mut element: impl FnMut(usize) -> T,
+) -> impl FnOnce(NonNull<u8>) {
+    move |payload| {
+        let first = payload.cast::<T>();
+        for i in 0..len {
+            // SAFETY: the payload holds `len` aligned elements, private until
+            // published. Should `element` panic, the segment is abandoned and
+            // removed; `T` needs no drop.
+            unsafe { first.as_ptr().add(i).write(element(i)) };
+        }
     }
 }
 
