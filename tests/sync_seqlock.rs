@@ -123,6 +123,27 @@ struct Stalled {
     writing: AtomicBool,
 }
 
+/// Forks a writer that stops in the middle of an `update` (after changing
+/// the first word of its private copy) and returns once it is there.
+fn stalled_writer(shared: &Shared<Stalled>) -> Child {
+    let child = fork(|| {
+        shared.sample.update(|v| {
+            // Half a write: what a crash mid-write would leave behind.
+            v.words[0] = 999;
+            shared.writing.store(true, Ordering::Release);
+            loop {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+    });
+    let start = Instant::now();
+    while !shared.writing.load(Ordering::Acquire) {
+        assert!(start.elapsed() < JOIN, "child never started writing");
+        std::thread::yield_now();
+    }
+    child
+}
+
 /// A writer SIGKILLed in the middle of a write: readers are told the writer
 /// died (never shown its half-written value), and the next `write` takes the
 /// write over and repairs the lock. Repeated, to cover several kill points.
@@ -131,21 +152,7 @@ fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
     for round in 1..=5u64 {
         let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
         shared.sample.write(Sample::new(round));
-        let mut child = fork(|| {
-            shared.sample.update(|v| {
-                // Half a write: what a crash mid-write would leave behind.
-                v.words[0] = 999;
-                shared.writing.store(true, Ordering::Release);
-                loop {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            });
-        });
-        let start = Instant::now();
-        while !shared.writing.load(Ordering::Acquire) {
-            assert!(start.elapsed() < JOIN, "child never started writing");
-            std::thread::yield_now();
-        }
+        let mut child = stalled_writer(&shared);
 
         // While the writer lives, a bounded read times out.
         let err = shared
@@ -179,19 +186,7 @@ fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
 fn sync_seqlock_a_zombie_writer_is_taken_over() {
     let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
     shared.sample.write(Sample::new(1));
-    let child = fork(|| {
-        shared.sample.update(|_| {
-            shared.writing.store(true, Ordering::Release);
-            loop {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-    });
-    let start = Instant::now();
-    while !shared.writing.load(Ordering::Acquire) {
-        assert!(start.elapsed() < JOIN, "child never started writing");
-        std::thread::yield_now();
-    }
+    let child = stalled_writer(&shared);
     // Killed, but not reaped: `child` still owns the zombie.
     // SAFETY: signals our own, unreaped child.
     assert_eq!(
