@@ -1,5 +1,6 @@
 //! Whether another process is alive, and whether its pid means anything here.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Whether process `pid` (of this PID namespace) still runs. A process that
@@ -12,7 +13,13 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
         use crate::sync::owner::{me, status, Status};
         // `/proc` is consulted only when it names this process's threads as
         // the kernel does (see `owner::Me::start`).
-        matches!(status(pid, me().start != 0), Status::Alive(_))
+        match status(pid, me().start != 0) {
+            Status::Alive(_) => true,
+            Status::Gone => false,
+            // A main thread that ended on its own (`pthread_exit`) shows as
+            // a zombie while the other threads of its process run on.
+            Status::Zombie => other_thread_runs(pid),
+        }
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -28,19 +35,47 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether a thread other than the (zombie) leader of process `pid` runs.
+#[cfg(target_os = "linux")]
+fn other_thread_runs(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let name = task.file_name();
+        if name.to_str() == Some(pid.to_string().as_str()) {
+            return false;
+        }
+        std::fs::read(task.path().join("stat")).is_ok_and(|stat| {
+            // The state follows the command name's last ')'.
+            let state = stat
+                .iter()
+                .rposition(|&b| b == b')')
+                .and_then(|close| stat.get(close + 2).copied());
+            !matches!(state, Some(b'Z' | b'X' | b'x') | None)
+        })
+    })
+}
+
 /// The inode of this process's PID namespace (`/proc/self/ns/pid`). When it
-/// cannot be read, a value unique to this process (`1 << 63 | pid`): two
-/// processes whose namespaces are unknown must never look alike, since a pid
-/// is judged only between processes of the same namespace. Never 0, which
-/// callers use for "not recorded".
+/// cannot be read, a random value with the top bit set, drawn anew in every
+/// process: a namespace that is unknown must never look like another one,
+/// since a pid is judged only between processes of the same namespace.
+/// Never 0, which callers use for "not recorded".
 ///
-/// Cached in an atomic, not a `OnceLock`: a child forked while another
-/// thread was filling a `OnceLock` would wait for it forever.
+/// Computed again in a forked child (which may live in another namespace:
+/// `unshare(CLONE_NEWPID)` moves the children, not the caller), and cached
+/// in a thread-local `Cell` rather than a `OnceLock`, which a child forked
+/// while another thread was filling it would wait for forever.
 pub(crate) fn pid_namespace() -> u64 {
-    static NS: AtomicU64 = AtomicU64::new(0);
-    let cached = NS.load(Ordering::Relaxed);
-    if cached != 0 {
-        return cached;
+    thread_local! {
+        /// (fork generation, namespace) of the last computation.
+        static NS: Cell<(u64, u64)> = const { Cell::new((u64::MAX, 0)) };
+    }
+    let generation = generation();
+    let (seen, ns) = NS.with(Cell::get);
+    if seen == generation && ns != 0 {
+        return ns;
     }
     let ns = std::fs::read_link("/proc/self/ns/pid")
         .ok()
@@ -50,9 +85,63 @@ pub(crate) fn pid_namespace() -> u64 {
             digits.parse::<u64>().ok()
         })
         .filter(|ns| *ns > 1 && *ns < 1 << 63)
-        .unwrap_or((1 << 63) | u64::from(std::process::id()));
-    NS.store(ns, Ordering::Relaxed);
+        .unwrap_or_else(|| unknown_namespace(generation));
+    NS.with(|cell| cell.set((generation, ns)));
     ns
+}
+
+/// Which fork of this process this is (0 before any fork), so that a child
+/// recomputes what it inherited.
+fn generation() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        crate::sync::fork_generation()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+/// The stand-in for an unreadable namespace: random, with the top bit set,
+/// one value per process and fork generation (agreed on by its threads
+/// through a compare-and-swap), so that it matches no other process.
+fn unknown_namespace(generation: u64) -> u64 {
+    static UNKNOWN: AtomicU64 = AtomicU64::new(0);
+    const LOW: u64 = (1 << 48) - 1;
+    let tag = (generation & 0x7fff) << 48;
+    loop {
+        let current = UNKNOWN.load(Ordering::Acquire);
+        if current != 0 && current & (0x7fff << 48) == tag {
+            return current;
+        }
+        let new = (1 << 63) | tag | (random_u64() & LOW).max(1);
+        if UNKNOWN
+            .compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return new;
+        }
+    }
+}
+
+/// 64 random bits from the kernel (or, failing that, from the clock, the
+/// pid and an address: enough that two processes do not collide).
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: writes at most 8 bytes into `bytes`.
+        let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+        if n == 8 {
+            return u64::from_ne_bytes(bytes);
+        }
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    bytes = nanos.to_ne_bytes();
+    u64::from_ne_bytes(bytes) ^ (u64::from(std::process::id()) << 32) ^ (&bytes as *const _ as u64)
 }
 
 #[cfg(test)]
@@ -83,6 +172,45 @@ mod tests {
         // SAFETY: signal 0 only checks existence.
         assert_eq!(unsafe { libc::kill(pid as libc::pid_t, 0) }, 0);
         assert!(child.wait().unwrap().success());
+        assert!(!pid_alive(pid));
+    }
+
+    /// A process whose main thread ended (`SYS_exit` of that thread alone)
+    /// while another thread runs shows a zombie leader: it still runs.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_whose_main_thread_exited_still_runs() {
+        let child_body = || {
+            std::thread::spawn(|| loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            });
+            // SAFETY: ends this thread only; the process lives on in the
+            // thread spawned above.
+            unsafe { libc::syscall(libc::SYS_exit, 0) };
+        };
+        // SAFETY: the child only spawns a thread and ends its own thread;
+        // it takes no lock another thread of this test process may hold
+        // (glibc's allocator resets its locks in a forked child).
+        let mut child = unsafe { crate::process::fork_unchecked(child_body) }.unwrap();
+        let pid = child.id();
+        // Wait until the leader is a zombie.
+        let start = std::time::Instant::now();
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            if stat
+                .rsplit_once(')')
+                .unwrap()
+                .1
+                .trim_start()
+                .starts_with('Z')
+            {
+                break;
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(pid_alive(pid), "a process with a running thread is alive");
+        child.kill().unwrap();
         assert!(!pid_alive(pid));
     }
 

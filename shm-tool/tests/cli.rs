@@ -599,9 +599,23 @@ fn scan_mutexes_reports_an_owner_that_died_holding_the_lock() {
     assert_eq!(field(&out, "mutex"), "payload offset 0: free");
     // A thread ends holding it: the scan (like the next lock) finds its
     // thread id gone.
-    std::thread::scope(|s| {
-        s.spawn(|| std::mem::forget(m.lock().unwrap()));
+    let tid = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::mem::forget(m.lock().unwrap());
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
+        })
+        .join()
+        .unwrap()
     });
+    // `join` returns before the kernel has quite removed the thread: wait
+    // until its id is gone, so the scan cannot see it still running.
+    let start = std::time::Instant::now();
+    // SAFETY: signal 0 only checks existence.
+    while unsafe { libc::kill(tid, 0) } == 0 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let out = ok(&["inspect", &name, "--scan-mutexes"]);
     assert!(out.contains("died holding it"), "{out}");
     let info = json::parse(&ok(&["inspect", &name, "--scan-mutexes", "--json"]));

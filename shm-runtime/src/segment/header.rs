@@ -470,7 +470,7 @@ fn classify(
 /// What is known of a creator pid recorded in a header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Creator {
-    /// The process exists (or is a zombie not yet reaped).
+    /// The process runs (a zombie, dead but not yet reaped, does not).
     Alive,
     /// Recorded in this process's PID namespace, and gone.
     Dead,

@@ -135,7 +135,7 @@ impl fmt::Display for State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CreatorStatus {
-    /// It exists (a zombie, dead but not yet reaped by its parent, counts).
+    /// It runs (a zombie, dead but not yet reaped by its parent, does not).
     Alive,
     /// It was recorded in this process's PID namespace and is gone.
     Dead,

@@ -75,7 +75,8 @@
 //! A pid is only trusted when the creator recorded the same PID namespace as
 //! the opener's: across namespaces (containers sharing `/dev/shm`) a creator
 //! is never declared dead, and openers time out instead. A zombie creator
-//! (dead but not reaped by its parent) still counts as alive.
+//! (dead but not yet reaped by its parent) counts as dead: it never writes
+//! again. A process whose main thread ended while others run counts as alive.
 //!
 //! # Security
 //!
