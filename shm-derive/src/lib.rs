@@ -10,9 +10,9 @@
 //! struct Point { x: f64, y: f64 }
 //! ```
 //!
-//! The derive is a small pipeline: [`model::parse`] reads the input into a
+//! The derive is a small pipeline: `model::parse` reads the input into a
 //! model and collects every error (bad repr, lifetimes, unions, enums with
-//! data), then [`expand::expand`] generates the impl, the per-field checks,
+//! data), then `expand::expand` generates the impl, the per-field checks,
 //! the drop check and the layout fingerprint.
 #![deny(
     unsafe_op_in_unsafe_fn,
