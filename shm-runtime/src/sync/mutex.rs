@@ -331,10 +331,11 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// holds the lock: see [When the owner dies](ShmMutex#when-the-owner-dies).
     ///
     /// # Panics
-    /// If this thread holds the lock already (a deadlock otherwise). Where
-    /// that cannot be told (processes of several PID namespaces used the
-    /// mutex), it deadlocks instead; [`lock_timeout`](ShmMutex::lock_timeout)
-    /// never panics.
+    /// If this thread certainly holds the lock already (a deadlock
+    /// otherwise). Where that cannot be told for certain (processes of
+    /// several PID or time namespaces used the mutex, or this thread has no
+    /// start time from `/proc`), it deadlocks instead;
+    /// [`lock_timeout`](ShmMutex::lock_timeout) never panics.
     ///
     /// ```
     /// let m = shm_runtime::ShmMutex::new(1i32);
@@ -1368,6 +1369,31 @@ mod tests {
             ..me
         };
         assert!(!held_by(word, records, me.ns, other_process));
+    }
+
+    #[test]
+    fn relocking_for_the_condvar_never_panics() {
+        // Even when the lock looks held by this very thread (only a forged
+        // or a dead thread's record could say so after the condvar released
+        // it), the relock waits instead of panicking like `lock`.
+        let m = ShmMutex::new(0u8);
+        std::thread::scope(|s| {
+            let t = s.spawn(|| {
+                let me = owner::me();
+                forge(&m, me, me.ns);
+                assert!(m.held_by(m.lock.load(Ordering::Relaxed), me));
+                m.relock().is_ok()
+            });
+            let deadline = Deadline::after(Duration::from_secs(10));
+            while m.lock.load(Ordering::Relaxed) & WAITERS == 0 {
+                assert!(!deadline.passed(), "the relock does not wait");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Released: the relock takes it.
+            m.lock.store(EPOCH_ONE * 7, Ordering::Release);
+            futex::wake(&m.lock, 1);
+            assert!(t.join().unwrap());
+        });
     }
 
     #[test]
