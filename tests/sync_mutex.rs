@@ -21,7 +21,7 @@ fn exit_child(code: i32) -> ! {
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: every child in this file touches only shared memory, atomics
     // and shm_runtime's process-shared primitives, then returns or _exits.
-    unsafe { process::fork_unchecked(child) }.expect("fork")
+    unsafe { fork_retrying(child) }.expect("fork")
 }
 
 #[test]
@@ -183,42 +183,145 @@ fn sync_mutex_no_fork_while_building_in_place() {
 fn sync_mutex_a_forgotten_guard_then_unmapped_mutex_is_harmless() {
     // The lock keeps no address anywhere: forgetting a guard and then
     // unmapping (or freeing) the mutex leaves nothing that points into it.
-    for _ in 0..10 {
-        let m = Shared::anonymous(ShmMutex::new([1u64; 64])).unwrap();
-        std::mem::forget(m.lock().unwrap());
-        drop(m); // unmapped
-        let boxed = Box::new(ShmMutex::new(0u32));
-        std::mem::forget(boxed.lock().unwrap());
-        drop(boxed); // freed, the heap reuses it
-    }
-    let other = Shared::anonymous(ShmMutex::new(0u64)).unwrap();
-    let boxed = Box::new(ShmMutex::new(0u64));
-    for _ in 0..1000 {
-        *other.lock().unwrap() += 1;
-        *boxed.lock().unwrap() += 1;
-    }
-    assert_eq!(*other.lock().unwrap(), 1000);
-    assert_eq!(*boxed.lock().unwrap(), 1000);
+    // In a child: a forgotten guard refuses forks for good, in the whole
+    // process (it could have been leaked, its `&mut T` alive in any thread).
+    fork(|| {
+        for _ in 0..10 {
+            let m = Shared::anonymous(ShmMutex::new([1u64; 64])).unwrap();
+            std::mem::forget(m.lock().unwrap());
+            drop(m); // unmapped
+            let boxed = Box::new(ShmMutex::new(0u32));
+            std::mem::forget(boxed.lock().unwrap());
+            drop(boxed); // freed, the heap reuses it
+        }
+        let other = Shared::anonymous(ShmMutex::new(0u64)).unwrap();
+        let boxed = Box::new(ShmMutex::new(0u64));
+        for _ in 0..1000 {
+            *other.lock().unwrap() += 1;
+            *boxed.lock().unwrap() += 1;
+        }
+        if *other.lock().unwrap() != 1000 || *boxed.lock().unwrap() != 1000 {
+            exit_child(2);
+        }
+    })
+    .join(JOIN)
+    .unwrap();
 }
 
 #[test]
-fn sync_mutex_a_thread_that_exits_holding_is_seen_dead_by_another_process() {
+fn sync_mutex_a_thread_that_exits_holding_keeps_it_until_its_process_ends() {
     let m = Shared::anonymous(ShmMutex::new(5u32)).unwrap();
-    // A thread of this (live) process ends holding the lock.
-    std::thread::scope(|s| {
-        s.spawn(|| std::mem::forget(m.lock().unwrap()));
-    });
-    let child = fork(|| match m.lock_timeout(Duration::from_secs(30)) {
-        Ok(Err(died)) => {
-            let mut guard = died.into_inner();
-            *guard = 6;
-            ShmMutexGuard::mark_consistent(&mut guard);
+    let child = fork(|| {
+        // A thread of this (live) process ends holding the lock, leaking
+        // its guard and the `&mut u32` derived from it to this thread.
+        let leaked: &mut u32 = std::thread::scope(|s| {
+            s.spawn(|| &mut **Box::leak(Box::new(m.lock().unwrap())))
+                .join()
+                .unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(50)); // the thread is gone
+                                                       // Never taken over while the process lives (before: `OwnerDied`
+                                                       // here, and a second `&mut u32`).
+        match m.lock_timeout(Duration::from_millis(200)) {
+            Err(e) if e.kind() == ErrorKind::TimedOut => {}
+            _ => exit_child(2),
         }
-        _ => exit_child(2),
+        if m.try_lock().is_ok() {
+            exit_child(3);
+        }
+        *leaked = 6;
+        // Any thread's leaked guard refuses forks (the count is the
+        // process's, not the ended thread's).
+        // SAFETY: refused; the closure does nothing anyway.
+        match unsafe { process::fork_unchecked(|| {}) } {
+            Err(e) if e.kind() == ErrorKind::ForkWhileLocked => {}
+            _ => exit_child(4),
+        }
     });
     child.join(JOIN).unwrap();
-    let guard = m.lock_timeout(Duration::from_secs(30)).unwrap().unwrap();
+    // The process ended: now its lock is taken over.
+    let mut guard = m.lock_timeout(JOIN).unwrap().unwrap_err().into_inner();
     assert_eq!(*guard, 6);
+    ShmMutexGuard::mark_consistent(&mut guard);
+}
+
+#[test]
+fn sync_mutex_a_holder_whose_main_thread_ended_is_alive() {
+    // Its main thread ends while another thread holds the lock: the leader
+    // is a zombie in `/proc`, but the process lives on.
+    // 'static: the child's second thread outlives its (main) thread.
+    let state: &'static Shared<Crash> =
+        Box::leak(Box::new(Shared::<Crash>::anonymous_zeroed().unwrap()));
+    let child = fork(|| {
+        std::thread::spawn(|| {
+            let guard = state.pair.lock().unwrap();
+            state.holding.set();
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(guard);
+            exit_child(0);
+        });
+        // SAFETY: ends this (main) thread only, as `pthread_exit` would; the
+        // other thread ends the process.
+        unsafe { libc::syscall(libc::SYS_exit, 0) };
+    });
+    state
+        .holding
+        .wait_timeout(Duration::from_secs(30))
+        .expect("the child took the lock");
+    std::thread::sleep(Duration::from_millis(200));
+    let Err(err) = state.pair.lock_timeout(Duration::from_millis(300)) else {
+        panic!("a live holder's lock was taken");
+    };
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    // Released by its live holder: no `OwnerDied`.
+    assert!(state.pair.lock_timeout(JOIN).unwrap().is_ok());
+    child.join(JOIN).unwrap();
+}
+
+#[test]
+fn sync_mutex_a_holder_in_another_time_namespace_is_never_taken_over() {
+    // Start times read through `/proc` are relative to the reader's time
+    // namespace: a live holder whose boot time is offset must not look like
+    // a process that reused the holder's pid.
+    const NO_NAMESPACES: i32 = 77;
+    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let mut child = fork(|| {
+        // SAFETY: plain system calls. Unprivileged user namespaces may be
+        // disabled: then the test has nothing to check.
+        if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWTIME) } != 0
+            || std::fs::write("/proc/self/timens_offsets", "boottime 100000 0").is_err()
+        {
+            exit_child(NO_NAMESPACES);
+        }
+        // Only its children enter the new time namespace.
+        let grandchild = fork(|| {
+            let guard = state.pair.lock().unwrap();
+            state.holding.set();
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(guard);
+        });
+        if grandchild.join(JOIN).is_err() {
+            exit_child(2);
+        }
+    });
+    while state
+        .holding
+        .wait_timeout(Duration::from_millis(10))
+        .is_err()
+    {
+        if let Some(status) = child.wait_timeout(Duration::ZERO).unwrap() {
+            assert_eq!(status.code(), Some(NO_NAMESPACES), "{status:?}");
+            eprintln!("no time namespaces here: nothing to check");
+            return;
+        }
+    }
+    // Before: `OwnerDied`, the live holder taken over.
+    assert!(matches!(
+        state.pair.try_lock(),
+        Err(shm_runtime::sync::TryLockError::WouldBlock)
+    ));
+    assert!(state.pair.lock_timeout(JOIN).unwrap().is_ok());
+    child.join(JOIN).unwrap();
 }
 
 #[test]
@@ -311,4 +414,28 @@ fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
+/// `process::fork_unchecked`, retried for a while when refused because a
+/// guard exists: the fork barrier counts every thread's guards, so another
+/// test holding a lock for a moment refuses this test's fork.
+///
+/// # Safety
+/// As `process::fork_unchecked`.
+unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
+    let mut child = Some(child);
+    let start = std::time::Instant::now();
+    loop {
+        // SAFETY: the caller's promise, for the same closure.
+        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
+        match forked {
+            Err(e)
+                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
+                    && start.elapsed() < std::time::Duration::from_secs(60) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            forked => return forked,
+        }
+    }
 }

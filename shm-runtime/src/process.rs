@@ -15,10 +15,14 @@
 //!   takes no lock another thread may hold: in practice it touches shared
 //!   memory, atomics and this crate's process-shared locks, and returns.
 //!
-//! Both refuse ([`ErrorKind::ForkWhileLocked`]) while the calling thread
-//! holds an `ShmMutexGuard` or builds a shared value in place
+//! Both refuse ([`ErrorKind::ForkWhileLocked`]) while any thread of this
+//! process holds an `ShmMutexGuard` or builds a shared value in place
 //! (`anonymous_init`, `create_with`, ...): a reference derived from the
 //! guard, captured by the child, would alias data the parent then changes.
+//! Any thread: a guard leaked on a thread that then ended (`Box::leak`)
+//! leaves its `&mut T` to the threads that remain, so the count is the
+//! process's, and a leaked guard refuses forks for good (its lock is held
+//! for good too).
 //!
 //! In both, the child runs the closure and then leaves with `_exit`: it never
 //! returns into the caller's code, never runs the parent's destructors,
@@ -26,12 +30,12 @@
 //! returns and 101 when it panics (as a Rust program's would).
 
 use crate::error::{Error, ErrorKind, Result};
-use std::cell::Cell;
 use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The exit status of a child whose closure panicked.
@@ -81,9 +85,10 @@ pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
 /// process-shared locks, and allocating with glibc's allocator (which resets
 /// its locks in the child) is fine. And `child` must not capture a
 /// reference into shared memory that another thread of this process derived
-/// from an `ShmMutexGuard` (or an `unsafe` `&mut`) it still holds: this
-/// thread's own guards are refused by the fork barrier, other threads' are
-/// invisible to it.
+/// from an `ShmMutexGuard` (or an `unsafe` `&mut`) taken while the fork is
+/// under way: guards that exist when the fork is checked (on any thread,
+/// leaked ones included) are refused by the fork barrier, but a guard that
+/// another thread takes between that check and the fork itself is not.
 ///
 /// ```
 /// use shm_runtime::{process, Shared};
@@ -98,13 +103,17 @@ pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
 pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
-    let barriers = NO_FORK.with(Cell::get);
+    let barriers = NO_FORK.load(Ordering::SeqCst);
     if barriers != 0 {
         return Err(Error::new(
             ErrorKind::ForkWhileLocked,
-            "refusing to fork while this thread holds an ShmMutex guard or is building a \
-             shared value in place: the child could keep a reference into data that this \
-             process then changes under it; fork before locking, or after the guard is dropped",
+            format!(
+                "refusing to fork while a thread of this process holds an ShmMutex guard or \
+                 is building a shared value in place ({barriers} such guards, counting any \
+                 leaked on threads that ended): the child could keep a reference into data \
+                 that this process then changes under it; fork before locking, or after the \
+                 guards are dropped"
+            ),
         ));
     }
     // Output buffered in this process would otherwise be written twice.
@@ -115,6 +124,10 @@ pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
     match pid {
         -1 => Err(Error::last_os("forking a child process")),
         0 => {
+            // The barriers counted are other threads' (this one held none),
+            // and those threads do not exist here: none of them is ever
+            // dropped in this child, which may fork in turn.
+            NO_FORK.store(0, Ordering::SeqCst);
             // Whatever happens below, the child ends here: even a panic
             // escaping `catch_unwind` (a panic payload whose `Drop` panics)
             // never unwinds into the caller's code.
@@ -148,26 +161,32 @@ impl Drop for ExitOnDrop {
     }
 }
 
-thread_local! {
-    /// How many fork barriers this thread holds.
-    static NO_FORK: Cell<usize> = const { Cell::new(0) };
-}
+/// How many fork barriers exist in this process, on any thread (leaked
+/// ones included). A child forked by [`fork_unchecked`] starts at 0 (the
+/// barriers counted belong to threads it does not have); a child forked
+/// otherwise (`libc::fork`) inherits the count with the copies of the
+/// forking thread's barriers, whose drops bring it down, and of other
+/// threads', which keep it from forking in turn: conservative.
+static NO_FORK: AtomicUsize = AtomicUsize::new(0);
 
-/// While alive, [`fork`] and [`fork_unchecked`] refuse to fork on this
-/// thread. Held by every `ShmMutexGuard` and by the in-place initializers
-/// that hand out `&mut T` to shared memory: a reference derived from them,
-/// captured by a forked child, would alias data that the parent then
-/// changes. A forgotten barrier keeps the thread from forking: conservative.
+/// While alive, [`fork`] and [`fork_unchecked`] refuse to fork, on any
+/// thread of this process. Held by every `ShmMutexGuard` and by the in-place
+/// initializers that hand out `&mut T` to shared memory: a reference derived
+/// from them, captured by a forked child, would alias data that the parent
+/// then changes. A forgotten (or leaked) barrier keeps the process from
+/// forking for good: conservative, and right, since a reference derived from
+/// a leaked guard may live on in any thread.
 pub(crate) struct ForkBarrier {
-    /// A thread-local count: the barrier must be dropped on its own thread.
+    /// Not `Send`, as the guards that hold it (the count is process-wide, so
+    /// nothing depends on it).
     not_send: PhantomData<*const ()>,
 }
 
 impl ForkBarrier {
-    /// Raises this thread's barrier count until the value is dropped.
+    /// Raises this process's barrier count until the value is dropped.
     #[inline]
     pub(crate) fn new() -> ForkBarrier {
-        NO_FORK.with(|n| n.set(n.get() + 1));
+        NO_FORK.fetch_add(1, Ordering::SeqCst);
         ForkBarrier {
             not_send: PhantomData,
         }
@@ -177,7 +196,7 @@ impl ForkBarrier {
 impl Drop for ForkBarrier {
     #[inline]
     fn drop(&mut self) {
-        NO_FORK.with(|n| n.set(n.get().saturating_sub(1)));
+        NO_FORK.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

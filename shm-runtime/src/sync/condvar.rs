@@ -277,9 +277,10 @@ impl ShmCondvar {
         self.waiters.fetch_sub(1, Ordering::Relaxed);
         let timed_out = WaitTimeoutResult(woke == Wake::TimedOut);
         // Unbounded, as std's: the caller gets the guard back. We released
-        // the lock above, so this thread cannot hold it (no panic), and a
-        // dead holder is taken over with `OwnerDied`.
-        match mutex.lock() {
+        // the lock above, so this thread does not hold it: `relock` never
+        // takes it for this thread's (it never panics), and a dead holder
+        // is taken over with `OwnerDied`.
+        match mutex.relock() {
             Ok(guard) => Ok((guard, timed_out)),
             Err(died) => Err(died.map(|guard| (guard, timed_out))),
         }

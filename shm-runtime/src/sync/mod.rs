@@ -18,8 +18,8 @@
 //! none of them hangs. The condition variable's timed waits are std's: the
 //! timeout bounds the wait for a notification (then `timed_out()` is true),
 //! but the mutex must be held again before they return, and re-taking it
-//! waits like [`ShmMutex::lock`] for as long as a live thread holds it (a
-//! holder that died is detected, and reported as [`OwnerDied`]).
+//! waits like [`ShmMutex::lock`] for as long as its holder's process lives
+//! (a holder whose process died is detected, and reported as [`OwnerDied`]).
 //!
 //! Linux is the first-class target: every type here waits on shared futexes
 //! and holds no address. `ShmMutex` and `ShmCondvar` are Linux-only (a
@@ -95,8 +95,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// let m = ShmMutex::new(0u32);
 /// std::thread::scope(|s| {
-///     // A thread that ends while holding the lock is a dead owner.
-///     s.spawn(|| std::mem::forget(m.lock().unwrap()));
+///     // A thread that panics while holding the lock leaves it inconsistent
+///     // (as would a process that dies holding it).
+///     let _ = s
+///         .spawn(|| {
+///             let _guard = m.lock().unwrap();
+///             panic!("in the middle of an update");
+///         })
+///         .join();
 /// });
 /// let died = m.lock().unwrap_err();
 /// let mut guard = died.into_inner();
@@ -136,7 +142,13 @@ impl<G> OwnerDied<G> {
     /// ```
     /// let m = shm_runtime::ShmMutex::new(1u8);
     /// std::thread::scope(|s| {
-    ///     s.spawn(|| std::mem::forget(m.lock().unwrap())); // dies holding it
+    ///     // Panics holding it.
+    ///     let _ = s
+    ///         .spawn(|| {
+    ///             let _guard = m.lock();
+    ///             panic!("oops");
+    ///         })
+    ///         .join();
     /// });
     /// let died = m.lock().unwrap_err();
     /// assert_eq!(**died.get_ref(), 1);
@@ -150,7 +162,13 @@ impl<G> OwnerDied<G> {
     /// ```
     /// let m = shm_runtime::ShmMutex::new(1u8);
     /// std::thread::scope(|s| {
-    ///     s.spawn(|| std::mem::forget(m.lock().unwrap())); // dies holding it
+    ///     // Panics holding it.
+    ///     let _ = s
+    ///         .spawn(|| {
+    ///             let _guard = m.lock();
+    ///             panic!("oops");
+    ///         })
+    ///         .join();
     /// });
     /// let mut died = m.lock().unwrap_err();
     /// **died.get_mut() = 0;

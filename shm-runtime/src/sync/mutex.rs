@@ -5,7 +5,6 @@ use super::futex::{self, Deadline, Wake};
 use super::owner::{self, Me, Status};
 use super::{fork_generation, OwnerDied};
 use crate::error::{Error, ErrorKind, Result};
-use crate::liveness::pid_namespace;
 use crate::process::ForkBarrier;
 use crate::{Fingerprint, SharedSafe};
 use std::cell::UnsafeCell;
@@ -87,7 +86,7 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 }
 
 /// A mutex shared between processes, guarding a `T`, that survives the death
-/// of the process (or thread) holding it.
+/// of the process holding it.
 ///
 /// It is a futex lock of this crate: one 32-bit word that holds the thread
 /// id of its holder, taken and released with one atomic instruction each
@@ -99,14 +98,23 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// # When the owner dies
 ///
 /// If a process is killed (even by `SIGKILL`, at any instruction) while it
-/// holds the lock, or a thread ends while holding it (say, after
-/// `mem::forget(guard)`), the next [`lock`](ShmMutex::lock) takes the lock
-/// and returns `Err(`[`OwnerDied`]`)` holding the guard, like std's
+/// holds the lock, the next [`lock`](ShmMutex::lock) takes the lock and
+/// returns `Err(`[`OwnerDied`]`)` holding the guard, like std's
 /// `PoisonError`: the data may be half-updated. Inspect and repair it through
 /// the guard, then call [`ShmMutexGuard::mark_consistent`]. A thread that
 /// panics while it holds the guard has the same effect. Should the repairer
 /// forget (or die, or panic), the flag stays set and the next locker is told
 /// again: the warning is never lost.
+///
+/// A *thread* that ends holding the lock (after `mem::forget(guard)`, or
+/// `Box::leak`) while its process lives on keeps it held for good, like a
+/// leaked guard of std's `Mutex`: a `&mut T` derived from a leaked guard
+/// may still be in use by another thread of that process, and taking the
+/// lock over would hand out a second one. [`lock`](ShmMutex::lock) then
+/// waits forever and [`lock_timeout`](ShmMutex::lock_timeout) times out;
+/// the lock is recovered once that process ends. Likewise a holder that
+/// `exec`s another program (its guard is never dropped): the lock is held
+/// until the new program ends, as the process lives on.
 ///
 /// ```
 /// use shm_runtime::{process, Shared, ShmMutex, ShmMutexGuard};
@@ -138,31 +146,37 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// checks, and once more when its timeout runs out; [`try_lock`](ShmMutex::try_lock)
 /// checks at once) asks whether the holder still exists:
 ///
-/// * the holder's thread id no longer exists (`kill(tid, 0)` fails with
-///   `ESRCH`), or it is a zombie (state `Z` in `/proc/<tid>/stat`: a killed
-///   process its parent has not reaped yet), or
-/// * the id exists but the thread has another start time than the one the
-///   holder recorded (field 22 of `/proc/<tid>/stat`): the kernel reused the
-///   id for a new thread.
+/// * the holder's process no longer exists (`kill(pid, 0)` fails with
+///   `ESRCH`), or it is a zombie as a whole (state `Z` in
+///   `/proc/<pid>/stat` and no other thread in `/proc/<pid>/task`: a killed
+///   process its parent has not reaped yet; a main thread that ended while
+///   others run does not count), or
+/// * the pid exists but the process has another start time than the one
+///   the holder recorded (field 22 of `/proc/<pid>/stat`): the kernel
+///   reused the pid for a new process.
 ///
 /// Then the waiter takes the lock over with one compare-and-swap on the whole
 /// lock word (exactly one waiter wins; the word also counts acquisitions, so
 /// the swap fails if the lock changed hands meanwhile).
 ///
-/// Thread ids mean something in one PID namespace only (two containers have
-/// threads with the same ids). So the mutex records the PID namespace of
-/// every process that locks it, and a holder is judged only when all of
-/// them ran in the judge's namespace. **Once processes of two PID namespaces
+/// Process ids mean something in one PID namespace only (two containers
+/// have processes with the same ids), and start times are counted from the
+/// boot time of a *time* namespace. So the mutex records the PID and time
+/// namespaces of every process that locks it, and a holder is judged only
+/// when all of them ran in the judge's namespaces (start times are compared
+/// only when the time namespace is known: before Linux 5.6, a reused pid
+/// is not recognised). **Once processes of two PID (or time) namespaces
 /// have used a mutex, a dead holder is never detected**: its lock stays
 /// held, [`lock`](ShmMutex::lock) waits forever and
 /// [`lock_timeout`](ShmMutex::lock_timeout) times out. Taking over a live
 /// holder in another container would be far worse.
 ///
-/// A thread that recorded no start time (it died within the few
-/// instructions between taking the lock and recording it, or its process
-/// has no usable `/proc`) is judged by its thread id alone: if the id is
+/// A holder that recorded no start time (its process has no usable
+/// `/proc`) is judged by its pid alone, and one that has not recorded
+/// itself yet (it was killed within the few instructions between taking
+/// the lock and recording itself) by its thread id alone: if the id is
 /// reused before anyone notices the death, the lock stays held until that
-/// new thread ends.
+/// new process (or thread) ends.
 ///
 /// # Zeroed memory and moves
 ///
@@ -180,17 +194,20 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// (instead of deadlocking), is [`WouldBlock`](TryLockError::WouldBlock) for
 /// [`try_lock`](ShmMutex::try_lock) and an error of kind
 /// [`WouldDeadlock`](ErrorKind::WouldDeadlock) for
-/// [`lock_timeout`](ShmMutex::lock_timeout); this is detected only while
-/// every user of the mutex ran in one PID namespace (else `lock` deadlocks
-/// and `lock_timeout` times out). A process cannot fork while it holds a
-/// guard ([`ForkWhileLocked`](ErrorKind::ForkWhileLocked)); should a guard
+/// [`lock_timeout`](ShmMutex::lock_timeout); this is detected only when it
+/// is certain: every user of the mutex ran in one PID namespace, and this
+/// thread knows its start time from `/proc` (else it cannot tell itself from
+/// a dead thread of its process that had its id: `lock` deadlocks and
+/// `lock_timeout` times out). A process cannot fork while any of its threads
+/// holds a guard ([`ForkWhileLocked`](ErrorKind::ForkWhileLocked)); should a guard
 /// be copied into a child anyway, that copy is dead: using it panics, and
 /// dropping it does nothing.
 ///
 /// # Platform
 ///
-/// Linux: thread ids, shared futexes and `/proc` (without `/proc`, only
-/// thread ids that no longer exist are recognised as dead holders).
+/// Linux: thread and process ids, shared futexes and `/proc` (without
+/// `/proc`, only processes that no longer exist are recognised as dead
+/// holders).
 #[repr(C)]
 pub struct ShmMutex<T> {
     /// 0: unlocked. Else `WAITERS | epoch | tid` of the holder; unlocking
@@ -199,28 +216,37 @@ pub struct ShmMutex<T> {
     /// 1 when a previous owner died (or panicked) and nobody has called
     /// `mark_consistent` since. Read and written with the lock held.
     inconsistent: AtomicU32,
-    /// The holder's record, written by the holder right after it takes the
-    /// lock and cleared before it unlocks: the lock word it wrote (without
-    /// `WAITERS`) in the high half, its start time in the low half. Only a
-    /// record whose high half equals the current lock word describes the
-    /// current holder. 0: none.
+    /// The holder's thread record, written by the holder right after it
+    /// takes the lock (after `owner_process`) and cleared before it unlocks:
+    /// the lock word it wrote (without `WAITERS`) in the high half, its
+    /// thread's start time (0: unknown) in the low half. Only a record whose
+    /// high half equals the current lock word describes the current holder.
+    /// 0: none.
     owner: AtomicU64,
-    /// The PID namespace of every thread that locked the mutex (0: none
-    /// yet; `MIXED_NS`: more than one), which decides whether a holder's
-    /// thread id can be judged.
+    /// The holder's process record, written just before `owner`: the lock
+    /// word's epoch in bits 54..63, the holder's process id (`getpid`, 22
+    /// bits) in bits 32..54, its process's start time (0: unknown) in the
+    /// low half. It describes the current holder only when its epoch is the
+    /// lock word's and `owner` describes it too. 0: none.
+    owner_process: AtomicU64,
+    /// The PID and time namespaces ([`owner::namespace_key`]) of every
+    /// thread that locked the mutex (0: none yet; `MIXED_NS`: more than
+    /// one), which decides whether a holder's ids and start times can be
+    /// judged.
     owner_ns: AtomicU64,
     value: UnsafeCell<T>,
 }
 
 // SAFETY: (1) no process-local address: two 32-bit words (a thread id, an
-// acquisition count and flags), a start time and a namespace inode, which
+// acquisition count and flags), process ids, start times and namespace
+// inodes, which
 // are the same numbers in every process, and `T: SharedSafe`. (2) `repr(C)`
 // over atomics and `T`. (3) no drop glue (`T` has none). (4) every mutation
 // through `&Self` is atomic (the futex calls are shared, not private), or an
 // access to `value` while the lock is held. (5) the fingerprint names this
 // lock's protocol and includes `T`'s.
 unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmMutex futex v3")
+    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmMutex futex v4")
         .field("lock", offset_of!(Self, lock), AtomicU32::FINGERPRINT)
         .field(
             "inconsistent",
@@ -228,6 +254,11 @@ unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
             AtomicU32::FINGERPRINT,
         )
         .field("owner", offset_of!(Self, owner), AtomicU64::FINGERPRINT)
+        .field(
+            "owner_process",
+            offset_of!(Self, owner_process),
+            AtomicU64::FINGERPRINT,
+        )
         .field(
             "owner_ns",
             offset_of!(Self, owner_ns),
@@ -261,6 +292,9 @@ enum Wait<'d> {
     Until(&'d Deadline),
     /// As long as it takes (`lock`).
     Forever,
+    /// As long as it takes, and never [`Busy::ByMe`]: the condition
+    /// variable re-locking a mutex this thread just released.
+    Relock,
 }
 
 /// Why [`ShmMutex::acquire`] did not take the lock.
@@ -287,6 +321,7 @@ impl<T: SharedSafe> ShmMutex<T> {
             lock: AtomicU32::new(0),
             inconsistent: AtomicU32::new(0),
             owner: AtomicU64::new(0),
+            owner_process: AtomicU64::new(0),
             owner_ns: AtomicU64::new(0),
             value: UnsafeCell::new(value),
         }
@@ -296,10 +331,11 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// holds the lock: see [When the owner dies](ShmMutex#when-the-owner-dies).
     ///
     /// # Panics
-    /// If this thread holds the lock already (a deadlock otherwise). Where
-    /// that cannot be told (processes of several PID namespaces used the
-    /// mutex), it deadlocks instead; [`lock_timeout`](ShmMutex::lock_timeout)
-    /// never panics.
+    /// If this thread certainly holds the lock already (a deadlock
+    /// otherwise). Where that cannot be told for certain (processes of
+    /// several PID or time namespaces used the mutex, or this thread has no
+    /// start time from `/proc`), it deadlocks instead;
+    /// [`lock_timeout`](ShmMutex::lock_timeout) never panics.
     ///
     /// ```
     /// let m = shm_runtime::ShmMutex::new(1i32);
@@ -512,21 +548,29 @@ impl<T: SharedSafe> ShmMutex<T> {
                     Err(_) => continue,
                 }
             }
-            if self.held_by(word, me) {
+            if !matches!(wait, Wait::Relock) && self.held_by(word, me) {
                 return Err(Busy::ByMe);
             }
             let expired = match wait {
                 Wait::No => true,
                 Wait::Until(deadline) => deadline.passed(),
-                Wait::Forever => false,
+                Wait::Forever | Wait::Relock => false,
             };
-            if (check || expired) && self.holder(word, me) == Some(false) {
-                if let Some(mine) = self.take_over(word, me) {
-                    return Ok(mine);
+            if check || expired {
+                let seen = self.records();
+                if holder_alive(word, seen, self.owner_ns.load(Ordering::Acquire), me)
+                    == Some(false)
+                {
+                    if let Some(mine) = self.take_over(word, seen, me) {
+                        return Ok(mine);
+                    }
+                    continue;
                 }
-                continue;
             }
             if expired {
+                if waiters != 0 {
+                    self.pass_on_wake();
+                }
                 return Err(Busy::Held);
             }
             check = false;
@@ -560,10 +604,37 @@ impl<T: SharedSafe> ShmMutex<T> {
         }
     }
 
-    /// Takes the lock from a holder judged dead, whose word was `word`:
-    /// `None` if the lock changed hands meanwhile.
-    fn take_over(&self, mut word: u32, me: Me) -> Option<u32> {
+    /// This thread slept on the lock and gives up (its time ran out): it
+    /// may have been woken by an unlock whose lock another thread took
+    /// first, without `WAITERS`. Other sleepers must not depend on the wake
+    /// it swallowed: make sure the next unlock wakes one, or wake one now.
+    #[cold]
+    fn pass_on_wake(&self) {
+        let now = self.lock.load(Ordering::Relaxed);
+        if now & WAITERS != 0 {
+            return;
+        }
+        if now & TID == 0
+            || self
+                .lock
+                .compare_exchange(now, now | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            futex::wake(&self.lock, 1);
+        }
+    }
+
+    /// Takes the lock from a holder judged dead, whose word was `word` and
+    /// records `seen`: `None` if the lock changed hands meanwhile.
+    fn take_over(&self, mut word: u32, seen: Records, me: Me) -> Option<u32> {
         loop {
+            // The judgement holds only for the holder it judged: the records
+            // must be the ones it read, right before the swap (with the
+            // epoch in the word, a new holder with the same word would also
+            // have to write the same records).
+            if self.records() != seen {
+                return None;
+            }
             // Keep `WAITERS`: others may sleep on the dead holder's lock.
             let mine = next(word, me.tid, WAITERS);
             match self
@@ -584,31 +655,41 @@ impl<T: SharedSafe> ShmMutex<T> {
         }
     }
 
-    /// Records this thread as the holder of `word`, which it just wrote.
+    /// Records this thread as the holder of `word`, which it just wrote:
+    /// its process first, so that a thread record naming `word` implies a
+    /// process record of this acquisition.
     fn record_owner(&self, word: u32, me: Me) {
-        if me.start != 0 {
-            self.owner.store(record(word, me.start), Ordering::Release);
-        }
+        self.owner_process.store(
+            process_record(word, me.pid, me.process_start),
+            Ordering::Release,
+        );
+        self.owner.store(record(word, me.start), Ordering::Release);
     }
 
-    /// Whether `word` (locked) names this very thread.
+    /// The holder records, thread record first (see `record_owner`).
+    fn records(&self) -> Records {
+        let owner = self.owner.load(Ordering::Acquire);
+        let process = self.owner_process.load(Ordering::Acquire);
+        Records { owner, process }
+    }
+
+    /// Whether `word` (locked) certainly names this very thread.
     fn held_by(&self, word: u32, me: Me) -> bool {
         held_by(
             word,
-            self.owner.load(Ordering::Acquire),
+            self.records(),
             self.owner_ns.load(Ordering::Acquire),
             me,
         )
     }
 
-    /// Whether the holder in `word` is alive (`None`: it cannot be judged).
-    fn holder(&self, word: u32, me: Me) -> Option<bool> {
-        holder_alive(
-            word,
-            self.owner.load(Ordering::Acquire),
-            self.owner_ns.load(Ordering::Acquire),
-            me,
-        )
+    /// Locks again a mutex this thread just released (the condition
+    /// variable): waits as long as it takes, never panics.
+    pub(super) fn relock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
+        match self.acquire(Wait::Relock) {
+            Ok(taken) => self.guard(taken),
+            Err(_) => unreachable!("a relock waits until the lock is taken"),
+        }
     }
 
     /// Records this thread's PID namespace before it takes the lock: whoever
@@ -637,43 +718,85 @@ fn next(word: u32, tid: u32, waiters: u32) -> u32 {
     (word.wrapping_add(EPOCH_ONE) & EPOCH) | tid | waiters
 }
 
-/// A holder's record (see `ShmMutex::owner`).
+/// A holder's thread record (see `ShmMutex::owner`).
 fn record(word: u32, start: u32) -> u64 {
     (u64::from(word & !WAITERS) << 32) | u64::from(start)
 }
 
-/// Whether the lock word `word`, with the holder record `owner` and the
-/// namespace record `owner_ns`, names this very thread.
-fn held_by(word: u32, owner: u64, owner_ns: u64, me: Me) -> bool {
-    word & TID == me.tid
-        && owner_ns == me.ns
-        // The holder records itself before its lock returns; a thread that
-        // recorded no start time cannot tell itself from a dead thread that
-        // had its id.
-        && (me.start == 0 || owner == record(word, me.start))
+/// A holder's process record (see `ShmMutex::owner_process`).
+fn process_record(word: u32, pid: u32, start: u32) -> u64 {
+    (u64::from((word & EPOCH) >> 22) << 54) | (u64::from(pid & TID) << 32) | u64::from(start)
 }
 
-/// Whether the holder named by a locked `word` (with the records `owner`
+/// The holder records of an `ShmMutex`, as read together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Records {
+    /// `ShmMutex::owner`.
+    owner: u64,
+    /// `ShmMutex::owner_process`.
+    process: u64,
+}
+
+impl Records {
+    /// The holder's process id and process start time (0: unknown), if
+    /// these records describe the holder that wrote the locked `word`.
+    fn process_of(self, word: u32) -> Option<(u32, u32)> {
+        let pid = (self.process >> 32) as u32 & TID;
+        let tied = self.owner >> 32 == u64::from(word & !WAITERS)
+            && (self.process >> 54) as u32 == (word & EPOCH) >> 22
+            && pid != 0;
+        tied.then_some((pid, self.process as u32))
+    }
+}
+
+/// Whether the lock word `word`, with the holder records `records` and the
+/// namespace record `owner_ns`, certainly names this very thread: same
+/// namespaces, same thread id, same process id, same thread start time.
+/// Without a start time of its own, a thread cannot tell itself from a dead
+/// thread of its process that had its id: then it is not sure, and says no.
+fn held_by(word: u32, records: Records, owner_ns: u64, me: Me) -> bool {
+    word & TID == me.tid
+        && owner_ns == me.ns
+        && me.start != 0
+        && records.owner == record(word, me.start)
+        && records
+            .process_of(word)
+            .is_some_and(|(pid, _)| pid == me.pid)
+}
+
+/// Whether the holder named by a locked `word` (with the records `records`
 /// and `owner_ns`) is alive: `None` when it cannot be judged from here
-/// (free, or another PID namespace used the lock). Makes a system call or
-/// two: `kill(tid, 0)`, and a read of `/proc/<tid>/stat`.
-fn holder_alive(word: u32, owner: u64, owner_ns: u64, me: Me) -> Option<bool> {
+/// (free, or another PID or time namespace used the lock). Makes a system
+/// call or a few: `kill(pid, 0)`, and reads of `/proc/<pid>`.
+///
+/// A holder is judged by its *process*: it is dead only once its process is
+/// gone, a zombie as a whole, or its pid names another process (another
+/// start time). A thread that ended holding the lock in a process that
+/// lives on holds it forever, like a leaked guard of std's `Mutex`: a
+/// reference derived from its guard may still be in use by another thread.
+fn holder_alive(word: u32, records: Records, owner_ns: u64, me: Me) -> Option<bool> {
     let tid = word & TID;
     if tid == 0 || owner_ns != me.ns {
         return None;
     }
-    if tid == me.tid {
-        // In one namespace, only this thread has this id: a holder with our
-        // id that is not us died, and the kernel gave its id to us.
-        return Some(held_by(word, owner, owner_ns, me));
-    }
-    // A start time is trusted only from a record of this very acquisition,
-    // and when our `/proc` names threads as `gettid` does (`me.start != 0`).
-    let recorded =
-        (me.start != 0 && owner >> 32 == u64::from(word & !WAITERS)).then_some(owner as u32);
-    Some(match owner::status(tid, me.start != 0) {
+    let Some((pid, start)) = records.process_of(word) else {
+        // No record of this acquisition yet: the holder took the lock with
+        // its compare-and-swap and has not written its records (the next
+        // few instructions, with no way out in between: no call that could
+        // unwind or end the thread). A thread cannot end there without its
+        // whole process ending (only a signal killing the process stops it
+        // there; unsafe code calling `pthread_exit` from a signal handler
+        // aside), so a holder thread that no longer exists means a dead
+        // process. One that exists is alive (or its id was reused: then
+        // the lock stays held until that thread ends).
+        return Some(owner::thread_exists(tid));
+    };
+    // `/proc` is only consulted when it names this process's threads as
+    // `gettid` does (`me.start != 0`); start times are only compared when
+    // both were read in one time namespace (equal `owner_ns`, known).
+    Some(match owner::status(pid, me.start != 0) {
         Status::Gone | Status::Zombie => false,
-        Status::Alive(Some(start)) => recorded.is_none_or(|recorded| recorded == start),
+        Status::Alive(Some(now)) => me.process_start == 0 || start == 0 || now == start,
         Status::Alive(None) => true,
     })
 }
@@ -712,19 +835,27 @@ pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
     let word = u32_at(offset_of!(ShmMutex<()>, lock));
     let inconsistent = u32_at(offset_of!(ShmMutex<()>, inconsistent));
     let owner = u64_at(offset_of!(ShmMutex<()>, owner));
+    let process = u64_at(offset_of!(ShmMutex<()>, owner_process));
     let owner_ns = u64_at(offset_of!(ShmMutex<()>, owner_ns));
-    let ns_like = owner_ns == pid_namespace()
+    let me = owner::me();
+    // Namespace inodes are 32-bit numbers from `0xEFFFFFF0` up; the time
+    // namespace's (high half) is 0 when unknown.
+    let inode_like = |n: u64| (0xEFFF_FFF0..=0xFFFF_FFFF).contains(&n);
+    let ns_like = owner_ns == me.ns
         || owner_ns == MIXED_NS
-        || (0xEFFF_FFFC..=0xFFFF_FFFF).contains(&owner_ns);
+        || (inode_like(owner_ns & 0xFFFF_FFFF)
+            && (owner_ns >> 32 == 0 || inode_like(owner_ns >> 32)));
     let free = word & TID == 0;
     let word_like = !free || word & WAITERS == 0;
-    let owner_like = owner == 0 || (!free && owner >> 32 == u64::from(word & !WAITERS));
+    let records = Records { owner, process };
+    let owner_like = (owner == 0 && process == 0)
+        || (!free && (owner == 0 || records.process_of(word).is_some()));
     if !ns_like || inconsistent > 1 || !word_like || !owner_like {
         return None;
     }
     Some(Probed {
         holder_tid: word & TID,
-        holder_alive: holder_alive(word, owner, owner_ns, owner::me()),
+        holder_alive: holder_alive(word, records, owner_ns, me),
         inconsistent: inconsistent == 1,
     })
 }
@@ -817,6 +948,7 @@ fn release<T>(mutex: &ShmMutex<T>, word: u32) {
     // holder writes its own record.
     if mutex.owner.load(Ordering::Relaxed) >> 32 == u64::from(word) {
         mutex.owner.store(0, Ordering::Relaxed);
+        mutex.owner_process.store(0, Ordering::Relaxed);
     }
     // Keep the epoch; `Release` publishes the value and the cleared record.
     let mut current = word;
@@ -899,15 +1031,37 @@ mod tests {
         t.join().unwrap();
     }
 
-    /// The identity of a thread that has ended.
-    fn dead_thread() -> Me {
-        std::thread::spawn(owner::me).join().unwrap()
+    /// The identity of a process (and its only thread) that has ended and
+    /// was reaped. Spawned, not forked: these tests leak guards, which
+    /// refuse forks for the whole test process.
+    fn dead_process() -> Me {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        assert!(child.wait().unwrap().success());
+        Me {
+            tid: pid,
+            pid,
+            start: 0,
+            process_start: 0,
+            ..owner::me()
+        }
+    }
+
+    /// Makes `m` look taken (the next epoch) by a process that died
+    /// holding it.
+    fn die_holding<T>(m: &ShmMutex<T>) {
+        let dead = dead_process();
+        let word = next(m.lock.load(Ordering::Relaxed), dead.tid, 0);
+        m.lock.store(word, Ordering::Relaxed);
+        m.owner_process
+            .store(process_record(word, dead.pid, 0), Ordering::Relaxed);
+        m.owner.store(record(word, 0), Ordering::Relaxed);
     }
 
     /// A thread locks `m` and ends holding it (with `OwnerDied` or not);
     /// returns once the kernel has removed the thread (`join` and scoped
     /// threads return slightly before).
-    fn die_holding<T: SharedSafe + Send>(m: &ShmMutex<T>) {
+    fn thread_dies_holding<T: SharedSafe + Send>(m: &ShmMutex<T>) {
         let tid = std::thread::scope(|s| {
             s.spawn(|| {
                 std::mem::forget(m.lock());
@@ -917,17 +1071,21 @@ mod tests {
             .unwrap()
         });
         let deadline = Deadline::after(Duration::from_secs(10));
-        while owner::status(tid, true) != Status::Gone {
+        while owner::thread_exists(tid) {
             assert!(!deadline.passed(), "thread {tid} still exists");
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 
-    /// Makes `m` look held by thread `tid` that recorded start time `start`.
-    fn forge<T>(m: &ShmMutex<T>, tid: u32, start: u32, ns: u64) {
-        let word = (EPOCH_ONE * 7) | tid;
+    /// Makes `m` look held by `who`, of namespaces `ns`.
+    fn forge<T>(m: &ShmMutex<T>, who: Me, ns: u64) {
+        let word = (EPOCH_ONE * 7) | who.tid;
         m.lock.store(word, Ordering::Relaxed);
-        m.owner.store(record(word, start), Ordering::Relaxed);
+        m.owner_process.store(
+            process_record(word, who.pid, who.process_start),
+            Ordering::Relaxed,
+        );
+        m.owner.store(record(word, who.start), Ordering::Relaxed);
         m.owner_ns.store(ns, Ordering::Relaxed);
     }
 
@@ -939,7 +1097,8 @@ mod tests {
         // Unlocked: no holder, no record; two acquisitions counted.
         assert_eq!(m.lock.load(Ordering::Relaxed), 2 * EPOCH_ONE);
         assert_eq!(m.owner.load(Ordering::Relaxed), 0);
-        assert_eq!(m.owner_ns.load(Ordering::Relaxed), pid_namespace());
+        assert_eq!(m.owner_process.load(Ordering::Relaxed), 0);
+        assert_eq!(m.owner_ns.load(Ordering::Relaxed), owner::me().ns);
     }
 
     #[test]
@@ -1043,12 +1202,10 @@ mod tests {
     }
 
     #[test]
-    fn a_dead_thread_is_a_dead_owner() {
+    fn a_dead_process_is_a_dead_owner() {
         let m = ShmMutex::new(AtomicU64::new(0));
-        std::thread::scope(|s| {
-            s.spawn(|| std::mem::forget(m.lock().unwrap()));
-        });
-        // The thread exited holding the lock: every kind of lock sees it.
+        die_holding(&m);
+        // The process died holding the lock: every kind of lock sees it.
         let guard = m.lock().unwrap_err().into_inner();
         drop(guard);
         assert!(m.is_inconsistent());
@@ -1060,11 +1217,39 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_thread_of_a_live_process_keeps_the_lock() {
+        // Like std's `Mutex` after a leaked guard: a reference derived from
+        // it may live on in another thread, so the lock is never taken over.
+        let m = ShmMutex::new(AtomicU64::new(0));
+        thread_dies_holding(&m);
+        let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+        assert!(!m.is_inconsistent());
+    }
+
+    #[test]
+    fn a_guard_leaked_by_an_ended_thread_stays_exclusive() {
+        static M: ShmMutex<u64> = ShmMutex::new(0);
+        let leaked: &'static mut u64 = std::thread::spawn(|| {
+            let guard = Box::leak(Box::new(M.lock().unwrap()));
+            &mut **guard
+        })
+        .join()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // the thread is gone
+                                                       // Before: taken over with `OwnerDied`, a second `&mut u64`.
+        let err = M.lock_timeout(Duration::from_millis(100)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(matches!(M.try_lock(), Err(TryLockError::WouldBlock)));
+        *leaked = 2;
+        assert_eq!(*leaked, 2);
+    }
+
+    #[test]
     fn a_dead_owner_with_sleeping_waiters_is_taken_over_once() {
         let m = ShmMutex::new(0u64);
-        std::thread::scope(|s| {
-            s.spawn(|| std::mem::forget(m.lock().unwrap()));
-        });
+        die_holding(&m);
         let died = std::sync::atomic::AtomicU32::new(0);
         std::thread::scope(|s| {
             for _ in 0..4 {
@@ -1106,74 +1291,192 @@ mod tests {
     fn a_live_holder_is_never_taken_over() {
         with_live_thread(|them| {
             let m = ShmMutex::new(0u8);
-            forge(&m, them.tid, them.start, pid_namespace());
+            forge(&m, them, owner::me().ns);
             let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::TimedOut);
             assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
             // Without a record, its existence is enough.
             m.owner.store(0, Ordering::Relaxed);
+            m.owner_process.store(0, Ordering::Relaxed);
             assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
         });
     }
 
     #[test]
-    fn a_reused_thread_id_is_a_dead_owner() {
-        // Another live thread has the id, but not the recorded start time.
-        with_live_thread(|them| {
-            let m = ShmMutex::new(0u8);
-            forge(
-                &m,
-                them.tid,
-                them.start.wrapping_add(1).max(1),
-                pid_namespace(),
-            );
-            let guard = m
-                .lock_timeout(Duration::from_secs(10))
-                .unwrap()
-                .unwrap_err();
-            drop(guard);
-            assert!(m.is_inconsistent());
-        });
-        // This very thread has the id: a dead thread had it before us, so
-        // `lock` takes over instead of panicking.
+    fn a_reused_process_id_is_a_dead_owner() {
+        // This very process has the pid, but not the recorded start time.
         let me = owner::me();
         let m = ShmMutex::new(0u8);
-        forge(&m, me.tid, me.start.wrapping_add(1).max(1), pid_namespace());
-        let mut guard = m.lock().unwrap_err().into_inner();
-        ShmMutexGuard::mark_consistent(&mut guard);
+        let before = Me {
+            tid: me.tid + 1,
+            process_start: me.process_start.wrapping_add(1).max(1),
+            ..me
+        };
+        forge(&m, before, me.ns);
+        let guard = m
+            .lock_timeout(Duration::from_secs(10))
+            .unwrap()
+            .unwrap_err();
         drop(guard);
-        // Unrecorded holder with our id: also a dead thread.
-        forge(&m, me.tid, me.start, pid_namespace());
+        assert!(m.is_inconsistent());
+        // An unrecorded holder whose thread is gone: a dead process (a
+        // thread cannot end between taking the lock and recording itself
+        // without its process ending).
+        let dead = dead_process();
+        forge(&m, dead, me.ns);
         m.owner.store(0, Ordering::Relaxed);
+        m.owner_process.store(0, Ordering::Relaxed);
         assert!(matches!(m.try_lock(), Err(TryLockError::OwnerDied(_))));
     }
 
     #[test]
-    fn a_holder_of_another_pid_namespace_is_never_taken_over() {
-        let dead = dead_thread();
-        for ns in [MIXED_NS, pid_namespace() + 1] {
-            // Its thread id means nothing here, so it cannot be judged dead:
+    fn a_dead_thread_with_this_threads_id_is_not_this_thread() {
+        // A thread of this (live) process had our id and died holding the
+        // lock: held for good, but not by us, so no panic and no
+        // `WouldDeadlock`; only a timeout.
+        let me = owner::me();
+        let m = ShmMutex::new(0u8);
+        let before = Me {
+            start: me.start.wrapping_add(1).max(1),
+            ..me
+        };
+        forge(&m, before, me.ns);
+        let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
+        // Unrecorded with our id: not certainly us either.
+        m.owner.store(0, Ordering::Relaxed);
+        m.owner_process.store(0, Ordering::Relaxed);
+        let err = m.lock_timeout(Duration::from_millis(10)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        // A thread without a start time of its own is never sure it holds
+        // a lock: it cannot tell itself from a dead thread with its id.
+        let word = (EPOCH_ONE * 3) | me.tid;
+        let records = Records {
+            owner: record(word, 0),
+            process: process_record(word, me.pid, me.process_start),
+        };
+        let unsure = Me { start: 0, ..me };
+        assert!(!held_by(word, records, me.ns, unsure));
+        // With its start time, pid and thread id, it is.
+        let records = Records {
+            owner: record(word, me.start),
+            ..records
+        };
+        assert!(held_by(word, records, me.ns, me));
+        let other_process = Me {
+            pid: me.pid + 1,
+            ..me
+        };
+        assert!(!held_by(word, records, me.ns, other_process));
+    }
+
+    #[test]
+    fn relocking_for_the_condvar_never_panics() {
+        // Even when the lock looks held by this very thread (only a forged
+        // or a dead thread's record could say so after the condvar released
+        // it), the relock waits instead of panicking like `lock`.
+        let m = ShmMutex::new(0u8);
+        std::thread::scope(|s| {
+            let t = s.spawn(|| {
+                let me = owner::me();
+                forge(&m, me, me.ns);
+                assert!(m.held_by(m.lock.load(Ordering::Relaxed), me));
+                m.relock().is_ok()
+            });
+            let deadline = Deadline::after(Duration::from_secs(10));
+            while m.lock.load(Ordering::Relaxed) & WAITERS == 0 {
+                assert!(!deadline.passed(), "the relock does not wait");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Released: the relock takes it.
+            m.lock.store(EPOCH_ONE * 7, Ordering::Release);
+            futex::wake(&m.lock, 1);
+            assert!(t.join().unwrap());
+        });
+    }
+
+    #[test]
+    fn a_takeover_needs_the_records_it_judged() {
+        let m = ShmMutex::new(0u8);
+        die_holding(&m);
+        let word = m.lock.load(Ordering::Relaxed);
+        let seen = m.records();
+        // Another holder's records appeared since the judgement (the word
+        // alone could have come round again): no takeover.
+        let changed = Records {
+            owner: seen.owner ^ 1,
+            ..seen
+        };
+        m.owner.store(changed.owner, Ordering::Relaxed);
+        assert_eq!(m.take_over(word, seen, owner::me()), None);
+        assert_eq!(m.lock.load(Ordering::Relaxed), word);
+        m.owner.store(seen.owner, Ordering::Relaxed);
+        assert!(m.take_over(word, seen, owner::me()).is_some());
+    }
+
+    #[test]
+    fn a_timed_waiter_that_gives_up_passes_the_wake_on() {
+        // A waiter slept (so others may sleep too), then gives up while the
+        // lock is held without `WAITERS` (another thread took it after the
+        // wake-up meant for it): the next unlock must still wake someone.
+        with_live_thread(|them| {
+            let m = ShmMutex::new(0u8);
+            forge(&m, them, owner::me().ns);
+            let word = m.lock.load(Ordering::Relaxed);
+            m.pass_on_wake();
+            assert_eq!(m.lock.load(Ordering::Relaxed), word | WAITERS);
+            // Free: wake a sleeper at once (none here: harmless).
+            m.lock.store(word & EPOCH, Ordering::Relaxed);
+            m.pass_on_wake();
+            assert_eq!(m.lock.load(Ordering::Relaxed), word & EPOCH);
+        });
+    }
+
+    #[test]
+    fn a_holder_of_another_namespace_is_never_taken_over() {
+        let dead = dead_process();
+        let me = owner::me();
+        for ns in [MIXED_NS, me.ns + 1] {
+            // Its ids mean nothing here, so it cannot be judged dead:
             // waiting is bounded by the caller's timeout, never a takeover.
             let m = ShmMutex::new(0u8);
-            forge(&m, dead.tid, dead.start, ns);
+            forge(&m, dead, ns);
             let word = m.lock.load(Ordering::Relaxed);
             let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::TimedOut);
             assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
             assert_eq!(m.lock.load(Ordering::Relaxed) & !WAITERS, word);
             assert!(!m.is_inconsistent());
-            // Nor is it "this thread" when the id is ours.
-            let me = owner::me();
-            forge(&m, me.tid, me.start, ns);
+            // Nor is it "this thread" when the ids are ours.
+            forge(&m, me, ns);
             let err = m.lock_timeout(Duration::from_millis(10)).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::TimedOut);
         }
     }
 
     #[test]
+    fn another_time_namespace_is_another_namespace() {
+        // Start times are read relative to the reader's time namespace: a
+        // holder in another one is never judged by them.
+        let pid_ns = 0xF000_0001;
+        let here = owner::namespace_key(pid_ns, Some(0xF000_0002));
+        let there = owner::namespace_key(pid_ns, Some(0xF000_0003));
+        let unknown = owner::namespace_key(pid_ns, None);
+        assert_ne!(here, there);
+        assert_ne!(here, unknown);
+        for key in [here, there, unknown] {
+            assert_ne!(key, 0);
+            assert_ne!(key, MIXED_NS);
+        }
+        let odd = owner::namespace_key(1 << 63 | 7, Some(0xF000_0002));
+        assert_ne!(odd, owner::namespace_key(1 << 63 | 7, Some(0xF000_0003)));
+    }
+
+    #[test]
     fn a_lock_from_another_namespace_makes_the_record_mixed() {
         let m = ShmMutex::new(0u8);
-        m.owner_ns.store(pid_namespace() + 1, Ordering::Relaxed);
+        m.owner_ns.store(owner::me().ns + 1, Ordering::Relaxed);
         drop(m.lock().unwrap());
         assert_eq!(m.owner_ns.load(Ordering::Relaxed), MIXED_NS);
     }
@@ -1199,7 +1502,8 @@ mod tests {
             out[..4].copy_from_slice(&m.lock.load(Ordering::Relaxed).to_ne_bytes());
             out[4..8].copy_from_slice(&m.inconsistent.load(Ordering::Relaxed).to_ne_bytes());
             out[8..16].copy_from_slice(&m.owner.load(Ordering::Relaxed).to_ne_bytes());
-            out[16..24].copy_from_slice(&m.owner_ns.load(Ordering::Relaxed).to_ne_bytes());
+            out[16..24].copy_from_slice(&m.owner_process.load(Ordering::Relaxed).to_ne_bytes());
+            out[24..32].copy_from_slice(&m.owner_ns.load(Ordering::Relaxed).to_ne_bytes());
             out
         };
         let m = ShmMutex::new(0u64);
@@ -1216,7 +1520,10 @@ mod tests {
         assert_eq!(dead.holder_alive, Some(false));
         // Ordinary data does not look like a mutex.
         assert_eq!(
-            probe(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0, 0]),
+            probe(&[
+                0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0,
+                0, 0, 0, 0
+            ]),
             None
         );
         assert_eq!(probe(&[7; PROBE_LEN]), None);

@@ -1,11 +1,15 @@
-//! Who holds an [`ShmMutex`](super::ShmMutex): this thread's identity (its
-//! thread id and start time) and whether another thread is still alive.
+//! Who holds an [`ShmMutex`](super::ShmMutex): this thread's identity
+//! (thread id, process id, start times, namespaces) and whether another
+//! process is still alive.
 //!
-//! A thread id is only meaningful in one PID namespace, and only as long as
-//! the thread lives: the kernel reuses it afterwards. So a holder is named by
-//! its thread id *and* its start time (field 22 of `/proc/<tid>/stat`, in
-//! clock ticks since boot): a thread with the same id but another start time
-//! is a new thread, and the holder is dead.
+//! A process id is only meaningful in one PID namespace, and only as long as
+//! the process lives: the kernel reuses it afterwards. So a holder's process
+//! is named by its pid *and* its start time (field 22 of `/proc/<pid>/stat`,
+//! in clock ticks since boot): a process with the same pid but another start
+//! time is a new process, and the holder is dead. Start times are read
+//! relative to the reader's *time* namespace (its boot-time offset), so they
+//! are compared only between processes of one time namespace: both
+//! namespaces are part of [`Me::ns`].
 
 use super::fork_generation;
 use crate::liveness::pid_namespace;
@@ -17,26 +21,35 @@ use std::io;
 pub(crate) struct Me {
     /// `gettid()`, in this process's PID namespace (below 2^22 on Linux).
     pub(crate) tid: u32,
+    /// `getpid()`: this thread's process (thread group), likewise.
+    pub(crate) pid: u32,
     /// [`norm_start`] of this thread's start time; 0 when unknown (no
     /// `/proc`, or a `/proc` of another PID namespace, whose thread ids and
-    /// start times cannot be compared with ours).
+    /// start times cannot be compared with ours). Only ever compared with
+    /// records of this very process.
     pub(crate) start: u32,
-    /// This process's PID namespace ([`pid_namespace`]).
+    /// [`norm_start`] of this process's start time (its leader's); 0 when
+    /// unknown, which includes an unknown time namespace: then no start
+    /// time of another process is compared with one we read.
+    pub(crate) process_start: u32,
+    /// This process's PID and time namespaces ([`namespace_key`]).
     pub(crate) ns: u64,
     /// The fork generation this was computed in: a forked child's thread
     /// has another id.
     pub(crate) generation: u64,
 }
 
-/// What became of a thread.
+/// What became of a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
-    /// No thread has this id any more.
+    /// No process (nor thread) has this id any more.
     Gone,
-    /// It ended and only awaits being reaped (state `Z` or `X`): it never
-    /// runs again.
+    /// It ended as a whole and only awaits being reaped (its leader is in
+    /// state `Z` or `X`, and no other thread of it remains): it never runs
+    /// again.
     Zombie,
     /// It exists; its start time when `/proc` could tell (see [`Me::start`]).
+    /// A process whose main thread ended while other threads run is alive.
     Alive(Option<u32>),
 }
 
@@ -44,12 +57,12 @@ thread_local! {
     /// This thread's identity. A `Cell` of plain data: no lazy lock a forked
     /// child could inherit locked, no destructor.
     static ME: Cell<Me> = const {
-        Cell::new(Me { tid: 0, start: 0, ns: 0, generation: u64::MAX })
+        Cell::new(Me { tid: 0, pid: 0, start: 0, process_start: 0, ns: 0, generation: u64::MAX })
     };
 }
 
 /// This thread's identity, computed once per thread (and again in a forked
-/// child): a `gettid` and two reads of `/proc/thread-self`.
+/// child): a `gettid`, a `getpid` and a few reads of `/proc`.
 #[inline]
 pub(crate) fn me() -> Me {
     let generation = fork_generation();
@@ -76,17 +89,62 @@ fn compute(generation: u64) -> Me {
     // a `/proc` mounted for another PID namespace would name other threads.
     let consistent = std::fs::read_link("/proc/thread-self")
         .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
-    let start = consistent
-        .then(|| std::fs::read("/proc/thread-self/stat").ok())
-        .flatten()
-        .and_then(|stat| parse_stat(&stat))
-        .filter(|(state, _)| !matches!(state, b'Z' | b'X' | b'x'))
-        .map_or(0, |(_, start)| start);
+    let start_of = |path: &str| {
+        consistent
+            .then(|| std::fs::read(path).ok())
+            .flatten()
+            .and_then(|stat| parse_stat(&stat))
+            .filter(|(state, _)| !matches!(state, b'Z' | b'X' | b'x'))
+            .map_or(0, |(_, start)| start)
+    };
+    let start = start_of("/proc/thread-self/stat");
+    // Start times of other processes are compared with ours only within one
+    // time namespace: unknown, never.
+    let time_ns = consistent.then(time_namespace).flatten();
+    let process_start = match time_ns {
+        Some(_) => start_of(&format!("/proc/{pid}/stat")),
+        None => 0,
+    };
     Me {
         tid,
+        pid,
         start,
-        ns: pid_namespace(),
+        process_start,
+        ns: namespace_key(pid_namespace(), time_ns),
         generation,
+    }
+}
+
+/// The inode of this process's time namespace (`/proc/self/ns/time`):
+/// `None` when unknown (a kernel before 5.6 has none).
+fn time_namespace() -> Option<u64> {
+    let link = std::fs::read_link("/proc/self/ns/time").ok()?;
+    let link = link.to_str()?;
+    let digits = link.strip_prefix("time:[")?.strip_suffix(']')?;
+    digits.parse::<u64>().ok().filter(|&ns| ns != 0)
+}
+
+/// One number for a PID namespace and a time namespace (`None`: unknown),
+/// as recorded in `ShmMutex::owner_ns`: thread ids are judged only between
+/// lockers with equal keys, and start times compared only when both
+/// namespaces are equal and known. Namespace inodes fit in 32 bits: the key
+/// is then both, side by side (time in the high half, 0 when unknown).
+/// Otherwise (an unknown PID namespace is a value unique to its process) a
+/// mix of both with bit 63 set. Never 0 ("not recorded") nor `u64::MAX`
+/// ("several").
+pub(crate) fn namespace_key(pid_ns: u64, time_ns: Option<u64>) -> u64 {
+    let time_ns = time_ns.unwrap_or(0);
+    let key = if pid_ns <= u64::from(u32::MAX) && time_ns <= u64::from(u32::MAX) {
+        (time_ns << 32) | pid_ns
+    } else {
+        (1 << 63) | (pid_ns ^ time_ns.rotate_left(32) ^ (time_ns >> 7))
+    };
+    if key == 0 || key == u64::MAX {
+        // Only for nonsensical inodes: unique to this process, never equal
+        // to another's.
+        (1 << 63) | u64::from(std::process::id())
+    } else {
+        key
     }
 }
 
@@ -110,37 +168,65 @@ fn parse_stat(stat: &[u8]) -> Option<(u8, u32)> {
     Some((state, norm_start(start)))
 }
 
-/// Whether thread `tid` (of this PID namespace) still exists, and if so its
-/// start time. `proc_ok`: this process's `/proc` names threads as `gettid`
+/// Whether process `pid` (of this PID namespace) still runs, and if so its
+/// start time. `proc_ok`: this process's `/proc` names threads as `getpid`
 /// does (see [`Me::start`]); without it only existence is known.
-pub(crate) fn status(tid: u32, proc_ok: bool) -> Status {
-    let exists = |tid: u32| {
-        let Ok(tid) = libc::pid_t::try_from(tid) else {
-            return false;
-        };
-        // SAFETY: signal 0 only checks that the thread's process exists;
-        // nothing is sent. Any thread id works, not only process ids.
-        let rc = unsafe { libc::kill(tid, 0) };
-        // EPERM: it exists, but belongs to another user.
-        rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-    };
-    if tid == 0 || !exists(tid) {
+///
+/// A process is a zombie only *as a whole*: a main thread that ended (say,
+/// by `pthread_exit`) while others run shows state `Z` too, and its
+/// process lives on.
+pub(crate) fn status(pid: u32, proc_ok: bool) -> Status {
+    let exists = thread_exists;
+    if pid == 0 || !exists(pid) {
         return Status::Gone;
     }
     if !proc_ok {
         return Status::Alive(None);
     }
-    match std::fs::read(format!("/proc/{tid}/stat")) {
+    match std::fs::read(format!("/proc/{pid}/stat")) {
         Ok(stat) => match parse_stat(&stat) {
-            Some((b'Z' | b'X' | b'x', _)) => Status::Zombie,
+            Some((b'Z' | b'X' | b'x', start)) => {
+                if other_threads(pid) {
+                    Status::Alive(Some(start))
+                } else {
+                    Status::Zombie
+                }
+            }
             Some((_, start)) => Status::Alive(Some(start)),
             None => Status::Alive(None),
         },
         // It ended since `kill`, or `/proc` hides other users' processes
         // (`hidepid`): ask `kill` again.
-        Err(_) if !exists(tid) => Status::Gone,
+        Err(_) if !exists(pid) => Status::Gone,
         Err(_) => Status::Alive(None),
     }
+}
+
+/// Whether process `pid` has a thread other than its leader (or cannot
+/// tell: then it may).
+fn other_threads(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        // It was reaped meanwhile (then no), or `/proc` hides it.
+        return std::fs::metadata(format!("/proc/{pid}")).is_ok();
+    };
+    let leader = pid.to_string();
+    tasks
+        .filter_map(|entry| entry.ok())
+        .any(|entry| entry.file_name().to_str() != Some(leader.as_str()))
+}
+
+/// Whether thread `tid` (of this PID namespace) still exists.
+pub(crate) fn thread_exists(tid: u32) -> bool {
+    let Ok(tid) = libc::pid_t::try_from(tid) else {
+        return false;
+    };
+    if tid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the thread's process exists;
+    // nothing is sent. Any thread id works, not only process ids.
+    let rc = unsafe { libc::kill(tid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 #[cfg(test)]
