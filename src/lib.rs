@@ -43,3 +43,30 @@ impl Pattern {
         self.words.iter().all(|w| *w == PATTERN_WORD)
     }
 }
+
+/// `process::fork_unchecked`, retried for a while when refused because a
+/// guard exists: the fork barrier counts every thread's guards, so another
+/// test holding a lock for a moment refuses this test's fork.
+///
+/// # Safety
+/// As `process::fork_unchecked`.
+pub unsafe fn fork_retrying(
+    child: impl FnOnce(),
+) -> shm_runtime::Result<shm_runtime::process::Child> {
+    let mut child = Some(child);
+    let start = std::time::Instant::now();
+    loop {
+        // SAFETY: the caller's promise, for the same closure.
+        let forked =
+            unsafe { shm_runtime::process::fork_unchecked(|| child.take().expect("run once")()) };
+        match forked {
+            Err(e)
+                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
+                    && start.elapsed() < std::time::Duration::from_secs(60) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            forked => return forked,
+        }
+    }
+}

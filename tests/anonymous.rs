@@ -16,7 +16,7 @@ fn spawn(f: impl FnOnce()) -> process::Child {
     // SAFETY: every closure passed here touches only shared atomics and
     // returns (or panics, whose message goes to the harness's per-thread
     // capture buffer, a lock no other thread of the child can hold).
-    unsafe { fork_retrying(f) }.expect("fork")
+    unsafe { shm_workspace::fork_retrying(f) }.expect("fork")
 }
 
 /// Spins until `cond` holds, failing after `LIMIT` instead of hanging.
@@ -254,28 +254,4 @@ fn a_child_never_unwinds_into_the_caller() {
         );
     }
     assert_eq!(flag.load(Ordering::SeqCst), 1);
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }

@@ -6,7 +6,7 @@
 //! panics into the harness's per-thread capture buffer if a check fails).
 //! The parent joins it with a timeout, so a stuck child fails the test.
 
-use shm_runtime::{process, FixedString, FixedVec, PodField, RelPtr, Shared, SharedSafe};
+use shm_runtime::{FixedString, FixedVec, PodField, RelPtr, Shared, SharedSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,7 @@ fn fixed_types_are_shared_with_a_forked_child() {
     // SAFETY: the child touches only the two shared mappings (reads, atomics,
     // and writes through `get_mut_unchecked` under the contract argued
     // there), and allocates nothing unless a check fails.
-    let mut child = unsafe { fork_retrying(in_child) }.unwrap();
+    let mut child = unsafe { shm_workspace::fork_retrying(in_child) }.unwrap();
 
     for _ in 0..ROUNDS {
         for score in team.scores.iter() {
@@ -160,28 +160,4 @@ fn fixed_types_are_shared_with_a_forked_child() {
     // And may go on editing.
     team.members.clear();
     assert!(team.captain.get_in(&team.members).is_none());
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }

@@ -4,7 +4,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded);
 //! they touch only shared memory and segments, and are joined with a timeout.
 
-use shm_runtime::{process, Segment, Shared};
+use shm_runtime::{Segment, Shared};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -49,7 +49,7 @@ fn racing_slice_open_or_create_has_exactly_one_creator() {
                     }
                 };
                 // SAFETY: the child touches only shared memory and segments.
-                unsafe { fork_retrying(child) }.unwrap()
+                unsafe { shm_workspace::fork_retrying(child) }.unwrap()
             })
             .collect();
         for child in children {
@@ -77,28 +77,4 @@ fn an_existing_slice_keeps_its_length_and_a_value_segment_is_refused() {
     assert_eq!((first.len(), second.len()), (10, 10));
     let err = Segment::posix(&name).open_or_create(|| 0u32).unwrap_err();
     assert_eq!(err.kind(), shm_runtime::ErrorKind::WrongType, "{err}");
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }

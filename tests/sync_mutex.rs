@@ -21,7 +21,7 @@ fn exit_child(code: i32) -> ! {
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: every child in this file touches only shared memory, atomics
     // and shm_runtime's process-shared primitives, then returns or _exits.
-    unsafe { fork_retrying(child) }.expect("fork")
+    unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
 }
 
 #[test]
@@ -414,28 +414,4 @@ fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }

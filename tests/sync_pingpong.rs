@@ -5,7 +5,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded)
 //! and touch only shared memory and shm_runtime's primitives.
 
-use shm_runtime::process::{self, Child};
+use shm_runtime::process::Child;
 use shm_runtime::{Shared, SharedSafe, ShmCondvar, ShmEvent, ShmMutex, ShmSemaphore};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ fn exit_child(code: i32) -> ! {
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: the children below touch only shared memory and shm_runtime's
     // process-shared primitives, then return or _exit.
-    unsafe { fork_retrying(child) }.expect("fork")
+    unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
 }
 
 #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -135,28 +135,4 @@ fn sync_semaphore_ping_pong_10_000_round_trips() {
     assert_eq!(sem.to_child.available_permits(), 0);
     assert_eq!(sem.to_parent.available_permits(), 0);
     eprintln!("semaphore: {ROUNDS} round trips in {:?}", start.elapsed());
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }

@@ -4,7 +4,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded)
 //! and touch only shared memory and shm_runtime's primitives.
 
-use shm_runtime::process::{self, Child};
+use shm_runtime::process::Child;
 use shm_runtime::{SeqLock, Shared, SharedSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ fn exit_child(code: i32) -> ! {
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: the children below touch only shared memory and shm_runtime's
     // process-shared primitives, then return or _exit.
-    unsafe { fork_retrying(child) }.expect("fork")
+    unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
 }
 
 /// 8 words plus an odd tail: several words and bytes to tear.
@@ -201,28 +201,4 @@ fn sync_seqlock_a_zombie_writer_is_taken_over() {
     shared.sample.write(Sample::new(2));
     assert_eq!(shared.sample.read().words[0], 2);
     drop(child); // reaps it
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }

@@ -4,7 +4,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded)
 //! and touch only shared memory and shm_runtime's primitives.
 
-use shm_runtime::process::{self, Child};
+use shm_runtime::process::Child;
 use shm_runtime::{ErrorKind, Shared, SharedSafe, ShmCondvar, ShmEvent, ShmMutex, ShmSemaphore};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ const SHORT: Duration = Duration::from_millis(50);
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: the children below touch only shared memory and shm_runtime's
     // process-shared primitives.
-    unsafe { fork_retrying(child) }.expect("fork")
+    unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
 }
 
 fn assert_bounded(start: Instant) {
@@ -91,28 +91,4 @@ fn sync_timeout_semaphore_acquire_timeout() {
     let err = sem.acquire_timeout(SHORT).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TimedOut);
     assert_bounded(start);
-}
-
-/// `process::fork_unchecked`, retried for a while when refused because a
-/// guard exists: the fork barrier counts every thread's guards, so another
-/// test holding a lock for a moment refuses this test's fork.
-///
-/// # Safety
-/// As `process::fork_unchecked`.
-unsafe fn fork_retrying(child: impl FnOnce()) -> shm_runtime::Result<process::Child> {
-    let mut child = Some(child);
-    let start = std::time::Instant::now();
-    loop {
-        // SAFETY: the caller's promise, for the same closure.
-        let forked = unsafe { process::fork_unchecked(|| child.take().expect("run once")()) };
-        match forked {
-            Err(e)
-                if e.kind() == shm_runtime::ErrorKind::ForkWhileLocked
-                    && start.elapsed() < std::time::Duration::from_secs(60) =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            forked => return forked,
-        }
-    }
 }
