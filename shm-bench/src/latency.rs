@@ -142,11 +142,35 @@ pub fn blocking(c: &Config) -> Section {
 /// `n` spinning round trips per repetition through `pp`, which the child
 /// inherits across `fork`.
 pub fn spin_rounds(pp: &PingPong, n: usize, reps: usize) -> Res<Vec<f64>> {
-    let total = ((reps + 1) * n) as u64;
-    let child = spawn(|| {
-        for i in 1..=total {
+    round_trips(
+        n,
+        reps,
+        |i| {
             spin_until(|| pp.ping.load(Ordering::Acquire) == i);
             pp.pong.store(i, Ordering::Release);
+        },
+        |i| {
+            pp.ping.store(i, Ordering::Release);
+            spin_until(|| pp.pong.load(Ordering::Acquire) == i);
+            Ok(())
+        },
+    )
+}
+
+/// The harness of every round-trip measurement: a forked child answers
+/// `(reps + 1) * n` rounds (`child_round(i)` for i = 1, 2, ...), while the
+/// parent times `n` rounds per repetition (`parent_round(i)`, numbered the
+/// same way) after one warm-up repetition.
+fn round_trips(
+    n: usize,
+    reps: usize,
+    mut child_round: impl FnMut(u64),
+    mut parent_round: impl FnMut(u64) -> Res<()>,
+) -> Res<Vec<f64>> {
+    let total = ((reps + 1) * n) as u64;
+    let child = spawn(move || {
+        for i in 1..=total {
+            child_round(i);
         }
     })?;
     let mut i = 0u64;
@@ -154,8 +178,7 @@ pub fn spin_rounds(pp: &PingPong, n: usize, reps: usize) -> Res<Vec<f64>> {
         let start = Instant::now();
         for _ in 0..n {
             i += 1;
-            pp.ping.store(i, Ordering::Release);
-            spin_until(|| pp.pong.load(Ordering::Acquire) == i);
+            parent_round(i)?;
         }
         Ok(ns_since(start) / n as f64)
     })?;
@@ -202,26 +225,22 @@ fn stream_rounds<S: Read + Write, T: Read + Write>(
     n: usize,
     reps: usize,
 ) -> Res<Vec<f64>> {
-    let total = (reps + 1) * n;
-    let child = spawn(move || {
-        let (mut from_parent, mut to_parent) = child_ends;
-        let mut byte = [0u8];
-        for _ in 0..total {
+    let (mut from_parent, mut to_parent) = child_ends;
+    round_trips(
+        n,
+        reps,
+        move |_| {
+            let mut byte = [0u8];
             from_parent.read_exact(&mut byte).expect("read from parent");
             to_parent.write_all(&byte).expect("write to parent");
-        }
-    })?;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        let mut byte = [7u8];
-        for _ in 0..n {
+        },
+        |_| {
+            let mut byte = [7u8];
             parent.0.write_all(&byte)?;
             parent.1.read_exact(&mut byte)?;
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
+            Ok(())
+        },
+    )
 }
 
 fn pipe_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
@@ -245,61 +264,47 @@ fn futex_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
     // a FutexPair (all-zero is a valid one: four arrays and atomics of 0);
     // it is only accessed through atomics and futex calls while `map` lives.
     let pair = unsafe { &*p };
-    let total = ((reps + 1) * n) as u32;
-    let child = spawn(|| {
-        for i in 1..=total {
-            loop {
-                let v = pair.ping.load(Ordering::Acquire);
-                if v == i {
-                    break;
-                }
-                futex_wait(&pair.ping, v);
-            }
-            pair.pong.store(i, Ordering::Release);
+    // Round numbers fit the `u32` words: at most (reps + 1) * n rounds.
+    let wait_for = |word: &AtomicU32, i: u32| loop {
+        let v = word.load(Ordering::Acquire);
+        if v == i {
+            break;
+        }
+        futex_wait(word, v);
+    };
+    round_trips(
+        n,
+        reps,
+        |i| {
+            wait_for(&pair.ping, i as u32);
+            pair.pong.store(i as u32, Ordering::Release);
             futex_wake(&pair.pong, 1);
-        }
-    })?;
-    let mut i = 0u32;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        for _ in 0..n {
-            i += 1;
-            pair.ping.store(i, Ordering::Release);
+        },
+        |i| {
+            pair.ping.store(i as u32, Ordering::Release);
             futex_wake(&pair.ping, 1);
-            loop {
-                let v = pair.pong.load(Ordering::Acquire);
-                if v == i {
-                    break;
-                }
-                futex_wait(&pair.pong, v);
-            }
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
+            wait_for(&pair.pong, i as u32);
+            Ok(())
+        },
+    )
 }
 
 fn eventfd_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
     let down = eventfd()?;
     let up = eventfd()?;
-    let total = (reps + 1) * n;
-    let child = spawn(|| {
-        for _ in 0..total {
+    round_trips(
+        n,
+        reps,
+        |_| {
             eventfd_read(&down).expect("eventfd read");
             eventfd_write(&up, 1).expect("eventfd write");
-        }
-    })?;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        for _ in 0..n {
+        },
+        |_| {
             eventfd_write(&down, 1)?;
             eventfd_read(&up)?;
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
+            Ok(())
+        },
+    )
 }
 
 /// Two events on separate cache lines: `down` wakes the child, `up` the
@@ -320,27 +325,23 @@ fn event_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
         up: ShmEvent::new(),
         _pad2: [0; 31],
     })?;
-    let total = (reps + 1) * n;
     // Each side resets the event it waited for before it sets the other,
     // so the next `set` always finds it reset.
-    let child = spawn(|| {
-        for _ in 0..total {
+    round_trips(
+        n,
+        reps,
+        |_| {
             pair.down.wait();
             pair.down.reset();
             pair.up.set();
-        }
-    })?;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        for _ in 0..n {
+        },
+        |_| {
             pair.down.set();
             pair.up.wait();
             pair.up.reset();
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
+            Ok(())
+        },
+    )
 }
 
 /// Two semaphores with no permits: releasing one wakes the other side.
@@ -360,23 +361,19 @@ fn semaphore_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
         up: ShmSemaphore::new(0),
         _pad2: [0; 31],
     })?;
-    let total = (reps + 1) * n;
-    let child = spawn(|| {
-        for _ in 0..total {
+    round_trips(
+        n,
+        reps,
+        |_| {
             pair.down.acquire();
             pair.up.release();
-        }
-    })?;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        for _ in 0..n {
+        },
+        |_| {
             pair.down.release();
             pair.up.acquire();
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
+            Ok(())
+        },
+    )
 }
 
 /// A turn counter under a mutex, and a condvar: odd turns are the child's.
@@ -392,38 +389,33 @@ fn condvar_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
         turn: ShmMutex::new(0),
         changed: ShmCondvar::new(),
     })?;
-    let total = ((reps + 1) * n) as u64;
-    let child = spawn(|| {
-        for i in 0..total {
+    // Round i: the parent sets the turn to 2i - 1, the child answers 2i.
+    round_trips(
+        n,
+        reps,
+        |i| {
             let guard = turns.turn.lock().expect("child lock");
             let mut guard = turns
                 .changed
-                .wait_while(guard, |t| *t != 2 * i + 1)
+                .wait_while(guard, |t| *t != 2 * i - 1)
                 .expect("child wait");
-            *guard = 2 * i + 2;
+            *guard = 2 * i;
             drop(guard);
             turns.changed.notify_one();
-        }
-    })?;
-    let mut i = 0u64;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        for _ in 0..n {
+        },
+        |i| {
             let mut guard = turns
                 .turn
                 .lock()
                 .map_err(|_| "a peer died holding the lock")?;
-            *guard = 2 * i + 1;
+            *guard = 2 * i - 1;
             turns.changed.notify_one();
             let guard = turns
                 .changed
-                .wait_while(guard, |t| *t != 2 * i + 2)
+                .wait_while(guard, |t| *t != 2 * i)
                 .map_err(|_| "a peer died holding the lock")?;
             drop(guard);
-            i += 1;
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
+            Ok(())
+        },
+    )
 }
