@@ -98,62 +98,48 @@ fn raw_filled(n: usize) -> Res<RawMap> {
     Ok(map)
 }
 
+/// Times one pass summing `slice` through `load`, checks the sum, and
+/// returns nanoseconds per element. Every row runs this same loop: only the
+/// way to the memory differs.
+#[inline(always)]
+fn timed_sum<T>(slice: &[T], load: impl Fn(&T) -> u64) -> Res<f64> {
+    let start = Instant::now();
+    let sum = slice.iter().fold(0u64, |sum, x| sum.wrapping_add(load(x)));
+    let ns = ns_since(start);
+    check(black_box(sum), slice.len())?;
+    Ok(ns / slice.len() as f64)
+}
+
 fn raw_u64(n: usize) -> Res<Pass> {
     let map = raw_filled(n)?;
     Ok(Box::new(move || {
         let p = black_box(map.ptr().cast::<u64>().cast_const());
-        let start = Instant::now();
         // SAFETY: the live mapping holds `n` initialized, aligned u64s that
         // nothing writes while the slice lives.
         let slice = unsafe { std::slice::from_raw_parts(p, n) };
-        // The same loop as `shared_u64`: only the way to the memory differs.
-        let sum = slice.iter().fold(0u64, |sum, x| sum.wrapping_add(*x));
-        let ns = ns_since(start);
-        check(black_box(sum), n)?;
-        Ok(ns / n as f64)
+        timed_sum(slice, |x| *x)
     }))
 }
 
 fn shared_u64(n: usize) -> Res<Pass> {
     let data = Shared::<[u64]>::slice_from_fn(n, |i| i as u64)?;
-    Ok(Box::new(move || {
-        let slice: &[u64] = black_box(&data);
-        let start = Instant::now();
-        let sum = slice.iter().fold(0u64, |sum, x| sum.wrapping_add(*x));
-        let ns = ns_since(start);
-        check(black_box(sum), n)?;
-        Ok(ns / n as f64)
-    }))
+    Ok(Box::new(move || timed_sum(black_box(&*data), |x| *x)))
 }
 
 fn raw_atomic(n: usize) -> Res<Pass> {
     let map = raw_filled(n)?;
     Ok(Box::new(move || {
         let p = black_box(map.ptr().cast::<AtomicU64>().cast_const());
-        let start = Instant::now();
         // SAFETY: the live mapping holds `n` aligned u64s, only ever accessed
         // atomically from here on (`AtomicU64` has the layout of `u64`).
         let slice = unsafe { std::slice::from_raw_parts(p, n) };
-        // The same loop as `shared_atomic`: only the way to the memory differs.
-        let sum = slice
-            .iter()
-            .fold(0u64, |sum, x| sum.wrapping_add(x.load(Ordering::Relaxed)));
-        let ns = ns_since(start);
-        check(black_box(sum), n)?;
-        Ok(ns / n as f64)
+        timed_sum(slice, |x| x.load(Ordering::Relaxed))
     }))
 }
 
 fn shared_atomic(n: usize) -> Res<Pass> {
     let data = Shared::<[AtomicU64]>::slice_from_fn(n, |i| AtomicU64::new(i as u64))?;
     Ok(Box::new(move || {
-        let slice: &[AtomicU64] = black_box(&data);
-        let start = Instant::now();
-        let sum = slice
-            .iter()
-            .fold(0u64, |sum, x| sum.wrapping_add(x.load(Ordering::Relaxed)));
-        let ns = ns_since(start);
-        check(black_box(sum), n)?;
-        Ok(ns / n as f64)
+        timed_sum(black_box(&*data), |x| x.load(Ordering::Relaxed))
     }))
 }
