@@ -90,7 +90,7 @@ fn sync_mutex_owner_killed_while_holding_is_recovered_100_times() {
             Ok(_) => panic!("round {round}: the owner's death went unnoticed"),
             Err(died) => died,
         };
-        let mut pair = died.into_inner();
+        let mut pair = died.into_inner().unwrap();
         assert_eq!((pair.a, pair.b), (round, round - 1));
         pair.b = pair.a; // repair
         ShmMutexGuard::mark_consistent(&mut pair);
@@ -110,12 +110,12 @@ fn sync_mutex_a_forgetful_repairer_leaves_the_warning() {
         .unwrap();
     // A child that sees the death but does not mark the data consistent.
     fork(|| match m.lock() {
-        Err(died) => *died.into_inner() = 1,
+        Err(died) => *died.into_inner().unwrap() = 1,
         Ok(_) => exit_child(2),
     })
     .join(JOIN)
     .unwrap();
-    let mut guard = m.lock().unwrap_err().into_inner();
+    let mut guard = m.lock().unwrap_err().into_inner().unwrap();
     assert_eq!(*guard, 1);
     ShmMutexGuard::mark_consistent(&mut guard);
     drop(guard);
@@ -240,7 +240,12 @@ fn sync_mutex_a_thread_that_exits_holding_keeps_it_until_its_process_ends() {
     });
     child.join(JOIN).unwrap();
     // The process ended: now its lock is taken over.
-    let mut guard = m.lock_timeout(JOIN).unwrap().unwrap_err().into_inner();
+    let mut guard = m
+        .lock_timeout(JOIN)
+        .unwrap()
+        .unwrap_err()
+        .into_inner()
+        .unwrap();
     assert_eq!(*guard, 6);
     ShmMutexGuard::mark_consistent(&mut guard);
 }
@@ -408,7 +413,7 @@ fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
             .changed
             .wait_timeout(guard, Duration::from_millis(20))
             .unwrap_err();
-        let (_guard, result) = died.into_inner();
+        let (_guard, result) = died.into_inner().unwrap();
         assert!(result.timed_out());
     });
     let elapsed = start.elapsed();

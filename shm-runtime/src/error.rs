@@ -66,6 +66,12 @@ pub enum ErrorKind {
     /// The segment or file belongs to another user, and opening segments of
     /// other users was not allowed.
     ForeignOwner,
+    /// The bytes of a value are not a valid value of its type (a `bool`
+    /// that is not 0 or 1, an enum discriminant no variant has, a zero
+    /// `NonZero*`): a segment corrupted on disk or written outside this
+    /// library's protocol, or a value torn by a process killed while writing
+    /// it. Nothing was handed out.
+    InvalidValue,
     // sync
     /// A process died while writing a value that others wait for (a
     /// [`SeqLock`](crate::SeqLock) write cut short): the value is lost until
@@ -207,9 +213,10 @@ impl From<Error> for io::Error {
             ErrorKind::InvalidName | ErrorKind::InvalidSize => io::ErrorKind::InvalidInput,
             ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
-            ErrorKind::WrongType | ErrorKind::NotASegment | ErrorKind::Incompatible => {
-                io::ErrorKind::InvalidData
-            }
+            ErrorKind::WrongType
+            | ErrorKind::NotASegment
+            | ErrorKind::Incompatible
+            | ErrorKind::InvalidValue => io::ErrorKind::InvalidData,
             ErrorKind::TooShort => io::ErrorKind::UnexpectedEof,
             ErrorKind::ForeignOwner => io::ErrorKind::PermissionDenied,
             _ => io::ErrorKind::Other,

@@ -3,8 +3,10 @@
 //! * [`SharedSafe`] (trait and derive) proves at compile time that a type may
 //!   live in shared memory: no pointers, references, heap handles, trait
 //!   objects, process-local locks or drop glue, and a fixed `repr(C)` layout.
-//! * Every `SharedSafe` type carries a layout [`Fingerprint`], which segment
-//!   headers store so that opening a segment with the wrong type is an error.
+//! * Every `SharedSafe` type carries a [layout description](layout) and the
+//!   [`Fingerprint`] derived from it, which segment headers store so that
+//!   opening a segment with the wrong type is an error; typed opens check
+//!   that the bytes are valid values before any `&T` exists.
 //! * [`Shared<T>`] is a typed view of shared memory: anonymous (shared with
 //!   forked children), or a named [`Segment`] (POSIX shared memory, a file,
 //!   or System V) with a checked header.
@@ -31,6 +33,7 @@ extern crate self as shm_runtime;
 mod error;
 mod fingerprint;
 pub mod fixed;
+pub mod layout;
 mod liveness;
 mod map;
 mod pod_field;
@@ -42,7 +45,7 @@ mod shared_safe;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
-pub use fingerprint::{Fingerprint, FingerprintBuilder};
+pub use fingerprint::Fingerprint;
 pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use map::{page_size, HugePages, MapOptions};
 pub use pod_field::PodField;

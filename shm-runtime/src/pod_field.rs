@@ -1,6 +1,7 @@
 //! [`PodField<T>`]: a foreign `bytemuck::Pod` type as a field of a shared struct.
 
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{TypeLayout, Validity};
+use crate::SharedSafe;
 use core::fmt;
 use core::mem::{align_of, size_of};
 use core::ops::{Deref, DerefMut};
@@ -142,10 +143,17 @@ impl<T: bytemuck::Pod + fmt::Debug> fmt::Debug for PodField<T> {
 // is not memory-unsafe since every bit pattern of `T` is valid. The
 // fingerprint records what can be known of a foreign type: size and alignment.
 unsafe impl<T: bytemuck::Pod> SharedSafe for PodField<T> {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("PodField repr(transparent)")
-        .tag("size", size_of::<T>() as u64)
-        .tag("align", align_of::<T>() as u64)
-        .finish(size_of::<Self>(), align_of::<Self>());
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "PodField",
+        "PodField repr(transparent)",
+        &[
+            ("size", size_of::<T>() as u64),
+            ("align", align_of::<T>() as u64),
+        ],
+        &[],
+        // `T: Pod`: any bytes, no padding.
+        Validity::AnyBits,
+    );
 }
 
 // SAFETY: `repr(transparent)` over a `Pod` type, which is `Zeroable`.

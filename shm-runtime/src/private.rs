@@ -12,7 +12,8 @@
 //! type), so the user reads the field, the mistake and what to use instead.
 #![allow(missing_docs)]
 
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{TypeLayout, Validity};
+use crate::SharedSafe;
 use core::marker::PhantomData;
 
 #[diagnostic::on_unimplemented(
@@ -169,22 +170,63 @@ impl<T: SharedSafe> SharedSafeNotHandle for T {}
 #[inline(always)]
 pub const fn assert_no_handle<T: SharedSafeNotHandle>() {}
 
-/// `FingerprintOf::<T>::FINGERPRINT` is `T::FINGERPRINT` when `T: SharedSafe`
-/// and resolves to the fallback constant otherwise. The derive uses it for
+/// `LayoutOf::<T>::LAYOUT` is `T::LAYOUT` when `T: SharedSafe` and
+/// resolves to the fallback constant otherwise. The derive uses it for
 /// concrete field types, which it asserts separately, so that a bad field is
 /// reported once (by its assertion) rather than twice.
-pub struct FingerprintOf<T: ?Sized>(PhantomData<T>);
+pub struct LayoutOf<T: ?Sized>(PhantomData<T>);
 
-impl<T: SharedSafe> FingerprintOf<T> {
-    pub const FINGERPRINT: Fingerprint = T::FINGERPRINT;
+impl<T: SharedSafe> LayoutOf<T> {
+    pub const LAYOUT: &'static TypeLayout = T::LAYOUT;
 }
 
-pub trait FingerprintFallback {
+pub trait LayoutFallback {
     /// Never used in a program that compiles: the field's assertion failed.
-    const FINGERPRINT: Fingerprint = Fingerprint::from_u64(0);
+    const LAYOUT: &'static TypeLayout = &FALLBACK;
 }
 
-impl<T: ?Sized> FingerprintFallback for FingerprintOf<T> {}
+const FALLBACK: TypeLayout = TypeLayout {
+    name: "<not SharedSafe>",
+    size: 0,
+    align: 1,
+    kind: crate::layout::LayoutKind::Library {
+        protocol: "<not SharedSafe>",
+        params: &[],
+        fields: &[],
+        validity: Validity::Unknown,
+    },
+};
+
+/// Whether `layout` is the fallback of a field type that is not
+/// `SharedSafe`, whose layout assertions would only repeat its error.
+pub const fn is_fallback(layout: &TypeLayout) -> bool {
+    let (a, b) = (layout.name.as_bytes(), FALLBACK.name.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl<T: ?Sized> LayoutFallback for LayoutOf<T> {}
+
+/// `offset` rounded up to a multiple of `align` (a power of two).
+pub const fn align_up(offset: usize, align: usize) -> usize {
+    (offset + align - 1) & !(align - 1)
+}
+
+/// The type of the place `_` refers to, exactly: inferred from the argument
+/// alone, so that no deref coercion can hide a changed field type.
+#[inline(always)]
+pub const fn phantom_of<T: ?Sized>(_: &T) -> PhantomData<T> {
+    PhantomData
+}
 
 /// Detects a `Drop` impl on the derived type by autoref method resolution.
 ///

@@ -1,7 +1,8 @@
 //! [`RelPtr<T>`]: a pointer that means the same thing in every process that
 //! maps the memory it lives in.
 
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{Field, TypeLayout, Validity};
+use crate::SharedSafe;
 use core::fmt;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
@@ -312,12 +313,16 @@ impl<T> fmt::Debug for RelPtr<T> {
 // fingerprint, so that a type can point at itself (`Node { next:
 // RelPtr<Node> }`) without a cycle in constant evaluation.
 unsafe impl<T: SharedSafe> SharedSafe for RelPtr<T> {
-    const FINGERPRINT: Fingerprint =
-        Fingerprint::composite("RelPtr repr(transparent) target-self-1 0=null")
-            .field("offset", 0, AtomicI64::FINGERPRINT)
-            .tag("target size", size_of::<T>() as u64)
-            .tag("target align", align_of::<T>() as u64)
-            .finish(size_of::<Self>(), align_of::<Self>());
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "RelPtr",
+        "RelPtr repr(transparent) target-self-1 0=null",
+        &[
+            ("target size", size_of::<T>() as u64),
+            ("target align", align_of::<T>() as u64),
+        ],
+        &[Field::plain("offset", 0, AtomicI64::LAYOUT)],
+        Validity::Fields,
+    );
 }
 
 // SAFETY: all zeroes is the null pointer, a valid `AtomicI64` of 0.

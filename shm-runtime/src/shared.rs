@@ -197,13 +197,23 @@ impl<T: SharedSafe + bytemuck::NoUninit> Shared<[T]> {
     }
 }
 
+/// Evaluates `T`'s layout, and with it the assertions the derive put there
+/// (fields at their `repr(C)` offsets): for a generic type they are checked
+/// for each instantiation that reaches shared memory, here.
+#[inline(always)]
+pub(crate) fn force_layout_checks<T: SharedSafe>() {
+    let _ = const { T::FINGERPRINT };
+}
+
 impl MapOptions {
     fn map_for<T: SharedSafe>(&self, what: &str) -> Result<Mapping> {
+        force_layout_checks::<T>();
         check_align::<T>(what)?;
         Mapping::anonymous(size_of::<T>(), self, what)
     }
 
     fn map_slice_for<T: SharedSafe>(&self, len: usize, what: &str) -> Result<Mapping> {
+        force_layout_checks::<T>();
         check_align::<T>(what)?;
         let bytes = size_of::<T>()
             .checked_mul(len)
@@ -226,7 +236,7 @@ impl MapOptions {
         // SAFETY: the mapping is at least `size_of::<T>()` bytes, page-aligned
         // (and `align_of::<T>() <= page_size`, checked), writable, and not yet
         // visible to any other process or reference.
-        unsafe { ptr.as_ptr().write(value) };
+        unsafe { crate::layout::write_zero_padded(ptr.as_ptr(), value) };
         // SAFETY: `ptr` now holds a valid `T` inside `mapping`.
         Ok(unsafe { Shared::from_mapping(mapping, ptr) })
     }
@@ -309,7 +319,7 @@ impl MapOptions {
             // SAFETY: `i < len` and the mapping holds `len` aligned `T`s; the
             // memory is private to this call until it returns. Should
             // `element` panic, `mapping` is unmapped and no `T` needs drop.
-            unsafe { first.as_ptr().add(i).write(element(i)) };
+            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
         }
         let ptr = NonNull::slice_from_raw_parts(first, len);
         // SAFETY: all `len` elements were written above.

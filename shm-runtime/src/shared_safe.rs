@@ -1,6 +1,7 @@
 //! The [`SharedSafe`] trait: the compile-time proof that a type may live in
 //! memory shared between processes.
 
+use crate::layout::{LayoutKind, Scalar, TypeLayout};
 use crate::Fingerprint;
 use core::marker::PhantomData;
 use core::num::{
@@ -49,8 +50,19 @@ use core::sync::atomic::{
 /// 4. **Every mutation through `&Self` is process-safe**: atomics and this
 ///    crate's locks only. `Cell`, `RefCell`, `UnsafeCell` and `std::sync`
 ///    locks (whose futex is private to one process) are excluded.
-/// 5. **[`FINGERPRINT`](SharedSafe::FINGERPRINT) describes the layout**: two
-///    types with different layouts have different fingerprints.
+/// 5. **[`LAYOUT`](SharedSafe::LAYOUT) describes it truthfully**: its size
+///    and alignment are the type's; every field, element and discriminant
+///    it lists is where it says; its validity check accepts only bytes that
+///    are a valid value ([`Validity::Unknown`](crate::layout::Validity::Unknown)
+///    accepts none, and is the sound choice when in doubt); a library type
+///    with fields lists every byte that is not padding, and an opaque one
+///    has no padding. [`FINGERPRINT`](SharedSafe::FINGERPRINT) is derived
+///    from it: leave its default.
+///
+/// The derive writes both for a struct or enum, and binds them to the type
+/// the compiler finally builds (an attribute macro written after the derive
+/// cannot change a field behind its back). A hand-written impl starts from
+/// [`TypeLayout::opaque`] or lists its fields.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be placed in shared memory",
     label = "`{Self}` is not `SharedSafe`",
@@ -58,52 +70,46 @@ use core::sync::atomic::{
     note = "instead of `String` use `FixedString<N>`, of `Vec<T>` use `FixedVec<T, N>` or an array, of a pointer `RelPtr<T>`, of a lock `ShmMutex<T>`, of `Option<T>` a flag field"
 )]
 pub unsafe trait SharedSafe: Sized + 'static {
-    /// The structural fingerprint of this type's layout.
-    const FINGERPRINT: Fingerprint;
+    /// The description of this type's layout: see [`crate::layout`].
+    const LAYOUT: &'static TypeLayout;
+
+    /// The structural fingerprint of this type's layout, as segment headers
+    /// store it: [`Fingerprint::of_layout`] of [`LAYOUT`](Self::LAYOUT).
+    const FINGERPRINT: Fingerprint = Fingerprint::of_layout(Self::LAYOUT);
 }
 
 macro_rules! primitive {
-    ($($t:ty),* $(,)?) => {$(
+    ($scalar:ident: $($t:ty),* $(,)?) => {$(
         // SAFETY: a primitive holds no address, has a fixed layout, no drop
-        // glue and no interior mutability.
+        // glue and no interior mutability; its scalar kind names exactly its
+        // invalid bit patterns.
         unsafe impl SharedSafe for $t {
-            const FINGERPRINT: Fingerprint = Fingerprint::of_primitive(
-                stringify!($t),
-                core::mem::size_of::<$t>(),
-                core::mem::align_of::<$t>(),
-            );
+            const LAYOUT: &'static TypeLayout = &TypeLayout {
+                name: stringify!($t),
+                size: core::mem::size_of::<$t>(),
+                align: core::mem::align_of::<$t>(),
+                kind: LayoutKind::Scalar(Scalar::$scalar),
+            };
         }
     )*};
 }
 
+primitive!(Unsigned: u8, u16, u32, u64, u128, usize);
+primitive!(Signed: i8, i16, i32, i64, i128, isize);
+primitive!(Float: f32, f64);
+primitive!(Bool: bool);
+primitive!(Char: char);
+primitive!(Unit: ());
 primitive!(
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    f32,
-    f64,
-    bool,
-    char,
-    ()
-);
-
-primitive!(
-    NonZeroU8,
+    NonZeroUnsigned: NonZeroU8,
     NonZeroU16,
     NonZeroU32,
     NonZeroU64,
     NonZeroU128,
     NonZeroUsize,
-    NonZeroI8,
+);
+primitive!(
+    NonZeroSigned: NonZeroI8,
     NonZeroI16,
     NonZeroI32,
     NonZeroI64,
@@ -114,29 +120,32 @@ primitive!(
 // SAFETY for the atomics: an atomic integer is an integer in a fixed layout
 // whose mutation through `&Self` is a hardware atomic operation, valid across
 // processes that map the same memory (lock-free on every supported target).
-primitive!(
-    AtomicBool,
-    AtomicU8,
-    AtomicU16,
-    AtomicU32,
-    AtomicU64,
-    AtomicUsize,
-    AtomicI8,
-    AtomicI16,
-    AtomicI32,
-    AtomicI64,
-    AtomicIsize,
-);
+primitive!(AtomicBool: AtomicBool);
+primitive!(AtomicUnsigned: AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize);
+primitive!(AtomicSigned: AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize);
 
 // SAFETY: an array of `SharedSafe` elements holds what its elements hold, has
 // the fixed layout of N consecutive elements and no drop glue of its own.
 unsafe impl<T: SharedSafe, const N: usize> SharedSafe for [T; N] {
-    const FINGERPRINT: Fingerprint = Fingerprint::of_array(T::FINGERPRINT, N);
+    const LAYOUT: &'static TypeLayout = &TypeLayout {
+        name: "array",
+        size: core::mem::size_of::<Self>(),
+        align: core::mem::align_of::<Self>(),
+        kind: LayoutKind::Array {
+            element: T::LAYOUT,
+            len: N,
+        },
+    };
 }
 
 // SAFETY: `PhantomData` is zero-sized: it holds nothing at all.
 unsafe impl<T: ?Sized + 'static> SharedSafe for PhantomData<T> {
-    const FINGERPRINT: Fingerprint = Fingerprint::of_primitive("PhantomData", 0, 1);
+    const LAYOUT: &'static TypeLayout = &TypeLayout {
+        name: "PhantomData",
+        size: 0,
+        align: 1,
+        kind: LayoutKind::Scalar(Scalar::Unit),
+    };
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! [`FixedString<N>`]: UTF-8 text of at most `N` bytes, stored inline.
 
 use super::{CapacityError, CheckCapacity};
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{Field, TypeLayout, Validity};
+use crate::SharedSafe;
 use core::borrow::Borrow;
 use core::cmp::Ordering;
 use core::fmt;
 use core::hash::{Hash, Hasher};
-use core::mem::{align_of, offset_of, size_of};
+use core::mem::offset_of;
 use core::ops::Deref;
 use core::str::{self, FromStr};
 
@@ -386,13 +387,20 @@ impl<const N: usize> Hash for FixedString<N> {
 // glue, no interior mutability. The fingerprint records both fields with their
 // offsets, so it depends on `N`.
 unsafe impl<const N: usize> SharedSafe for FixedString<N> {
-    const FINGERPRINT: Fingerprint = {
+    const LAYOUT: &'static TypeLayout = &{
         #[allow(clippy::let_unit_value)]
         let () = CheckCapacity::<N>::OK;
-        Fingerprint::composite("FixedString repr(C)")
-            .field("len", offset_of!(Self, len), u32::FINGERPRINT)
-            .field("bytes", offset_of!(Self, bytes), <[u8; N]>::FINGERPRINT)
-            .finish(size_of::<Self>(), align_of::<Self>())
+        // Any bytes: reads clamp the length and take the valid UTF-8 prefix.
+        TypeLayout::library::<Self>(
+            "FixedString",
+            "FixedString utf8-prefix v1",
+            &[("capacity", N as u64)],
+            &[
+                Field::plain("len", offset_of!(Self, len), u32::LAYOUT),
+                Field::plain("bytes", offset_of!(Self, bytes), <[u8; N]>::LAYOUT),
+            ],
+            Validity::AnyBits,
+        )
     };
 }
 

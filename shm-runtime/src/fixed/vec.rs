@@ -1,12 +1,13 @@
 //! [`FixedVec<T, N>`]: up to `N` elements stored inline.
 
 use super::{CapacityError, CheckCapacity};
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{Field, TypeLayout, Validity};
+use crate::SharedSafe;
 use core::cmp::Ordering;
 use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::iter::FusedIterator;
-use core::mem::{align_of, needs_drop, offset_of, size_of, MaybeUninit};
+use core::mem::{needs_drop, offset_of, MaybeUninit};
 use core::ops::{Deref, DerefMut};
 use core::slice;
 
@@ -76,9 +77,28 @@ impl<T: SharedSafe, const N: usize> FixedVec<T, N> {
         let () = CheckElement::<T>::OK;
         FixedVec {
             len: 0,
-            // SAFETY: an array of `MaybeUninit` needs no initialization.
-            items: unsafe { MaybeUninit::<[MaybeUninit<T>; N]>::uninit().assume_init() },
+            // SAFETY: an array of `MaybeUninit` needs no initialization. Its
+            // bytes are zeroed all the same, so that a vector moved into
+            // shared memory carries no byte of this process's stack.
+            items: unsafe { MaybeUninit::<[MaybeUninit<T>; N]>::zeroed().assume_init() },
         }
+    }
+
+    /// The validity check of its layout: the length field is any `u32`
+    /// (reads clamp it), and the slots below the clamped length hold valid
+    /// `T`s.
+    ///
+    /// # Safety
+    /// As for [`TypeLayout::check`].
+    unsafe fn check_raw(value: *const u8) -> Result<(), crate::layout::InvalidValue> {
+        // SAFETY: the caller's contract: the `len` field is readable, and
+        // not being written.
+        let len = unsafe { value.add(offset_of!(Self, len)).cast::<u32>().read() };
+        let len = (len as usize).min(N);
+        // SAFETY: the first `len <= N` slots lie inside the value.
+        let first = unsafe { value.add(offset_of!(Self, items)) }.cast::<T>();
+        // SAFETY: the caller's contract, for each slot.
+        unsafe { crate::layout::check_values(first, len) }.map_err(|e| e.in_field("items"))
     }
 
     /// A vector holding clones of `items`, or a [`CapacityError`] if there
@@ -186,7 +206,9 @@ impl<T: SharedSafe, const N: usize> FixedVec<T, N> {
         if len == N {
             return Err(CapacityError::new(value, N + 1, N, "elements"));
         }
-        self.items[len].write(value);
+        // SAFETY: the slot is a valid, aligned place for a `T`; what it held
+        // (nothing, or a forgotten element) needs no drop.
+        unsafe { crate::layout::write_zero_padded(self.items[len].as_mut_ptr(), value) };
         self.len = (len + 1) as u32; // len < N <= u32::MAX
         Ok(())
     }
@@ -389,7 +411,8 @@ impl<T: SharedSafe, const N: usize> FixedVec<T, N> {
             return Err(CapacityError::new((), required, N, "elements"));
         }
         for (slot, item) in self.items[len..required].iter_mut().zip(items) {
-            slot.write(item.clone());
+            // SAFETY: a valid, aligned place for a `T`, holding nothing to drop.
+            unsafe { crate::layout::write_zero_padded(slot.as_mut_ptr(), item.clone()) };
         }
         self.len = required as u32; // required <= N <= u32::MAX
         Ok(())
@@ -616,17 +639,20 @@ impl<T: SharedSafe + fmt::Debug, const N: usize> fmt::Debug for IntoIter<T, N> {
 // fingerprint records both fields with their offsets and the element's
 // fingerprint, so it depends on `T` and `N`.
 unsafe impl<T: SharedSafe, const N: usize> SharedSafe for FixedVec<T, N> {
-    const FINGERPRINT: Fingerprint = {
+    const LAYOUT: &'static TypeLayout = &{
         #[allow(clippy::let_unit_value)]
         let () = CheckCapacity::<N>::OK;
-        Fingerprint::composite("FixedVec repr(C)")
-            .field("len", offset_of!(Self, len), u32::FINGERPRINT)
-            .field(
-                "items",
-                offset_of!(Self, items),
-                Fingerprint::of_array(T::FINGERPRINT, N),
-            )
-            .finish(size_of::<Self>(), align_of::<Self>())
+        TypeLayout::library::<Self>(
+            "FixedVec",
+            "FixedVec clamped-len v1",
+            &[("capacity", N as u64)],
+            &[
+                Field::plain("len", offset_of!(Self, len), u32::LAYOUT),
+                Field::plain("items", offset_of!(Self, items), <[T; N]>::LAYOUT),
+            ],
+            // Only the slots below the (clamped) length hold values.
+            Validity::Custom(Self::check_raw),
+        )
     };
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! offset size field
 //!      0    8 magic            b"SHMRTSEG" read as a native u64 (atomic)
-//!      8    4 format version   1 (atomic)
+//!      8    4 format version   FORMAT_VERSION (atomic); see the table below
 //!     12    4 header size      256 (atomic)
 //!     16    8 state word       (state << 32) | creator pid (atomic)
 //!                              state: 0 uninitialized, 1 initializing,
@@ -31,6 +31,18 @@
 //! store), and read by openers only after an acquire load saw "ready". The
 //! header is therefore only ever accessed through raw pointers, never through
 //! a `&Header` that would claim the non-atomic fields are not being written.
+//!
+//! # Format versions
+//!
+//! A segment of another version is refused with
+//! [`UnsupportedVersion`](crate::ErrorKind::UnsupportedVersion) (never
+//! `WrongType` or `NotASegment`): older ones ask to be recreated, newer ones
+//! for an upgrade.
+//!
+//! | version | changes | written by |
+//! |---|---|---|
+//! | 1 | the first format | shm-runtime 0.1 until the soundness rework |
+//! | 2 | same header fields; the fingerprint is computed from the type's layout description ([`crate::layout`]): 128-bit enum discriminants are hashed whole, library types by their protocol; payloads are checked for valid values at open | shm-runtime 0.1 since the soundness rework |
 
 use crate::error::{Error, ErrorKind, Result};
 pub(crate) use crate::liveness::{pid_alive, pid_namespace};
@@ -43,7 +55,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// other byte order reads as its byte swap.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SHMRTSEG");
 /// The header format this version writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// The size of the header in bytes; payloads start at or after it.
 pub(crate) const HEADER_SIZE: usize = 256;
 const TYPE_NAME_BYTES: usize = 112;
@@ -161,6 +173,9 @@ pub(crate) enum Poll {
     Garbage,
     /// A header of a newer format version.
     Newer(u32),
+    /// A ready header of an older format version, which this version no
+    /// longer reads (its fingerprints were computed another way).
+    Older(u32),
     /// A header written with the other byte order.
     OtherEndian,
 }
@@ -456,7 +471,10 @@ fn classify(
         STATE_UNINIT if word == 0 => Poll::Uninit,
         STATE_INITIALIZING if pid != 0 => Poll::Initializing { pid, word },
         STATE_READY if magic == MAGIC => {
-            if version() != FORMAT_VERSION || (header_size() as usize) < HEADER_SIZE {
+            let version = version();
+            if (1..FORMAT_VERSION).contains(&version) {
+                Poll::Older(version)
+            } else if version != FORMAT_VERSION || (header_size() as usize) < HEADER_SIZE {
                 Poll::Garbage
             } else {
                 Poll::Ready

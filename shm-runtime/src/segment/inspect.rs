@@ -835,7 +835,8 @@ fn contents(reader: Option<&Reader>, found: &Found) -> Result<Contents> {
         Poll::OtherEndian => return Ok(Contents::Foreign(Foreign::OtherEndian)),
         Poll::Newer(v) => return Ok(Contents::Foreign(Foreign::NewerFormat(v))),
         Poll::Initializing { .. } => State::Initializing,
-        Poll::Ready => State::Ready,
+        // The fields are those of the current format; its fingerprint is not.
+        Poll::Ready | Poll::Older(_) => State::Ready,
         Poll::Abandoned { .. } => State::Abandoned,
     };
     let creator = match header::creator_status(snap.creator_pid(), snap.creator_pid_ns) {

@@ -794,6 +794,18 @@ impl Segment {
                         ),
                     ))
                 }
+                Poll::Older(version) => {
+                    return Err(Error::new(
+                        ErrorKind::UnsupportedVersion,
+                        format!(
+                            "{what} has header format {version}, made by an older version of \
+                             shm-runtime; this version reads format {} only (its type \
+                             fingerprints are computed differently): remove it and create it \
+                             anew",
+                            header::FORMAT_VERSION
+                        ),
+                    ))
+                }
                 Poll::OtherEndian => {
                     return Err(Error::new(
                         ErrorKind::Incompatible,
@@ -945,6 +957,56 @@ impl Segment {
         }
     }
 
+    /// Checks that the payload of a view this process did not write holds
+    /// valid values (see the [module documentation](self#what-opening-checks)),
+    /// before any reference to it exists; nothing to do, at compile time,
+    /// for a type whose every bit pattern is valid.
+    fn validate<T: SharedSafe>(&self, view: &View, slice: bool) -> Result<()> {
+        if view.created || !T::LAYOUT.needs_check() {
+            return Ok(());
+        }
+        // SAFETY: the payload lies inside the mapping at `offset`, aligned.
+        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
+        // SAFETY: `view.len` values of `T` are mapped there (the header was
+        // validated against the object's size); plain data in them is only
+        // written at creation, which was published before this open, and the
+        // parts others may be writing now (atomics, a lock's value) are read
+        // atomically or not at all.
+        let checked = unsafe {
+            if slice {
+                crate::layout::check_values(first.as_ptr(), view.len)
+            } else {
+                crate::layout::check_value(first.as_ptr())
+            }
+        };
+        checked.map_err(|invalid| {
+            Error::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "{} holds a `{}` whose bytes are not a valid value: {invalid}; it was \
+                     corrupted, or written by a program outside this library's protocol",
+                    self.what(),
+                    std::any::type_name::<T>()
+                ),
+            )
+        })
+    }
+
+    /// A view of a published, validated `T`.
+    fn checked_value_view<T: SharedSafe>(&self, view: View) -> Result<Shared<T>> {
+        self.validate::<T>(&view, false)?;
+        // SAFETY: the header proves a published `T` of this layout, and its
+        // bytes are a valid `T` (checked just above, or written here).
+        Ok(unsafe { self.value_view(view) })
+    }
+
+    /// A view of `view.len` published, validated elements of `T`.
+    fn checked_slice_view<T: SharedSafe>(&self, view: View) -> Result<Shared<[T]>> {
+        self.validate::<T>(&view, true)?;
+        // SAFETY: as in `checked_value_view`, for `len` elements.
+        Ok(unsafe { self.slice_view(view) })
+    }
+
     /// # Safety
     /// The view's payload holds a valid `T`, mutated only in `&T`-safe ways
     /// (or, for a read-only mapping, never through this view).
@@ -991,7 +1053,7 @@ impl Segment {
         let view = self.create_layout(&Layout::value::<T>(), 1, |payload| {
             // SAFETY: the payload is aligned for `T`, inside the writable
             // mapping, and private to this process until it is published.
-            unsafe { payload.cast::<T>().as_ptr().write(value) }
+            unsafe { crate::layout::write_zero_padded(payload.cast::<T>().as_ptr(), value) }
         })?;
         // SAFETY: the payload holds the `T` written above.
         Ok(unsafe { self.value_view(view) })
@@ -1100,8 +1162,7 @@ impl Segment {
     /// ```
     pub fn open<T: SharedSafe>(&self) -> Result<Shared<T>> {
         let view = self.open_layout(&Layout::value::<T>(), true)?;
-        // SAFETY: the header proves a published `T` of this layout.
-        Ok(unsafe { self.value_view(view) })
+        self.checked_value_view(view)
     }
 
     /// Opens the existing segment as a slice of `T`, of the length it was
@@ -1118,8 +1179,7 @@ impl Segment {
     /// ```
     pub fn open_slice<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
         let view = self.open_layout(&Layout::slice::<T>(), true)?;
-        // SAFETY: the header proves `len` published elements of `T`.
-        Ok(unsafe { self.slice_view(view) })
+        self.checked_slice_view(view)
     }
 
     /// Opens the existing segment read-only (`O_RDONLY`, `PROT_READ`,
@@ -1139,9 +1199,7 @@ impl Segment {
     /// ```
     pub fn open_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Shared<T>> {
         let view = self.open_layout(&Layout::value::<T>(), false)?;
-        // SAFETY: a published `T`; `T: AnyBitPattern` has no interior
-        // mutability, so `&T` never writes to the read-only mapping.
-        Ok(unsafe { self.value_view(view) })
+        self.checked_value_view(view)
     }
 
     /// Like [`open_read_only`](Self::open_read_only), for a slice.
@@ -1159,8 +1217,7 @@ impl Segment {
         &self,
     ) -> Result<Shared<[T]>> {
         let view = self.open_layout(&Layout::slice::<T>(), false)?;
-        // SAFETY: as in `open_read_only`, for `len` elements.
-        Ok(unsafe { self.slice_view(view) })
+        self.checked_slice_view(view)
     }
 
     /// Opens the existing segment read-only, for any `SharedSafe` type: a
@@ -1186,8 +1243,7 @@ impl Segment {
     /// ```
     pub unsafe fn open_read_only_unchecked<T: SharedSafe>(&self) -> Result<Shared<T>> {
         let view = self.open_layout(&Layout::value::<T>(), false)?;
-        // SAFETY: a published `T`; the caller promises not to write.
-        Ok(unsafe { self.value_view(view) })
+        self.checked_value_view(view)
     }
 
     /// Like [`open_read_only_unchecked`](Self::open_read_only_unchecked),
@@ -1210,8 +1266,7 @@ impl Segment {
     /// ```
     pub unsafe fn open_slice_read_only_unchecked<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
         let view = self.open_layout(&Layout::slice::<T>(), false)?;
-        // SAFETY: `len` published elements; the caller promises not to write.
-        Ok(unsafe { self.slice_view(view) })
+        self.checked_slice_view(view)
     }
 
     /// Opens the segment, or creates it with `init()` if it does not exist:
@@ -1236,10 +1291,9 @@ impl Segment {
     pub fn open_or_create<T: SharedSafe>(&self, init: impl FnOnce() -> T) -> Result<Shared<T>> {
         let view = self.open_or_create_layout(&Layout::value::<T>(), 1, |payload| {
             // SAFETY: aligned, writable, private until published.
-            unsafe { payload.cast::<T>().as_ptr().write(init()) }
+            unsafe { crate::layout::write_zero_padded(payload.cast::<T>().as_ptr(), init()) }
         })?;
-        // SAFETY: a published `T`: written by `init` here, or validated.
-        Ok(unsafe { self.value_view(view) })
+        self.checked_value_view(view)
     }
 
     /// Like [`open_or_create`](Self::open_or_create), building the value in
@@ -1258,8 +1312,7 @@ impl Segment {
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
         let view = self.open_or_create_layout(&Layout::value::<T>(), 1, init_in_place(init))?;
-        // SAFETY: a published `T`.
-        Ok(unsafe { self.value_view(view) })
+        self.checked_value_view(view)
     }
 
     /// Opens the slice segment, or creates it holding `len` all-zero
@@ -1284,9 +1337,7 @@ impl Segment {
         len: usize,
     ) -> Result<Shared<[T]>> {
         let view = self.open_or_create_layout(&Layout::slice::<T>(), len, |_| {})?;
-        // SAFETY: `view.len` elements: zero-filled here (valid since
-        // `T: Zeroable`), or published by their creator and validated.
-        Ok(unsafe { self.slice_view(view) })
+        self.checked_slice_view(view)
     }
 
     /// Like [`open_or_create_slice_zeroed`](Self::open_or_create_slice_zeroed),
@@ -1307,9 +1358,7 @@ impl Segment {
     ) -> Result<Shared<[T]>> {
         let view =
             self.open_or_create_layout(&Layout::slice::<T>(), len, write_elements(len, element))?;
-        // SAFETY: `view.len` valid elements: written here, or published by
-        // their creator and validated.
-        Ok(unsafe { self.slice_view(view) })
+        self.checked_slice_view(view)
     }
 }
 
@@ -1340,7 +1389,7 @@ fn write_elements<T: SharedSafe>(
             // SAFETY: the payload holds `len` aligned elements, private until
             // published. Should `element` panic, the segment is abandoned and
             // removed; `T` needs no drop.
-            unsafe { first.as_ptr().add(i).write(element(i)) };
+            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use super::futex::{self, Deadline, Wake};
 use super::{LockResult, ShmMutexGuard};
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{Field, TypeLayout, Validity};
+use crate::SharedSafe;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -92,10 +93,16 @@ pub struct ShmCondvar {
 // SAFETY: two `AtomicU32`s (no address, fixed layout, no drop glue),
 // mutated only atomically and by shared (not private) futex calls.
 unsafe impl SharedSafe for ShmCondvar {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmCondvar futex v1")
-        .field("seq", 0, AtomicU32::FINGERPRINT)
-        .field("waiters", 4, AtomicU32::FINGERPRINT)
-        .finish(8, 4);
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "ShmCondvar",
+        "ShmCondvar futex v1",
+        &[],
+        &[
+            Field::plain("seq", 0, AtomicU32::LAYOUT),
+            Field::plain("waiters", 4, AtomicU32::LAYOUT),
+        ],
+        Validity::Fields,
+    );
 }
 
 // SAFETY: all-zero bytes are a condition variable without waiters.

@@ -2,7 +2,8 @@
 
 use super::futex::{self, Deadline, Wake};
 use crate::error::{Error, ErrorKind, Result};
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{Field, TypeLayout, Validity};
+use crate::SharedSafe;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -48,9 +49,13 @@ pub struct ShmEvent {
 // only by atomic operations and the kernel's futex calls, which key a shared
 // futex by the physical page, not by this process's address.
 unsafe impl SharedSafe for ShmEvent {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmEvent futex v1")
-        .field("state", 0, AtomicU32::FINGERPRINT)
-        .finish(4, 4);
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "ShmEvent",
+        "ShmEvent futex v1",
+        &[],
+        &[Field::plain("state", 0, AtomicU32::LAYOUT)],
+        Validity::Fields,
+    );
 }
 
 // SAFETY: all-zero bytes are an unset event with no waiters.

@@ -5,12 +5,13 @@ use super::futex::{self, Deadline, Wake};
 use super::owner::{self, Me, Status};
 use super::{fork_generation, OwnerDied};
 use crate::error::{Error, ErrorKind, Result};
+use crate::layout::{Field, TypeLayout, Validity};
 use crate::process::ForkBarrier;
-use crate::{Fingerprint, SharedSafe};
+use crate::SharedSafe;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{align_of, offset_of, size_of};
+use std::mem::{align_of, offset_of};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -126,12 +127,16 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 ///
 /// let mut guard = match counter.lock() {
 ///     Ok(guard) => guard,
-///     Err(died) => {
+///     Err(died) => match died.into_inner() {
 ///         // A previous owner died while holding the lock: repair, then say so.
-///         let mut guard = died.into_inner();
-///         ShmMutexGuard::mark_consistent(&mut guard);
-///         guard
-///     }
+///         Ok(mut guard) => {
+///             ShmMutexGuard::mark_consistent(&mut guard);
+///             guard
+///         }
+///         // Its bytes are not even a `u64` (never, for a type whose every
+///         // bit pattern is valid): start again from a new value.
+///         Err(torn) => torn.reset(0),
+///     },
 /// };
 /// *guard += 1;
 /// assert_eq!(*guard, 2);
@@ -246,26 +251,30 @@ pub struct ShmMutex<T> {
 // access to `value` while the lock is held. (5) the fingerprint names this
 // lock's protocol and includes `T`'s.
 unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmMutex futex v4")
-        .field("lock", offset_of!(Self, lock), AtomicU32::FINGERPRINT)
-        .field(
-            "inconsistent",
-            offset_of!(Self, inconsistent),
-            AtomicU32::FINGERPRINT,
-        )
-        .field("owner", offset_of!(Self, owner), AtomicU64::FINGERPRINT)
-        .field(
-            "owner_process",
-            offset_of!(Self, owner_process),
-            AtomicU64::FINGERPRINT,
-        )
-        .field(
-            "owner_ns",
-            offset_of!(Self, owner_ns),
-            AtomicU64::FINGERPRINT,
-        )
-        .field("value", offset_of!(Self, value), T::FINGERPRINT)
-        .finish(size_of::<Self>(), align_of::<Self>());
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "ShmMutex",
+        "ShmMutex futex v4",
+        &[],
+        &[
+            Field::plain("lock", offset_of!(Self, lock), AtomicU32::LAYOUT),
+            Field::plain(
+                "inconsistent",
+                offset_of!(Self, inconsistent),
+                AtomicU32::LAYOUT,
+            ),
+            Field::plain("owner", offset_of!(Self, owner), AtomicU64::LAYOUT),
+            Field::plain(
+                "owner_process",
+                offset_of!(Self, owner_process),
+                AtomicU64::LAYOUT,
+            ),
+            Field::plain("owner_ns", offset_of!(Self, owner_ns), AtomicU64::LAYOUT),
+            // Written by the holder while others open the segment: checked
+            // when the lock is taken after an owner's death.
+            Field::protected("value", offset_of!(Self, value), T::LAYOUT),
+        ],
+        Validity::Fields,
+    );
 }
 
 // SAFETY: all-zero bytes are an unlocked mutex nobody used yet (no holder,
@@ -413,7 +422,9 @@ impl<T: SharedSafe> ShmMutex<T> {
 
     /// Locks the mutex; if a previous owner died (or panicked) holding it,
     /// first runs `repair` on the value and marks it consistent. The common
-    /// recovery in one call.
+    /// recovery in one call. Should the value not even be a valid `T` (a
+    /// process killed between the stores of a wide value), it is replaced by
+    /// `reset()` instead: see [`TornValue`](crate::sync::TornValue).
     ///
     /// # Panics
     /// As [`lock`](ShmMutex::lock).
@@ -436,19 +447,18 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// })?;
     /// let _ = child.join(Duration::from_secs(10));
     ///
-    /// let l = ledger.lock_or_repair(|l| l.debits = l.credits);
+    /// let l = ledger.lock_or_repair(|l| l.debits = l.credits, Ledger::default);
     /// assert_eq!((l.debits, l.credits), (0, 0));
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn lock_or_repair(&self, repair: impl FnOnce(&mut T)) -> ShmMutexGuard<'_, T> {
+    pub fn lock_or_repair(
+        &self,
+        repair: impl FnOnce(&mut T),
+        reset: impl FnOnce() -> T,
+    ) -> ShmMutexGuard<'_, T> {
         match self.lock() {
             Ok(guard) => guard,
-            Err(died) => {
-                let mut guard = died.into_inner();
-                repair(&mut guard);
-                ShmMutexGuard::mark_consistent(&mut guard);
-                guard
-            }
+            Err(died) => died.into_repaired(repair, reset),
         }
     }
 
@@ -495,10 +505,18 @@ impl<T: SharedSafe> ShmMutex<T> {
             not_send: PhantomData,
             _no_fork: Some(ForkBarrier::new()),
         };
-        if self.inconsistent.load(Ordering::Relaxed) != 0 {
-            Err(OwnerDied::new(guard))
-        } else {
-            Ok(guard)
+        if self.inconsistent.load(Ordering::Relaxed) == 0 {
+            return Ok(guard);
+        }
+        // A previous owner died or panicked. A panic leaves a valid value
+        // (safe code cannot break validity); a process killed between two
+        // stores of a wide value can leave bytes that are no `T` at all:
+        // check them before any reference to them exists.
+        // SAFETY: the value is inside the mutex, aligned; this thread holds
+        // the lock, so nobody writes it during the check.
+        match unsafe { crate::layout::check_value(self.value.get()) } {
+            Ok(()) => Err(OwnerDied::new(guard)),
+            Err(invalid) => Err(OwnerDied::torn(guard, invalid)),
         }
     }
 
@@ -910,12 +928,18 @@ impl<'a, T: SharedSafe> ShmMutexGuard<'a, T> {
     /// ```
     /// use shm_runtime::{ShmMutex, ShmMutexGuard};
     /// let m = ShmMutex::new(0u32);
-    /// let mut guard = m.lock().unwrap_or_else(|died| died.into_inner());
+    /// let mut guard = m.lock().unwrap_or_else(|died| died.into_inner().unwrap());
     /// ShmMutexGuard::mark_consistent(&mut guard); // harmless when consistent
     /// ```
     pub fn mark_consistent(this: &mut Self) {
         this.check_process();
         this.mutex.inconsistent.store(0, Ordering::Relaxed);
+    }
+
+    /// The value, for this guard's holder (no reference is made).
+    pub(super) fn value_ptr(&self) -> *mut T {
+        self.check_process();
+        self.mutex.value.get()
     }
 
     /// Panics if this guard was copied into a forked child.
@@ -1194,8 +1218,8 @@ mod tests {
         });
         assert!(m.is_inconsistent());
         // Forgetting to mark consistent: the next locker is told again.
-        drop(m.lock().unwrap_err().into_inner());
-        let mut guard = m.lock().unwrap_err().into_inner();
+        drop(m.lock().unwrap_err().into_inner().unwrap());
+        let mut guard = m.lock().unwrap_err().into_inner().unwrap();
         ShmMutexGuard::mark_consistent(&mut guard);
         drop(guard);
         assert!(m.lock().is_ok());
@@ -1206,7 +1230,7 @@ mod tests {
         let m = ShmMutex::new(AtomicU64::new(0));
         die_holding(&m);
         // The process died holding the lock: every kind of lock sees it.
-        let guard = m.lock().unwrap_err().into_inner();
+        let guard = m.lock().unwrap_err().into_inner().unwrap();
         drop(guard);
         assert!(m.is_inconsistent());
         die_holding(&m);
@@ -1259,7 +1283,7 @@ mod tests {
                             Ok(guard) => guard,
                             Err(d) => {
                                 died.fetch_add(1, Ordering::Relaxed);
-                                let mut guard = d.into_inner();
+                                let mut guard = d.into_inner().unwrap();
                                 ShmMutexGuard::mark_consistent(&mut guard);
                                 guard
                             }

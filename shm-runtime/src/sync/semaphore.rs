@@ -2,7 +2,8 @@
 
 use super::futex::{self, Deadline, Wake};
 use crate::error::{Error, ErrorKind, Result};
-use crate::{Fingerprint, SharedSafe};
+use crate::layout::{Field, TypeLayout, Validity};
+use crate::SharedSafe;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -48,10 +49,16 @@ pub struct ShmSemaphore {
 // SAFETY: two `AtomicU32`s (no address, fixed layout, no drop glue),
 // mutated only atomically and by shared (not private) futex calls.
 unsafe impl SharedSafe for ShmSemaphore {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("ShmSemaphore futex v1")
-        .field("permits", 0, AtomicU32::FINGERPRINT)
-        .field("waiters", 4, AtomicU32::FINGERPRINT)
-        .finish(8, 4);
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "ShmSemaphore",
+        "ShmSemaphore futex v1",
+        &[],
+        &[
+            Field::plain("permits", 0, AtomicU32::LAYOUT),
+            Field::plain("waiters", 4, AtomicU32::LAYOUT),
+        ],
+        Validity::Fields,
+    );
 }
 
 // SAFETY: all-zero bytes are a semaphore with no permits and no waiters.

@@ -2,11 +2,12 @@
 //! `Copy` value, without a data race.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::layout::{Field, TypeLayout, Validity};
 use crate::liveness::{pid_alive, pid_namespace};
-use crate::{Fingerprint, SharedSafe};
+use crate::SharedSafe;
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::mem::{align_of, offset_of, size_of, MaybeUninit};
+use std::mem::{offset_of, size_of, MaybeUninit};
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,18 @@ use std::time::{Duration, Instant};
 /// namespace (the lock records it): across namespaces a pid means nothing,
 /// and a live writer in another container must never be taken over, so
 /// there a dead writer's lock is not repaired and `read_timeout` times out.
+///
+/// # Bytes written outside the protocol
+///
+/// Opening a segment never reads a `SeqLock`'s value (a writer may be
+/// storing it at that moment); every consistent copy is checked instead
+/// ([`TypeLayout::check`](crate::layout::TypeLayout::check), compiled out
+/// for a `T` whose every bit pattern is valid). A copy that is no valid `T`
+/// (a file corrupted on disk, a program writing the bytes without the
+/// protocol) is never handed out: `read_timeout` reports
+/// [`ErrorKind::InvalidValue`] at once, `try_read` returns `None`, and
+/// `read` and `update` wait for a [`write`](SeqLock::write) to replace it,
+/// as after a writer's death.
 #[repr(C, align(8))]
 pub struct SeqLock<T> {
     /// `(writer pid << PID_SHIFT) | counter`; the counter is odd while a
@@ -96,6 +109,16 @@ const MIXED: u64 = u64::MAX;
 /// Spins and yields a writer waits before it checks whether the process
 /// writing is still alive.
 const CHECK_AFTER: u32 = 256;
+
+/// What one attempt at copying a `SeqLock`'s value out found.
+enum Copied<T> {
+    /// A write was in progress, or overlapped the copy.
+    Busy,
+    /// A consistent copy whose bytes are no valid `T`.
+    Invalid(crate::layout::InvalidValue),
+    /// The value.
+    Value(T),
+}
 
 /// This process's pid as stored in the sequence word; 0 (never judged,
 /// never taken over) if it does not fit in 22 bits.
@@ -121,11 +144,18 @@ fn writer_pid(word: u64) -> u32 {
 // through `&Self` by atomic stores under the writer bit of the sequence. (5)
 // the fingerprint includes `T`'s and the layout.
 unsafe impl<T: SharedSafe + bytemuck::NoUninit> SharedSafe for SeqLock<T> {
-    const FINGERPRINT: Fingerprint = Fingerprint::composite("SeqLock atomic-words v2")
-        .field("seq", 0, AtomicU64::FINGERPRINT)
-        .field("writers_ns", 8, AtomicU64::FINGERPRINT)
-        .field("value", offset_of!(Self, value), T::FINGERPRINT)
-        .finish(size_of::<Self>(), align_of::<Self>());
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "SeqLock",
+        "SeqLock atomic-words v2",
+        &[],
+        &[
+            Field::plain("seq", 0, AtomicU64::LAYOUT),
+            Field::plain("writers_ns", 8, AtomicU64::LAYOUT),
+            // Written by the writer while readers copy it: checked on read.
+            Field::protected("value", offset_of!(Self, value), T::LAYOUT),
+        ],
+        Validity::Fields,
+    );
 }
 
 // SAFETY: all-zero bytes are sequence 0 (no write in progress), no writer
@@ -169,7 +199,7 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     pub fn read(&self) -> T {
         let mut spins = 0u32;
         loop {
-            if let Some(value) = self.try_read() {
+            if let Copied::Value(value) = self.copy_out() {
                 return value;
             }
             backoff(&mut spins);
@@ -192,8 +222,20 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         let deadline = Instant::now() + timeout;
         let mut spins = 0u32;
         loop {
-            if let Some(value) = self.try_read() {
-                return Ok(value);
+            match self.copy_out() {
+                Copied::Value(value) => return Ok(value),
+                Copied::Invalid(invalid) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidValue,
+                        format!(
+                            "reading a SeqLock: its value is not a valid `{}` ({invalid}): it \
+                             was written outside this library's protocol; the next write() \
+                             replaces it",
+                            std::any::type_name::<T>()
+                        ),
+                    ))
+                }
+                Copied::Busy => {}
             }
             let word = self.seq.load(Ordering::Acquire);
             if spins >= CHECK_AFTER && self.writer_died(word) {
@@ -226,21 +268,37 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     /// assert_eq!(lock.try_read(), Some(5));
     /// ```
     pub fn try_read(&self) -> Option<T> {
+        match self.copy_out() {
+            Copied::Value(value) => Some(value),
+            Copied::Busy | Copied::Invalid(_) => None,
+        }
+    }
+
+    /// One attempt at copying the value out.
+    fn copy_out(&self) -> Copied<T> {
         let before = self.seq.load(Ordering::Acquire);
         if before & 1 != 0 {
-            return None;
+            return Copied::Busy;
         }
         let mut copy = MaybeUninit::<T>::uninit();
         // SAFETY: `copy` has room for a `T`.
         unsafe { self.load_into(copy.as_mut_ptr().cast()) };
         fence(Ordering::Acquire);
         if self.seq.load(Ordering::Relaxed) != before {
-            return None;
+            return Copied::Busy;
         }
-        // SAFETY: no write overlapped the copy (the sequence was even and
-        // unchanged, and the fences order the copy between the two loads),
-        // so `copy` holds exactly the bytes of the `T` last written.
-        Some(unsafe { copy.assume_init() })
+        // No write overlapped the copy (the sequence was even and unchanged,
+        // and the fences order the copy between the two loads), so `copy`
+        // holds exactly the bytes last published: a `T` when a writer of
+        // this library stored them, but not necessarily when the segment was
+        // corrupted or written outside the protocol. Checked, then.
+        // SAFETY: `copy` is initialized (every byte loaded; `T: NoUninit` has
+        // no padding) and private to this thread.
+        match unsafe { crate::layout::check_value(copy.as_ptr()) } {
+            // SAFETY: checked to be a valid `T`.
+            Ok(()) => Copied::Value(unsafe { copy.assume_init() }),
+            Err(invalid) => Copied::Invalid(invalid),
+        }
     }
 
     /// Replaces the value. Concurrent writers take turns. Takes over (and so
@@ -270,13 +328,23 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     /// assert_eq!(lock.read(), [1, 1]);
     /// ```
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let _writing = self.begin_write(false);
-        let mut copy = MaybeUninit::<T>::uninit();
-        // SAFETY: we hold the writer bit, and the `Acquire` that took it saw
-        // the previous writer's `Release`: the words hold a whole `T`.
-        let mut value = unsafe {
-            self.load_into(copy.as_mut_ptr().cast());
-            copy.assume_init()
+        let mut spins = 0u32;
+        let (_writing, mut value) = loop {
+            let writing = self.begin_write(false);
+            let mut copy = MaybeUninit::<T>::uninit();
+            // SAFETY: we hold the writer bit, and the `Acquire` that took it
+            // saw the previous writer's `Release`: the words hold whole bytes
+            // that were last published (`T: NoUninit`: no padding).
+            unsafe { self.load_into(copy.as_mut_ptr().cast()) };
+            // SAFETY: `copy` is initialized and private to this thread.
+            if unsafe { crate::layout::check_value(copy.as_ptr()) }.is_ok() {
+                // SAFETY: checked to be a valid `T`.
+                break (writing, unsafe { copy.assume_init() });
+            }
+            // Bytes written outside the protocol: no old value to give `f`.
+            // Release the writer bit unchanged and wait for a `write`.
+            drop(writing);
+            backoff(&mut spins);
         };
         let result = f(&mut value);
         // SAFETY: we hold the writer bit.
@@ -471,7 +539,7 @@ mod tests {
 
     // SAFETY: a byte array: see the array impl.
     unsafe impl SharedSafe for Odd {
-        const FINGERPRINT: Fingerprint = <[u8; 13]>::FINGERPRINT;
+        const LAYOUT: &'static crate::layout::TypeLayout = <[u8; 13]>::LAYOUT;
     }
 
     #[test]
