@@ -40,6 +40,7 @@ pub mod segment;
 mod shared;
 mod shared_safe;
 pub mod sync;
+pub mod volatile;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::{Fingerprint, FingerprintBuilder};
@@ -53,6 +54,7 @@ pub use shared_safe::SharedSafe;
 pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
 #[cfg(target_os = "linux")]
 pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
+pub use volatile::Volatile;
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
 /// type that cannot live in shared memory. See the trait for the rules.
