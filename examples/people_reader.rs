@@ -9,7 +9,8 @@
 //! The file's header is checked first: a file of another type, a truncated
 //! file or a file of another program is an error with an explanation, never
 //! garbage or a SIGBUS. With `--raw` it maps a headerless file of 10 records
-//! (as the C writer makes, or `people_writer --raw`), refusing a shorter one.
+//! (as the C writer makes, or `people_writer --raw`), refusing a shorter one
+//! or one with this library's header, and reads it by volatile copies.
 use shm_runtime::segment::Segment;
 use shm_workspace::People;
 
@@ -21,10 +22,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .find(|a| !a.starts_with("--"))
         .ok_or("usage: people_reader [--raw] PATH")?;
     let segment = Segment::file(path);
+    // Both views are copied out: a raw file may be written by a C program at
+    // any time, so its view hands out copies, never references.
     let people = if raw {
-        segment.open_raw_slice_read_only::<People>(10)
+        segment
+            .open_raw_slice_read_only::<People>(10)
+            .map(|people| people.to_vec())
     } else {
-        segment.open_slice_read_only::<People>()
+        segment
+            .open_slice_read_only::<People>()
+            .map(|people| people.to_vec())
     };
     let people = match people {
         Ok(people) => people,

@@ -34,12 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         age: 20 + i as i32,
     };
     let segment = Segment::file(path);
-    let people = if raw {
-        segment.create_raw_slice_from_fn(10, person)?
+    let records = if raw {
+        let people = segment.create_raw_slice_from_fn(10, person)?;
+        people.flush()?;
+        people.len()
     } else {
-        segment.create_slice_from_fn(10, person)?
+        let people = segment.create_slice_from_fn(10, person)?;
+        people.flush()?;
+        people.len()
     };
-    people.flush()?;
-    println!("initialize over: {} records in {path}", people.len());
+    println!("initialize over: {records} records in {path}");
     Ok(())
 }

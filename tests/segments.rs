@@ -238,7 +238,7 @@ fn garbage_is_not_a_segment() {
         assert!(out.starts_with("err NotASegment"), "{out}");
     }
     // Raw mode maps it all the same.
-    assert_eq!(file.open_raw_slice::<u8>(8192).unwrap()[..], garbage[..]);
+    assert_eq!(file.open_raw_slice::<u8>(8192).unwrap().to_vec(), garbage);
     posix.remove().unwrap();
     file.remove().unwrap();
     scratch.assert_clean();
@@ -493,8 +493,9 @@ fn raw_mode_reads_what_a_c_program_wrote() {
         .write_all(&bytes)
         .unwrap();
     let people = segment.open_raw_slice_read_only::<People>(10).unwrap();
-    assert_eq!(people[9].name(), "j");
-    assert_eq!(people[9].age, 29);
+    let ninth = people.get(9).unwrap();
+    assert_eq!(ninth.name(), "j");
+    assert_eq!(ninth.age, 29);
     // A file of 5 records is too short for 10.
     std::fs::write(&path, &bytes[..40]).unwrap();
     let err = segment.open_raw_slice::<People>(10).unwrap_err();
@@ -594,7 +595,7 @@ fn raw_mode_shares_segments_with_python() {
     };
     assert_eq!(out, "made");
     let bytes = segment.open_raw_slice_read_only::<u8>(64).unwrap();
-    assert!(bytes.iter().enumerate().all(|(i, b)| *b as usize == i));
+    assert!(bytes.iter().enumerate().all(|(i, b)| b as usize == i));
     assert_eq!(
         segment.open_raw_slice::<u8>(65).unwrap_err().kind(),
         ErrorKind::TooShort

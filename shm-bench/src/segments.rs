@@ -55,6 +55,16 @@ pub fn run(c: &Config) -> Section {
         outcome(open_cycles(c, "om", ours_leave, ours_open)),
     )
     .note = Some("also checks owner, size and the header (type fingerprint, ready state)".into());
+    s.vs(
+        OPEN_RAW,
+        "open+map+unmap: shm_runtime, payload validated",
+        outcome(open_cycles(c, "ov", checked_leave, checked_open)),
+    )
+    .note = Some(
+        "a slice of 16-byte records holding a bool and an enum: the open reads every record \
+         (and faults in every page) to check them; integer and atomic payloads skip this"
+            .into(),
+    );
     remove_leftovers();
     s
 }
@@ -231,6 +241,43 @@ fn shared_memory_open(name: &str, _len: usize) -> Res<()> {
     let shmem = shared_memory::ShmemConf::new().os_id(name).open()?;
     // SAFETY: as above; the segment holds at least one page.
     unsafe { std::ptr::write_volatile(shmem.as_ptr().cast::<u64>(), 1) };
+    Ok(())
+}
+
+/// A record with invalid bit patterns (a `bool`, an enum), which a typed
+/// open checks one by one.
+#[derive(shm_runtime::SharedSafe, Clone, Copy)]
+#[repr(C)]
+struct Checked {
+    active: bool,
+    mode: Mode,
+    spare: [u8; 6],
+    value: u64,
+}
+
+#[derive(shm_runtime::SharedSafe, Clone, Copy)]
+#[repr(u8)]
+enum Mode {
+    Idle = 0,
+    Busy = 1,
+}
+
+fn checked_leave(name: &str, len: usize) -> Res<()> {
+    let records = len / size_of::<Checked>();
+    Segment::posix(name).create_slice_from_fn(records, |i| Checked {
+        active: i % 2 == 0,
+        mode: if i % 3 == 0 { Mode::Busy } else { Mode::Idle },
+        spare: [0; 6],
+        value: i as u64,
+    })?;
+    Ok(())
+}
+
+fn checked_open(name: &str, len: usize) -> Res<()> {
+    let view = Segment::posix(name).open_slice::<Checked>()?;
+    if view.len() != len / size_of::<Checked>() || view[0].value != 0 {
+        return Err(format!("segment holds {} records", view.len()).into());
+    }
     Ok(())
 }
 

@@ -21,7 +21,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum ErrorKind {
     /// A system call failed for a reason not listed below; see the source.
     Os,
-    /// The size or alignment asked for cannot be mapped.
+    /// The size or alignment asked for cannot be mapped, or an access
+    /// through a raw [`Volatile`](crate::Volatile) view falls outside it or
+    /// is misaligned (see [`AccessError`](crate::volatile::AccessError)).
     InvalidSize,
     /// The system refused the memory: out of memory, no huge pages reserved,
     /// `RLIMIT_MEMLOCK` reached, or a full `/dev/shm` or disk.
@@ -54,6 +56,11 @@ pub enum ErrorKind {
     /// The segment or file does not start with the header of this library:
     /// it was made by another program, or is corrupt.
     NotASegment,
+    /// A raw open (`open_raw*`) found the header of this library at the start
+    /// of the object: it is a typed segment, which raw views would bypass
+    /// (its type check, its init protocol, the `&T` its users hold). Open it
+    /// with the typed `open`, `open_slice` or `open_read_only`.
+    TypedSegment,
     /// The segment was made by a newer version of this library, whose header
     /// format this version cannot read.
     UnsupportedVersion,
@@ -215,6 +222,7 @@ impl From<Error> for io::Error {
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
             ErrorKind::WrongType
             | ErrorKind::NotASegment
+            | ErrorKind::TypedSegment
             | ErrorKind::Incompatible
             | ErrorKind::InvalidValue => io::ErrorKind::InvalidData,
             ErrorKind::TooShort => io::ErrorKind::UnexpectedEof,

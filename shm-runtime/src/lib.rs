@@ -22,6 +22,25 @@
 //!     misses: AtomicU64,
 //! }
 //! ```
+//!
+//! # Whom the guarantee covers
+//!
+//! Safe code of every process that uses this library, or follows its
+//! protocol (atomics and this crate's locks for whatever is written after
+//! creation), cannot cause undefined behaviour through shared memory. Bytes
+//! that come from outside are checked where they enter: typed opens check
+//! the header and the payload's plain data
+//! ([`TypeLayout::check`](layout::TypeLayout::check)); a lock taken over
+//! from a dead owner checks its value ([`sync::TornValue`]); a `SeqLock`
+//! checks each copy; memory that a foreign program writes at any time is
+//! only reached through [`Volatile`] copies and atomics.
+//!
+//! Outside the guarantee, as std says of `/proc/self/mem`: a process that
+//! writes a typed segment's bytes without the protocol after it was opened
+//! (`write(2)` on its file; a C program writing plain fields; a raw
+//! [`Volatile`] view made of an object before it got its header), and bytes
+//! forged into the value of a lock whose holder is alive. The README's
+//! soundness section lists each case.
 #![deny(
     unsafe_op_in_unsafe_fn,
     missing_docs,
@@ -43,6 +62,7 @@ pub mod segment;
 mod shared;
 mod shared_safe;
 pub mod sync;
+pub mod volatile;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::Fingerprint;
@@ -56,6 +76,7 @@ pub use shared_safe::SharedSafe;
 pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
 #[cfg(target_os = "linux")]
 pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
+pub use volatile::Volatile;
 
 /// Derives [`SharedSafe`](trait@SharedSafe), refusing at compile time every
 /// type that cannot live in shared memory. See the trait for the rules.

@@ -123,23 +123,83 @@
 //! # Raw mode
 //!
 //! [`open_raw`](Segment::open_raw) and friends map segments and files made
-//! by (or for) C, C++ or Python programs, which have no header. Their bytes
-//! come from a foreign program, so the type must accept any bit pattern
-//! (`T: bytemuck::AnyBitPattern`), which also rules out atomics and every
-//! other interior mutability: through `&T` the value can only be read.
+//! by (or for) C, C++ or Python programs, which have no header. Those
+//! programs write whenever they like, so raw opens return a
+//! [`Volatile`](crate::Volatile) view, not a `Shared`: it hands out no `&T`
+//! to the bytes, only volatile copies in and out (of the value, an element,
+//! a field), integer atomics where both programs use atomics, and an
+//! `unsafe` escape to `&T` for bytes that nobody writes (see the
+//! [`volatile`](crate::volatile) module). The type must accept any bit
+//! pattern (`T: bytemuck::AnyBitPattern`): a copy of bytes that a foreign
+//! program is writing may be torn. The `*_read_only` opens return a
+//! `Volatile<_, ReadOnly>`, which has no method that writes.
 //!
 //! There is no header, so no type check, no init protocol and no waiting:
-//! the only check is that the object is at least as long as the type or
-//! slice asked for (a shorter one is refused with
-//! [`TooShort`](ErrorKind::TooShort) before any access). If the foreign
-//! program writes while this one reads, the reads race with its writes:
-//! values may be torn or half-updated. Synchronizing them (a semaphore, a
-//! pipe, a lock file, or simply running one after the other) is the user's
-//! concern.
+//! the object must be at least as long as the type or slice asked for (a
+//! shorter one is refused with [`TooShort`](ErrorKind::TooShort) before any
+//! access), and agreeing on when a value is complete (a semaphore, a pipe,
+//! a flag stored last, or running one program after the other) is the
+//! programs' concern.
 //!
 //! A Python `multiprocessing.shared_memory.SharedMemory(name="jobs", ...)`
 //! is the POSIX segment `/jobs`; the `people_reader` example maps the file
 //! of the classic `map_normalfile1.c` writer.
+//!
+//! ## Raw opens of typed segments
+//!
+//! A raw view of a segment of this library would bypass its type check and
+//! its init protocol, and its writes would land under the `&T` that typed
+//! views hold. So every raw open reads the first 8 bytes of the object
+//! (with `pread` for POSIX objects and files, never through a mapping; from
+//! the attachment for System V segments, which have no descriptor and
+//! cannot shrink), after mapping it, and refuses one that holds the header
+//! magic, in either byte order, with
+//! [`TypedSegment`](ErrorKind::TypedSegment).
+//!
+//! That closes the window only once the magic is there. A creator (of
+//! `create*`, or `open_or_create*` when it creates) makes the name first
+//! (`O_CREAT | O_EXCL`, then `fchmod`), sizes and reserves the object
+//! (`ftruncate`, `posix_fallocate`; a System V segment is sized by the
+//! `shmget` that makes it), maps it, claims the state word, records its PID
+//! namespace, writes the header fields, and stores the magic (a release
+//! store) as the last header field, *before* the payload is initialized:
+//! before `create_with`'s closure gets its `&mut T`, and before "ready" is
+//! published. The window left is from the name's creation to that store: a
+//! few system calls, no user code. A raw open that reads the first bytes
+//! within it is not refused:
+//!
+//! * while the object is still empty, a raw open of a `T` or of `len > 0`
+//!   elements is [`TooShort`](ErrorKind::TooShort), and
+//!   [`open_raw_slice_all`](Segment::open_raw_slice_all) gives an empty
+//!   view, which can read and write nothing;
+//! * once it is sized, the view maps it. Its reads are volatile copies of a
+//!   type that accepts any bytes, so they are never undefined behaviour in
+//!   the reading process: they see zeros, then the header and the payload
+//!   as the creator writes them. But a `ReadWrite` view can also write (or
+//!   use atomics), and the check is made once, at open: the view outlives
+//!   the window, and its writes may land in the header (openers then see a
+//!   corrupt segment), in the payload while the creator's closure holds its
+//!   `&mut T`, or under the `&T` of every typed view opened afterwards. Such
+//!   writes are outside this library's protocol, like those of a C program
+//!   that writes a typed segment's plain fields, and outside its guarantee
+//!   (which covers the processes that follow the protocol): nothing in raw
+//!   mode prevents them. Read-only raw views (`open_raw*_read_only`) cannot
+//!   write, and are harmless there.
+//!
+//! The same holds for an object whose creator died inside the window: it
+//! stays all zero (died before claiming it), or holds a claimed, partly
+//! written header without its magic (died after claiming it), and raw
+//! opens accept it. `open_or_create` reclaims the second kind, writes the
+//! magic and initializes the payload, while a raw view opened before may
+//! still be mapped.
+//!
+//! Atomic publication closes the window entirely: creating the object
+//! under a temporary name (or none), initializing it, and only then linking
+//! it into place under its name (a rename), as planned in the project's
+//! SIGBUS issue. A name would then only ever refer to an object whose magic
+//! is written, and every raw open of it would be refused. This version does
+//! not do that yet. System V keys cannot be published that way: for System
+//! V segments the window remains.
 
 mod file;
 mod header;
