@@ -24,10 +24,12 @@
 //!   longest valid UTF-8 prefix. Every bit pattern is therefore a valid
 //!   `FixedString` (it implements [`bytemuck::AnyBitPattern`]), at the cost of
 //!   a UTF-8 check of at most `N` bytes per access;
-//! * a [`FixedVec`]'s elements are as trustworthy as any other field of type
-//!   `T`: a process that writes an invalid `T` (a `2` in a `bool`) into shared
-//!   memory breaks every view of it, with or without `FixedVec`. For a `T`
-//!   that accepts every bit pattern, every bit pattern is a valid `FixedVec`.
+//! * a [`FixedVec`]'s elements below its (clamped) length are checked like
+//!   any other field of type `T` when a segment is opened, or when a lock
+//!   holding the vector is taken over from a dead owner (its
+//!   [layout](crate::layout) checks exactly those slots): a `2` in a `bool`
+//!   element is refused there, before any reference exists. For a `T` that
+//!   accepts every bit pattern, every bit pattern is a valid `FixedVec`.
 //!
 //! All-zero bytes are the empty value, so both implement
 //! [`bytemuck::Zeroable`] and work with

@@ -41,9 +41,9 @@ use core::slice;
 ///
 /// `#[repr(C)] { len: u32, items: [MaybeUninit<T>; N] }`. The length field is
 /// not trusted: every read clamps it to `N`, so no access leaves the value's
-/// storage whatever another process wrote there. The elements themselves are
-/// as trustworthy as any field of type `T` (see the
-/// [module docs](crate::fixed)). `T` has no drop glue (a `SharedSafe`
+/// storage whatever another process wrote there. The elements below it are
+/// checked where bytes from outside enter, like any field of type `T` (see
+/// the [module docs](crate::fixed)). `T` has no drop glue (a `SharedSafe`
 /// promise), so removing or overwriting elements never needs to drop them.
 #[repr(C)]
 pub struct FixedVec<T, const N: usize> {
@@ -171,8 +171,9 @@ impl<T: SharedSafe, const N: usize> FixedVec<T, N> {
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: the first `len()` slots are initialized: `len()` is at most
         // `N`, and every method that raises the length field initializes the
-        // slots first (a value written by another process is covered by the
-        // rule that its bytes are valid `T`s, as for any field of type `T`).
+        // slots first (bytes that came from another process were checked
+        // slot by slot where they entered: at open, or on taking a lock over
+        // from a dead owner; see `check_raw`).
         // `MaybeUninit<T>` has the layout of `T`.
         unsafe { slice::from_raw_parts(self.items.as_ptr().cast::<T>(), self.len()) }
     }

@@ -47,7 +47,19 @@
 //!   [`open_timeout`](Segment::open_timeout) (5 s by default), then
 //!   [`TimedOut`](ErrorKind::TimedOut); one whose creator died or gave up
 //!   while initializing it is [`CreatorDied`](ErrorKind::CreatorDied), and
-//!   [`open_or_create`](Segment::open_or_create) reclaims it.
+//!   [`open_or_create`](Segment::open_or_create) reclaims it;
+//! * a segment of an older header format is
+//!   [`UnsupportedVersion`](ErrorKind::UnsupportedVersion) too (the table of
+//!   formats is in the `header` module source);
+//! * last, before any `&T` exists, the payload's plain data is checked for
+//!   valid values ([`TypeLayout::check`](crate::layout::TypeLayout::check)):
+//!   a `bool` that is not 0 or 1, a `char` that is no scalar value, a zero
+//!   `NonZero*`, an enum discriminant no variant has, in any field, element
+//!   or `FixedVec` slot, is [`InvalidValue`](ErrorKind::InvalidValue), and
+//!   the message names where (`inner.flags[2] holds 0x02`). Values that
+//!   others may be writing at that moment (inside an `ShmMutex` or a
+//!   `SeqLock`) are checked by their protocol instead. A type whose every bit
+//!   pattern is valid skips this at compile time.
 //!
 //! The type name is informational: two programs that define the same
 //! `#[repr(C)]` struct in different crates share a segment, because the
