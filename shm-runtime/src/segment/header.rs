@@ -225,29 +225,9 @@ impl HeaderPtr {
             .store(pid_namespace(), Ordering::Release);
     }
 
-    /// Whether the creator `pid` seen in the state word is certainly dead:
-    /// only when it was recorded in this process's PID namespace (a pid
-    /// means nothing in another) and `kill(pid, 0)` says it is gone.
-    pub(crate) fn creator_dead(&self, pid: u32) -> bool {
-        creator_status(pid, self.creator_pid_ns().load(Ordering::Acquire)) == Creator::Dead
-    }
-
     /// The state word of a given state and creator pid.
     fn word(state: u64, pid: u32) -> u64 {
         (state << 32) | u64::from(pid)
-    }
-
-    /// Reads the header's atomics once (the state word with acquire order,
-    /// so that after [`Poll::Ready`] every other field may be read).
-    pub(crate) fn poll(&self) -> Poll {
-        let magic = self.magic().load(Ordering::Acquire);
-        let word = self.state().load(Ordering::Acquire);
-        classify(
-            magic,
-            word,
-            || self.version().load(Ordering::Acquire),
-            || self.header_size().load(Ordering::Acquire),
-        )
     }
 
     /// Claims a fresh (all-zero) header for the creator `pid`: exactly one
@@ -327,122 +307,6 @@ impl HeaderPtr {
     pub(crate) fn publish(&self, pid: u32) {
         self.state()
             .store(Self::word(STATE_READY, pid), Ordering::Release);
-    }
-
-    /// Checks a ready header against the requested `layout` and the object's
-    /// size in bytes; returns the payload's offset and element count.
-    ///
-    /// # Safety
-    /// [`poll`](Self::poll) returned [`Poll::Ready`] for this header: its
-    /// plain fields are no longer written by anyone.
-    pub(crate) unsafe fn validate(
-        &self,
-        layout: &Layout,
-        object_size: usize,
-        what: &str,
-    ) -> Result<(usize, usize)> {
-        let h = self.0.as_ptr();
-        // SAFETY: the header is ready (caller's contract): plain fields are
-        // immutable from now on, and inside the mapped header.
-        let (fingerprint, size, align, offset, len, bytes, kind, width, endian, name) = unsafe {
-            let name_len = (addr_of!((*h).type_name_len).read() as usize).min(TYPE_NAME_BYTES);
-            let name_bytes = addr_of!((*h).type_name).read();
-            (
-                addr_of!((*h).fingerprint).read(),
-                addr_of!((*h).type_size).read(),
-                addr_of!((*h).type_align).read(),
-                addr_of!((*h).payload_offset).read(),
-                addr_of!((*h).payload_len).read(),
-                addr_of!((*h).payload_bytes).read(),
-                addr_of!((*h).payload_kind).read(),
-                addr_of!((*h).pointer_width).read(),
-                addr_of!((*h).endian).read(),
-                String::from_utf8_lossy(&name_bytes[..name_len]).into_owned(),
-            )
-        };
-        if endian != NATIVE_ENDIAN || width as usize != size_of::<usize>() {
-            return Err(Error::new(
-                ErrorKind::Incompatible,
-                format!(
-                    "{what} was made on a {}-bit {} machine, this is a {}-bit {} one: \
-                     share it only between programs built for the same platform",
-                    u32::from(width) * 8,
-                    if endian == LITTLE_ENDIAN {
-                        "little-endian"
-                    } else {
-                        "big-endian"
-                    },
-                    usize::BITS,
-                    if NATIVE_ENDIAN == LITTLE_ENDIAN {
-                        "little-endian"
-                    } else {
-                        "big-endian"
-                    },
-                ),
-            ));
-        }
-        let held = if kind == KIND_SLICE {
-            format!("`[{name}]` ({len} elements)")
-        } else {
-            format!("`{name}`")
-        };
-        let same_type = fingerprint == layout.fingerprint.as_u64()
-            && size == layout.size as u64
-            && align == layout.align as u64;
-        if same_type && kind != layout.kind {
-            let (holds, open_with) = if kind == KIND_SLICE {
-                (format!("a slice {held}"), "`open_slice::<T>()`")
-            } else {
-                (format!("one {held}, not a slice"), "`open::<T>()`")
-            };
-            return Err(Error::new(
-                ErrorKind::WrongType,
-                format!("{what} holds {holds}: open it with {open_with}"),
-            ));
-        }
-        if !same_type || kind != layout.kind {
-            return Err(Error::new(
-                ErrorKind::WrongType,
-                format!(
-                    "{what} holds {held} (fingerprint {}, {size} bytes, align {align}) but {} \
-                     (fingerprint {}, {} bytes, align {}) was requested: open it with the type \
-                     it was created with, or remove it and create it anew",
-                    Fingerprint::from_u64(fingerprint),
-                    layout.requested(),
-                    layout.fingerprint,
-                    layout.size,
-                    layout.align,
-                ),
-            ));
-        }
-        let end = size
-            .checked_mul(len)
-            .filter(|b| *b == bytes)
-            .and_then(|b| b.checked_add(offset));
-        let Some(end) = end.filter(|_| offset as usize == layout.payload_offset()) else {
-            return Err(Error::new(
-                ErrorKind::NotASegment,
-                format!("{what} has an inconsistent header (payload of {held}): it is corrupt"),
-            ));
-        };
-        if kind == KIND_VALUE && len != 1 {
-            return Err(Error::new(
-                ErrorKind::NotASegment,
-                format!(
-                    "{what} has an inconsistent header ({len} values of {held}): it is corrupt"
-                ),
-            ));
-        }
-        if end > object_size as u64 {
-            return Err(Error::new(
-                ErrorKind::TooShort,
-                format!(
-                    "{what} is {object_size} bytes long but its header describes {end} bytes \
-                     ({held}): it was truncated; remove it and create it anew"
-                ),
-            ));
-        }
-        Ok((offset as usize, len as usize))
     }
 }
 
@@ -578,6 +442,127 @@ impl Snapshot {
     /// The creator pid of the state word (0 when none was recorded).
     pub(crate) fn creator_pid(&self) -> u32 {
         self.state_word as u32
+    }
+
+    /// Checks a ready header against the requested `layout` and the object's
+    /// size in bytes; returns the payload's offset and element count. A
+    /// byte-order or pointer-width byte that describes no platform is a
+    /// corrupt header ([`NotASegment`](ErrorKind::NotASegment)); only valid
+    /// values describe another platform
+    /// ([`Incompatible`](ErrorKind::Incompatible)).
+    pub(crate) fn validate(
+        &self,
+        layout: &Layout,
+        object_size: usize,
+        what: &str,
+    ) -> Result<(usize, usize)> {
+        let (fingerprint, size, align, offset, len, bytes, width) = (
+            self.fingerprint,
+            self.type_size,
+            self.type_align,
+            self.payload_offset,
+            self.payload_len,
+            self.payload_bytes,
+            self.pointer_width,
+        );
+        let kind = if self.slice { KIND_SLICE } else { KIND_VALUE };
+        let name = &self.type_name;
+        let Some(little) = self.little_endian else {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!("{what} has a corrupt header (its byte-order field is no byte order)"),
+            ));
+        };
+        if !matches!(width, 2 | 4 | 8 | 16) {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!("{what} has a corrupt header (a pointer width of {width} bytes)"),
+            ));
+        }
+        let endian = if little { LITTLE_ENDIAN } else { BIG_ENDIAN };
+        if endian != NATIVE_ENDIAN || width as usize != size_of::<usize>() {
+            return Err(Error::new(
+                ErrorKind::Incompatible,
+                format!(
+                    "{what} was made on a {}-bit {} machine, this is a {}-bit {} one: \
+                     share it only between programs built for the same platform",
+                    u32::from(width) * 8,
+                    if endian == LITTLE_ENDIAN {
+                        "little-endian"
+                    } else {
+                        "big-endian"
+                    },
+                    usize::BITS,
+                    if NATIVE_ENDIAN == LITTLE_ENDIAN {
+                        "little-endian"
+                    } else {
+                        "big-endian"
+                    },
+                ),
+            ));
+        }
+        let held = if kind == KIND_SLICE {
+            format!("`[{name}]` ({len} elements)")
+        } else {
+            format!("`{name}`")
+        };
+        let same_type = fingerprint == layout.fingerprint.as_u64()
+            && size == layout.size as u64
+            && align == layout.align as u64;
+        if same_type && kind != layout.kind {
+            let (holds, open_with) = if kind == KIND_SLICE {
+                (format!("a slice {held}"), "`open_slice::<T>()`")
+            } else {
+                (format!("one {held}, not a slice"), "`open::<T>()`")
+            };
+            return Err(Error::new(
+                ErrorKind::WrongType,
+                format!("{what} holds {holds}: open it with {open_with}"),
+            ));
+        }
+        if !same_type || kind != layout.kind {
+            return Err(Error::new(
+                ErrorKind::WrongType,
+                format!(
+                    "{what} holds {held} (fingerprint {}, {size} bytes, align {align}) but {} \
+                     (fingerprint {}, {} bytes, align {}) was requested: open it with the type \
+                     it was created with, or remove it and create it anew",
+                    Fingerprint::from_u64(fingerprint),
+                    layout.requested(),
+                    layout.fingerprint,
+                    layout.size,
+                    layout.align,
+                ),
+            ));
+        }
+        let end = size
+            .checked_mul(len)
+            .filter(|b| *b == bytes)
+            .and_then(|b| b.checked_add(offset));
+        let Some(end) = end.filter(|_| offset as usize == layout.payload_offset()) else {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!("{what} has an inconsistent header (payload of {held}): it is corrupt"),
+            ));
+        };
+        if kind == KIND_VALUE && len != 1 {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!(
+                    "{what} has an inconsistent header ({len} values of {held}): it is corrupt"
+                ),
+            ));
+        }
+        if end > object_size as u64 {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {object_size} bytes long but its header describes {end} bytes \
+                     ({held}): it was truncated; remove it and create it anew"
+                ),
+            ));
+        }
+        Ok((offset as usize, len as usize))
     }
 }
 

@@ -46,8 +46,9 @@
 //! torn if a process is rewriting them at that instant.
 
 use super::file;
-use super::header::{self, Creator, Poll, Snapshot, HEADER_SIZE, STATE_PREFIX};
+use super::header::{self, Creator, Poll, HEADER_SIZE};
 use super::object::Identity;
+use super::reader::Reader;
 use super::sysv::{self, SysvKey};
 use super::Target;
 use crate::error::{Error, ErrorKind, Result};
@@ -55,9 +56,9 @@ use crate::map::Mapping;
 use crate::{Fingerprint, MapOptions};
 use std::fmt;
 use std::fs::Metadata;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// Where an inspected object lives.
@@ -508,7 +509,7 @@ impl SegmentInfo {
         let mut at = start;
         while at.checked_add(probe_len).is_some_and(|e| e <= end) {
             let want = (end - at).min(buf.len() as u64) as usize;
-            let got = reader.read_at(at, &mut buf[..want])?;
+            let got = reader.reader().read_at(at, &mut buf[..want])?;
             let mut i = 0;
             while i + PROBE_LEN <= got && i < CHUNK as usize {
                 if let Some(p) = probe(&buf[i..]) {
@@ -579,55 +580,20 @@ struct Found {
     unreadable: Option<Contents>,
 }
 
-/// Reads an object without ever raising `SIGBUS`.
-enum Reader {
+/// Reads an object without ever raising `SIGBUS`: owns what
+/// [`super::reader::Reader`] borrows.
+enum Source {
     /// A POSIX object or file: `pread`.
     File(std::fs::File),
     /// A System V segment attached read-only, of its full size.
     SysV(Mapping),
 }
 
-impl Reader {
-    /// Reads up to `buf.len()` bytes at `offset`; fewer at the end.
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+impl Source {
+    fn reader(&self) -> Reader<'_> {
         match self {
-            Reader::File(file) => {
-                let mut done = 0;
-                while done < buf.len() {
-                    match file.read_at(&mut buf[done..], offset + done as u64) {
-                        Ok(0) => break,
-                        Ok(n) => done += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(Error::os("reading a segment", e)),
-                    }
-                }
-                Ok(done)
-            }
-            Reader::SysV(mapping) => {
-                let len = mapping.len() as u64;
-                let n = len.saturating_sub(offset).min(buf.len() as u64) as usize;
-                let base = mapping.ptr().as_ptr();
-                let mut i = 0;
-                while i < n {
-                    let at = offset as usize + i;
-                    if at & 7 == 0 && n - i >= 8 {
-                        // SAFETY: `at..at + 8` lies inside the attached
-                        // segment (`at + 8 <= offset + n <= len`), aligned;
-                        // other processes may write it concurrently, so it is
-                        // read with an atomic load.
-                        let word =
-                            unsafe { (*base.add(at).cast::<AtomicU64>()).load(Ordering::Relaxed) };
-                        buf[i..i + 8].copy_from_slice(&word.to_ne_bytes());
-                        i += 8;
-                    } else {
-                        // SAFETY: as above, for one byte.
-                        buf[i] =
-                            unsafe { (*base.add(at).cast::<AtomicU8>()).load(Ordering::Relaxed) };
-                        i += 1;
-                    }
-                }
-                Ok(n)
-            }
+            Source::File(file) => Reader::Fd(file.as_fd()),
+            Source::SysV(mapping) => Reader::SysV(mapping),
         }
     }
 }
@@ -655,7 +621,7 @@ fn from_metadata(meta: &Metadata, opened: bool) -> Found {
 
 /// Opens the object read-only and reads its metadata; `None` as reader
 /// when it exists but cannot be read (the reason is in `unreadable`).
-fn open(location: &Location) -> Result<(Option<Reader>, Found)> {
+fn open(location: &Location) -> Result<(Option<Source>, Found)> {
     match location {
         Location::Posix(name) => {
             let c_name = super::posix::validate_name(name)?;
@@ -672,7 +638,7 @@ fn open(location: &Location) -> Result<(Option<Reader>, Found)> {
                 let meta = file
                     .metadata()
                     .map_err(|e| Error::os(format!("reading the metadata of {what}"), e))?;
-                Ok((Some(Reader::File(file)), from_metadata(&meta, true)))
+                Ok((Some(Source::File(file)), from_metadata(&meta, true)))
             }
         }
         Location::File(path) => open_path(path, &format!("file `{}`", path.display())),
@@ -680,7 +646,7 @@ fn open(location: &Location) -> Result<(Option<Reader>, Found)> {
     }
 }
 
-fn open_path(path: &Path, what: &str) -> Result<(Option<Reader>, Found)> {
+fn open_path(path: &Path, what: &str) -> Result<(Option<Source>, Found)> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::os(format!("inspecting {what}: no such segment or file"), e)
@@ -712,10 +678,10 @@ fn open_path(path: &Path, what: &str) -> Result<(Option<Reader>, Found)> {
         found.unreadable = Some(Contents::Foreign(Foreign::NotRegularFile));
         return Ok((None, found));
     }
-    Ok((Some(Reader::File(file)), found))
+    Ok((Some(Source::File(file)), found))
 }
 
-fn open_sysv(shmid: i32) -> Result<(Option<Reader>, Found)> {
+fn open_sysv(shmid: i32) -> Result<(Option<Source>, Found)> {
     let what = format!("System V segment id {shmid}");
     let mut found = match sysv::stat_ds(shmid, &what) {
         Ok(ds) => Found {
@@ -757,7 +723,7 @@ fn open_sysv(shmid: i32) -> Result<(Option<Reader>, Found)> {
         return Ok((None, found));
     }
     match Mapping::attach_sysv(shmid, size, false, &MapOptions::new(), &what) {
-        Ok(mapping) => Ok((Some(Reader::SysV(mapping)), found)),
+        Ok(mapping) => Ok((Some(Source::SysV(mapping)), found)),
         Err(e) => {
             found.unreadable = Some(Contents::Unreadable(e.to_string()));
             Ok((None, found))
@@ -793,27 +759,7 @@ fn proc_sysvipc(shmid: i32) -> Option<Found> {
     })
 }
 
-/// Reads the header: the state word first, then (after an acquire fence)
-/// the rest, so that "ready" guarantees the fields.
-fn read_header(reader: &Reader) -> Result<Option<Snapshot>> {
-    let mut bytes = [0u8; HEADER_SIZE];
-    if reader.read_at(0, &mut bytes[..STATE_PREFIX])? < STATE_PREFIX {
-        return Ok(None);
-    }
-    // The creator publishes "ready" with a release store after writing the
-    // fields. For System V the load above is atomic and this fence makes it
-    // an acquire; for `pread` (a kernel copy, not an atomic in Rust's model)
-    // it orders the hardware loads the same way. A header being written at
-    // this instant may read torn: it is then not "ready", and reported so.
-    fence(Ordering::Acquire);
-    if reader.read_at(STATE_PREFIX as u64, &mut bytes[STATE_PREFIX..])? < HEADER_SIZE - STATE_PREFIX
-    {
-        return Ok(None);
-    }
-    Ok(Some(Snapshot::decode(&bytes)))
-}
-
-fn contents(reader: Option<&Reader>, found: &Found) -> Result<Contents> {
+fn contents(reader: Option<&Source>, found: &Found) -> Result<Contents> {
     if let Some(contents) = &found.unreadable {
         return Ok(contents.clone());
     }
@@ -826,7 +772,7 @@ fn contents(reader: Option<&Reader>, found: &Found) -> Result<Contents> {
     let Some(reader) = reader else {
         return Ok(Contents::Foreign(Foreign::TooShort));
     };
-    let Some(snap) = read_header(reader)? else {
+    let Some(snap) = reader.reader().header()? else {
         return Ok(Contents::Foreign(Foreign::TooShort)); // truncated under us
     };
     let state = match snap.poll {

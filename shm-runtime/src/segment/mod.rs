@@ -219,6 +219,7 @@ pub mod inspect;
 mod object;
 mod posix;
 mod raw;
+mod reader;
 mod sysv;
 
 pub use sysv::SysvKey;
@@ -228,8 +229,10 @@ use crate::map::{page_size, Mapping};
 use crate::{MapOptions, Shared, SharedSafe};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
+use reader::Reader;
 use std::ffi::CString;
 use std::fmt;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
@@ -782,72 +785,93 @@ impl Segment {
     }
 
     /// Opens the segment and waits until it is ready (or abandoned), then
-    /// validates the header against `layout`.
+    /// validates the header against `layout`, and only then maps it.
+    ///
+    /// The header is read with `pread` (System V: from an attachment, as
+    /// those segments cannot shrink), never through a mapping of a POSIX
+    /// object or file: another process may truncate it at any moment, and a
+    /// mapping would then raise `SIGBUS`; a read merely comes back short.
     fn find(&self, layout: &Layout, writable: bool, deadline: Instant) -> Result<Found> {
         let what = self.what();
         check_align(layout, &what)?;
         let (object, mut stat) = self.open_object(writable)?;
-        let mut backoff = Backoff::new(deadline);
-        while stat.size < HEADER_SIZE {
-            if stat.size > 0 {
+        // A System V segment cannot shrink: its header is read from an
+        // attachment of its full size.
+        let attached = match &object {
+            Object::SysV(_) if stat.size >= HEADER_SIZE => {
+                Some(object.map(stat.size, writable, &self.map_options, &what)?)
+            }
+            _ => None,
+        };
+        let reader = match (&object, &attached) {
+            (Object::Fd(fd), _) => Reader::Fd(fd.as_fd()),
+            (Object::SysV(_), Some(mapping)) => Reader::SysV(mapping),
+            (Object::SysV(_), None) => {
                 return Err(Error::new(
                     ErrorKind::TooShort,
                     format!(
                         "{what} is {} bytes long, shorter than the {HEADER_SIZE}-byte header of \
-                         this library: it was truncated, or a program without this library made \
-                         it (map those with `open_raw`)",
+                         this library: a program without this library made it (map those with \
+                         `open_raw`)",
                         stat.size
                     ),
-                ));
+                ))
             }
-            if !backoff.wait() {
-                return Err(Error::new(
-                    ErrorKind::TimedOut,
-                    format!(
-                        "{what} stayed empty for {:?}: its creator may have died before sizing \
-                         it, or a program without this library made it; remove it",
-                        self.open_timeout
-                    ),
-                ));
-            }
-            stat = object.stat(&what)?;
-            if !stat.linked {
-                return Err(self.removed_while_waiting());
-            }
-        }
-        let mapping = object.map(stat.size, writable, &self.map_options, &what)?;
-        // SAFETY: the mapping is page-aligned, `stat.size >= HEADER_SIZE`
-        // bytes are mapped and exist, and it lives as long as `header` is used.
-        let header = unsafe { HeaderPtr::new(mapping.ptr()) };
-        loop {
-            let waiting_for = match header.poll() {
-                Poll::Ready => break,
-                Poll::Uninit => "it is still uninitialized (all zero): if no process is \
+        };
+        let mut backoff = Backoff::new(deadline);
+        let snapshot = loop {
+            let snapshot = if stat.size < HEADER_SIZE {
+                None
+            } else {
+                reader.header()?
+            };
+            let waiting_for = match snapshot.as_ref().map(|s| s.poll) {
+                // Empty (a creator between creating and sizing it), or
+                // truncated since the `fstat`: look again.
+                None if stat.size == 0 || stat.size >= HEADER_SIZE => {
+                    if !backoff.wait() {
+                        return Err(Error::new(
+                            ErrorKind::TimedOut,
+                            format!(
+                                "{what} stayed empty for {:?}: its creator may have died before \
+                                 sizing it, or a program without this library made it; remove it",
+                                self.open_timeout
+                            ),
+                        ));
+                    }
+                    stat = object.stat(&what)?;
+                    if !stat.linked {
+                        return Err(self.removed_while_waiting());
+                    }
+                    continue;
+                }
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::TooShort,
+                        format!(
+                            "{what} is {} bytes long, shorter than the {HEADER_SIZE}-byte header \
+                             of this library: it was truncated, or a program without this \
+                             library made it (map those with `open_raw`)",
+                            stat.size
+                        ),
+                    ));
+                }
+                Some(Poll::Ready) => break snapshot.expect("read"),
+                Some(Poll::Uninit) => "it is still uninitialized (all zero): if no process is \
                      creating it, its creator died before claiming it or it is not a segment \
                      of this library; remove it"
                     .to_owned(),
-                Poll::Initializing { pid, word } => {
-                    if header.creator_dead(pid) {
-                        return Ok(Found::Abandoned {
-                            object,
-                            stat,
-                            mapping,
-                            seen: word,
-                            pid,
-                        });
+                Some(Poll::Initializing { pid, word }) => {
+                    let ns = snapshot.as_ref().map_or(0, |s| s.creator_pid_ns);
+                    if header::creator_status(pid, ns) == header::Creator::Dead {
+                        return self.abandoned(object, stat, writable, word, pid);
                     }
                     format!("its creator (pid {pid}) is still initializing it")
                 }
-                Poll::Abandoned { pid, word } => {
-                    return Ok(Found::Abandoned {
-                        object,
-                        stat,
-                        mapping,
-                        seen: word,
-                        pid,
-                    })
+                Some(Poll::Abandoned { pid, word }) => {
+                    return self.abandoned(object, stat, writable, word, pid)
                 }
-                Poll::Garbage => {
+                Some(Poll::Garbage) => {
                     return Err(Error::new(
                         ErrorKind::NotASegment,
                         format!(
@@ -856,7 +880,7 @@ impl Segment {
                         ),
                     ))
                 }
-                Poll::Newer(version) => {
+                Some(Poll::Newer(version)) => {
                     return Err(Error::new(
                         ErrorKind::UnsupportedVersion,
                         format!(
@@ -866,7 +890,7 @@ impl Segment {
                         ),
                     ))
                 }
-                Poll::Older(version) => {
+                Some(Poll::Older(version)) => {
                     return Err(Error::new(
                         ErrorKind::UnsupportedVersion,
                         format!(
@@ -878,7 +902,7 @@ impl Segment {
                         ),
                     ))
                 }
-                Poll::OtherEndian => {
+                Some(Poll::OtherEndian) => {
                     return Err(Error::new(
                         ErrorKind::Incompatible,
                         format!("{what} was made on a machine of the other byte order"),
@@ -896,12 +920,18 @@ impl Segment {
                 ));
             }
             // A creator that fails removes the name: stop waiting for it.
-            if !object.stat(&what)?.linked {
+            stat = object.stat(&what)?;
+            if !stat.linked {
                 return Err(self.removed_while_waiting());
             }
-        }
-        // SAFETY: `poll` saw "ready" with acquire order.
-        let (offset, len) = unsafe { header.validate(layout, stat.size, &what)? };
+        };
+        let (offset, len) = snapshot.validate(layout, stat.size, &what)?;
+        // Mapped only now, after every check; `validate` proved the object
+        // holds the header and the whole payload.
+        let mapping = match attached {
+            Some(mapping) => mapping,
+            None => object.map(stat.size, writable, &self.map_options, &what)?,
+        };
         Ok(Found::Ready(View {
             mapping,
             offset,
@@ -909,6 +939,26 @@ impl Segment {
             identity: stat.identity,
             created: false,
         }))
+    }
+
+    /// A segment whose creator died or gave up: mapped, so that
+    /// `open_or_create` can reclaim its header with a compare-exchange.
+    fn abandoned(
+        &self,
+        object: Object,
+        stat: Stat,
+        writable: bool,
+        seen: u64,
+        pid: u32,
+    ) -> Result<Found> {
+        let mapping = object.map(stat.size, writable, &self.map_options, &self.what())?;
+        Ok(Found::Abandoned {
+            object,
+            stat,
+            mapping,
+            seen,
+            pid,
+        })
     }
 
     fn open_layout(&self, layout: &Layout, writable: bool) -> Result<View> {
