@@ -264,9 +264,10 @@ fn raw_opens_refuse_typed_segments() {
 
 #[test]
 #[cfg_attr(miri, ignore)]
-fn a_raw_open_during_typed_initialization_is_refused() {
-    // The creator stores the header's magic before it hands out `&mut T`:
-    // from then on, a raw view of the same name cannot be made.
+fn a_raw_open_never_maps_a_typed_segment_being_made() {
+    // Atomic publication (POSIX objects and files on Linux): while a typed
+    // segment is being made it has no name, so a raw open of the name finds
+    // nothing; once published it carries the header, and raw opens refuse it.
     let scratch = Scratch::posix("init");
     let segment = &scratch.segment;
     let table = segment
@@ -274,50 +275,76 @@ fn a_raw_open_during_typed_initialization_is_refused() {
         .remove_on_drop(true)
         .create_with(|words: &mut [u64; 8]| {
             let err = segment.open_raw_slice::<u64>(8).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
             words.fill(5);
         })
         .unwrap();
     assert_eq!(*table, [5; 8]);
-    // Another process that opens it raw while this one initializes it is
-    // refused as well: the initializer waits until it was.
+    let err = segment.open_raw_slice::<u64>(8).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
+
+    // Another process opening it raw all along, while this one holds the
+    // `&mut T` for a while: it finds nothing, then a typed segment; never
+    // a mapping.
     let typed = Scratch::file("init-other");
     let other = typed.segment.clone();
-    let refused = shm_runtime::Shared::anonymous(AtomicU32::new(0)).unwrap();
+    let started = shm_runtime::Shared::anonymous(AtomicU32::new(0)).unwrap();
     let opener = spawn(|| {
         let deadline = Instant::now() + LIMIT;
-        // Until the name exists, then until it holds the magic.
         loop {
             match other.open_raw_slice::<u8>(1) {
                 Err(e) if e.kind() == ErrorKind::TypedSegment => break,
-                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::TooShort) => {}
-                // The window before the magic is stored (see the `segment`
-                // docs): mapped, and dropped unused.
-                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    started.store(1, Ordering::Release);
+                }
+                Ok(_) => panic!("a raw view of a segment being made"),
                 Err(e) => panic!("unexpected: {e}"),
             }
-            assert!(Instant::now() < deadline, "never refused");
+            assert!(Instant::now() < deadline, "never published");
             std::thread::yield_now();
         }
-        refused.store(1, Ordering::Release);
     });
     let made = typed
         .segment
         .clone()
         .remove_on_drop(true)
         .create_with(|words: &mut [u64; 8]| {
-            // Holds the `&mut T` until the other process was refused.
             let deadline = Instant::now() + LIMIT;
-            while refused.load(Ordering::Acquire) == 0 {
-                assert!(Instant::now() < deadline, "the opener was not refused");
+            while started.load(Ordering::Acquire) == 0 {
+                assert!(Instant::now() < deadline, "the opener never looked");
                 std::thread::sleep(Duration::from_millis(1));
             }
+            std::thread::sleep(Duration::from_millis(50));
             words.fill(1);
         })
         .unwrap();
     opener.join(LIMIT).unwrap();
     assert_eq!(*made, [1; 8]);
     drop((made, table));
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_raw_open_during_in_place_initialization_is_refused() {
+    // Where creation cannot publish atomically (System V, other platforms;
+    // forced here), the creator stores the header's magic before it hands
+    // out `&mut T`: from then on, a raw view of the name cannot be made.
+    let scratch = Scratch::posix("in-place");
+    let segment = scratch.segment.clone();
+    let child = spawn(|| {
+        shm_runtime::__private::publish_in_place(true);
+        let table = segment
+            .clone()
+            .remove_on_drop(true)
+            .create_with(|words: &mut [u64; 8]| {
+                let err = segment.open_raw_slice::<u64>(8).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
+                words.fill(5);
+            })
+            .unwrap();
+        assert_eq!(*table, [5; 8]);
+    });
+    child.join(LIMIT).unwrap();
 }
 
 #[test]

@@ -158,3 +158,110 @@ fn header_bytes_that_describe_no_platform_are_a_corrupt_header() {
         .unwrap();
     assert_eq!(*Segment::file(&temp.0).open::<u64>().unwrap(), 5);
 }
+
+/// Entries of `dir` whose name contains `tag`.
+fn entries_with(dir: &str, tag: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(tag))
+        .collect()
+}
+
+/// Entries of `dir` that are creation locks.
+fn creation_locks(dir: &str) -> Vec<String> {
+    entries_with(dir, ".shmrt-create-")
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_creator_killed_at_any_step_leaves_nothing_half_made() {
+    // Steps (see `__private::die_during_creation_at`): 1 object made, 2
+    // sized, 3 header claimed, 4 header written, 5 payload written, 6 ready
+    // but unnamed, 7 linked under its name.
+    for backend in ["posix", "file"] {
+        for step in 1..=7u32 {
+            let tag = format!("shmrt-killed-{}-{backend}-{step}", std::process::id());
+            let (segment, dir, leftover) = match backend {
+                "posix" => (
+                    Segment::posix(format!("/{tag}")),
+                    "/dev/shm".to_owned(),
+                    PathBuf::from(format!("/dev/shm/{tag}")),
+                ),
+                _ => {
+                    let path = std::env::temp_dir().join(&tag);
+                    (
+                        Segment::file(&path),
+                        std::env::temp_dir().to_string_lossy().into_owned(),
+                        path,
+                    )
+                }
+            };
+            let _cleanup = TempFile(leftover);
+            let child = fork(|| {
+                shm_runtime::__private::die_during_creation_at(step);
+                let made = segment.create([7u64; 512]);
+                // Only reached if the step was never reached.
+                exit_child(if made.is_ok() { 9 } else { 8 })
+            });
+            child.join(JOIN).unwrap();
+            let start = Instant::now();
+            let opened = segment
+                .clone()
+                .open_timeout(Duration::from_secs(2))
+                .open::<[u64; 512]>();
+            if step < 7 {
+                // Nothing under the name: not found at once, never a wait
+                // for a creator that is gone.
+                let err = opened.unwrap_err();
+                assert_eq!(
+                    err.kind(),
+                    ErrorKind::NotFound,
+                    "{backend} step {step}: {err}"
+                );
+                assert!(
+                    start.elapsed() < Duration::from_secs(1),
+                    "{backend} step {step}"
+                );
+                assert_eq!(entries_with(&dir, &tag), Vec::<String>::new());
+            } else {
+                assert!(opened.unwrap().iter().all(|w| *w == 7), "{backend}");
+                assert_eq!(entries_with(&dir, &tag), vec![tag.clone()]);
+            }
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_creator_killed_inside_open_or_create_blocks_nobody() {
+    let tag = format!("shmrt-ooc-killed-{}", std::process::id());
+    let segment = Segment::posix(format!("/{tag}")).open_timeout(Duration::from_secs(5));
+    let _cleanup = TempFile(PathBuf::from(format!("/dev/shm/{tag}")));
+    let locks_before = creation_locks("/dev/shm").len();
+    for step in [1, 3, 5, 6] {
+        let child = fork(|| {
+            shm_runtime::__private::die_during_creation_at(step);
+            let _ = segment.open_or_create(|| 1u64);
+            exit_child(9)
+        });
+        child.join(JOIN).unwrap();
+        assert_eq!(
+            segment.open::<u64>().unwrap_err().kind(),
+            ErrorKind::NotFound,
+            "step {step}"
+        );
+    }
+    // The dead creators' lock is free: the next one creates at once, and
+    // removes the lock file they left.
+    let start = Instant::now();
+    assert_eq!(*segment.open_or_create(|| 2u64).unwrap(), 2);
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_eq!(creation_locks("/dev/shm").len(), locks_before);
+    assert_eq!(
+        *segment.open_or_create(|| 3u64).unwrap(),
+        2,
+        "opened, not made again"
+    );
+}

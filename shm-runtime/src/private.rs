@@ -282,3 +282,21 @@ impl<T: ?Sized> SharedSafeNotDrop<T> for NoDropImpl {}
 /// Compiles only when the probe found no `Drop` impl on `T`.
 #[inline(always)]
 pub fn assert_no_drop_impl<T: ?Sized, Probe: SharedSafeNotDrop<T>>(_: Probe) {}
+
+/// Test hook: this process ends itself (`_exit(0)`, as abruptly as a
+/// `SIGKILL`) when a segment it creates reaches `step` (1 object made, 2
+/// sized, 3 header claimed, 4 header written, 5 payload initialized, 6 ready
+/// but not yet linked, 7 linked); 0 disables it. For tests of creators that
+/// die at every step; call it in a forked child only.
+pub fn die_during_creation_at(step: u32) {
+    crate::segment::die_during_creation_at(step);
+}
+
+/// Test hook: with `true`, this process creates POSIX objects and files
+/// under their name first and initializes them in place (the header's init
+/// states), as it must on platforms and file systems where atomic
+/// publication is not possible: so that tests exercise that path on Linux
+/// too. Call it in a child process of a test only.
+pub fn publish_in_place(on: bool) {
+    crate::segment::publish_in_place(on);
+}

@@ -337,6 +337,8 @@ fn state_text(info: &SegmentInfo) -> String {
         }
         Contents::Foreign(why) => format!("foreign ({why})"),
         Contents::Unreadable(_) => "unreadable".to_owned(),
+        Contents::CreationLock { held: true } => "creation lock (held)".to_owned(),
+        Contents::CreationLock { held: false } => "creation lock (creator dead)".to_owned(),
         _ => "unknown".to_owned(),
     }
 }
@@ -619,6 +621,10 @@ struct Select {
 
 impl Select {
     fn matches(&self, info: &SegmentInfo) -> bool {
+        if let Contents::CreationLock { held } = info.contents {
+            // Left by a creator that died inside `open_or_create`.
+            return self.dead && !held;
+        }
         let Some(h) = info.header() else {
             return false; // never a foreign object
         };

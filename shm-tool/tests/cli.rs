@@ -185,6 +185,9 @@ fn helper_hold_initializing() {
     let Ok(name) = std::env::var(HOLD_ENV) else {
         return;
     };
+    // In place (the header's init states), as on platforms without atomic
+    // publication: on Linux a segment being made is invisible under its name.
+    shm_runtime::__private::publish_in_place(true);
     let _ = Segment::posix(&name).create_with(|_: &mut [u64; 4]| {
         println!("HOLDING-INITIALIZING");
         std::io::stdout().flush().unwrap();
@@ -650,4 +653,51 @@ fn usage_errors_exit_2_with_a_message() {
             run.stderr
         );
     }
+}
+
+const DIE_CREATING_ENV: &str = "SHM_TOOL_TEST_DIE_CREATING";
+
+/// Not a test: the process `a_stale_creation_lock_is_listed_and_cleaned`
+/// runs, which dies (as abruptly as a `SIGKILL`) inside `open_or_create`
+/// while it holds the creation lock.
+#[test]
+fn helper_die_creating() {
+    let Ok(name) = std::env::var(DIE_CREATING_ENV) else {
+        return;
+    };
+    shm_runtime::__private::die_during_creation_at(3);
+    let _ = Segment::posix(&name).open_or_create(|| 0u64);
+}
+
+#[test]
+fn a_stale_creation_lock_is_listed_and_cleaned() {
+    let mut scratch = Scratch::new("lock");
+    let name = scratch.posix("dead-creator");
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "helper_die_creating", "--test-threads", "1"])
+        .env(DIE_CREATING_ENV, &name)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    // The creator died between taking the lock and publishing: the segment
+    // does not exist, its lock file does, and nobody holds it.
+    assert!(inspect::inspect_posix(&name).is_err());
+    let locks = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("/.shmrt-create-") && l.contains("creator dead"))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .collect()
+    };
+    let out = ok(&["list"]);
+    let stale = locks(&out);
+    assert!(!stale.is_empty(), "no stale creation lock in\n{out}");
+    // (Limited to creation locks: other tests' segments are left alone.)
+    let locks_only = ["--name-prefix", "/.shmrt-create-"];
+    let out = ok(&["clean", "--dry-run", locks_only[0], locks_only[1]]);
+    assert!(stale.iter().all(|l| out.contains(l)), "{out}");
+    ok(&["clean", locks_only[0], locks_only[1]]);
+    let out = ok(&["list"]);
+    assert!(locks(&out).is_empty(), "{out}");
+    scratch.finish();
 }

@@ -9,7 +9,8 @@
 //! * `open SPEC TYPE [TIMEOUT_MS] [ro]`: open as TYPE (`u64`, `pattern`,
 //!   `people`), print the value (`pattern`: `complete` or `incomplete`).
 //! * `create SPEC u64 VALUE`: create a `u64` and leave the segment behind.
-//! * `hold-initializing SPEC`: create a `Pattern`, print `initializing`,
+//! * `hold-initializing SPEC`: create a `Pattern` in place (as without atomic
+//!   publication), print `initializing`,
 //!   and sleep inside the initializer until killed.
 //! * `race SPEC`: `open_or_create` a `Pattern` (slowly), print `created` or
 //!   `opened`, then check it is complete.
@@ -88,15 +89,19 @@ fn main() -> ExitCode {
             let value: u64 = rest[2].parse().expect("a u64 value");
             report(segment(&rest[0]).create(value).map(|_| "created".into()))
         }
-        "hold-initializing" => report(
+        "hold-initializing" => report({
+            // In place (the header's init states), as on platforms without
+            // atomic publication; on Linux a POSIX object or file being made
+            // is otherwise invisible under its name.
+            shm_runtime::__private::publish_in_place(true);
             segment(&rest[0])
                 .create_with(|_: &mut Pattern| {
                     println!("initializing");
                     let _ = std::io::stdout().flush();
                     std::thread::sleep(Duration::from_secs(600));
                 })
-                .map(|_| "finished".into()),
-        ),
+                .map(|_| "finished".into())
+        }),
         "race" => {
             let mut created = false;
             let result = segment(&rest[0])

@@ -208,6 +208,14 @@ pub enum Contents {
     /// The object exists but this process may not read it (its mode, or a
     /// symbolic link): the message says why.
     Unreadable(String),
+    /// The lock file (`.shmrt-create-…`, empty) with which `open_or_create`
+    /// lets one process at a time create a segment; `held: false` when no
+    /// process holds it (its holder died while creating): stale, and
+    /// `shm-tool clean` removes it.
+    CreationLock {
+        /// Whether a process holds the lock now.
+        held: bool,
+    },
 }
 
 /// The fields of a header of this library.
@@ -328,7 +336,7 @@ impl SegmentInfo {
     /// Whether it is not a segment of this library (or cannot be read to
     /// tell).
     pub fn is_foreign(&self) -> bool {
-        self.header().is_none()
+        self.header().is_none() && !matches!(self.contents, Contents::CreationLock { .. })
     }
 
     /// Whether it is a segment of this library that no process will ever
@@ -336,6 +344,9 @@ impl SegmentInfo {
     /// creator is dead. (`open_or_create` would reclaim it; `open` fails with
     /// [`CreatorDied`](ErrorKind::CreatorDied).)
     pub fn is_stale(&self) -> bool {
+        if let Contents::CreationLock { held } = self.contents {
+            return !held;
+        }
         self.header().is_some_and(|h| {
             h.state == State::Abandoned
                 || (h.state == State::Initializing && h.creator == CreatorStatus::Dead)
@@ -578,6 +589,8 @@ struct Found {
     identity: Option<Identity>,
     /// Why there is no reader, when there is none.
     unreadable: Option<Contents>,
+    /// Named as a creation lock.
+    creation_lock: bool,
 }
 
 /// Reads an object without ever raising `SIGBUS`: owns what
@@ -616,6 +629,7 @@ fn from_metadata(meta: &Metadata, opened: bool) -> Found {
         removed: false,
         identity: opened.then(|| Identity::Inode(meta.dev(), meta.ino())),
         unreadable: None,
+        creation_lock: false,
     }
 }
 
@@ -647,6 +661,15 @@ fn open(location: &Location) -> Result<(Option<Source>, Found)> {
 }
 
 fn open_path(path: &Path, what: &str) -> Result<(Option<Source>, Found)> {
+    let (source, mut found) = open_path_plain(path, what)?;
+    found.creation_lock = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(super::publish::LOCK_PREFIX));
+    Ok((source, found))
+}
+
+fn open_path_plain(path: &Path, what: &str) -> Result<(Option<Source>, Found)> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::os(format!("inspecting {what}: no such segment or file"), e)
@@ -698,6 +721,7 @@ fn open_sysv(shmid: i32) -> Result<(Option<Source>, Found)> {
             removed: u32::from(ds.shm_perm.mode) & 0o1000 != 0,
             identity: Some(Identity::ShmId(shmid)),
             unreadable: None,
+            creation_lock: false,
         },
         Err(e) if e.kind() == ErrorKind::PermissionDenied => {
             let Some(found) = proc_sysvipc(shmid) else {
@@ -755,6 +779,7 @@ fn proc_sysvipc(shmid: i32) -> Option<Found> {
             unreadable: Some(Contents::Unreadable(format!(
                 "System V segment id {shmid}: its mode does not let this user read it"
             ))),
+            creation_lock: false,
         })
     })
 }
@@ -764,6 +789,18 @@ fn contents(reader: Option<&Source>, found: &Found) -> Result<Contents> {
         return Ok(contents.clone());
     }
     if found.object_size == 0 {
+        if let (true, Some(Source::File(file))) = (found.creation_lock, reader) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `file` is open; a shared lock that does not wait tells
+            // whether a creator holds the exclusive one, and is released at
+            // once.
+            let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+            if free {
+                // SAFETY: as above.
+                unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+            }
+            return Ok(Contents::CreationLock { held: !free });
+        }
         return Ok(Contents::Foreign(Foreign::Empty));
     }
     if found.object_size < HEADER_SIZE as u64 {

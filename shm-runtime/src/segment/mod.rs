@@ -67,14 +67,42 @@
 //!
 //! # Creation
 //!
-//! Creation is exclusive (`O_EXCL` / `IPC_EXCL`), sets the mode exactly
-//! (`fchmod`, 0600 by default, whatever the umask), reserves the memory or
-//! disk blocks (`posix_fallocate`, so a full `/dev/shm` or disk is an
+//! Creation is exclusive, sets the mode exactly (`fchmod`, 0600 by default,
+//! whatever the umask), reserves the memory or disk blocks
+//! (`posix_fallocate`, so a full `/dev/shm` or disk is an
 //! [`OutOfMemory`](ErrorKind::OutOfMemory) error now, not a `SIGBUS` later),
-//! initializes the value in place, and only then publishes "ready" with a
-//! release store. If initialization fails or panics, the name is removed.
+//! initializes the value, and only then publishes it.
+//!
+//! **Atomic publication** (POSIX objects and files, on Linux): the segment
+//! is made without a name (`O_TMPFILE` in `/dev/shm`, or in the file's
+//! directory), initialized and marked "ready" there, and only then linked
+//! under its name (`linkat`, which fails if the name exists: that is what
+//! makes creation exclusive). No opener ever sees a half-made segment under
+//! its name, and a creator killed at any instant leaves nothing behind. Files
+//! are `fsync`ed before the link and their directory after it, so a
+//! published file survives a crash of the machine. This relies on the C
+//! library keeping POSIX objects as files of the tmpfs at `/dev/shm` (glibc
+//! and musl do; it is checked with `statfs`), on `O_TMPFILE` (tmpfs, ext4,
+//! xfs, btrfs) and on `/proc/self/fd`. Where one of them is missing, and on
+//! other platforms and for System V, creation takes the name first
+//! (`O_EXCL` / `IPC_EXCL`) and the header's init states below apply.
+//!
+//! **`open_or_create`** opens the segment if it exists; else one process at
+//! a time creates it, serialized by an `flock` on a lock file next to the
+//! name (`.shmrt-create-<hash>`), which the kernel releases when its holder
+//! dies: so `init` runs in exactly one process, and a dead creator blocks
+//! nobody. The holder removes the file when done; one whose holder died is
+//! reused by the next creator, and listed and removed by `shm-tool clean`.
+//! (A plain [`create`](Segment::create) takes no lock: racing a
+//! `create`, an `open_or_create` may build a value that it then drops, to
+//! open the one published first.)
+//!
+//! If initialization fails or panics, nothing is published (or, created in
+//! place, the name is removed).
 //!
 //! # Reclaiming a segment whose creator died
+//!
+//! Where creation cannot publish atomically (see above):
 //!
 //! The header's state word packs the state and the creator's pid in one
 //! atomic `u64`. A creator claims a fresh header with a compare-exchange
@@ -218,6 +246,7 @@ mod header;
 pub mod inspect;
 mod object;
 mod posix;
+mod publish;
 mod raw;
 mod reader;
 mod sysv;
@@ -229,6 +258,7 @@ use crate::map::{page_size, Mapping};
 use crate::{MapOptions, Shared, SharedSafe};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
+use publish::Link;
 use reader::Reader;
 use std::ffi::CString;
 use std::fmt;
@@ -345,6 +375,30 @@ struct View {
     /// Made (or reclaimed) by this process: removes the name on drop with
     /// `remove_on_drop`.
     created: bool,
+}
+
+/// An object [`Segment::create_object`] made, sized and reserved.
+struct Created {
+    object: Object,
+    stat: Stat,
+    /// Where to link it once ready; `None` when it has its name already.
+    link: Option<Link>,
+}
+
+/// What [`Segment::init_created`] made of a [`Created`] object.
+enum Initialized {
+    /// Ready under its name.
+    Named(View),
+    /// Ready, to be given its name by [`Segment::publish`].
+    Pending(Pending),
+}
+
+/// A ready segment without its name yet.
+struct Pending {
+    view: View,
+    /// Kept open: the link names the object by its descriptor.
+    object: Object,
+    link: Link,
 }
 
 /// What [`Segment::find`] found.
@@ -627,36 +681,79 @@ impl Segment {
         ))
     }
 
-    /// Creates the object exclusively, sized `len` bytes and reserved.
-    fn create_object(&self, len: usize) -> Result<(Object, Stat)> {
+    /// Creates the object exclusively, sized `len` bytes and reserved:
+    /// without a name, to be published once ready, where the platform
+    /// allows (see `publish`), else under its name.
+    fn create_object(&self, len: usize) -> Result<Created> {
         let what = self.what();
-        let sized = |fd: std::os::fd::OwnedFd| -> Result<(Object, Stat)> {
+        let sized = |fd: std::os::fd::OwnedFd, link: Option<Link>| -> Result<Created> {
+            creation_step(1);
             object::size_and_reserve(&fd, len, &what)?;
+            creation_step(2);
             let stat = object::fstat(&fd, &what)?;
-            Ok((Object::Fd(fd), stat))
+            Ok(Created {
+                object: Object::Fd(fd),
+                stat,
+                link,
+            })
         };
-        match self.target.resolve()? {
+        let unnamed = |dir: &[u8], path: &[u8], durable: bool| -> Result<Option<Created>> {
+            let Some((fd, link)) = publish::create_unnamed(dir, path, self.mode, durable, &what)?
+            else {
+                return Ok(None);
+            };
+            if link.name_exists() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("creating {what}: it exists already (open it, or remove it first)"),
+                ));
+            }
+            sized(fd, Some(link)).map(Some)
+        };
+        let resolved = self.target.resolve()?;
+        if let Some((dir, path, durable)) = self.publish_paths() {
+            if let Some(created) = unnamed(&dir, &path, durable)? {
+                return Ok(created);
+            }
+        }
+        match resolved {
             Resolved::Posix(name) => {
                 let fd = posix::create(&name, self.mode, &what)?;
-                sized(fd).inspect_err(|_| {
+                sized(fd, None).inspect_err(|_| {
                     let _ = posix::unlink_c(&name, &what);
                 })
             }
             Resolved::File(path) => {
                 let fd = file::create(&path, self.mode, &what)?;
-                sized(fd).inspect_err(|_| {
+                sized(fd, None).inspect_err(|_| {
                     let _ = file::unlink_c(&path, &what);
                 })
             }
             Resolved::SysV(key) => {
                 let id = sysv::create(key, len, self.mode, &what)?;
                 sysv::stat(id, &what)
-                    .map(|stat| (Object::SysV(id), stat))
+                    .map(|stat| Created {
+                        object: Object::SysV(id),
+                        stat,
+                        link: None,
+                    })
                     .inspect_err(|_| {
                         let _ = sysv::remove_id(id, &what);
                     })
             }
         }
+    }
+
+    /// Gives a pending segment its name; on failure it stays pending (an
+    /// existing name: [`AlreadyExists`](ErrorKind::AlreadyExists)).
+    fn publish(&self, pending: &Pending) -> Result<()> {
+        creation_step(6);
+        let Object::Fd(fd) = &pending.object else {
+            unreachable!("only descriptors are published by a link")
+        };
+        pending.link.publish(fd, &self.what())?;
+        creation_step(7);
+        Ok(())
     }
 
     /// Opens the existing object and checks its owner.
@@ -716,8 +813,13 @@ impl Segment {
         let what = self.what();
         check_align(layout, &what)?;
         let total = self.total_len(layout, len)?;
-        let (object, stat) = self.create_object(total)?;
-        self.init_created(object, stat, layout, len, init)
+        match self.init_created(self.create_object(total)?, layout, len, init)? {
+            Initialized::Named(view) => Ok(view),
+            Initialized::Pending(pending) => {
+                self.publish(&pending)?;
+                Ok(pending.view)
+            }
+        }
     }
 
     fn total_len(&self, layout: &Layout, len: usize) -> Result<usize> {
@@ -733,26 +835,29 @@ impl Segment {
         })
     }
 
-    /// Maps, claims, initializes and publishes an object this process just
-    /// created (zero-filled by the system).
+    /// Maps, claims, initializes and marks ready an object this process
+    /// just created (zero-filled by the system): published already when it
+    /// was created under its name, else pending its link.
     fn init_created(
         &self,
-        object: Object,
-        stat: Stat,
+        created: Created,
         layout: &Layout,
         len: usize,
         init: impl FnOnce(NonNull<u8>),
-    ) -> Result<View> {
+    ) -> Result<Initialized> {
+        let Created { object, stat, link } = created;
+        let named = link.is_none();
         let what = self.what();
         let total = self.total_len(layout, len)?;
         let mapping = match object.map(total, true, &self.map_options, &what) {
             Ok(mapping) => mapping,
             Err(e) => {
-                let _ = self.target.remove(Some(stat.identity));
+                if named {
+                    let _ = self.target.remove(Some(stat.identity));
+                }
                 return Err(e);
             }
         };
-        drop(object);
         let pid = std::process::id();
         // SAFETY: the mapping is page-aligned and `total >= HEADER_SIZE`
         // bytes long; it lives until the end of this function at least.
@@ -760,7 +865,7 @@ impl Segment {
         // Declared after `mapping`, so dropped before it.
         let mut guard = InitGuard {
             target: &self.target,
-            remove: Some(stat.identity),
+            remove: named.then_some(stat.identity),
             header: None,
             pid,
         };
@@ -771,16 +876,21 @@ impl Segment {
             ));
         }
         header.set_creator_pid_ns();
+        creation_step(3);
         guard.header = Some(header);
         // SAFETY: this process claimed the header; the payload is fresh.
         unsafe { initialize(header, &mapping, layout, len, pid, true, init) };
         guard.disarm();
-        Ok(View {
+        let view = View {
             mapping,
             offset: layout.payload_offset(),
             len,
             identity: stat.identity,
             created: true,
+        };
+        Ok(match link {
+            None => Initialized::Named(view),
+            Some(link) => Initialized::Pending(Pending { view, object, link }),
         })
     }
 
@@ -979,43 +1089,139 @@ impl Segment {
         let total = self.total_len(layout, len)?;
         let deadline = self.deadline();
         let mut backoff = Backoff::new(deadline);
+        let gave_up = || {
+            Error::new(
+                ErrorKind::TimedOut,
+                format!(
+                    "opening or creating {what}: gave up after {:?} of races with other \
+                     processes creating and removing it",
+                    self.open_timeout
+                ),
+            )
+        };
+        // `init` runs at most once: every path that calls it returns.
+        let mut init = Some(init);
         loop {
+            // The name usually exists: open it without any lock.
+            if let Some(view) = self.open_existing(layout, len, deadline, &mut init)? {
+                return Ok(view);
+            }
+            // Only one process at a time creates (where creation publishes
+            // by a link; elsewhere the header's claim decides). Under the
+            // lock, the previous holder may have just created it.
+            let _lock = match self.publish_paths() {
+                Some((dir, path, _)) => {
+                    let lock = publish::CreationLock::acquire(&dir, &path, deadline, &what)?;
+                    if let Some(view) = self.open_existing(layout, len, deadline, &mut init)? {
+                        return Ok(view);
+                    }
+                    Some(lock)
+                }
+                None => None,
+            };
             match self.create_object(total) {
-                Ok((object, stat)) => return self.init_created(object, stat, layout, len, init),
+                Ok(created) => {
+                    let init = init.take().expect("init runs once");
+                    let pending = match self.init_created(created, layout, len, init)? {
+                        Initialized::Named(view) => return Ok(view),
+                        Initialized::Pending(pending) => pending,
+                    };
+                    // Ready, not yet under its name. Only a plain `create`
+                    // (which takes no lock) can have taken the name since:
+                    // then open that one; should it vanish again, link ours.
+                    loop {
+                        match self.publish(&pending) {
+                            Ok(()) => return Ok(pending.view),
+                            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                            Err(e) => return Err(e),
+                        }
+                        match self.find(layout, true, deadline) {
+                            Ok(Found::Ready(view)) => return Ok(view),
+                            Ok(Found::Abandoned { pid, .. }) => return Err(self.creator_died(pid)),
+                            Err(e) if e.kind() == ErrorKind::NotFound => {}
+                            Err(e) => return Err(e),
+                        }
+                        if !backoff.wait() {
+                            return Err(gave_up());
+                        }
+                    }
+                }
+                // Created under its name by another process meanwhile.
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
-            match self.find(layout, true, deadline) {
-                Ok(Found::Ready(view)) => return Ok(view),
-                Ok(Found::Abandoned {
-                    object,
-                    stat,
-                    mapping,
-                    seen,
-                    ..
-                }) => {
-                    // SAFETY: `find` mapped at least the header, page-aligned.
-                    let header = unsafe { HeaderPtr::new(mapping.ptr()) };
-                    if header.reclaim(seen, std::process::id()) {
-                        header.set_creator_pid_ns();
-                        return self.init_reclaimed(object, stat, mapping, layout, len, init);
-                    }
-                    // Another process reclaimed it first: wait for it.
-                }
-                // Removed since we saw it: create it again.
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
             if !backoff.wait() {
-                return Err(Error::new(
-                    ErrorKind::TimedOut,
-                    format!(
-                        "opening or creating {what}: gave up after {:?} of races with other \
-                         processes creating and removing it",
-                        self.open_timeout
-                    ),
-                ));
+                return Err(gave_up());
             }
+        }
+    }
+
+    /// Opens the segment if it exists (`None` if it does not), reclaiming
+    /// it with `init` from a creator that died initializing it in place.
+    fn open_existing(
+        &self,
+        layout: &Layout,
+        len: usize,
+        deadline: Instant,
+        init: &mut Option<impl FnOnce(NonNull<u8>)>,
+    ) -> Result<Option<View>> {
+        match self.find(layout, true, deadline) {
+            Ok(Found::Ready(view)) => Ok(Some(view)),
+            Ok(Found::Abandoned {
+                object,
+                stat,
+                mapping,
+                seen,
+                ..
+            }) => {
+                // SAFETY: `find` mapped at least the header, page-aligned.
+                let header = unsafe { HeaderPtr::new(mapping.ptr()) };
+                if header.reclaim(seen, std::process::id()) {
+                    header.set_creator_pid_ns();
+                    let init = init.take().expect("init runs once");
+                    return self
+                        .init_reclaimed(object, stat, mapping, layout, len, init)
+                        .map(Some);
+                }
+                // Another process reclaimed it first: wait for it.
+                match self.find(layout, true, deadline) {
+                    Ok(Found::Ready(view)) => Ok(Some(view)),
+                    Ok(Found::Abandoned { pid, .. }) => Err(self.creator_died(pid)),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            // Not there (or removed since we saw it): create it.
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Where creation can publish by a link: the directory for the unnamed
+    /// object, the name's full path, and whether it must be made durable.
+    fn publish_paths(&self) -> Option<(Vec<u8>, Vec<u8>, bool)> {
+        use std::os::unix::ffi::OsStrExt;
+        if IN_PLACE.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        match &self.target {
+            Target::Posix(name) if publish::dev_shm_is_tmpfs() && name.len() > 1 => Some((
+                b"/dev/shm".to_vec(),
+                format!("/dev/shm/{}", &name[1..]).into_bytes(),
+                false,
+            )),
+            Target::File(path) => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                Some((
+                    dir.as_os_str().as_bytes().to_vec(),
+                    path.as_os_str().as_bytes().to_vec(),
+                    true,
+                ))
+            }
+            _ => None,
         }
     }
 
@@ -1534,6 +1740,7 @@ unsafe fn initialize(
 ) {
     // SAFETY: claimed by this process (caller's contract).
     unsafe { header.write_fields(layout, len) };
+    creation_step(4);
     // SAFETY: the payload offset lies inside the mapping.
     let payload = unsafe { mapping.ptr().add(layout.payload_offset()) };
     if !fresh {
@@ -1542,7 +1749,38 @@ unsafe fn initialize(
         unsafe { payload.as_ptr().write_bytes(0, layout.size * len) };
     }
     init(payload);
+    creation_step(5);
     header.publish(pid);
+}
+
+/// The test hook of [`crate::__private::die_during_creation_at`]: 0, or the
+/// step of creation at which this process ends itself.
+static DIE_AT_STEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Ends this process at once (as a `SIGKILL` would: no unwinding, no
+/// destructor) if a test asked for it at `step`. Steps: 1 object made, 2
+/// sized and reserved, 3 header claimed, 4 header written, 5 payload
+/// initialized, 6 marked ready (not yet linked), 7 linked.
+fn creation_step(step: u32) {
+    if DIE_AT_STEP.load(std::sync::atomic::Ordering::Relaxed) == step {
+        // SAFETY: `_exit` ends the process without running any Rust code.
+        unsafe { libc::_exit(0) }
+    }
+}
+
+/// See [`crate::__private::publish_in_place`].
+static IN_PLACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::__private::publish_in_place`].
+#[doc(hidden)]
+pub fn publish_in_place(on: bool) {
+    IN_PLACE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// See [`crate::__private::die_during_creation_at`].
+#[doc(hidden)]
+pub fn die_during_creation_at(step: u32) {
+    DIE_AT_STEP.store(step, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Removes a segment's name when dropped: an RAII remover. Made by

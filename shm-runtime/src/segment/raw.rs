@@ -319,8 +319,11 @@ impl Segment {
 
     /// Creates a segment or file without header, exclusively, holding
     /// exactly `len` elements, element `i` being `element(i)`: the layout a
-    /// C, C++ or Python program expects. Those programs cannot tell whether
-    /// it is fully written yet: start them after this returns. Padding
+    /// C, C++ or Python program expects. Where the object can be published
+    /// atomically (POSIX objects and files on Linux), it gets its name only
+    /// once every element is written, so those programs never see it
+    /// half-written; elsewhere (System V, other platforms) they cannot tell
+    /// whether it is: start them after this returns. Padding
     /// bytes are written as zeros: nothing of this process's stack lands
     /// in the object.
     ///
@@ -339,7 +342,7 @@ impl Segment {
     ) -> Result<Volatile<[T]>> {
         let what = self.what();
         let bytes = self.raw_bytes::<T>(len)?;
-        let (object, stat) = self.create_object(bytes)?;
+        let super::Created { object, stat, link } = self.create_object(bytes)?;
         let remove = |e: Error| {
             let _ = self.target.remove(Some(stat.identity));
             e
@@ -352,20 +355,19 @@ impl Segment {
                 .map(bytes, true, &self.map_options, &what)
                 .map_err(remove)?
         };
-        drop::<Object>(object);
         let first = mapping.ptr().cast::<T>();
-        // Removes the name should `element` panic.
+        // Removes the name should `element` panic (a no-op while the object
+        // has none yet).
         let owner = self.owner_of(stat.identity);
         for i in 0..len {
             // SAFETY: `i < len` elements fit in the writable mapping, aligned
-            // (page base, offset 0). The name exists already, so another
-            // process may have mapped it and read it at any time, which is
-            // no race of this program's (it never reads the bytes here). The
-            // padding is zeroed, so no byte of this process's stack is
-            // copied.
+            // (page base, offset 0). Should the object have its name already,
+            // another process may have mapped it and read it at any time,
+            // which is no race of this program's (it never reads the bytes
+            // here). The padding is zeroed, so no byte of this process's
+            // stack is copied.
             unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
         }
-        owner.keep();
         let view = View {
             mapping,
             offset: 0,
@@ -373,6 +375,16 @@ impl Segment {
             identity: stat.identity,
             created: true,
         };
+        let view = match link {
+            // Written whole before a C or Python peer can open it by name.
+            Some(link) => {
+                let pending = super::Pending { view, object, link };
+                self.publish(&pending)?;
+                pending.view
+            }
+            None => view,
+        };
+        owner.keep();
         // SAFETY: `len` elements are mapped writable at offset 0;
         // `T: AnyBitPattern`.
         Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
