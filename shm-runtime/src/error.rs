@@ -79,6 +79,11 @@ pub enum ErrorKind {
     /// library's protocol, or a value torn by a process killed while writing
     /// it. Nothing was handed out.
     InvalidValue,
+    /// Another process truncated the segment's object under this mapping:
+    /// the lost pages were replaced by private zero pages (see
+    /// [`crate::sigbus`]), so the mapping no longer shares anything with
+    /// other processes. Open the segment again once it is whole.
+    Truncated,
     // sync
     /// A process died while writing a value that others wait for (a
     /// [`SeqLock`](crate::SeqLock) write cut short): the value is lost until

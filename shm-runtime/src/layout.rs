@@ -730,6 +730,28 @@ pub(crate) unsafe fn check_values<T: SharedSafe>(
     Ok(())
 }
 
+/// Whether all-zero bytes are a valid `T` (compile-time true for a type
+/// whose every bit pattern is valid; else one check of zeroed memory).
+pub(crate) fn zeros_are_valid<T: SharedSafe>() -> bool {
+    if const { !T::LAYOUT.needs_check() } {
+        return true;
+    }
+    let layout = std::alloc::Layout::new::<T>();
+    if layout.size() == 0 {
+        return true;
+    }
+    // SAFETY: a non-zero size; the memory is freed below with the same layout.
+    let zeros = unsafe { std::alloc::alloc_zeroed(layout) };
+    if zeros.is_null() {
+        return false;
+    }
+    // SAFETY: `size_of::<T>()` zeroed, aligned bytes that nobody else sees.
+    let valid = unsafe { T::LAYOUT.check(zeros) }.is_ok();
+    // SAFETY: allocated above with this layout.
+    unsafe { std::alloc::dealloc(zeros, layout) };
+    valid
+}
+
 /// Moves `value` to `dst` with its padding bytes zeroed, so that no byte of
 /// this process's stack lands in shared memory.
 ///

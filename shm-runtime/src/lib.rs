@@ -61,6 +61,7 @@ mod rel_ptr;
 pub mod segment;
 mod shared;
 mod shared_safe;
+pub mod sigbus;
 pub mod sync;
 pub mod volatile;
 

@@ -149,6 +149,9 @@ pub(crate) struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
     release: Release,
+    /// Its entry in the `SIGBUS` handler's registry (POSIX objects and
+    /// files): left before the memory is unmapped.
+    registration: Option<crate::sigbus::Registration>,
     // Dropped after the memory is released (fields drop after `Drop::drop`):
     // removes the segment's name when the view was opened with
     // `remove_on_drop`.
@@ -234,6 +237,7 @@ impl Mapping {
             ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
             len,
             release: Release::Munmap,
+            registration: None,
             owner: None,
         })
     }
@@ -285,10 +289,21 @@ impl Mapping {
         if ptr == libc::MAP_FAILED {
             return Err(Error::last_os(format!("mapping {len} bytes of {what}")));
         }
+        // Registered before anything reads the mapping (an open checks the
+        // payload next): from now on a truncation by another process is
+        // survived, not a `SIGBUS` that kills this one.
+        let registration = crate::sigbus::register(
+            ptr as usize,
+            round_up(len, page_size()).unwrap_or(len),
+            fd,
+            prot,
+            page_size(),
+        );
         let mapping = Mapping {
             ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
             len,
             release: Release::MunmapFile,
+            registration,
             owner: None,
         };
         mapping.finish_options(options, what)?;
@@ -315,6 +330,7 @@ impl Mapping {
             ptr: NonNull::new(ptr.cast()).expect("shmat never returns null on success"),
             len: len.max(1),
             release: Release::Shmdt,
+            registration: None,
             owner: None,
         };
         if options.huge_pages == HugePages::Explicit {
@@ -361,6 +377,7 @@ impl Mapping {
         if self.release != Release::MunmapFile {
             return Ok(());
         }
+        self.check_not_truncated(what)?;
         let flags = if wait { libc::MS_SYNC } else { libc::MS_ASYNC };
         // SAFETY: the range is exactly this live, page-aligned mapping;
         // `msync` does not change its contents.
@@ -431,10 +448,33 @@ impl Mapping {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    /// Whether another process truncated the object and this mapping's
+    /// lost pages were replaced by private zero pages (see [`crate::sigbus`]).
+    pub(crate) fn truncated(&self) -> bool {
+        self.registration.as_ref().is_some_and(|r| r.truncated())
+    }
+
+    /// A [`Truncated`](ErrorKind::Truncated) error if [`truncated`](Self::truncated).
+    pub(crate) fn check_not_truncated(&self, what: &str) -> Result<()> {
+        if self.truncated() {
+            return Err(truncated_error(what));
+        }
+        Ok(())
+    }
+
+    /// Declares that zero bytes are no valid value of what is viewed through
+    /// this mapping from now on; false if it was truncated already.
+    pub(crate) fn forbid_zeros(&self) -> bool {
+        self.registration.as_ref().is_none_or(|r| r.forbid_zeros())
+    }
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        // Out of the registry first: the handler never maps over a range
+        // that is no longer ours.
+        drop(self.registration.take());
         match self.release {
             Release::Munmap | Release::MunmapFile => {
                 // SAFETY: `ptr..ptr+len` is a mapping this value owns; every
@@ -450,6 +490,18 @@ impl Drop for Mapping {
             }
         }
     }
+}
+
+/// The error of an operation on a mapping that another process truncated.
+pub(crate) fn truncated_error(what: &str) -> Error {
+    Error::new(
+        ErrorKind::Truncated,
+        format!(
+            "{what}: another process truncated the segment under this mapping; its lost pages \
+             now read as zeros and share nothing with other processes (open it again once it is \
+             whole)"
+        ),
+    )
 }
 
 pub(crate) fn too_large(len: usize, what: &str) -> Error {

@@ -397,6 +397,22 @@ impl<T: ?Sized> Shared<T> {
         self.mapping.flush(true, std::any::type_name::<T>())
     }
 
+    /// Whether another process truncated the segment's object under this
+    /// view. Its lost pages were then replaced by private zero pages (see
+    /// [`crate::sigbus`]): plain reads of them return zeros, writes stay in
+    /// this process, and [`flush`](Self::flush) fails with
+    /// [`Truncated`](crate::ErrorKind::Truncated). Always false for
+    /// anonymous mappings and System V segments, which cannot shrink.
+    ///
+    /// ```
+    /// let x = shm_runtime::Shared::anonymous(1u8)?;
+    /// assert!(!x.is_truncated());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn is_truncated(&self) -> bool {
+        self.mapping.truncated()
+    }
+
     /// Schedules the write-back of modified pages to the file
     /// (`msync(MS_ASYNC)`) without waiting for it.
     ///

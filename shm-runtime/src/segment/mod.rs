@@ -1325,37 +1325,50 @@ impl Segment {
         self.validate::<T>(&view, false)?;
         // SAFETY: the header proves a published `T` of this layout, and its
         // bytes are a valid `T` (checked just above, or written here).
-        Ok(unsafe { self.value_view(view) })
+        unsafe { self.value_view(view) }
     }
 
     /// A view of `view.len` published, validated elements of `T`.
     fn checked_slice_view<T: SharedSafe>(&self, view: View) -> Result<Shared<[T]>> {
         self.validate::<T>(&view, true)?;
         // SAFETY: as in `checked_value_view`, for `len` elements.
-        Ok(unsafe { self.slice_view(view) })
+        unsafe { self.slice_view(view) }
     }
 
     /// # Safety
     /// The view's payload holds a valid `T`, mutated only in `&T`-safe ways
     /// (or, for a read-only mapping, never through this view).
-    unsafe fn value_view<T: SharedSafe>(&self, mut view: View) -> Shared<T> {
+    unsafe fn value_view<T: SharedSafe>(&self, mut view: View) -> Result<Shared<T>> {
+        self.forbid_zeros::<T>(&view)?;
         self.attach_owner(&mut view);
         // SAFETY: the payload lies inside the mapping at `offset`.
         let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         // SAFETY: the caller's contract; `ptr` is aligned (page-aligned base,
         // offset a multiple of the alignment) and inside the mapping.
-        unsafe { Shared::from_mapping(view.mapping, ptr) }
+        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) })
+    }
+
+    /// Where zero bytes are no valid `T`, tells the `SIGBUS` handler so (a
+    /// truncation under the view then aborts: nothing sound is possible);
+    /// a mapping truncated already is [`Truncated`](ErrorKind::Truncated).
+    fn forbid_zeros<T: SharedSafe>(&self, view: &View) -> Result<()> {
+        if crate::layout::zeros_are_valid::<T>() || view.mapping.forbid_zeros() {
+            Ok(())
+        } else {
+            Err(crate::map::truncated_error(&self.what()))
+        }
     }
 
     /// # Safety
     /// As for `value_view`, for `view.len` elements.
-    unsafe fn slice_view<T: SharedSafe>(&self, mut view: View) -> Shared<[T]> {
+    unsafe fn slice_view<T: SharedSafe>(&self, mut view: View) -> Result<Shared<[T]>> {
+        self.forbid_zeros::<T>(&view)?;
         self.attach_owner(&mut view);
         // SAFETY: the payload lies inside the mapping at `offset`.
         let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         let ptr = NonNull::slice_from_raw_parts(first, view.len);
         // SAFETY: the caller's contract; aligned as in `value_view`.
-        unsafe { Shared::from_mapping(view.mapping, ptr) }
+        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) })
     }
 
     /// Creates the segment exclusively and moves `value` into it.
@@ -1384,7 +1397,7 @@ impl Segment {
             unsafe { crate::layout::write_zero_padded(payload.cast::<T>().as_ptr(), value) }
         })?;
         // SAFETY: the payload holds the `T` written above.
-        Ok(unsafe { self.value_view(view) })
+        unsafe { self.value_view(view) }
     }
 
     /// Creates the segment exclusively holding an all-zero `T`, zero-filled
@@ -1401,7 +1414,7 @@ impl Segment {
     pub fn create_zeroed<T: SharedSafe + bytemuck::Zeroable>(&self) -> Result<Shared<T>> {
         let view = self.create_layout(&Layout::value::<T>(), 1, |_| {})?;
         // SAFETY: the payload is zero-filled, a valid `T` (`T: Zeroable`).
-        Ok(unsafe { self.value_view(view) })
+        unsafe { self.value_view(view) }
     }
 
     /// Creates the segment exclusively holding a `T` that starts all-zero
@@ -1427,7 +1440,7 @@ impl Segment {
     ) -> Result<Shared<T>> {
         let view = self.create_layout(&Layout::value::<T>(), 1, init_in_place(init))?;
         // SAFETY: the payload holds a valid `T` (zeroed, then `init`ed).
-        Ok(unsafe { self.value_view(view) })
+        unsafe { self.value_view(view) }
     }
 
     /// Creates the segment exclusively holding `len` all-zero elements.
@@ -1447,7 +1460,7 @@ impl Segment {
     ) -> Result<Shared<[T]>> {
         let view = self.create_layout(&Layout::slice::<T>(), len, |_| {})?;
         // SAFETY: `len` zero-filled elements, valid since `T: Zeroable`.
-        Ok(unsafe { self.slice_view(view) })
+        unsafe { self.slice_view(view) }
     }
 
     /// Creates the segment exclusively holding `len` elements, element `i`
@@ -1468,7 +1481,7 @@ impl Segment {
     ) -> Result<Shared<[T]>> {
         let view = self.create_layout(&Layout::slice::<T>(), len, write_elements(len, element))?;
         // SAFETY: all `len` elements were written.
-        Ok(unsafe { self.slice_view(view) })
+        unsafe { self.slice_view(view) }
     }
 
     /// Opens the existing segment as a `T`, after checking its header (see

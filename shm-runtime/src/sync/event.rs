@@ -144,6 +144,7 @@ impl ShmEvent {
     /// assert_eq!(err.kind(), ErrorKind::TimedOut);
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<()> {
+        crate::sigbus::check_at(self, "waiting for an ShmEvent")?;
         if self.spin() {
             return Ok(());
         }

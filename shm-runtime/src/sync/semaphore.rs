@@ -126,6 +126,7 @@ impl ShmSemaphore {
     /// assert_eq!(err.kind(), ErrorKind::TimedOut);
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<()> {
+        crate::sigbus::check_at(self, "acquiring an ShmSemaphore")?;
         if futex::spin_until(|| self.try_acquire()) {
             return Ok(());
         }

@@ -219,6 +219,7 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn read_timeout(&self, timeout: Duration) -> Result<T> {
+        crate::sigbus::check_at(self, "reading a SeqLock")?;
         let deadline = Instant::now() + timeout;
         let mut spins = 0u32;
         loop {

@@ -1,0 +1,464 @@
+//! Surviving the truncation of a mapped POSIX object or file.
+//!
+//! Any process of the same user can shrink a segment's object (`ftruncate`)
+//! while others map it; touching a page past the new end raises `SIGBUS`,
+//! which kills the process. Like Linux compositors with their clients'
+//! buffers (libwayland-server's `wl_shm_buffer_begin_access`), this crate
+//! installs a `SIGBUS` handler that, for such a fault inside one of its
+//! mappings, maps private zero pages over the lost range (`MAP_FIXED`),
+//! marks the mapping truncated, and lets the program go on:
+//!
+//! * only a truncation is handled: `si_code == BUS_ADRERR` and the address
+//!   past the object's current size (`fstat`, async-signal-safe). Any other
+//!   `SIGBUS` (a full file system, an I/O error, a hardware memory error
+//!   `BUS_MCEERR_*`, a fault outside this crate's mappings) goes to the
+//!   handler that was installed before this one (std's stack-overflow
+//!   handler, or the program's), or to the default action: never hidden
+//!   under zeros. A fault that finds the object long enough again (a
+//!   truncation undone at once) is retried once;
+//! * the zero pages are private: the mapping no longer shares anything.
+//!   Plain reads of it return zeros, writes stay in this process, and every
+//!   checked operation on it ([`Shared::flush`](crate::Shared::flush),
+//!   [`Shared::is_truncated`](crate::Shared::is_truncated)) reports
+//!   [`Truncated`](crate::ErrorKind::Truncated);
+//! * zero bytes must be a valid value of what is mapped there. For a typed
+//!   view of a `T` whose all-zero bytes are no valid `T` (a `NonZeroU32`, an
+//!   enum without a 0 variant), nothing sound is possible once its bytes are
+//!   gone: the handler aborts the process with a message instead;
+//! * the registry of mappings is lock-free (the handler only loads atomics
+//!   and calls `fstat` and `mmap`), and a mapping leaves it before it is
+//!   unmapped, waiting for any handler still using its entry: `MAP_FIXED`
+//!   is never applied to a range that is no longer ours.
+//!
+//! The handler is installed with the first mapping of a POSIX object or
+//! file (before an open checks the payload). It chains to the handler
+//! installed before it. A program that installs its own `SIGBUS` handler
+//! after that replaces this one: it should chain to the previous handler
+//! (as this one does), or call [`disable`] before opening any segment, in
+//! which case a truncation kills the process as it would without this
+//! crate. C and Python peers get `SIGBUS` on their side all the same.
+//!
+//! System V segments cannot shrink, and anonymous mappings have no object:
+//! neither is registered.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+/// Entries per chunk of the registry; chunks are added, never freed.
+const CHUNK: usize = 128;
+
+const FREE: u32 = 0;
+const CLAIMED: u32 = 1;
+const ACTIVE: u32 = 2;
+const RETIRING: u32 = 3;
+
+/// One registered mapping.
+struct Entry {
+    state: AtomicU32,
+    /// Handlers inside this entry now.
+    users: AtomicU32,
+    start: AtomicUsize,
+    len: AtomicUsize,
+    /// A descriptor of the object, owned by the entry, for `fstat`.
+    fd: AtomicI32,
+    /// The page size the mapping uses.
+    page: AtomicUsize,
+    /// `PROT_*` of the mapping, which the zero pages get too.
+    prot: AtomicI32,
+    /// Whether zero bytes are valid for what is mapped (else: abort).
+    zero_ok: AtomicBool,
+    truncated: AtomicBool,
+    /// The last address retried because the object was long enough again.
+    retried: AtomicUsize,
+}
+
+impl Entry {
+    const fn new() -> Entry {
+        Entry {
+            state: AtomicU32::new(FREE),
+            users: AtomicU32::new(0),
+            start: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+            fd: AtomicI32::new(-1),
+            page: AtomicUsize::new(0),
+            prot: AtomicI32::new(0),
+            zero_ok: AtomicBool::new(true),
+            truncated: AtomicBool::new(false),
+            retried: AtomicUsize::new(0),
+        }
+    }
+}
+
+struct Chunk {
+    entries: [Entry; CHUNK],
+    next: AtomicPtr<Chunk>,
+}
+
+/// The first chunk of the registry (null: none yet).
+static HEAD: AtomicPtr<Chunk> = AtomicPtr::new(std::ptr::null_mut());
+
+/// How many truncations this process survived: 0 in almost every program,
+/// so that checking whether a lock's memory was truncated costs one load.
+static TRUNCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// 0 not installed, 1 installing, 2 installed, 3 disabled.
+static INSTALL: AtomicU32 = AtomicU32::new(0);
+
+/// The `SIGBUS` disposition before ours, for chaining. Written once, before
+/// the handler is installed; read only by the handler.
+static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::zeroed();
+
+/// Keeps the handler from being installed: call it before the first
+/// segment is opened, in a program that must own `SIGBUS`. A truncated
+/// segment then kills the process with `SIGBUS`, as it would without this
+/// crate. Returns whether it took effect (false: already installed).
+///
+/// ```
+/// // In a program with its own SIGBUS handling, first thing in main:
+/// let _ = shm_runtime::sigbus::disable();
+/// ```
+pub fn disable() -> bool {
+    INSTALL
+        .compare_exchange(0, 3, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+        || INSTALL.load(Ordering::Acquire) == 3
+}
+
+/// Whether the handler is installed in this process.
+///
+/// ```
+/// let _ = shm_runtime::sigbus::installed();
+/// ```
+pub fn installed() -> bool {
+    INSTALL.load(Ordering::Acquire) == 2
+}
+
+fn install() {
+    loop {
+        match INSTALL.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            Err(2 | 3) => return,
+            Err(_) => std::thread::yield_now(), // another thread installs it
+        }
+    }
+    // SAFETY: `PREVIOUS` is written here only, by the one thread that won
+    // the compare-exchange, before the handler that reads it exists.
+    // `sigaction` with a valid new action and out-pointer.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        let previous = std::ptr::addr_of_mut!(PREVIOUS).cast::<libc::sigaction>();
+        if libc::sigaction(libc::SIGBUS, &action, previous) != 0 {
+            INSTALL.store(0, Ordering::Release);
+            return;
+        }
+    }
+    INSTALL.store(2, Ordering::Release);
+}
+
+/// A mapping's place in the registry; leaving it (on drop) waits for any
+/// handler still using it. Drop it before unmapping.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    entry: &'static Entry,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("start", &self.start.load(Ordering::Relaxed))
+            .field("len", &self.len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Registers the mapping `start..start + len` of the object `fd` (which the
+/// registry duplicates), mapped with `prot` on pages of `page` bytes.
+/// `None` when the handler is disabled or a descriptor cannot be had.
+pub(crate) fn register(
+    start: usize,
+    len: usize,
+    fd: std::os::fd::BorrowedFd<'_>,
+    prot: i32,
+    page: usize,
+) -> Option<Registration> {
+    use std::os::fd::AsRawFd;
+    install();
+    if !installed() {
+        return None;
+    }
+    // SAFETY: `fd` is open; the duplicate belongs to the entry.
+    let dup = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return None;
+    }
+    let entry = claim_entry();
+    entry.start.store(start, Ordering::Relaxed);
+    entry.len.store(len, Ordering::Relaxed);
+    entry.fd.store(dup, Ordering::Relaxed);
+    entry.page.store(page, Ordering::Relaxed);
+    entry.prot.store(prot, Ordering::Relaxed);
+    entry.zero_ok.store(true, Ordering::Relaxed);
+    entry.truncated.store(false, Ordering::Relaxed);
+    entry.retried.store(0, Ordering::Relaxed);
+    // Publishes the fields to the handler, which loads the state first.
+    entry.state.store(ACTIVE, Ordering::Release);
+    Some(Registration { entry })
+}
+
+/// A free entry, claimed; a new chunk when all are taken.
+fn claim_entry() -> &'static Entry {
+    loop {
+        let mut chunk = HEAD.load(Ordering::Acquire);
+        while !chunk.is_null() {
+            // SAFETY: chunks are leaked, never freed: a non-null pointer
+            // read from the list stays valid forever.
+            let c = unsafe { &*chunk };
+            for entry in &c.entries {
+                if entry
+                    .state
+                    .compare_exchange(FREE, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return entry;
+                }
+            }
+            chunk = c.next.load(Ordering::Acquire);
+        }
+        // All taken: push a new chunk at the head.
+        let new = Box::leak(Box::new(Chunk {
+            entries: [const { Entry::new() }; CHUNK],
+            next: AtomicPtr::new(HEAD.load(Ordering::Acquire)),
+        }));
+        let expected = new.next.load(Ordering::Relaxed);
+        if HEAD
+            .compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Another thread pushed one first: ours joins behind it (a leak
+            // of one chunk at worst, still reachable from the list).
+            let mut head = HEAD.load(Ordering::Acquire);
+            loop {
+                new.next.store(head, Ordering::Release);
+                match HEAD.compare_exchange(head, new, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => break,
+                    Err(now) => head = now,
+                }
+            }
+        }
+    }
+}
+
+impl Registration {
+    /// Whether a truncation replaced pages of this mapping.
+    pub(crate) fn truncated(&self) -> bool {
+        self.entry.truncated.load(Ordering::SeqCst)
+    }
+
+    /// Declares that zero bytes are no valid value of what is now viewed
+    /// through this mapping: a truncation then aborts the process. Returns
+    /// false if the mapping was truncated already (the caller must not hand
+    /// out a reference then).
+    pub(crate) fn forbid_zeros(&self) -> bool {
+        self.entry.zero_ok.store(false, Ordering::SeqCst);
+        !self.entry.truncated.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let entry = self.entry;
+        entry.state.store(RETIRING, Ordering::SeqCst);
+        // A handler that saw ACTIVE has raised `users` before it checked the
+        // state again: wait for it to leave.
+        while entry.users.load(Ordering::SeqCst) != 0 {
+            std::hint::spin_loop();
+        }
+        let fd = entry.fd.swap(-1, Ordering::Relaxed);
+        if fd >= 0 {
+            // SAFETY: the entry owned this duplicate.
+            unsafe { libc::close(fd) };
+        }
+        entry.state.store(FREE, Ordering::Release);
+    }
+}
+
+/// Whether the memory at `addr` belongs to a mapping that was truncated:
+/// one load while no truncation ever happened in this process.
+pub(crate) fn is_truncated_at(addr: usize) -> bool {
+    if TRUNCATIONS.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    let mut chunk = HEAD.load(Ordering::Acquire);
+    while !chunk.is_null() {
+        // SAFETY: chunks are never freed.
+        let c = unsafe { &*chunk };
+        for entry in &c.entries {
+            if entry.state.load(Ordering::Acquire) == ACTIVE {
+                let start = entry.start.load(Ordering::Relaxed);
+                let len = entry.len.load(Ordering::Relaxed);
+                if addr >= start && addr - start < len {
+                    return entry.truncated.load(Ordering::SeqCst);
+                }
+            }
+        }
+        chunk = c.next.load(Ordering::Acquire);
+    }
+    false
+}
+
+/// A [`Truncated`](crate::ErrorKind::Truncated) error if `value` lies in a
+/// mapping that another process truncated: a lock or event there shares
+/// nothing any more, so waiting on it would wait for nobody.
+pub(crate) fn check_at<T>(value: &T, what: &str) -> crate::Result<()> {
+    if is_truncated_at(value as *const T as usize) {
+        return Err(crate::map::truncated_error(what));
+    }
+    Ok(())
+}
+
+/// What the handler did with a fault.
+enum Outcome {
+    /// Repaired (or retried): return and let the access run again.
+    Handled,
+    /// Not ours to handle: chain.
+    Chain,
+    /// Ours, but zero bytes are no valid value there.
+    Abort,
+}
+
+/// The handler for a fault at `addr` inside a registered mapping.
+///
+/// # Safety
+/// Only async-signal-safe calls (`fstat`, `mmap`) and atomics.
+unsafe fn repair(addr: usize) -> Outcome {
+    let mut chunk = HEAD.load(Ordering::Acquire);
+    while !chunk.is_null() {
+        // SAFETY: chunks are never freed.
+        let c = unsafe { &*chunk };
+        for entry in &c.entries {
+            if entry.state.load(Ordering::Acquire) != ACTIVE {
+                continue;
+            }
+            entry.users.fetch_add(1, Ordering::SeqCst);
+            let outcome = if entry.state.load(Ordering::SeqCst) == ACTIVE {
+                // SAFETY: the entry is active and held: its mapping is ours
+                // until we leave it (`Registration::drop` waits).
+                unsafe { repair_in(entry, addr) }
+            } else {
+                None
+            };
+            entry.users.fetch_sub(1, Ordering::SeqCst);
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
+        }
+        chunk = c.next.load(Ordering::Acquire);
+    }
+    Outcome::Chain
+}
+
+/// `None` if `addr` is not in `entry`'s mapping.
+///
+/// # Safety
+/// The entry is active and held by the caller.
+unsafe fn repair_in(entry: &Entry, addr: usize) -> Option<Outcome> {
+    let start = entry.start.load(Ordering::Relaxed);
+    let len = entry.len.load(Ordering::Relaxed);
+    if addr < start || addr - start >= len {
+        return None;
+    }
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `fstat` is async-signal-safe; the entry owns its descriptor
+    // while active.
+    if unsafe { libc::fstat(entry.fd.load(Ordering::Relaxed), st.as_mut_ptr()) } != 0 {
+        return Some(Outcome::Chain);
+    }
+    // SAFETY: `fstat` succeeded.
+    let size = usize::try_from(unsafe { st.assume_init() }.st_size).unwrap_or(usize::MAX);
+    if addr - start < size {
+        // The object is long enough (again): a truncation undone at once is
+        // retried, once; anything else (a full file system, an I/O error)
+        // is not ours to hide.
+        if entry.retried.swap(addr, Ordering::Relaxed) == addr {
+            entry.retried.store(0, Ordering::Relaxed);
+            return Some(Outcome::Chain);
+        }
+        return Some(Outcome::Handled);
+    }
+    if !entry.zero_ok.load(Ordering::SeqCst) {
+        return Some(Outcome::Abort);
+    }
+    let page = entry.page.load(Ordering::Relaxed);
+    // Every page from the first one past the object's end to the end of
+    // the mapping is lost.
+    let from = start + (size.div_ceil(page) * page).min(len);
+    let from = from.min(addr - (addr - start) % page);
+    // SAFETY: `from..start + len` lies inside this entry's mapping, which is
+    // ours while the entry is held; private anonymous pages replace the
+    // lost ones at the same addresses (`mmap` is async-signal-safe).
+    let mapped = unsafe {
+        libc::mmap(
+            from as *mut libc::c_void,
+            start + len - from,
+            entry.prot.load(Ordering::Relaxed),
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if mapped == libc::MAP_FAILED {
+        return Some(Outcome::Chain);
+    }
+    entry.truncated.store(true, Ordering::SeqCst);
+    TRUNCATIONS.fetch_add(1, Ordering::Relaxed);
+    Some(Outcome::Handled)
+}
+
+extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid `siginfo_t` to an `SA_SIGINFO`
+    // handler.
+    let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    if code == libc::BUS_ADRERR {
+        // SAFETY: errno is saved and restored around the calls.
+        let errno = unsafe { *libc::__errno_location() };
+        // SAFETY: async-signal-safe work only.
+        let outcome = unsafe { repair(addr) };
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = errno };
+        match outcome {
+            Outcome::Handled => return,
+            Outcome::Chain => {}
+            Outcome::Abort => {
+                const MESSAGE: &[u8] = b"shm-runtime: a segment mapped by this process was \
+                    truncated by another process under a live view of a type for which zero \
+                    bytes are no valid value; nothing sound is possible: aborting\n";
+                // SAFETY: `write` and `abort` are async-signal-safe.
+                unsafe {
+                    libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+                    libc::abort();
+                }
+            }
+        }
+    }
+    // SAFETY: `PREVIOUS` was written before this handler was installed and
+    // is never written again.
+    let previous = unsafe { &*std::ptr::addr_of!(PREVIOUS).cast::<libc::sigaction>() };
+    if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        let chained: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            // SAFETY: an `SA_SIGINFO` action holds a function of this type.
+            unsafe { std::mem::transmute(previous.sa_sigaction) };
+        chained(signal, info, context);
+    } else if previous.sa_sigaction == libc::SIG_DFL || previous.sa_sigaction == libc::SIG_IGN {
+        // The default action, as if we were not here: the access faults
+        // again when this returns, and the signal then kills the process.
+        // SAFETY: `signal` (async-signal-safe) with a valid disposition.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+    } else {
+        let chained: extern "C" fn(libc::c_int) =
+            // SAFETY: a plain action holds a function of this type.
+            unsafe { std::mem::transmute(previous.sa_sigaction) };
+        chained(signal);
+    }
+}
