@@ -40,6 +40,7 @@ struct Mailbox {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn child_and_parent_see_each_others_writes() {
     let mailbox = Shared::<Mailbox>::anonymous_zeroed().unwrap();
     let child = spawn(|| {
@@ -54,6 +55,7 @@ fn child_and_parent_see_each_others_writes() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn n_children_times_m_increments_is_exact_every_time() {
     const N: u64 = 4;
     const M: u64 = 50_000;
@@ -77,7 +79,8 @@ fn n_children_times_m_increments_is_exact_every_time() {
 
 #[test]
 fn quarter_gib_slices_are_correct_at_both_ends() {
-    const LEN: usize = (256 << 20) / 8;
+    // 1 MiB under Miri, which interprets every write.
+    const LEN: usize = if cfg!(miri) { 1 << 20 } else { 256 << 20 } / 8;
     let zeroed = Shared::<[u64]>::slice_zeroed(LEN).unwrap();
     assert_eq!(zeroed.len(), LEN);
     assert_eq!((zeroed[0], zeroed[LEN / 2], zeroed[LEN - 1]), (0, 0, 0));
@@ -91,6 +94,7 @@ fn quarter_gib_slices_are_correct_at_both_ends() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn a_shared_slice_of_atomics_is_shared_with_a_child() {
     let slots = Shared::<[AtomicU32]>::slice_zeroed(1000).unwrap();
     spawn(|| {
@@ -118,6 +122,7 @@ fn is_mapped(start: usize, end: usize) -> bool {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the kernel mappings in /proc/self/maps")]
 fn drop_unmaps() {
     let shared = Shared::<[u8; 12345]>::anonymous_zeroed().unwrap();
     let start = shared.as_mut_ptr() as usize;
@@ -147,9 +152,11 @@ fn mapping_options_give_working_memory() {
             .prefault(true),
         MapOptions::new().lock_in_memory(true),
     ];
+    // Fewer pages under Miri, which interprets every write.
+    const LEN: usize = if cfg!(miri) { 1 << 14 } else { 1 << 20 };
     for options in options {
-        let s = options.slice_from_fn(1 << 20, |i| i as u32).unwrap();
-        assert_eq!(s[(1 << 20) - 1], (1 << 20) - 1, "{options:?}");
+        let s = options.slice_from_fn(LEN, |i| i as u32).unwrap();
+        assert_eq!(s[LEN - 1], LEN as u32 - 1, "{options:?}");
     }
 }
 
@@ -161,6 +168,7 @@ fn free_huge_pages() -> u64 {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "needs the kernel huge pages")]
 fn explicit_huge_pages_fail_clearly_when_none_are_reserved() {
     let result = MapOptions::new()
         .huge_pages(HugePages::Explicit)
@@ -196,6 +204,7 @@ fn oversized_slices_are_an_error() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
 fn safe_fork_refuses_a_multi_threaded_process() {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let other = std::thread::spawn(move || rx.recv());
@@ -206,6 +215,7 @@ fn safe_fork_refuses_a_multi_threaded_process() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn a_panicking_child_reports_failure_and_a_stuck_one_is_killed() {
     let err = spawn(|| panic!("deliberate")).join(LIMIT).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ChildFailed);
@@ -224,6 +234,7 @@ fn a_panicking_child_reports_failure_and_a_stuck_one_is_killed() {
 /// A panic payload whose `Drop` panics again must not unwind the child back
 /// into the caller's code (which would run the parent's destructors there).
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn a_child_never_unwinds_into_the_caller() {
     struct Bomb;
     impl Drop for Bomb {

@@ -8,6 +8,7 @@
 //! `TRYBUILD=overwrite cargo test --test derive_ui` and read the diff.
 
 #[test]
+#[cfg_attr(miri, ignore = "runs trybuild (the compiler)")]
 fn derive_ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/fail/*.rs");

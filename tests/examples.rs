@@ -47,12 +47,14 @@ fn run(name: &str, args: &[&str]) -> String {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn counter_prints_n_times_m() {
     let out = run("counter", &["3", "1000"]);
     assert_eq!(out.trim(), "3 processes x 1000 increments = 3000");
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn fork_bars_parent_sees_the_childs_change() {
     let out = run("fork_bars", &[]);
     let parent = out.split("Parent read:").nth(1).expect("parent section");
@@ -60,6 +62,7 @@ fn fork_bars_parent_sees_the_childs_change() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn fork_mutex_parent_sees_the_childs_change() {
     let out = run("fork_mutex", &[]);
     let after = out
@@ -70,6 +73,7 @@ fn fork_mutex_parent_sees_the_childs_change() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn people_child_sets_the_first_age_to_100() {
     let out = run("people", &[]);
     assert_eq!(out.matches("child read: name:").count(), 5, "{out}");
@@ -77,6 +81,7 @@ fn people_child_sets_the_first_age_to_100() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn people_live_reader_waits_for_all_ten() {
     let out = run("people_live", &[]);
     let read: Vec<_> = out.lines().filter(|l| l.starts_with("reader:")).collect();
@@ -85,6 +90,7 @@ fn people_live_reader_waits_for_all_ten() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn people_writer_then_reader_round_trip_through_a_file() {
     let dir = std::env::temp_dir().join(format!("shm-examples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -98,6 +104,7 @@ fn people_writer_then_reader_round_trip_through_a_file() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn shared_memory_server_client_checks_every_byte() {
     run("shared_memory_server_client", &[]);
 }

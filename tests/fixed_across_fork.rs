@@ -51,6 +51,7 @@ fn wait_until(cond: impl Fn() -> bool) {
 const ROUNDS: u32 = 10_000;
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn fixed_types_are_shared_with_a_forked_child() {
     let mut team = Shared::<Team>::anonymous_init(|team| {
         team.title.push_str("Analytical Engines");

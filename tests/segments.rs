@@ -145,6 +145,7 @@ impl Drop for Running {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn each_backend_round_trips_a_typed_value_between_processes() {
     let mut scratch = Scratch::new();
     let (posix, posix_spec) = scratch.posix("rt");
@@ -166,6 +167,7 @@ fn each_backend_round_trips_a_typed_value_between_processes() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn wrong_type_names_both_types() {
     let mut scratch = Scratch::new();
     let (segment, spec) = scratch.posix("wrong");
@@ -202,6 +204,7 @@ fn wrong_type_names_both_types() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn truncated_segments_are_refused_before_any_access() {
     let mut scratch = Scratch::new();
     let (segment, spec) = scratch.posix("trunc");
@@ -222,6 +225,7 @@ fn truncated_segments_are_refused_before_any_access() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn garbage_is_not_a_segment() {
     let mut scratch = Scratch::new();
     let (posix, posix_spec) = scratch.posix("garbage");
@@ -245,6 +249,7 @@ fn garbage_is_not_a_segment() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn newer_format_and_other_byte_order_are_refused() {
     let mut scratch = Scratch::new();
     let (segment, _, path) = scratch.file("version");
@@ -266,6 +271,7 @@ fn newer_format_and_other_byte_order_are_refused() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn bad_names_are_invalid() {
     let long = format!("/{}", "x".repeat(300));
     for name in ["", "/", "no-slash", "/a/b", "/a\0b", "/..", long.as_str()] {
@@ -279,6 +285,7 @@ fn bad_names_are_invalid() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn missing_segments_are_not_found() {
     let mut scratch = Scratch::new();
     let (_, posix) = scratch.posix("missing");
@@ -292,6 +299,7 @@ fn missing_segments_are_not_found() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn creating_an_existing_segment_fails() {
     let mut scratch = Scratch::new();
     let (posix, posix_spec) = scratch.posix("exists");
@@ -307,6 +315,7 @@ fn creating_an_existing_segment_fails() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn segments_of_another_user_are_refused_unless_allowed() {
     let mut scratch = Scratch::new();
     let (segment, spec) = scratch.posix("foreign");
@@ -335,6 +344,7 @@ fn segments_of_another_user_are_refused_unless_allowed() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn permission_denied_for_a_user_the_mode_excludes() {
     // Root bypasses permission checks, so the peer drops to uid 65534 first
     // (when this runs as root); otherwise a mode-000 segment excludes us.
@@ -368,6 +378,7 @@ fn permission_denied_for_a_user_the_mode_excludes() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn creator_killed_mid_initialization_is_reported_and_reclaimed() {
     let mut scratch = Scratch::new();
     let (posix, posix_spec) = scratch.posix("killed");
@@ -403,6 +414,7 @@ fn creator_killed_mid_initialization_is_reported_and_reclaimed() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn concurrent_open_or_create_has_exactly_one_creator() {
     let mut scratch = Scratch::new();
     let (posix, posix_spec) = scratch.posix("race");
@@ -442,6 +454,7 @@ fn concurrent_open_or_create_has_exactly_one_creator() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn file_data_persists_across_program_runs() {
     let mut scratch = Scratch::new();
     let (segment, spec, path) = scratch.file("persist");
@@ -461,6 +474,7 @@ fn file_data_persists_across_program_runs() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn files_are_created_with_an_exact_mode_and_links_are_not_followed() {
     use std::os::unix::fs::PermissionsExt;
     let mut scratch = Scratch::new();
@@ -479,6 +493,7 @@ fn files_are_created_with_an_exact_mode_and_links_are_not_followed() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn raw_mode_reads_what_a_c_program_wrote() {
     let mut scratch = Scratch::new();
     let (segment, spec, path) = scratch.file("raw");
@@ -516,6 +531,7 @@ fn raw_mode_reads_what_a_c_program_wrote() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn owners_remove_segments_even_on_panic() {
     let mut scratch = Scratch::new();
     let (segment, _) = scratch.posix("panic");
@@ -543,6 +559,7 @@ fn owners_remove_segments_even_on_panic() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn an_empty_segment_times_out_with_advice() {
     let mut scratch = Scratch::new();
     let (segment, spec) = scratch.posix("empty");
@@ -579,6 +596,7 @@ from multiprocessing import shared_memory, resource_tracker\n\
 def untrack(shm):\n    resource_tracker.unregister(shm._name, 'shared_memory')\n";
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn raw_mode_shares_segments_with_python() {
     let mut scratch = Scratch::new();
     // Python creates, Rust maps it raw.
@@ -627,6 +645,7 @@ fn raw_mode_shares_segments_with_python() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn openers_stop_waiting_when_the_creator_fails() {
     let mut scratch = Scratch::new();
     let (segment, _) = scratch.posix("fails");

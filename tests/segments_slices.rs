@@ -20,6 +20,7 @@ impl Drop for Remove {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn racing_slice_open_or_create_has_exactly_one_creator() {
     const PROCESSES: usize = 8;
     const LEN: usize = 100_000;
@@ -65,6 +66,7 @@ fn racing_slice_open_or_create_has_exactly_one_creator() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "uses named segments")]
 fn an_existing_slice_keeps_its_length_and_a_value_segment_is_refused() {
     let name = format!("/shm-slices-len-{}", std::process::id());
     let _remove = Remove(name.clone());

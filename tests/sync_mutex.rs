@@ -25,6 +25,7 @@ fn fork(child: impl FnOnce()) -> Child {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_eight_processes_count_to_800_000() {
     const PROCESSES: usize = 8;
     const INCREMENTS: u64 = 100_000;
@@ -64,6 +65,7 @@ struct Crash {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_owner_killed_while_holding_is_recovered_100_times() {
     // Zero-filled: the mutex is initialised lazily, by the first child.
     let state = Shared::<Crash>::anonymous_zeroed().unwrap();
@@ -101,6 +103,7 @@ fn sync_mutex_owner_killed_while_holding_is_recovered_100_times() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_forgetful_repairer_leaves_the_warning() {
     let m = Shared::anonymous(ShmMutex::new(0u32)).unwrap();
     drop(m.lock().unwrap());
@@ -129,6 +132,7 @@ struct Lazy {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_zero_filled_is_initialised_once_by_racing_processes() {
     for _ in 0..20 {
         let lazy = Shared::<Lazy>::anonymous_zeroed().unwrap();
@@ -149,6 +153,7 @@ fn sync_mutex_zero_filled_is_initialised_once_by_racing_processes() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_no_fork_while_a_guard_is_held() {
     let m = Shared::anonymous(ShmMutex::new(FixedString::<8>::try_from("abc").unwrap())).unwrap();
     let mut guard = m.lock().unwrap();
@@ -168,6 +173,7 @@ fn sync_mutex_no_fork_while_a_guard_is_held() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_no_fork_while_building_in_place() {
     let result = Shared::<[u64; 4]>::anonymous_init(|value| {
         // SAFETY: refused before any child exists.
@@ -180,6 +186,7 @@ fn sync_mutex_no_fork_while_building_in_place() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_forgotten_guard_then_unmapped_mutex_is_harmless() {
     // The lock keeps no address anywhere: forgetting a guard and then
     // unmapping (or freeing) the mutex leaves nothing that points into it.
@@ -209,6 +216,7 @@ fn sync_mutex_a_forgotten_guard_then_unmapped_mutex_is_harmless() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_thread_that_exits_holding_keeps_it_until_its_process_ends() {
     let m = Shared::anonymous(ShmMutex::new(5u32)).unwrap();
     let child = fork(|| {
@@ -251,6 +259,7 @@ fn sync_mutex_a_thread_that_exits_holding_keeps_it_until_its_process_ends() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_holder_whose_main_thread_ended_is_alive() {
     // Its main thread ends while another thread holds the lock: the leader
     // is a zombie in `/proc`, but the process lives on.
@@ -284,6 +293,7 @@ fn sync_mutex_a_holder_whose_main_thread_ended_is_alive() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_holder_in_another_time_namespace_is_never_taken_over() {
     // Start times read through `/proc` are relative to the reader's time
     // namespace: a live holder whose boot time is offset must not look like
@@ -330,6 +340,7 @@ fn sync_mutex_a_holder_in_another_time_namespace_is_never_taken_over() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_zombie_holder_is_dead_before_it_is_reaped() {
     let state = Shared::<Crash>::anonymous_zeroed().unwrap();
     let child = fork(|| {
@@ -350,6 +361,7 @@ fn sync_mutex_a_zombie_holder_is_dead_before_it_is_reaped() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_lock_timeout_by_the_holder_through_another_mapping_never_panics() {
     let name = format!("/shm-runtime-test-relock-{}", std::process::id());
     let a = shm_runtime::Segment::posix(&name)
@@ -382,6 +394,7 @@ struct Waiting {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
     let w = Shared::<Waiting>::anonymous_zeroed().unwrap();
     let mut child = fork(|| {

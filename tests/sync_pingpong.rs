@@ -33,6 +33,7 @@ struct Table {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_condvar_ping_pong_10_000_round_trips() {
     let table = Shared::<Table>::anonymous_zeroed().unwrap();
     drop(table.turn.lock().unwrap()); // initialise before forking
@@ -76,6 +77,7 @@ struct Events {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_event_ping_pong_10_000_round_trips() {
     use std::sync::atomic::Ordering;
     let ev = Shared::<Events>::anonymous_zeroed().unwrap();
@@ -114,6 +116,7 @@ struct Semaphores {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_semaphore_ping_pong_10_000_round_trips() {
     let sem = Shared::<Semaphores>::anonymous_zeroed().unwrap();
     let start = Instant::now();

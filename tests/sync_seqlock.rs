@@ -56,6 +56,7 @@ struct Board {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_seqlock_readers_never_see_a_torn_value() {
     const READERS: usize = 2;
     const READS_PER_READER: u64 = 1_500_000;
@@ -148,6 +149,7 @@ fn stalled_writer(shared: &Shared<Stalled>) -> Child {
 /// died (never shown its half-written value), and the next `write` takes the
 /// write over and repairs the lock. Repeated, to cover several kill points.
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
     for round in 1..=5u64 {
         let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
@@ -183,6 +185,7 @@ fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
 /// A writer killed mid-write and not yet reaped (a zombie) is dead too: the
 /// next `write` repairs the lock without waiting for the parent to reap it.
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_seqlock_a_zombie_writer_is_taken_over() {
     let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
     shared.sample.write(Sample::new(1));

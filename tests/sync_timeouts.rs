@@ -34,6 +34,7 @@ struct Held {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_timeout_lock_timeout_on_a_mutex_held_by_another_process() {
     let held = Shared::<Held>::anonymous_zeroed().unwrap();
     drop(held.mutex.lock().unwrap());
@@ -81,6 +82,7 @@ fn sync_timeout_event_wait_timeout() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "forks")]
 fn sync_timeout_semaphore_acquire_timeout() {
     let sem = Shared::anonymous(ShmSemaphore::new(1)).unwrap();
     // Another process takes the only permit and never gives it back.

@@ -17,6 +17,7 @@ const SECTIONS: &[&str] = &[
 ];
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns the benchmark")]
 fn quick_run_writes_every_section_with_positive_medians() {
     let path = std::env::temp_dir().join(format!("shm-bench-quick-{}.json", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_shm-bench"))

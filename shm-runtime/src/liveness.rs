@@ -156,6 +156,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn a_zombie_is_not_alive() {
         // `true` exits at once; until it is reaped it is a zombie.
         let mut child = std::process::Command::new("true").spawn().unwrap();
@@ -179,6 +180,7 @@ mod tests {
     /// while another thread runs shows a zombie leader: it still runs.
     #[cfg(target_os = "linux")]
     #[test]
+    #[cfg_attr(miri, ignore = "forks")]
     fn a_process_whose_main_thread_exited_still_runs() {
         let child_body = || {
             std::thread::spawn(|| loop {

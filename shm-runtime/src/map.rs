@@ -141,6 +141,13 @@ enum Release {
     MunmapFile,
     /// `shmdt(ptr)`: an attached System V segment.
     Shmdt,
+    /// `std::alloc::dealloc(ptr, len, align)`: Miri's stand-in for an
+    /// anonymous mapping (see `Mapping::miri_anonymous`).
+    #[cfg(miri)]
+    Dealloc {
+        /// The alignment it was allocated with.
+        align: usize,
+    },
 }
 
 /// An owned range of mapped memory, released on drop.
@@ -167,9 +174,13 @@ unsafe impl Sync for Mapping {}
 impl Mapping {
     /// A new zero-filled shared anonymous mapping of at least `len` bytes,
     /// inherited by children after `fork`. `what` names it in errors.
+    // Under Miri the code after the `return` is compiled but never run.
+    #[cfg_attr(miri, allow(unreachable_code))]
     pub(crate) fn anonymous(len: usize, options: &MapOptions, what: &str) -> Result<Mapping> {
         let page = page_size();
         let len = round_up(len.max(1), page).ok_or_else(|| too_large(len, what))?;
+        #[cfg(miri)]
+        return Mapping::miri_anonymous(len, page, options, what);
         let base = libc::MAP_SHARED | libc::MAP_ANONYMOUS;
         let populate = if options.prefault {
             libc::MAP_POPULATE
@@ -201,6 +212,57 @@ impl Mapping {
             mapping.lock(what)?;
         }
         Ok(mapping)
+    }
+
+    /// Miri's stand-in for [`anonymous`](Mapping::anonymous): Miri runs no
+    /// `mmap(MAP_SHARED)` (nor `fork`), and within one interpreted process
+    /// ordinary zeroed memory, page-aligned and `len` bytes long (whole
+    /// pages), behaves as an anonymous mapping does. The options that
+    /// concern the kernel's paging: `prefault` and `lock_in_memory` change
+    /// no contents and have nothing to act on in the interpreter, so they
+    /// are no-ops; `HugePages::Prefer` falls back to ordinary pages as its
+    /// contract allows; `HugePages::Transparent` and `Explicit`, which report
+    /// a kernel that lacks them, are `Unsupported`. Sizes the interpreter
+    /// could not hold (beyond 4 GiB) are `OutOfMemory`, as `mmap` refuses
+    /// what the machine cannot back, instead of aborting the interpreter.
+    #[cfg(miri)]
+    fn miri_anonymous(
+        len: usize,
+        page: usize,
+        options: &MapOptions,
+        what: &str,
+    ) -> Result<Mapping> {
+        match options.huge_pages {
+            HugePages::Off | HugePages::Prefer => {}
+            HugePages::Transparent | HugePages::Explicit => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("mapping {what} on huge pages: not available under Miri"),
+                ))
+            }
+        }
+        if len as u64 > 1 << 32 {
+            return Err(Error::new(
+                ErrorKind::OutOfMemory,
+                format!("mapping {len} bytes for {what}: more than Miri is given to hold"),
+            ));
+        }
+        let layout =
+            std::alloc::Layout::from_size_align(len, page).map_err(|_| too_large(len, what))?;
+        // SAFETY: `layout` has a non-zero size (`len` is at least one page).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(ptr).ok_or_else(|| {
+            Error::new(
+                ErrorKind::OutOfMemory,
+                format!("allocating {len} bytes for {what}"),
+            )
+        })?;
+        Ok(Mapping {
+            ptr,
+            len,
+            release: Release::Dealloc { align: page },
+            owner: None,
+        })
     }
 
     fn map_huge(len: usize, flags: libc::c_int, what: &str) -> Result<Mapping> {
@@ -487,6 +549,18 @@ impl Drop for Mapping {
                 // value, attached once; no reference into it outlives it, as
                 // above.
                 unsafe { libc::shmdt(self.ptr.as_ptr().cast()) };
+            }
+            #[cfg(miri)]
+            Release::Dealloc { align } => {
+                // SAFETY: `ptr` was allocated by `miri_anonymous` with this
+                // size and alignment (a valid layout, checked there), and no
+                // reference into it outlives this value, as above.
+                unsafe {
+                    std::alloc::dealloc(
+                        self.ptr.as_ptr(),
+                        std::alloc::Layout::from_size_align_unchecked(self.len, align),
+                    )
+                };
             }
         }
     }

@@ -28,6 +28,13 @@
 //! returns into the caller's code, never runs the parent's destructors,
 //! `atexit` handlers or test harness. Its exit status is 0 when the closure
 //! returns and 101 when it panics (as a Rust program's would).
+//!
+//! Both return a [`Child`], which belongs to the process that forked it:
+//! dropping it there kills the child unless it was waited for
+//! ([`join`](Child::join), [`wait`](Child::wait)) or
+//! [`detach`](Child::detach)ed. A copy of the handle in any other process
+//! (captured by the closure of another forked child) kills, waits for and
+//! reaps nothing.
 
 use crate::error::{Error, ErrorKind, Result};
 use std::io::{self, Write};
@@ -118,6 +125,8 @@ pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
     }
     // Output buffered in this process would otherwise be written twice.
     let _ = io::stdout().flush();
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
     // SAFETY: `fork` has no memory-safety preconditions of its own; what the
     // child may do is the caller's contract, and the child never returns.
     let pid = unsafe { libc::fork() };
@@ -146,7 +155,11 @@ pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
             // parent's destructors, `atexit` handlers or the test harness.
             unsafe { libc::_exit(code) }
         }
-        pid => Ok(Child { pid, reaped: false }),
+        pid => Ok(Child {
+            pid,
+            parent,
+            reaped: false,
+        }),
     }
 }
 
@@ -226,11 +239,47 @@ fn thread_count() -> Result<usize> {
     }
 }
 
-/// A forked child process. Dropping a child that was not waited for kills it
-/// (`SIGKILL`) and reaps it, so no test or program leaves a zombie behind.
+/// A forked child process, owned by the process that forked it.
+///
+/// In that process, dropping a child that was not waited for kills it
+/// (`SIGKILL`) and reaps it, so no test or program leaves a zombie behind:
+/// wait for it with [`join`](Child::join) (bounded) or [`wait`](Child::wait),
+/// or let it run on with [`detach`](Child::detach). Hence `#[must_use]`:
+/// `process::fork(..)?;` would kill the child at once.
+///
+/// Only the process that forked the child kills, waits for or reaps it. A
+/// copy of the handle in another process (moved into the closure of a second
+/// forked child, or inherited through a plain `fork`) is inert there:
+/// dropping it does nothing, and [`kill`](Child::kill),
+/// [`wait`](Child::wait), [`wait_timeout`](Child::wait_timeout) and
+/// [`join`](Child::join) fail with the kernel's answer to a process that is
+/// not the parent (`ECHILD`, [`ErrorKind::Os`]) without signalling anyone.
+///
+/// ```
+/// use shm_runtime::{process, Shared};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+///
+/// let go = Shared::anonymous(AtomicU32::new(0))?;
+/// let worker = process::fork(|| {
+///     while go.load(Ordering::Acquire) == 0 {
+///         std::thread::sleep(Duration::from_millis(1));
+///     }
+/// })?;
+/// let mut handle = Some(worker);
+/// // A second child gets a copy of the handle and drops it: the worker
+/// // runs on, since only this process may kill it.
+/// process::fork(|| drop(handle.take()))?.join(Duration::from_secs(10))?;
+/// go.store(1, Ordering::Release);
+/// handle.unwrap().join(Duration::from_secs(10))?;
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
 #[derive(Debug)]
+#[must_use = "dropping a `Child` kills it: `join` or `wait` for it, or `detach` it"]
 pub struct Child {
     pid: libc::pid_t,
+    /// The process that forked it, the only one that may signal or reap it.
+    parent: libc::pid_t,
     reaped: bool,
 }
 
@@ -247,7 +296,59 @@ impl Child {
         self.pid as u32
     }
 
+    /// Lets the child run on: the handle is given up without killing the
+    /// child, which nobody then waits for (when it exits it stays a zombie
+    /// until this process reaps it by its [`id`](Child::id) or exits). For
+    /// workers that outlive the code that started them.
+    ///
+    /// ```
+    /// use shm_runtime::{process, Shared};
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let done = Shared::anonymous(AtomicU32::new(0))?;
+    /// let worker = process::fork(|| done.store(1, Ordering::Release))?;
+    /// let pid = worker.id();
+    /// worker.detach(); // not killed
+    /// let start = Instant::now();
+    /// while done.load(Ordering::Acquire) == 0 {
+    ///     assert!(start.elapsed() < Duration::from_secs(10));
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// # let mut status = 0;
+    /// # // SAFETY: reaps our own child.
+    /// # unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn detach(self) {
+        // Nothing to release: the handle is two pids and a flag.
+        std::mem::forget(self);
+    }
+
+    /// Whether this process is the one that forked the child: only it may
+    /// signal or reap it.
+    fn in_parent(&self) -> bool {
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        me == self.parent
+    }
+
+    /// The error of a wait or a kill attempted by another process than the
+    /// child's parent: what `waitpid` there would say.
+    fn not_the_parent(&self, what: &str) -> Error {
+        Error::os(
+            format!(
+                "{what} child {}: only the process that forked it ({}) may, not this one",
+                self.pid, self.parent
+            ),
+            io::Error::from_raw_os_error(libc::ECHILD),
+        )
+    }
+
     fn waitpid(&mut self, flags: libc::c_int) -> Result<Option<ExitStatus>> {
+        if !self.in_parent() {
+            return Err(self.not_the_parent("waiting for"));
+        }
         loop {
             let mut status = 0;
             // SAFETY: waits for our own child; `status` is a valid out-pointer.
@@ -333,7 +434,8 @@ impl Child {
         }
     }
 
-    /// Kills the child with `SIGKILL` and reaps it.
+    /// Kills the child with `SIGKILL` and reaps it. In another process than
+    /// the one that forked it, an error (`ECHILD`) and nothing is signalled.
     ///
     /// ```
     /// use std::time::Duration;
@@ -343,6 +445,16 @@ impl Child {
     /// ```
     pub fn kill(&mut self) -> Result<()> {
         if self.reaped {
+            return Ok(());
+        }
+        if !self.in_parent() {
+            return Err(self.not_the_parent("killing"));
+        }
+        // Reaps it if it has exited already; and asks the kernel whether it
+        // is our child at all (`ECHILD` if not), which the pid comparison
+        // above cannot prove in every case (a descendant whose pid, in
+        // another PID namespace or after reuse, equals the parent's).
+        if self.waitpid(libc::WNOHANG)?.is_some() {
             return Ok(());
         }
         // SAFETY: signals our own, not yet reaped, child (its pid cannot have
@@ -356,7 +468,11 @@ impl Child {
 }
 
 impl Drop for Child {
+    /// Kills and reaps the child if this process forked it and has not
+    /// reaped it yet; in any other process, does nothing.
     fn drop(&mut self) {
-        let _ = self.kill();
+        if self.in_parent() {
+            let _ = self.kill();
+        }
     }
 }

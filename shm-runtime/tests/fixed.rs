@@ -2,6 +2,7 @@
 //! RelPtr across two mappings of the same memory.
 
 use shm_runtime::{CapacityError, FixedString, FixedVec, PodField, RelPtr, SharedSafe};
+use std::cell::UnsafeCell;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -558,21 +559,37 @@ fn rel_ptr_in_bytes_checks_bounds_and_alignment() {
 
 /// A `RelPtr<u32>` at offset 0 of 32 bytes whose offset field holds what a
 /// buggy or foreign process wrote there.
+///
+/// The bytes sit in an `UnsafeCell`: a `RelPtr` is an atomic (an
+/// `UnsafeCell` itself), and a reference to one may only be made from memory
+/// that allows interior mutability, as shared memory does. Made from a
+/// `&[u8; 32]`, which promises that its bytes never change, it would be
+/// undefined behaviour (Miri flags it), even if nothing is ever stored.
 #[repr(C, align(8))]
-struct Corrupt([u8; 32]);
+struct Corrupt(UnsafeCell<[u8; 32]>);
 
 impl Corrupt {
     fn new(stored: i64) -> Corrupt {
         let mut bytes = [0; 32];
         bytes[..8].copy_from_slice(&stored.to_ne_bytes());
         bytes[12..16].copy_from_slice(&0xABCD_u32.to_ne_bytes());
-        Corrupt(bytes)
+        Corrupt(UnsafeCell::new(bytes))
+    }
+
+    /// The 32 bytes, as a process reading the segment as plain bytes sees
+    /// them.
+    fn bytes(&self) -> &[u8; 32] {
+        // SAFETY: nothing writes to the cell while `self` is borrowed: the
+        // tests only load from the `RelPtr` view of it.
+        unsafe { &*self.0.get() }
     }
 
     fn rel_ptr(&self) -> &RelPtr<u32> {
         // SAFETY: a `RelPtr` is an `AtomicI64`, valid with any 8 bytes; the
-        // buffer is 8-aligned; nothing writes to it while it is borrowed.
-        unsafe { &*self.0.as_ptr().cast::<RelPtr<u32>>() }
+        // buffer is 8-aligned; the pointer comes from the `UnsafeCell`, so
+        // the `RelPtr`'s own interior mutability is allowed (and unused: it
+        // is only loaded from while the bytes are borrowed).
+        unsafe { &*self.0.get().cast::<RelPtr<u32>>() }
     }
 }
 
@@ -580,11 +597,11 @@ impl Corrupt {
 fn rel_ptr_with_a_corrupt_offset_never_resolves_outside_its_bounds() {
     let ok = Corrupt::new(12 - 1); // target: bytes 12..16
     assert_eq!(ok.rel_ptr().offset(), Some(12));
-    assert_eq!(ok.rel_ptr().get_in_bytes(&ok.0), Some(&0xABCD));
-    assert_eq!(ok.rel_ptr().get_in_bytes(&ok.0[..15]), None);
+    assert_eq!(ok.rel_ptr().get_in_bytes(ok.bytes()), Some(&0xABCD));
+    assert_eq!(ok.rel_ptr().get_in_bytes(&ok.bytes()[..15]), None);
 
     let misaligned = Corrupt::new(10 - 1); // bytes 10..14: inside, misaligned
-    assert_eq!(misaligned.rel_ptr().get_in_bytes(&misaligned.0), None);
+    assert_eq!(misaligned.rel_ptr().get_in_bytes(misaligned.bytes()), None);
 
     let pool = [1u32, 2, 3];
     for stored in [i64::MIN, i64::MAX, -1, 1, 1 << 40, -(1 << 40), 28, 29, 32] {
@@ -594,7 +611,7 @@ fn rel_ptr_with_a_corrupt_offset_never_resolves_outside_its_bounds() {
         assert_eq!(p.get_in(&pool), None, "{stored}");
         if stored != -1 {
             // -1 points at the RelPtr itself: bytes 0..4, inside the region.
-            assert_eq!(p.get_in_bytes(&bad.0), None, "{stored}");
+            assert_eq!(p.get_in_bytes(bad.bytes()), None, "{stored}");
         }
     }
 }
@@ -661,6 +678,7 @@ impl Drop for TwoViews {
 
 #[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(miri, ignore = "maps a memfd twice")]
 fn rel_ptr_resolves_to_the_same_target_through_two_mappings() {
     #[derive(SharedSafe)]
     #[repr(C)]

@@ -138,7 +138,12 @@
 //! excludes interior mutability: through `&T` such a type can only be read.
 //! To monitor atomics read-only, use
 //! [`open_read_only_unchecked`](Segment::open_read_only_unchecked) and only
-//! `load` them.
+//! `load` them, and only atomics whose loads are plain load instructions:
+//! std's atomics of 8 to 64 bits on the targets this crate builds for. A
+//! load implemented as a compare-exchange (128-bit atomics on x86-64, 64-bit
+//! ones on a 32-bit target without a 64-bit load, lock-based fallbacks)
+//! writes, and faults on a read-only mapping; see that method's safety
+//! section.
 //!
 //! # Hazards that remain
 //!
@@ -1567,8 +1572,29 @@ impl Segment {
     /// # Safety
     /// Nothing may write through the returned view: no atomic store,
     /// `fetch_*`, `swap` or compare-exchange, no lock taken. The memory is
-    /// mapped `PROT_READ`, so such a write raises `SIGSEGV`. Atomic `load`s
-    /// are fine.
+    /// mapped `PROT_READ` (`SHM_RDONLY`), so such a write raises `SIGSEGV`.
+    ///
+    /// An atomic `load` is allowed only where it compiles to a plain load
+    /// instruction. That holds for std's atomics of 8, 16 and 32 bits on
+    /// every target, and of 64 bits on 64-bit targets (x86-64, AArch64,
+    /// RISC-V 64, PowerPC 64, s390x) and on the 32-bit targets this crate
+    /// builds for: x86 (an SSE2 or x87 load) and 32-bit ARM (`ldrexd`, a
+    /// load). A load that is implemented as a read-modify-write writes to
+    /// the memory even though it stores back the value it read, and so
+    /// faults here:
+    ///
+    /// * 128-bit atomics (std has none stable; a crate's `AtomicU128` or a
+    ///   C peer's `_Atomic __int128`): on x86-64 a load is a `lock
+    ///   cmpxchg16b` unless the code was built for AVX, on AArch64 without
+    ///   FEAT_LSE2 an `ldxp`/`stxp` loop;
+    /// * 64-bit atomics on a 32-bit target with no 64-bit atomic load
+    ///   instruction, whose loads compilers emulate with a compare-exchange
+    ///   (LLVM turns such a load into a compare-exchange of 0 with 0);
+    /// * any lock-based fallback (libatomic, or `portable-atomic` for widths
+    ///   without lock-free support), which writes its lock.
+    ///
+    /// For such types, open the segment writable
+    /// ([`open`](Self::open)) even to read it.
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
@@ -1591,7 +1617,11 @@ impl Segment {
     /// for a slice segment: a monitor reading every worker's atomic slot.
     ///
     /// # Safety
-    /// As for `open_read_only_unchecked`: nothing may write through the view.
+    /// As for [`open_read_only_unchecked`](Self::open_read_only_unchecked):
+    /// nothing may write through the view, and atomics may only be loaded
+    /// where a load is a plain load instruction (not a 128-bit atomic on
+    /// x86-64, nor a 64-bit one emulated with a compare-exchange on a 32-bit
+    /// target, nor a lock-based fallback).
     ///
     /// ```
     /// use shm_runtime::segment::Segment;

@@ -1145,6 +1145,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     #[should_panic(expected = "holds the lock already")]
     fn relocking_panics_instead_of_deadlocking() {
         let m = ShmMutex::new(0u8);
@@ -1153,6 +1154,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     fn lock_timeout_never_panics() {
         let m = ShmMutex::new(0u8);
         let held = m.lock().unwrap();
@@ -1167,28 +1169,32 @@ mod tests {
 
     #[test]
     fn threads_count_exactly() {
+        // Fewer rounds under Miri, which interprets every one.
+        const ROUNDS: u64 = if cfg!(miri) { 300 } else { 10_000 };
         let m = ShmMutex::new(0u64);
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
-                    for _ in 0..10_000 {
+                    for _ in 0..ROUNDS {
                         *m.lock().unwrap() += 1;
                     }
                 });
             }
         });
-        assert_eq!(m.into_inner(), 40_000);
+        assert_eq!(m.into_inner(), 4 * ROUNDS);
     }
 
     #[test]
     fn timed_and_try_locks_count_exactly() {
+        // Fewer rounds under Miri, which interprets every one.
+        const ROUNDS: u64 = if cfg!(miri) { 200 } else { 5_000 };
         let m = ShmMutex::new(0u64);
         std::thread::scope(|s| {
             for i in 0..4 {
                 let m = &m;
                 s.spawn(move || {
                     let mut done = 0;
-                    while done < 5_000 {
+                    while done < ROUNDS {
                         let guard = if i % 2 == 0 {
                             m.lock_timeout(Duration::from_secs(60)).unwrap().ok()
                         } else {
@@ -1202,7 +1208,7 @@ mod tests {
                 });
             }
         });
-        assert_eq!(m.into_inner(), 20_000);
+        assert_eq!(m.into_inner(), 4 * ROUNDS);
     }
 
     #[test]
@@ -1226,6 +1232,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn a_dead_process_is_a_dead_owner() {
         let m = ShmMutex::new(AtomicU64::new(0));
         die_holding(&m);
@@ -1253,6 +1260,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "leaks a guard on purpose: a leak to Miri")]
     fn a_guard_leaked_by_an_ended_thread_stays_exclusive() {
         static M: ShmMutex<u64> = ShmMutex::new(0);
         let leaked: &'static mut u64 = std::thread::spawn(|| {
@@ -1271,6 +1279,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn a_dead_owner_with_sleeping_waiters_is_taken_over_once() {
         let m = ShmMutex::new(0u64);
         die_holding(&m);
@@ -1327,6 +1336,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn a_reused_process_id_is_a_dead_owner() {
         // This very process has the pid, but not the recorded start time.
         let me = owner::me();
@@ -1354,6 +1364,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     fn a_dead_thread_with_this_threads_id_is_not_this_thread() {
         // A thread of this (live) process had our id and died holding the
         // lock: held for good, but not by us, so no panic and no
@@ -1396,6 +1407,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     fn relocking_for_the_condvar_never_panics() {
         // Even when the lock looks held by this very thread (only a forged
         // or a dead thread's record could say so after the condvar released
@@ -1421,6 +1433,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn a_takeover_needs_the_records_it_judged() {
         let m = ShmMutex::new(0u8);
         die_holding(&m);
@@ -1458,6 +1471,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn a_holder_of_another_namespace_is_never_taken_over() {
         let dead = dead_process();
         let me = owner::me();
@@ -1520,6 +1534,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "spawns a process")]
     fn probe_recognises_a_mutex_in_use() {
         let bytes = |m: &ShmMutex<u64>| {
             let mut out = [0u8; PROBE_LEN];

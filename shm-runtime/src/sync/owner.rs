@@ -85,10 +85,15 @@ fn compute(generation: u64) -> Me {
         tid > 0 && tid <= super::mutex::TID,
         "thread id {tid} exceeds the 22 bits of Linux's PID_MAX_LIMIT"
     );
+    #[cfg(miri)]
+    miri_threads::register(tid);
     // `/proc` is only trusted when it names this thread as gettid does:
     // a `/proc` mounted for another PID namespace would name other threads.
-    let consistent = std::fs::read_link("/proc/thread-self")
-        .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
+    // Under Miri it names the interpreter's own threads, whose ids may match
+    // an interpreted thread's (`getpid() + index`) by chance: never trusted.
+    let consistent = !cfg!(miri)
+        && std::fs::read_link("/proc/thread-self")
+            .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
     let start_of = |path: &str| {
         consistent
             .then(|| std::fs::read(path).ok())
@@ -216,6 +221,8 @@ fn other_threads(pid: u32) -> bool {
 }
 
 /// Whether thread `tid` (of this PID namespace) still exists.
+// Under Miri the code after the `return` is compiled but never run.
+#[cfg_attr(miri, allow(unreachable_code))]
 pub(crate) fn thread_exists(tid: u32) -> bool {
     let Ok(tid) = libc::pid_t::try_from(tid) else {
         return false;
@@ -223,10 +230,56 @@ pub(crate) fn thread_exists(tid: u32) -> bool {
     if tid <= 0 {
         return false;
     }
+    #[cfg(miri)]
+    return miri_threads::running(tid as u32);
     // SAFETY: signal 0 only checks that the thread's process exists;
     // nothing is sent. Any thread id works, not only process ids.
     let rc = unsafe { libc::kill(tid, 0) };
     rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Miri runs no `kill`, so [`thread_exists`] asks this instead. The
+/// interpreted program is the only process Miri knows: its pid exists, and
+/// of its threads (ids `getpid() + index`, never reused) those that called
+/// [`me`] and have not ended. A thread that never called `me` never held a
+/// lock, so no lock word names it.
+#[cfg(miri)]
+mod miri_threads {
+    use std::cell::Cell;
+    use std::sync::Mutex;
+
+    /// The ids of the running threads that called `me`.
+    static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+    /// Listed in `RUNNING` from its creation until it is dropped, with its
+    /// thread's locals when the thread ends.
+    struct Running(u32);
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = running.iter().position(|&t| t == self.0) {
+                running.swap_remove(i);
+            }
+        }
+    }
+
+    thread_local! {
+        static THIS: Cell<Option<Running>> = const { Cell::new(None) };
+    }
+
+    pub(super) fn register(tid: u32) {
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(tid);
+        THIS.with(|this| this.set(Some(Running(tid))));
+    }
+
+    pub(super) fn running(tid: u32) -> bool {
+        tid == std::process::id()
+            || RUNNING
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&tid)
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +287,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     fn this_thread_knows_itself_and_is_alive() {
         let me = me();
         assert!(me.tid > 0);
