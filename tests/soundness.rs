@@ -663,3 +663,36 @@ fn a_seqlock_holding_forged_bytes_is_reported_not_read() {
     assert!(!opened.read());
     drop((opened, created));
 }
+
+/// A hand-written `SharedSafe` type that says nothing about its validity:
+/// the sound default, `Validity::Unknown`.
+#[derive(Debug)]
+#[repr(C)]
+struct Opaque([u8; 8]);
+
+// SAFETY: bytes only: no address, no drop glue, no interior mutability; its
+// layout claims nothing about which bytes are valid.
+unsafe impl SharedSafe for Opaque {
+    const LAYOUT: &'static TypeLayout = &TypeLayout::opaque::<Opaque>(
+        "Opaque",
+        "test opaque v1",
+        shm_runtime::layout::Validity::Unknown,
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_hand_written_impl_without_a_validity_check_is_refused_by_typed_opens() {
+    let temp = TempSegment::new("opaque");
+    let created = temp.segment().create(Opaque([1; 8])).unwrap();
+    assert_eq!(created.0, [1; 8], "its creator has it: it made the value");
+    let err = open_error::<Opaque>(&temp.segment());
+    assert_eq!(err.kind(), ErrorKind::InvalidValue, "{err}");
+    assert!(err.to_string().contains("no validity check"), "{err}");
+    // Behind a lock whose owner died, only a reset is offered.
+    let m = Shared::anonymous(ShmMutex::new(Opaque([2; 8]))).unwrap();
+    die_leaving_torn(&m, 3);
+    let torn = m.lock().unwrap_err().into_inner().unwrap_err();
+    assert_eq!(torn.reset(Opaque([4; 8])).0, [4; 8]);
+    drop(created);
+}

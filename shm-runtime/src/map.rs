@@ -261,6 +261,7 @@ impl Mapping {
             ptr,
             len,
             release: Release::Dealloc { align: page },
+            registration: None,
             owner: None,
         })
     }

@@ -201,17 +201,23 @@
 //! magic, in either byte order, with
 //! [`TypedSegment`](ErrorKind::TypedSegment).
 //!
-//! That closes the window only once the magic is there. A creator (of
-//! `create*`, or `open_or_create*` when it creates) makes the name first
-//! (`O_CREAT | O_EXCL`, then `fchmod`), sizes and reserves the object
-//! (`ftruncate`, `posix_fallocate`; a System V segment is sized by the
-//! `shmget` that makes it), maps it, claims the state word, records its PID
-//! namespace, writes the header fields, and stores the magic (a release
-//! store) as the last header field, *before* the payload is initialized:
-//! before `create_with`'s closure gets its `&mut T`, and before "ready" is
-//! published. The window left is from the name's creation to that store: a
-//! few system calls, no user code. A raw open that reads the first bytes
-//! within it is not refused:
+//! Where creation publishes atomically (POSIX objects and files on Linux,
+//! see [Creation](self#creation)), that check is all there is to it: a
+//! typed segment has no name until it is ready, with its magic, so a raw
+//! open of the name finds nothing while it is being made
+//! ([`NotFound`](ErrorKind::NotFound)) and refuses it afterwards; no raw
+//! view of a segment being initialized can exist.
+//!
+//! Where creation takes the name first (System V, other platforms, file
+//! systems without `O_TMPFILE`), the check closes the window only once the
+//! magic is there. The creator makes the name (`O_CREAT | O_EXCL` or
+//! `IPC_EXCL`, then `fchmod`), sizes and reserves the object, maps it,
+//! claims the state word, records its PID namespace, writes the header
+//! fields, and stores the magic (a release store) as the last header field,
+//! *before* the payload is initialized: before `create_with`'s closure gets
+//! its `&mut T`, and before "ready" is published. The window left is from
+//! the name's creation to that store: a few system calls, no user code. A
+//! raw open that reads the first bytes within it is not refused:
 //!
 //! * while the object is still empty, a raw open of a `T` or of `len > 0`
 //!   elements is [`TooShort`](ErrorKind::TooShort), and
@@ -219,32 +225,19 @@
 //!   view, which can read and write nothing;
 //! * once it is sized, the view maps it. Its reads are volatile copies of a
 //!   type that accepts any bytes, so they are never undefined behaviour in
-//!   the reading process: they see zeros, then the header and the payload
-//!   as the creator writes them. But a `ReadWrite` view can also write (or
-//!   use atomics), and the check is made once, at open: the view outlives
-//!   the window, and its writes may land in the header (openers then see a
-//!   corrupt segment), in the payload while the creator's closure holds its
-//!   `&mut T`, or under the `&T` of every typed view opened afterwards. Such
-//!   writes are outside this library's protocol, like those of a C program
-//!   that writes a typed segment's plain fields, and outside its guarantee
-//!   (which covers the processes that follow the protocol): nothing in raw
-//!   mode prevents them. Read-only raw views (`open_raw*_read_only`) cannot
-//!   write, and are harmless there.
+//!   the reading process. But a `ReadWrite` view can also write, and the
+//!   check is made once, at open: the view outlives the window, and its
+//!   writes may land in the header, in the payload while the creator's
+//!   closure holds its `&mut T`, or under the `&T` of every typed view
+//!   opened afterwards. Such writes are outside this library's protocol,
+//!   like those of a C program that writes a typed segment's plain fields,
+//!   and outside its guarantee. Read-only raw views cannot write, and are
+//!   harmless there.
 //!
 //! The same holds for an object whose creator died inside the window: it
-//! stays all zero (died before claiming it), or holds a claimed, partly
-//! written header without its magic (died after claiming it), and raw
-//! opens accept it. `open_or_create` reclaims the second kind, writes the
-//! magic and initializes the payload, while a raw view opened before may
-//! still be mapped.
-//!
-//! Atomic publication closes the window entirely: creating the object
-//! under a temporary name (or none), initializing it, and only then linking
-//! it into place under its name (a rename), as planned in the project's
-//! SIGBUS issue. A name would then only ever refer to an object whose magic
-//! is written, and every raw open of it would be refused. This version does
-//! not do that yet. System V keys cannot be published that way: for System
-//! V segments the window remains.
+//! stays all zero, or holds a claimed, partly written header without its
+//! magic, and raw opens accept it; `open_or_create` reclaims the second
+//! kind while a raw view opened before may still be mapped.
 
 mod file;
 mod header;
