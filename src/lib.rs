@@ -70,3 +70,31 @@ pub unsafe fn fork_retrying(
         }
     }
 }
+
+/// Ends a forked child at once with `code`, as a crash would: no unwinding,
+/// no destructors, no output flushed.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: `_exit` ends this (child) process immediately.
+    unsafe { libc::_exit(code) }
+}
+
+/// A path in the temporary directory, unique to this process and `tag`,
+/// whose file is removed when this value is dropped (also when a test
+/// fails).
+#[derive(Debug)]
+pub struct TempPath(pub std::path::PathBuf);
+
+impl TempPath {
+    /// `$TMPDIR/shmrt-<tag>-<pid>-<n>`.
+    pub fn new(tag: &str) -> TempPath {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        TempPath(std::env::temp_dir().join(format!("shmrt-{tag}-{}-{n}", std::process::id())))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -11,37 +11,18 @@
 use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
 use shm_runtime::ErrorKind;
+use shm_workspace::{exit_child, TempPath};
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 const JOIN: Duration = Duration::from_secs(60);
 
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(tag: &str) -> TempFile {
-        TempFile(std::env::temp_dir().join(format!("shmrt-sigbus-{}-{tag}", std::process::id())))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: each child uses this crate's API, plain file I/O and libc
     // calls, then `_exit`s.
     unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
-}
-
-fn exit_child(code: i32) -> ! {
-    // SAFETY: ends this (child) process at once.
-    unsafe { libc::_exit(code) }
 }
 
 fn status_of(mut child: Child) -> ExitStatus {
@@ -55,7 +36,7 @@ fn status_of(mut child: Child) -> ExitStatus {
 #[cfg_attr(miri, ignore)]
 fn a_reader_survives_a_truncation_after_open_and_is_told() {
     const WORDS: usize = 8192; // 64 KiB: many pages
-    let temp = TempFile::new("after-open");
+    let temp = TempPath::new("after-open");
     drop(Segment::file(&temp.0).create([7u64; WORDS]).unwrap());
     let path = temp.0.clone();
     let child = fork(|| {
@@ -94,7 +75,7 @@ fn a_reader_survives_a_truncation_after_open_and_is_told() {
 fn readers_survive_a_writer_truncating_in_a_loop() {
     const RUN: Duration = Duration::from_millis(1500);
     const WORDS: usize = 4096;
-    let temp = TempFile::new("loop");
+    let temp = TempPath::new("loop");
     drop(Segment::file(&temp.0).create([7u64; WORDS]).unwrap());
     let good = std::fs::read(&temp.0).unwrap();
     let path = temp.0.clone();
@@ -197,8 +178,8 @@ fn fault_outside_the_library(path: &std::path::Path) {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn the_programs_own_sigbus_handler_is_still_called_for_its_own_faults() {
-    let temp = TempFile::new("own");
-    let segment_file = TempFile::new("own-segment");
+    let temp = TempPath::new("own");
+    let segment_file = TempPath::new("own-segment");
     let (path, seg_path) = (temp.0.clone(), segment_file.0.clone());
     let child = fork(|| {
         // The program's handler first, then this crate's (installed with
@@ -227,8 +208,8 @@ fn the_programs_own_sigbus_handler_is_still_called_for_its_own_faults() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn a_fault_outside_this_crates_mappings_still_kills_by_default() {
-    let temp = TempFile::new("default");
-    let segment_file = TempFile::new("default-segment");
+    let temp = TempPath::new("default");
+    let segment_file = TempPath::new("default-segment");
     let (path, seg_path) = (temp.0.clone(), segment_file.0.clone());
     let child = fork(|| {
         let view = Segment::file(&seg_path).create(1u64).unwrap();

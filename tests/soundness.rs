@@ -13,10 +13,10 @@ use shm_runtime::layout::{LayoutKind, TypeLayout};
 use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
 use shm_runtime::{ErrorKind, FixedVec, Shared, SharedSafe, ShmMutex};
+use shm_workspace::{exit_child, TempPath};
 use std::mem::{offset_of, size_of, MaybeUninit};
 use std::num::{NonZeroU128, NonZeroU32};
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -27,20 +27,18 @@ const PAYLOAD: u64 = 256;
 /// A file segment in the temporary directory, removed when dropped (also
 /// when the test fails).
 struct TempSegment {
-    path: PathBuf,
+    path: TempPath,
 }
 
 impl TempSegment {
     fn new(tag: &str) -> TempSegment {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("shmrt-soundness-{}-{n}-{tag}", std::process::id()));
-        TempSegment { path }
+        TempSegment {
+            path: TempPath::new(&format!("soundness-{tag}")),
+        }
     }
 
     fn segment(&self) -> Segment {
-        Segment::file(&self.path)
+        Segment::file(&self.path.0)
     }
 
     /// Writes `bytes` at `offset` of the file, as a program outside this
@@ -48,19 +46,13 @@ impl TempSegment {
     fn forge(&self, offset: u64, bytes: &[u8]) {
         let file = std::fs::OpenOptions::new()
             .write(true)
-            .open(&self.path)
+            .open(&self.path.0)
             .unwrap();
         file.write_all_at(bytes, offset).unwrap();
     }
 
     fn bytes(&self) -> Vec<u8> {
-        std::fs::read(&self.path).unwrap()
-    }
-}
-
-impl Drop for TempSegment {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        std::fs::read(&self.path.0).unwrap()
     }
 }
 
@@ -68,11 +60,6 @@ fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: every child here touches only shared memory and this crate's
     // process-shared primitives, then returns or `_exit`s.
     unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
-}
-
-fn exit_child(code: i32) -> ! {
-    // SAFETY: ends this (child) process at once, as a crash would.
-    unsafe { libc::_exit(code) }
 }
 
 #[derive(SharedSafe, Clone, Copy, Debug, PartialEq)]
@@ -175,7 +162,7 @@ fn a_forged_header_with_invalid_bools_is_refused() {
     let mut forged_bytes = genuine.bytes();
     forged_bytes[PAYLOAD as usize..PAYLOAD as usize + 4].copy_from_slice(&[2, 3, 4, 5]);
     let forged = TempSegment::new("forged-header");
-    std::fs::write(&forged.path, &forged_bytes).unwrap();
+    std::fs::write(&forged.path.0, &forged_bytes).unwrap();
     let err = open_error::<[bool; 4]>(&forged.segment());
     assert_eq!(err.kind(), ErrorKind::InvalidValue);
     assert!(err.to_string().contains("`[0]` holds 0x02"), "{err}");

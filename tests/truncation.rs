@@ -10,6 +10,7 @@
 use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
 use shm_runtime::ErrorKind;
+use shm_workspace::{exit_child, TempPath};
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
@@ -17,39 +18,17 @@ use std::time::{Duration, Instant};
 
 const JOIN: Duration = Duration::from_secs(60);
 
-/// A file in the temporary directory, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(tag: &str) -> TempFile {
-        TempFile(
-            std::env::temp_dir().join(format!("shmrt-truncation-{}-{tag}", std::process::id())),
-        )
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: the children here use this crate's API and plain file I/O,
     // then `_exit`.
     unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
 }
 
-fn exit_child(code: i32) -> ! {
-    // SAFETY: ends this (child) process at once.
-    unsafe { libc::_exit(code) }
-}
-
 #[test]
 #[cfg_attr(miri, ignore)]
 fn opening_while_another_process_truncates_is_never_a_signal() {
     const RUN: Duration = Duration::from_millis(1500);
-    let temp = TempFile::new("loop");
+    let temp = TempPath::new("loop");
     drop(Segment::file(&temp.0).create([7u64; 512]).unwrap());
     let good = std::fs::read(&temp.0).unwrap();
 
@@ -104,7 +83,7 @@ fn opening_while_another_process_truncates_is_never_a_signal() {
 fn header_bytes_that_describe_no_platform_are_a_corrupt_header() {
     const POINTER_WIDTH: u64 = 76;
     const BYTE_ORDER: u64 = 77;
-    let temp = TempFile::new("corrupt");
+    let temp = TempPath::new("corrupt");
     drop(Segment::file(&temp.0).create(5u64).unwrap());
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -198,7 +177,7 @@ fn a_creator_killed_at_any_step_leaves_nothing_half_made() {
                     )
                 }
             };
-            let _cleanup = TempFile(leftover);
+            let _cleanup = TempPath(leftover);
             let child = fork(|| {
                 shm_runtime::__private::die_during_creation_at(step);
                 let made = segment.create([7u64; 512]);
@@ -238,7 +217,7 @@ fn a_creator_killed_at_any_step_leaves_nothing_half_made() {
 fn a_creator_killed_inside_open_or_create_blocks_nobody() {
     let tag = format!("shmrt-ooc-killed-{}", std::process::id());
     let segment = Segment::posix(format!("/{tag}")).open_timeout(Duration::from_secs(5));
-    let _cleanup = TempFile(PathBuf::from(format!("/dev/shm/{tag}")));
+    let _cleanup = TempPath(PathBuf::from(format!("/dev/shm/{tag}")));
     let locks_before = creation_locks("/dev/shm").len();
     for step in [1, 3, 5, 6] {
         let child = fork(|| {
