@@ -30,12 +30,12 @@
 //! returns and 101 when it panics (as a Rust program's would).
 
 use crate::error::{Error, ErrorKind, Result};
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
-use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -185,6 +185,7 @@ impl Drop for ExitOnDrop {
 /// (its stores precede its end). A guard that another thread takes while
 /// the fork is under way is not caught, as documented at
 /// [`fork_unchecked`], exactly as with one process-wide counter.
+#[derive(Debug)]
 pub(crate) struct ThreadSlot {
     /// Fork barriers alive on the thread that owns this slot (leaked ones
     /// included). Written by that thread only.
@@ -244,10 +245,14 @@ struct ReleaseSlot;
 
 impl Drop for ReleaseSlot {
     fn drop(&mut self) {
-        let slot = SLOT.with(|s| s.replace(std::ptr::null()));
+        let slot = SLOT.with(Cell::get);
         // SAFETY: slots are leaked: a non-null pointer is valid forever.
         if let Some(slot) = unsafe { slot.as_ref() } {
+            // A barrier still alive keeps the slot this thread's (its drop,
+            // should it come in a later destructor, lowers this slot), and
+            // the slot is never handed on.
             if slot.barriers.load(Ordering::Relaxed) == 0 {
+                SLOT.with(|s| s.set(std::ptr::null()));
                 slot.claimed.store(false, Ordering::Release);
             }
         }
@@ -351,10 +356,10 @@ fn forget_other_threads() {
 /// then changes. A forgotten (or leaked) barrier keeps the process from
 /// forking for good: conservative, and right, since a reference derived from
 /// a leaked guard may live on in any thread. Counted per thread (see
-/// [`ThreadSlot`]): making and dropping one is a plain load and store.
+/// [`ThreadSlot`]): making and dropping one is a plain load and store. It
+/// holds nothing: the thread that made it drops it (it is not `Send`), and
+/// that thread's slot stays the same while any of its barriers is alive.
 pub(crate) struct ForkBarrier {
-    /// The slot of the thread that made it (which drops it: not `Send`).
-    slot: &'static ThreadSlot,
     not_send: PhantomData<*const ()>,
 }
 
@@ -368,9 +373,9 @@ impl ForkBarrier {
     /// Raises the count of `slot`, which must be this thread's.
     #[inline]
     pub(crate) fn on(slot: &'static ThreadSlot) -> ForkBarrier {
+        debug_assert!(std::ptr::eq(slot, SLOT.with(Cell::get)));
         slot.raise();
         ForkBarrier {
-            slot,
             not_send: PhantomData,
         }
     }
@@ -379,7 +384,7 @@ impl ForkBarrier {
 impl Drop for ForkBarrier {
     #[inline]
     fn drop(&mut self) {
-        self.slot.lower();
+        thread_slot().lower();
     }
 }
 

@@ -464,6 +464,14 @@ pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
+/// The fork generation, without making sure the fork handler is registered:
+/// for a guard, which exists only once [`owner::me`] registered it.
+#[cfg(target_os = "linux")]
+#[inline]
+pub(crate) fn registered_fork_generation() -> u64 {
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
 /// 0: no fork handler yet; [`REGISTERED`]; else `pid << 1` of the process
 /// registering it. Not a `std::sync::Once`: a child forked (by another
 /// thread) while its parent was registering would wait forever for a thread
