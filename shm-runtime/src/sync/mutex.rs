@@ -421,7 +421,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// *m.lock().unwrap() += 1;
     /// assert_eq!(*m.lock().unwrap(), 2);
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
         match self.acquire(Wait::Forever) {
             Ok(taken) => self.guard(taken),
@@ -443,7 +443,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// drop(guard);
     /// assert!(m.try_lock().is_ok());
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn try_lock(&self) -> TryLockResult<ShmMutexGuard<'_, T>> {
         match self.acquire(Wait::No) {
             Ok(taken) => self.guard(taken).map_err(TryLockError::OwnerDied),
@@ -569,7 +569,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     }
 
     /// The guard for the lock thread `me` just took, writing `word`.
-    #[inline]
+    #[inline(always)]
     fn guard(&self, (word, me): (u64, Me)) -> LockResult<ShmMutexGuard<'_, T>> {
         let guard = ShmMutexGuard {
             mutex: self,
@@ -599,7 +599,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     }
 
     /// Takes the lock; returns the word written, and who wrote it.
-    #[inline]
+    #[inline(always)]
     fn acquire(&self, wait: Wait<'_>) -> std::result::Result<(u64, Me), Busy> {
         let me = owner::me();
         self.record_namespace(me.ns);
