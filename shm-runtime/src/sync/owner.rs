@@ -1,6 +1,6 @@
 //! Who holds an [`ShmMutex`](super::ShmMutex): this thread's identity
-//! (thread id, process id, start times, namespaces) and whether another
-//! process is still alive.
+//! (holder token, process id, process start time, namespaces; the OS
+//! thread id for diagnostics) and whether another process is still alive.
 //!
 //! A process id is only meaningful in one PID namespace, and only as long as
 //! the process lives: the kernel reuses it afterwards. So a holder's process
@@ -140,7 +140,7 @@ fn time_namespace() -> Option<u64> {
 }
 
 /// One number for a PID namespace and a time namespace (`None`: unknown),
-/// as recorded in `ShmMutex::owner_ns`: thread ids are judged only between
+/// as recorded in `ShmMutex::owner_ns`: pids are judged only between
 /// lockers with equal keys, and start times compared only when both
 /// namespaces are equal and known. Namespace inodes fit in 32 bits: the key
 /// is then both, side by side (time in the high half, 0 when unknown).
@@ -164,9 +164,9 @@ pub(crate) fn namespace_key(pid_ns: u64, time_ns: Option<u64>) -> u64 {
 }
 
 /// A start time in clock ticks, folded into 32 bits and never 0 (which
-/// means "unknown"). Two threads with one id whose start times differ by
+/// means "unknown"). Two processes with one pid whose start times differ by
 /// exactly a multiple of 2^32 ticks (16 months at 100 Hz) would compare
-/// equal; the reuse of a thread id is detected in every other case.
+/// equal; the reuse of a pid is detected in every other case.
 fn norm_start(ticks: u64) -> u32 {
     (ticks as u32).max(1)
 }
