@@ -629,19 +629,28 @@ impl<T: SharedSafe> ShmMutex<T> {
         let mut waiters = 0;
         let mut slice = FIRST_SLICE;
         let mut check = false;
+        // The word as last seen (every failed compare-and-swap tells it),
+        // or a guess: `None` means "load it".
+        let mut seen = None;
         loop {
-            let word = self.lock.load(Ordering::Acquire);
+            let word = match seen.take() {
+                Some(word) => word,
+                None => self.lock.load(Ordering::Acquire),
+            };
             if token_of(word) == 0 {
                 let mine = next(word, me, waiters);
                 match self
                     .lock
-                    .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Relaxed)
+                    .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Acquire)
                 {
                     Ok(_) => {
                         self.record_owner(mine, me);
                         return Ok(mine);
                     }
-                    Err(_) => continue,
+                    Err(now) => {
+                        seen = Some(now);
+                        continue;
+                    }
                 }
             }
             // The records are read only when the word names this thread:
@@ -695,6 +704,12 @@ impl<T: SharedSafe> ShmMutex<T> {
                 // Held all along: is the holder still alive?
                 check = true;
                 slice = (slice * 2).min(MAX_SLICE);
+            } else {
+                // Most likely woken by the unlock, which left the epoch
+                // alone: try the free word at once (a wrong guess only
+                // fails, and tells the word), instead of loading the line
+                // and then taking it for writing.
+                seen = Some(word & EPOCH);
             }
         }
     }
