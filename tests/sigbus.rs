@@ -278,3 +278,55 @@ fn a_full_file_system_is_reported_not_hidden_under_zeros() {
     }
     assert_eq!(status.signal(), Some(libc::SIGBUS), "{status}");
 }
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn locks_and_waits_in_a_truncated_mapping_report_it() {
+    use shm_runtime::{SeqLock, ShmEvent, ShmMutex, ShmSemaphore};
+    #[derive(shm_runtime::SharedSafe, bytemuck::Zeroable)]
+    #[repr(C)]
+    struct Sync {
+        mutex: ShmMutex<u64>,
+        event: ShmEvent,
+        semaphore: ShmSemaphore,
+        seqlock: SeqLock<u64>,
+        // Pages of padding, so the locks sit past the first page.
+        spare: [u64; 2048],
+    }
+    let temp = TempPath::new("sigbus-locks");
+    drop(
+        Segment::file(&temp.0)
+            .create_with(|_: &mut Sync| {})
+            .unwrap(),
+    );
+    let path = temp.0.clone();
+    let child = fork(|| {
+        let view = Segment::file(&path).open::<Sync>().unwrap();
+        let short = Duration::from_millis(10);
+        if view.mutex.lock_timeout(short).is_err() {
+            exit_child(2);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        // A read of the lost pages, survived: now truncated.
+        if view.spare[2047] != 0 || !view.is_truncated() {
+            exit_child(3);
+        }
+        let truncated = |r: Result<(), shm_runtime::Error>| matches!(r, Err(e) if e.kind() == ErrorKind::Truncated);
+        if !truncated(view.mutex.lock_timeout(short).map(drop))
+            || !truncated(view.event.wait_timeout(short))
+            || !truncated(view.semaphore.acquire_timeout(short))
+            || !truncated(view.seqlock.read_timeout(short).map(drop))
+        {
+            exit_child(4);
+        }
+        exit_child(0)
+    });
+    let status = status_of(child);
+    assert_eq!(status.signal(), None, "killed by a signal");
+    assert_eq!(status.code(), Some(0), "{status}");
+}

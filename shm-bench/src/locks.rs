@@ -1,5 +1,7 @@
-//! Lock + unlock: uncontended cost in one process, and contended throughput
-//! of the process-shared locks with 2 and 4 processes.
+//! Lock + unlock: uncontended cost in one process, contended throughput of
+//! the process-shared locks with 2 and 4 processes (with the spread of the
+//! per-process operation counts), and, in a separate pass, the longest wait
+//! for the lock under contention.
 //!
 //! Every variant is an `op` closure that locks, increments a counter kept
 //! in the shared memory with a relaxed load and store (a lost update would
@@ -22,8 +24,49 @@ type Op<'a> = &'a dyn Fn();
 type Count<'a> = &'a dyn Fn() -> u64;
 
 const STD: &str = "std::sync::Mutex (one process only)";
+const ROBUST: &str = "pthread robust process-shared (raw libc)";
+const PLAIN: &str = "pthread non-robust process-shared (raw libc)";
+const RAW_SYNC: &str = "raw_sync::locks::Mutex (non-robust pthread)";
+const OURS: &str = "ShmMutex<u64> in Shared<T>";
 
-/// Section 4a: uncontended lock + unlock.
+/// The process-shared locks, each with its op and count, measured by `f`
+/// into one outcome each: robust pthread, non-robust pthread, raw_sync,
+/// ShmMutex.
+fn each_lock<R>(mut f: impl FnMut(Op<'_>, Count<'_>) -> Res<R>) -> [(&'static str, Res<R>); 4] {
+    let robust = PthreadLock::new(true).and_then(|l| f(&|| l.op(), &|| l.count()));
+    let plain = PthreadLock::new(false).and_then(|l| f(&|| l.op(), &|| l.count()));
+    let raw_sync = RawSyncLock::new().and_then(|l| f(&|| l.op(), &|| l.count()));
+    let ours = shm_mutex().and_then(|m| f(&|| shm_op(&m), &|| shm_count(&m)));
+    [
+        (ROBUST, robust),
+        (PLAIN, plain),
+        (RAW_SYNC, raw_sync),
+        (OURS, ours),
+    ]
+}
+
+/// Adds to the note of the row named `ours` its ratio to each of `others`.
+fn note_ratios(s: &mut Section, ours: &str, others: &[&str]) {
+    let Some(value) = s.median_of(ours) else {
+        return;
+    };
+    let ratios: Vec<String> = others
+        .iter()
+        .filter_map(|o| {
+            let base = s.median_of(o)?;
+            (base > 0.0).then(|| format!("{:.2}x {o}", value / base))
+        })
+        .collect();
+    if let Some(row) = s.rows.iter_mut().find(|r| r.name == ours) {
+        let ratios = format!("median vs {}", ratios.join(", "));
+        row.note = Some(match row.note.take() {
+            Some(note) => format!("{note}; {ratios}"),
+            None => ratios,
+        });
+    }
+}
+
+/// Section 4a: uncontended lock+unlock.
 pub fn uncontended(c: &Config) -> Section {
     let mut s = Section::new(
         "lock_uncontended",
@@ -34,24 +77,26 @@ pub fn uncontended(c: &Config) -> Section {
         "ns/lock+unlock",
         false,
     );
+    s.about(
+        "Rows compare the same work in one process, one thread: lock, bump a counter in the \
+         lock's memory, unlock. Baseline: a robust process-shared pthread mutex (what C \
+         programs use for locks that survive a crashed holder); the non-robust pthread rows \
+         (raw libc, and raw_sync's wrapper of it, what Boost.Interprocess uses on Linux) \
+         detect no dead holder; std's mutex is process-private (a reference only).",
+    );
+    let mut first = true;
+    for (name, result) in each_lock(|op, _| measure_uncontended(op, c)) {
+        if first {
+            s.baseline(name, outcome(result));
+            first = false;
+        } else {
+            s.vs(ROBUST, name, outcome(result));
+        }
+    }
     let std_mutex = std::sync::Mutex::new(0u64);
     let std_op = || *std_mutex.lock().expect("not poisoned") += 1;
-    s.baseline(STD, outcome(measure_uncontended(&std_op, c)));
-    s.vs(
-        STD,
-        "pthread robust process-shared (raw libc)",
-        outcome(PthreadLock::new().and_then(|l| measure_uncontended(&|| l.op(), c))),
-    );
-    s.vs(
-        STD,
-        "raw_sync::locks::Mutex",
-        outcome(RawSyncLock::new().and_then(|l| measure_uncontended(&|| l.op(), c))),
-    );
-    s.vs(
-        STD,
-        "ShmMutex<u64> in Shared<T>",
-        outcome(shm_mutex().and_then(|m| measure_uncontended(&|| shm_op(&m), c))),
-    );
+    s.vs(ROBUST, STD, outcome(measure_uncontended(&std_op, c)));
+    note_ratios(&mut s, OURS, &[PLAIN, RAW_SYNC]);
     s
 }
 
@@ -66,27 +111,80 @@ pub fn contended(c: &Config) -> Section {
         "M lock+unlock/s",
         true,
     );
+    s.about(
+        "Rows compare the same work with the same number of processes: each process locks, \
+         bumps the shared counter and unlocks in a loop for the window; the figure is the total \
+         of all processes per second. Baseline per process count: a robust process-shared \
+         pthread mutex. Each row's note gives the spread of the per-process operation counts \
+         (max/min within one window: 1.00 is perfectly even; a lock that lets its holder take \
+         it again while others sleep is fast and uneven).",
+    );
     for procs in [2, 4] {
-        let base = format!("pthread robust (raw libc), {procs} procs");
-        let pthread =
-            PthreadLock::new().and_then(|l| measure_contended(&|| l.op(), &|| l.count(), procs, c));
-        s.baseline(base.clone(), outcome(pthread));
-        let raw_sync =
-            RawSyncLock::new().and_then(|l| measure_contended(&|| l.op(), &|| l.count(), procs, c));
-        s.vs(
-            &base,
-            format!("raw_sync::locks::Mutex, {procs} procs"),
-            outcome(raw_sync),
-        );
-        let ours = shm_mutex()
-            .and_then(|m| measure_contended(&|| shm_op(&m), &|| shm_count(&m), procs, c));
-        s.vs(
-            &base,
-            format!("ShmMutex<u64>, {procs} procs"),
-            outcome(ours),
-        );
+        let base = format!("{ROBUST}, {procs} procs");
+        let mut first = true;
+        for (name, result) in each_lock(|op, count| measure_contended(op, count, procs, c)) {
+            let name = format!("{name}, {procs} procs");
+            let (samples, note) = match result {
+                Ok((rates, spreads)) => (Ok(rates), Some(spread_note(&spreads))),
+                Err(e) => (Err(e), None),
+            };
+            let row = if first {
+                first = false;
+                s.baseline(&base, outcome(samples))
+            } else {
+                s.vs(&base, name, outcome(samples))
+            };
+            row.note = note;
+        }
+    }
+    for procs in [2, 4] {
+        let others = [PLAIN, RAW_SYNC].map(|o| format!("{o}, {procs} procs"));
+        let ours = format!("{OURS}, {procs} procs");
+        note_ratios(&mut s, &ours, &[&others[0], &others[1]]);
     }
     s
+}
+
+/// Section 4c: the longest wait for the lock under contention.
+pub fn wait(c: &Config) -> Section {
+    let mut s = Section::new(
+        "lock_wait",
+        format!(
+            "4c. Longest lock+unlock call under contention ({} ms windows)",
+            c.contended_ms
+        ),
+        "us (longest call)",
+        false,
+    );
+    s.about(
+        "Rows compare the same contended loop as 4b, in a separate pass (reading the clock \
+         around every call would perturb the throughput figures): each process times every \
+         lock+bump+unlock call, and the figure is the longest call seen by any process in the \
+         window, which is the longest wait for the lock (the critical section is one add). \
+         Baseline per process count: a robust process-shared pthread mutex.",
+    );
+    for procs in [2, 4] {
+        let base = format!("{ROBUST}, {procs} procs");
+        let mut first = true;
+        for (name, result) in each_lock(|op, count| measure_wait(op, count, procs, c)) {
+            if first {
+                first = false;
+                s.baseline(&base, outcome(result));
+            } else {
+                s.vs(&base, format!("{name}, {procs} procs"), outcome(result));
+            }
+        }
+    }
+    s
+}
+
+/// The per-process spread of one row: median and worst over the windows.
+fn spread_note(spreads: &[f64]) -> String {
+    let worst = spreads.iter().copied().fold(f64::NAN, f64::max);
+    match crate::report::median(spreads) {
+        Some(median) => format!("per-process ops max/min: median {median:.2}, worst {worst:.2}"),
+        None => "no spread".to_string(),
+    }
 }
 
 fn measure_uncontended(op: Op<'_>, c: &Config) -> Res<Vec<f64>> {
@@ -100,56 +198,111 @@ fn measure_uncontended(op: Op<'_>, c: &Config) -> Res<Vec<f64>> {
     })
 }
 
-/// The start and stop flags and each process's count of operations.
+/// The start and stop flags, each process's count of operations and its
+/// longest call (in nanoseconds).
 #[derive(SharedSafe)]
 #[repr(C)]
 struct Control {
     start: AtomicU32,
     stop: AtomicU32,
     counts: [AtomicU64; 8],
+    longest: [AtomicU64; 8],
 }
 
-fn measure_contended(op: Op<'_>, count: Count<'_>, procs: usize, c: &Config) -> Res<Vec<f64>> {
-    repeat(c.reps, || {
-        let control = Shared::anonymous(Control {
-            start: AtomicU32::new(0),
-            stop: AtomicU32::new(0),
-            counts: Default::default(),
-        })?;
-        let before = count();
-        let children = (0..procs)
-            .map(|k| {
-                spawn(|| {
-                    spin_until(|| control.start.load(Ordering::Acquire) == 1);
-                    let mut n = 0u64;
-                    while control.stop.load(Ordering::Relaxed) == 0 {
+/// One contended window: `procs` processes run `op` until told to stop
+/// (timing each call when `timed`). Returns the seconds the window lasted
+/// and, per process, its operation count and longest call in nanoseconds.
+fn window(
+    op: Op<'_>,
+    count: Count<'_>,
+    procs: usize,
+    timed: bool,
+    c: &Config,
+) -> Res<(f64, Vec<(u64, u64)>)> {
+    let control = Shared::anonymous(Control {
+        start: AtomicU32::new(0),
+        stop: AtomicU32::new(0),
+        counts: Default::default(),
+        longest: Default::default(),
+    })?;
+    let before = count();
+    let children = (0..procs)
+        .map(|k| {
+            spawn(|| {
+                spin_until(|| control.start.load(Ordering::Acquire) == 1);
+                let mut n = 0u64;
+                let mut longest = 0u64;
+                while control.stop.load(Ordering::Relaxed) == 0 {
+                    if timed {
+                        for _ in 0..32 {
+                            let t = Instant::now();
+                            op();
+                            longest = longest.max(t.elapsed().as_nanos() as u64);
+                        }
+                    } else {
                         for _ in 0..32 {
                             op();
                         }
-                        n += 32;
                     }
-                    control.counts[k].store(n, Ordering::Release);
-                })
+                    n += 32;
+                }
+                control.counts[k].store(n, Ordering::Release);
+                control.longest[k].store(longest, Ordering::Release);
             })
-            .collect::<Res<Vec<_>>>()?;
-        let start = Instant::now();
-        control.start.store(1, Ordering::Release);
-        std::thread::sleep(Duration::from_millis(c.contended_ms));
-        control.stop.store(1, Ordering::Release);
-        let seconds = start.elapsed().as_secs_f64();
-        for child in children {
-            join(child)?;
-        }
-        let total: u64 = control
-            .counts
-            .iter()
-            .map(|n| n.load(Ordering::Acquire))
-            .sum();
-        let grew = count() - before;
-        if grew != total {
-            return Err(format!("lock lost updates: counter grew by {grew}, ops {total}").into());
-        }
+        })
+        .collect::<Res<Vec<_>>>()?;
+    let start = Instant::now();
+    control.start.store(1, Ordering::Release);
+    std::thread::sleep(Duration::from_millis(c.contended_ms));
+    control.stop.store(1, Ordering::Release);
+    let seconds = start.elapsed().as_secs_f64();
+    for child in children {
+        join(child)?;
+    }
+    let per_process: Vec<(u64, u64)> = (0..procs)
+        .map(|k| {
+            (
+                control.counts[k].load(Ordering::Acquire),
+                control.longest[k].load(Ordering::Acquire),
+            )
+        })
+        .collect();
+    let total: u64 = per_process.iter().map(|p| p.0).sum();
+    let grew = count() - before;
+    if grew != total {
+        return Err(format!("lock lost updates: counter grew by {grew}, ops {total}").into());
+    }
+    Ok((seconds, per_process))
+}
+
+/// Throughput in M ops/s per window, and the per-process spread (max/min
+/// of the counts) per window.
+fn measure_contended(
+    op: Op<'_>,
+    count: Count<'_>,
+    procs: usize,
+    c: &Config,
+) -> Res<(Vec<f64>, Vec<f64>)> {
+    let mut spreads = Vec::new();
+    let rates = repeat(c.reps, || {
+        let (seconds, per_process) = window(op, count, procs, false, c)?;
+        let total: u64 = per_process.iter().map(|p| p.0).sum();
+        let max = per_process.iter().map(|p| p.0).max().unwrap_or(0);
+        let min = per_process.iter().map(|p| p.0).min().unwrap_or(0);
+        spreads.push(max as f64 / min.max(1) as f64);
         Ok(total as f64 / seconds / 1e6)
+    })?;
+    // The warm-up window's spread is not reported either.
+    spreads.remove(0);
+    Ok((rates, spreads))
+}
+
+/// The longest call of any process, in microseconds, per window.
+fn measure_wait(op: Op<'_>, count: Count<'_>, procs: usize, c: &Config) -> Res<Vec<f64>> {
+    repeat(c.reps, || {
+        let (_, per_process) = window(op, count, procs, true, c)?;
+        let longest = per_process.iter().map(|p| p.1).max().unwrap_or(0);
+        Ok(longest as f64 / 1e3)
     })
 }
 
@@ -167,8 +320,8 @@ fn shm_count(m: &ShmMutex<u64>) -> u64 {
     *m.lock().expect("no process died holding the lock")
 }
 
-/// A robust, process-shared pthread mutex and a counter, in a raw shared
-/// mapping: what C programs do.
+/// A process-shared pthread mutex (robust or not) and a counter, in a raw
+/// shared mapping: what C programs do.
 #[repr(C)]
 struct PthreadShared {
     mutex: UnsafeCell<libc::pthread_mutex_t>,
@@ -180,8 +333,13 @@ struct PthreadLock {
 }
 
 impl PthreadLock {
-    fn new() -> Res<PthreadLock> {
+    fn new(robust: bool) -> Res<PthreadLock> {
         let map = RawMap::new(size_of::<PthreadShared>(), 0)?;
+        let robustness = if robust {
+            libc::PTHREAD_MUTEX_ROBUST
+        } else {
+            libc::PTHREAD_MUTEX_STALLED
+        };
         let shared = map.ptr().cast::<PthreadShared>();
         // SAFETY: the fresh mapping is page-aligned and large enough; the
         // attribute object is initialised before use and destroyed after,
@@ -191,7 +349,7 @@ impl PthreadLock {
             let attr = attr.as_mut_ptr();
             if libc::pthread_mutexattr_init(attr) != 0
                 || libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED) != 0
-                || libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) != 0
+                || libc::pthread_mutexattr_setrobust(attr, robustness) != 0
             {
                 return Err(os_error("pthread mutex attributes"));
             }

@@ -132,6 +132,7 @@ const SECTIONS: &[(&str, Runner)] = &[
     ("blocking_latency", latency::blocking),
     ("lock_uncontended", locks::uncontended),
     ("lock_contended", locks::contended),
+    ("lock_wait", locks::wait),
     ("segment_lifecycle", segments::run),
     ("bulk_transfer", bulk::run),
     ("first_touch", touch::run),

@@ -56,6 +56,9 @@ pub struct Section {
     pub id: &'static str,
     /// Human title.
     pub title: String,
+    /// What the rows compare (same work, same process count), printed
+    /// under the title.
+    pub about: Option<String>,
     /// Unit of every figure, e.g. "ns/round-trip".
     pub unit: &'static str,
     /// Whether a larger figure is better (throughput) or worse (time).
@@ -75,10 +78,22 @@ impl Section {
         Section {
             id,
             title: title.into(),
+            about: None,
             unit,
             higher_is_better,
             rows: Vec::new(),
         }
+    }
+
+    /// Says what the rows compare, printed under the title.
+    pub fn about(&mut self, text: impl Into<String>) -> &mut Section {
+        self.about = Some(text.into());
+        self
+    }
+
+    /// The median of the row named `name`, if it was measured.
+    pub fn median_of(&self, name: &str) -> Option<f64> {
+        self.rows.iter().find(|r| r.name == name)?.median()
     }
 
     /// Adds a baseline row: later rows compare with it through [`Section::vs`].
@@ -128,6 +143,11 @@ impl Section {
         };
         let mut out = String::new();
         let _ = writeln!(out, "{} [{}; {better}]", self.title, self.unit);
+        if let Some(about) = &self.about {
+            for line in wrap(about, 96) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
         let _ = writeln!(
             out,
             "  {:<name_width$}  {:>12}  {:>10}  {:>23}",
@@ -172,6 +192,9 @@ impl Section {
         let _ = writeln!(out, "      \"id\": {},", string(self.id));
         let _ = writeln!(out, "      \"title\": {},", string(&self.title));
         let _ = writeln!(out, "      \"unit\": {},", string(self.unit));
+        if let Some(about) = &self.about {
+            let _ = writeln!(out, "      \"about\": {},", string(about));
+        }
         let _ = writeln!(
             out,
             "      \"higher_is_better\": {},",
@@ -224,6 +247,25 @@ pub fn json(config: &str, repetitions: usize, machine: &str, sections: &[Section
     let _ = writeln!(out, "  ]");
     let _ = writeln!(out, "}}");
     out
+}
+
+/// `text` in lines of at most `width` characters (longer words alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A figure with four significant digits, whatever its magnitude.
@@ -295,5 +337,11 @@ mod tests {
         assert_eq!(figure(123.456), "123.5");
         assert_eq!(figure(98765.4), "98765");
         assert_eq!(string("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn about_text_wraps() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert!(wrap("", 5).is_empty());
     }
 }

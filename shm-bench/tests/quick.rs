@@ -11,6 +11,7 @@ const SECTIONS: &[&str] = &[
     "blocking_latency",
     "lock_uncontended",
     "lock_contended",
+    "lock_wait",
     "segment_lifecycle",
     "bulk_transfer",
     "first_touch",

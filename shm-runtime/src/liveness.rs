@@ -12,8 +12,8 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
     {
         use crate::sync::owner::{me, status, Status};
         // `/proc` is consulted only when it names this process's threads as
-        // the kernel does (see `owner::Me::start`).
-        match status(pid, me().start != 0) {
+        // the kernel does (see `owner::Me::proc_ok`).
+        match status(pid, me().proc_ok) {
             Status::Alive(_) => true,
             Status::Gone => false,
             // A main thread that ended on its own (`pthread_exit`) shows as

@@ -37,12 +37,13 @@
 //! reaps nothing.
 
 use crate::error::{Error, ErrorKind, Result};
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The exit status of a child whose closure panicked.
@@ -110,7 +111,7 @@ pub fn fork<F: FnOnce()>(child: F) -> Result<Child> {
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
 pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
-    let barriers = NO_FORK.load(Ordering::SeqCst);
+    let barriers = barrier_count();
     if barriers != 0 {
         return Err(Error::new(
             ErrorKind::ForkWhileLocked,
@@ -133,10 +134,7 @@ pub unsafe fn fork_unchecked<F: FnOnce()>(child: F) -> Result<Child> {
     match pid {
         -1 => Err(Error::last_os("forking a child process")),
         0 => {
-            // The barriers counted are other threads' (this one held none),
-            // and those threads do not exist here: none of them is ever
-            // dropped in this child, which may fork in turn.
-            NO_FORK.store(0, Ordering::SeqCst);
+            forget_other_threads();
             // Whatever happens below, the child ends here: even a panic
             // escaping `catch_unwind` (a panic payload whose `Drop` panics)
             // never unwinds into the caller's code.
@@ -174,13 +172,195 @@ impl Drop for ExitOnDrop {
     }
 }
 
+/// One thread's record of its fork barriers: how many it holds, and a small
+/// number that names the thread among the live threads of this process (the
+/// holder token of `ShmMutex`). Slots live in a list that only grows
+/// ([`SLOTS`]); they are never freed, so the forking thread can always read
+/// every one, and a thread that ends hands its slot on to a later thread
+/// only when it holds no barrier (a guard leaked by a thread that ended
+/// keeps its slot, and its token, for good).
+///
+/// # Why a per-thread count is as good as a process-wide one
+///
+/// Only the slot's own thread changes `barriers` (barriers are not `Send`,
+/// so each is dropped by the thread that made it), so a plain load and
+/// store count exactly, without a locked instruction. [`fork_unchecked`]
+/// adds up every slot's count. What the barrier must catch is a guard
+/// whose derived references the forking thread can reach: to reach one,
+/// the forking thread must have been handed it by the guard's thread after
+/// the guard was made (a channel, a scoped spawn: some happens-before
+/// edge), and so after that thread's count went up. By coherence the
+/// forking thread's load then reads that increment or a later store of the
+/// same count; the decrement of that guard cannot be among them, since the
+/// guard is dropped only once its borrow ends, after the fork (the closure
+/// passed to `fork_unchecked` holds it). The same holds for a barrier of
+/// the forking thread itself (program order) and for a thread that ended
+/// (its stores precede its end). A guard that another thread takes while
+/// the fork is under way is not caught, as documented at
+/// [`fork_unchecked`], exactly as with one process-wide counter.
+#[derive(Debug)]
+pub(crate) struct ThreadSlot {
+    /// Fork barriers alive on the thread that owns this slot (leaked ones
+    /// included). Written by that thread only.
+    barriers: AtomicUsize,
+    /// Whether a thread owns this slot.
+    claimed: AtomicBool,
+    /// From 1 up: unique among the slots of this process.
+    token: u32,
+    /// The next slot of [`SLOTS`]; never changes once published.
+    next: *const ThreadSlot,
+}
+
+// SAFETY: `next` points to another leaked, never-freed slot and is never
+// written after the slot is published; the rest is atomics.
+unsafe impl Sync for ThreadSlot {}
+
+impl ThreadSlot {
+    /// This slot's token: from 1 up, unique among the slots of this
+    /// process, and kept by its thread for as long as that thread lives.
+    #[inline]
+    pub(crate) fn token(&self) -> u32 {
+        self.token
+    }
+
+    /// One barrier more, on this slot's own thread.
+    #[inline]
+    fn raise(&self) {
+        let n = self.barriers.load(Ordering::Relaxed);
+        self.barriers.store(n + 1, Ordering::Relaxed);
+    }
+
+    /// One barrier fewer, on this slot's own thread.
+    #[inline]
+    fn lower(&self) {
+        let n = self.barriers.load(Ordering::Relaxed);
+        self.barriers.store(n.saturating_sub(1), Ordering::Relaxed);
+    }
+}
+
+/// The first slot of this process's list (each slot names the next).
+static SLOTS: AtomicPtr<ThreadSlot> = AtomicPtr::new(std::ptr::null_mut());
+/// How many slots were made.
+static TOKENS: AtomicU32 = AtomicU32::new(0);
+
+thread_local! {
+    /// This thread's slot, null until it needs one. A `Cell` of a pointer:
+    /// no destructor, no lazy initialisation on the hot path.
+    static SLOT: Cell<*const ThreadSlot> = const { Cell::new(std::ptr::null()) };
+    /// Hands the slot on when the thread ends (registered when the slot is
+    /// claimed, so the hot path never touches it).
+    static RELEASE: ReleaseSlot = const { ReleaseSlot };
+}
+
+/// Releases this thread's slot as the thread ends, if no barrier of it is
+/// alive (else it keeps it for good).
+struct ReleaseSlot;
+
+impl Drop for ReleaseSlot {
+    fn drop(&mut self) {
+        let slot = SLOT.with(Cell::get);
+        // SAFETY: slots are leaked: a non-null pointer is valid forever.
+        if let Some(slot) = unsafe { slot.as_ref() } {
+            // A barrier still alive keeps the slot this thread's (its drop,
+            // should it come in a later destructor, lowers this slot), and
+            // the slot is never handed on.
+            if slot.barriers.load(Ordering::Relaxed) == 0 {
+                SLOT.with(|s| s.set(std::ptr::null()));
+                slot.claimed.store(false, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// This thread's slot, claimed (or made) on first use.
+#[inline]
+pub(crate) fn thread_slot() -> &'static ThreadSlot {
+    let slot = SLOT.with(Cell::get);
+    // SAFETY: slots are leaked: a non-null pointer is valid forever.
+    match unsafe { slot.as_ref() } {
+        Some(slot) => slot,
+        None => claim_slot(),
+    }
+}
+
+#[cold]
+fn claim_slot() -> &'static ThreadSlot {
+    let mut at = SLOTS.load(Ordering::Acquire).cast_const();
+    let slot = loop {
+        // SAFETY: slots are leaked: a non-null pointer is valid forever.
+        let Some(slot) = (unsafe { at.as_ref() }) else {
+            break make_slot();
+        };
+        if !slot.claimed.load(Ordering::Relaxed)
+            && slot
+                .claimed
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            break slot;
+        }
+        at = slot.next;
+    };
+    SLOT.with(|s| s.set(slot));
+    // During the thread's own teardown this fails: the slot is then kept
+    // for good (harmless: one slot more).
+    let _ = RELEASE.try_with(|_| ());
+    slot
+}
+
+/// A new slot, claimed, at the head of [`SLOTS`].
+fn make_slot() -> &'static ThreadSlot {
+    let token = TOKENS.fetch_add(1, Ordering::Relaxed) + 1;
+    let slot: &'static mut ThreadSlot = Box::leak(Box::new(ThreadSlot {
+        barriers: AtomicUsize::new(0),
+        claimed: AtomicBool::new(true),
+        token,
+        next: std::ptr::null(),
+    }));
+    let mut head = SLOTS.load(Ordering::Relaxed);
+    loop {
+        slot.next = head;
+        match SLOTS.compare_exchange_weak(head, slot, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return slot,
+            Err(now) => head = now,
+        }
+    }
+}
+
+/// Every slot of this process, in the list's order.
+fn slots() -> impl Iterator<Item = &'static ThreadSlot> {
+    let mut at = SLOTS.load(Ordering::Acquire).cast_const();
+    std::iter::from_fn(move || {
+        // SAFETY: slots are leaked: a non-null pointer is valid forever.
+        let slot = unsafe { at.as_ref() }?;
+        at = slot.next;
+        Some(slot)
+    })
+}
+
 /// How many fork barriers exist in this process, on any thread (leaked
-/// ones included). A child forked by [`fork_unchecked`] starts at 0 (the
-/// barriers counted belong to threads it does not have); a child forked
-/// otherwise (`libc::fork`) inherits the count with the copies of the
-/// forking thread's barriers, whose drops bring it down, and of other
-/// threads', which keep it from forking in turn: conservative.
-static NO_FORK: AtomicUsize = AtomicUsize::new(0);
+/// ones included, on threads that ended too). A child forked by
+/// [`fork_unchecked`] starts at 0 (see [`forget_other_threads`]); a child
+/// forked otherwise (`libc::fork`) inherits the counts with the copies of
+/// the forking thread's barriers, whose drops bring its count down, and of
+/// other threads', which keep it from forking in turn: conservative.
+fn barrier_count() -> usize {
+    slots().map(|s| s.barriers.load(Ordering::Acquire)).sum()
+}
+
+/// In a child forked by [`fork_unchecked`]: the barriers counted were other
+/// threads' (the forking thread held none), and those threads do not exist
+/// here, so none of their barriers is ever dropped in this child, which
+/// may fork in turn. Their slots are free for the child's threads.
+fn forget_other_threads() {
+    let mine = SLOT.with(Cell::get);
+    for slot in slots() {
+        slot.barriers.store(0, Ordering::Relaxed);
+        if !std::ptr::eq(slot, mine) {
+            slot.claimed.store(false, Ordering::Release);
+        }
+    }
+}
 
 /// While alive, [`fork`] and [`fork_unchecked`] refuse to fork, on any
 /// thread of this process. Held by every `ShmMutexGuard` and by the in-place
@@ -188,18 +368,26 @@ static NO_FORK: AtomicUsize = AtomicUsize::new(0);
 /// from them, captured by a forked child, would alias data that the parent
 /// then changes. A forgotten (or leaked) barrier keeps the process from
 /// forking for good: conservative, and right, since a reference derived from
-/// a leaked guard may live on in any thread.
+/// a leaked guard may live on in any thread. Counted per thread (see
+/// [`ThreadSlot`]): making and dropping one is a plain load and store. It
+/// holds nothing: the thread that made it drops it (it is not `Send`), and
+/// that thread's slot stays the same while any of its barriers is alive.
 pub(crate) struct ForkBarrier {
-    /// Not `Send`, as the guards that hold it (the count is process-wide, so
-    /// nothing depends on it).
     not_send: PhantomData<*const ()>,
 }
 
 impl ForkBarrier {
-    /// Raises this process's barrier count until the value is dropped.
+    /// Raises this thread's barrier count until the value is dropped.
     #[inline]
     pub(crate) fn new() -> ForkBarrier {
-        NO_FORK.fetch_add(1, Ordering::SeqCst);
+        ForkBarrier::on(thread_slot())
+    }
+
+    /// Raises the count of `slot`, which must be this thread's.
+    #[inline]
+    pub(crate) fn on(slot: &'static ThreadSlot) -> ForkBarrier {
+        debug_assert!(std::ptr::eq(slot, SLOT.with(Cell::get)));
+        slot.raise();
         ForkBarrier {
             not_send: PhantomData,
         }
@@ -209,7 +397,7 @@ impl ForkBarrier {
 impl Drop for ForkBarrier {
     #[inline]
     fn drop(&mut self) {
-        NO_FORK.fetch_sub(1, Ordering::SeqCst);
+        thread_slot().lower();
     }
 }
 

@@ -6,7 +6,7 @@
 //! same waiters. Elsewhere it falls back to sleeping in short, growing
 //! steps and re-reading the word (correct, slower to react).
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
 /// An absolute point on `CLOCK_MONOTONIC`, the clock of every timeout here:
@@ -82,18 +82,51 @@ pub(crate) enum Wake {
 /// `deadline`. May return early (spuriously): callers loop.
 #[cfg(target_os = "linux")]
 pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>) -> Wake {
+    wait_at(word.as_ptr(), expected, deadline)
+}
+
+/// The address of the low half (as a number) of a 64-bit word: the futex
+/// word of a 64-bit lock word. All Rust code accesses the word as one
+/// `AtomicU64`; only the kernel reads this half, atomically, as another
+/// process's 32-bit view would.
+fn low_half(word: &AtomicU64) -> *mut u32 {
+    let at = word.as_ptr().cast::<u32>();
+    if cfg!(target_endian = "big") {
+        at.wrapping_add(1)
+    } else {
+        at
+    }
+}
+
+/// Blocks while the low half of `word` holds `expected`, until woken by
+/// [`wake_low`] or `deadline`. May return early (spuriously): callers loop.
+#[cfg(target_os = "linux")]
+pub(crate) fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<&Deadline>) -> Wake {
+    wait_at(low_half(word), expected, deadline)
+}
+
+/// Wakes up to `count` processes or threads blocked in [`wait_low`] on `word`.
+#[cfg(target_os = "linux")]
+pub(crate) fn wake_low(word: &AtomicU64, count: i32) {
+    wake_at(low_half(word), count);
+}
+
+/// [`wait`] on the aligned 32-bit word at `at`, inside a live atomic.
+#[cfg(target_os = "linux")]
+fn wait_at(at: *mut u32, expected: u32, deadline: Option<&Deadline>) -> Wake {
     let ts = deadline.map(Deadline::monotonic);
     let ts_ptr = ts
         .as_ref()
         .map_or(std::ptr::null(), |ts| ts as *const libc::timespec);
-    // SAFETY: `word` is a live, aligned 32-bit atomic; the kernel only reads
-    // it (comparing with `expected`) and `ts_ptr` is null or a valid
-    // timespec. FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.
-    // No FUTEX_PRIVATE_FLAG: waiters and wakers live in different processes.
+    // SAFETY: `at` is an aligned 32-bit word inside a live atomic (callers
+    // derive it from a reference); the kernel only reads it (comparing with
+    // `expected`) and `ts_ptr` is null or a valid timespec.
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. No
+    // FUTEX_PRIVATE_FLAG: waiters and wakers live in different processes.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_futex,
-            word.as_ptr(),
+            at,
             libc::FUTEX_WAIT_BITSET,
             expected,
             ts_ptr,
@@ -112,9 +145,15 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>)
 /// Wakes up to `count` processes or threads blocked in [`wait`] on `word`.
 #[cfg(target_os = "linux")]
 pub(crate) fn wake(word: &AtomicU32, count: i32) {
-    // SAFETY: FUTEX_WAKE only uses the address of `word` as a key.
+    wake_at(word.as_ptr(), count);
+}
+
+/// [`wake`] on the 32-bit word at `at`.
+#[cfg(target_os = "linux")]
+fn wake_at(at: *mut u32, count: i32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, count);
+        libc::syscall(libc::SYS_futex, at, libc::FUTEX_WAKE, count);
     }
 }
 
@@ -140,6 +179,32 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>)
 /// Portable fallback: waiters poll, so there is nobody to wake.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn wake(_word: &AtomicU32, _count: i32) {}
+
+/// Portable fallback of [`wait_low`]: polls the low half.
+#[cfg(not(target_os = "linux"))]
+#[allow(dead_code)]
+pub(crate) fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<&Deadline>) -> Wake {
+    let _ = low_half;
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if word.load(std::sync::atomic::Ordering::Acquire) as u32 != expected {
+            return Wake::Retry;
+        }
+        if let Some(deadline) = deadline {
+            if deadline.passed() {
+                return Wake::TimedOut;
+            }
+            pause = pause.min(deadline.remaining());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(1));
+    }
+}
+
+/// Portable fallback: waiters poll, so there is nobody to wake.
+#[cfg(not(target_os = "linux"))]
+#[allow(dead_code)]
+pub(crate) fn wake_low(_word: &AtomicU64, _count: i32) {}
 
 /// Spins a little while `done` is false, for waits that are usually short:
 /// `true` as soon as `done()` holds, `false` if the caller should block.

@@ -23,7 +23,7 @@
 //!
 //! Linux is the first-class target: every type here waits on shared futexes
 //! and holds no address. `ShmMutex` and `ShmCondvar` are Linux-only (a
-//! mutex judges its holders by Linux thread ids and `/proc`); on other
+//! mutex judges its holders by Linux process ids and `/proc`); on other
 //! Unixes `ShmEvent`, `ShmSemaphore` and `SeqLock` remain, their futex
 //! waits falling back to sleeping in short steps.
 //!
@@ -58,7 +58,7 @@
 //! [`SharedSafe`]: crate::SharedSafe
 //! [`Shared::anonymous_zeroed`]: crate::Shared::anonymous_zeroed
 
-// The mutex judges its holders by Linux thread ids and `/proc`; the
+// The mutex judges its holders by Linux process ids and `/proc`; the
 // condition variable that uses its guards follows it.
 #[cfg(target_os = "linux")]
 mod condvar;
@@ -461,6 +461,14 @@ pub(crate) fn fork_generation() -> u64 {
     if FORK_HANDLER.load(Ordering::Acquire) != REGISTERED {
         register_fork_handler();
     }
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// The fork generation, without making sure the fork handler is registered:
+/// for a guard, which exists only once [`owner::me`] registered it.
+#[cfg(target_os = "linux")]
+#[inline]
+pub(crate) fn registered_fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 

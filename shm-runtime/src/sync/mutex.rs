@@ -1,9 +1,58 @@
 //! [`ShmMutex<T>`]: a process-shared mutex guarding a `T`, that detects an
 //! owner's death.
+//!
+//! # The lock word and the owner records
+//!
+//! The lock word is 64 bits. Its low half (as a number) is the futex word:
+//!
+//! | bits | |
+//! |---|---|
+//! | 0..20 | the holder's *token* (0: unlocked) |
+//! | 20..31 | the epoch: how many times the lock was taken, modulo 2^11 |
+//! | 31 | `WAITERS`: a thread may sleep in the kernel; unlocking wakes one |
+//!
+//! and its high half is the holder's process id (0 when unlocked). One
+//! compare-and-swap takes the lock and names the holder's process at once,
+//! so a holder killed at any instruction after it took the lock is found by
+//! its pid; one compare-and-swap (expecting the word it wrote) releases it,
+//! keeping the epoch. Every Rust access is to the whole `AtomicU64`; the
+//! kernel's futex calls read the low half.
+//!
+//! The token is not an OS thread id: it is a small number unique among the
+//! live threads of the holder's process ([`ThreadSlot::token`](crate::process::ThreadSlot::token)), handed on
+//! to a later thread only once a thread ends holding no guard (a thread
+//! that ends with a leaked guard keeps its token for good). So the word does
+//! not depend on how wide the OS's thread ids are (64-bit and system-wide
+//! on macOS, from 100000 up on FreeBSD), and (pid, token) names one thread
+//! for as long as a lock it took may be held. The OS ids and times live in
+//! the records, which only the holder writes, right after it took the lock:
+//!
+//! * `owner`: the low half of the word it wrote (without `WAITERS`) in the
+//!   high 32 bits, its process's start time (0: unknown) in the low ones.
+//!   It describes the current holder only when its high half equals the
+//!   word's low half (with the epoch, an older record matches only after
+//!   2^11 acquisitions none of which recorded itself). It is not cleared on
+//!   unlock: a free word (token 0) matches no record.
+//! * `owner_thread`: the holder's OS thread id, for diagnostics
+//!   ([`probe`]); nothing is judged by it.
+//! * `owner_ns`: the PID and time namespaces of every process that locked
+//!   the mutex (written *before* taking the lock), which decides whether a
+//!   pid and a start time can be judged here.
+//!
+//! A waiter judges a holder by its process: dead when the pid names no
+//! process, a zombie, or a process with another start time than the record
+//! says (a recorded holder), all only when every locker ran in the judge's
+//! namespaces. A thread is "certainly this thread" when the word carries its
+//! token and pid, the namespaces are its own, and the record carries its
+//! process's start time (a process with a reused pid has another one).
+//!
+//! Nothing here needs Linux thread ids: a port supplies a pid, a process
+//! start time (or none: then a reused pid is not recognised) and a
+//! namespace key.
 
 use super::futex::{self, Deadline, Wake};
 use super::owner::{self, Me, Status};
-use super::{fork_generation, OwnerDied};
+use super::{registered_fork_generation, OwnerDied};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{Field, TypeLayout, Validity};
 use crate::process::ForkBarrier;
@@ -16,23 +65,42 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-/// `lock` bits 0..22: the holder's thread id (0: unlocked). Linux thread
-/// ids stay below `PID_MAX_LIMIT`, 2^22.
-pub(crate) const TID: u32 = (1 << 22) - 1;
-/// `lock` bits 22..31: how many times the lock was taken, modulo 2^9. A
-/// compare-and-swap on the whole word therefore fails if the lock was
-/// released and taken again meanwhile, even by a thread with the same id.
-const EPOCH: u32 = 0x1ff << 22;
-const EPOCH_ONE: u32 = 1 << 22;
-/// `lock` bit 31: a thread may sleep in the kernel waiting for the lock,
+/// Lock word bits 0..20: the holder's token (0: unlocked).
+pub(crate) const TOKEN: u32 = (1 << 20) - 1;
+/// Lock word bits 20..31: how many times the lock was taken, modulo 2^11.
+/// A compare-and-swap on the whole word therefore fails if the lock was
+/// released and taken again meanwhile, even by the same thread.
+const EPOCH: u64 = 0x7ff << 20;
+const EPOCH_ONE: u64 = 1 << 20;
+/// Lock word bit 31: a thread may sleep in the kernel waiting for the lock,
 /// and unlocking must wake one.
-const WAITERS: u32 = 1 << 31;
+const WAITERS: u64 = 1 << 31;
+/// Lock word bits 32..64: the holder's process id (0: unlocked).
+const PID_SHIFT: u32 = 32;
 /// `owner_ns` once lockers from several PID namespaces met.
 const MIXED_NS: u64 = u64::MAX;
 /// The longest a waiter sleeps before it checks whether the holder died.
 const MAX_SLICE: Duration = Duration::from_millis(50);
 /// The first such sleep.
 const FIRST_SLICE: Duration = Duration::from_millis(1);
+
+/// The token of a lock word: 0 when it is free.
+#[inline]
+fn token_of(word: u64) -> u32 {
+    word as u32 & TOKEN
+}
+
+/// The process id of a locked word.
+#[inline]
+fn pid_of(word: u64) -> u32 {
+    (word >> PID_SHIFT) as u32
+}
+
+/// The futex half of a lock word: what the kernel compares.
+#[inline]
+fn futex_half(word: u64) -> u32 {
+    word as u32
+}
 
 /// The result of locking an [`ShmMutex`]: the guard, or the guard wrapped in
 /// [`OwnerDied`] when the data may be inconsistent.
@@ -89,9 +157,10 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// A mutex shared between processes, guarding a `T`, that survives the death
 /// of the process holding it.
 ///
-/// It is a futex lock of this crate: one 32-bit word that holds the thread
-/// id of its holder, taken and released with one atomic instruction each
-/// when uncontended; waiters sleep in the kernel on a shared futex. Nothing
+/// It is a futex lock of this crate: one 64-bit word that names its holder
+/// (its process id and a per-process thread token), taken and released with
+/// one atomic instruction each when uncontended; waiters sleep in the kernel
+/// on a shared futex (its low half). Nothing
 /// in it is an address: it may be moved, unmapped, overwritten or mapped at
 /// different addresses at any time without any code (this crate's, the C
 /// library's or the kernel's) ever writing through a stale pointer.
@@ -177,11 +246,11 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// holder in another container would be far worse.
 ///
 /// A holder that recorded no start time (its process has no usable
-/// `/proc`) is judged by its pid alone, and one that has not recorded
-/// itself yet (it was killed within the few instructions between taking
-/// the lock and recording itself) by its thread id alone: if the id is
-/// reused before anyone notices the death, the lock stays held until that
-/// new process (or thread) ends.
+/// `/proc`), or has not recorded itself yet (it was killed within the few
+/// instructions between taking the lock and recording itself), is judged
+/// by its pid alone (the lock word names it): if the pid is reused before
+/// anyone notices the death, the lock stays held until that new process
+/// ends.
 ///
 /// # Zeroed memory and moves
 ///
@@ -201,8 +270,8 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// [`WouldDeadlock`](ErrorKind::WouldDeadlock) for
 /// [`lock_timeout`](ShmMutex::lock_timeout); this is detected only when it
 /// is certain: every user of the mutex ran in one PID namespace, and this
-/// thread knows its start time from `/proc` (else it cannot tell itself from
-/// a dead thread of its process that had its id: `lock` deadlocks and
+/// process knows its start time from `/proc` (else it cannot tell itself
+/// from a dead process that had its pid: `lock` deadlocks and
 /// `lock_timeout` times out). A process cannot fork while any of its threads
 /// holds a guard ([`ForkWhileLocked`](ErrorKind::ForkWhileLocked)); should a guard
 /// be copied into a child anyway, that copy is dead: using it panics, and
@@ -210,62 +279,62 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 ///
 /// # Platform
 ///
-/// Linux: thread and process ids, shared futexes and `/proc` (without
-/// `/proc`, only processes that no longer exist are recognised as dead
-/// holders).
+/// Linux: process ids, shared futexes and `/proc` (without `/proc`, only
+/// processes that no longer exist are recognised as dead holders). The lock
+/// word holds no OS thread id, so it does not depend on their width.
 #[repr(C)]
 pub struct ShmMutex<T> {
-    /// 0: unlocked. Else `WAITERS | epoch | tid` of the holder; unlocking
-    /// keeps the epoch. The futex word.
-    lock: AtomicU32,
+    /// 0: unlocked, never used. Else the holder's process id (high half)
+    /// and `WAITERS | epoch | token` (low half, the futex word); unlocking
+    /// keeps only the epoch. See the [module documentation](self).
+    lock: AtomicU64,
     /// 1 when a previous owner died (or panicked) and nobody has called
     /// `mark_consistent` since. Read and written with the lock held.
     inconsistent: AtomicU32,
-    /// The holder's thread record, written by the holder right after it
-    /// takes the lock (after `owner_process`) and cleared before it unlocks:
-    /// the lock word it wrote (without `WAITERS`) in the high half, its
-    /// thread's start time (0: unknown) in the low half. Only a record whose
-    /// high half equals the current lock word describes the current holder.
-    /// 0: none.
+    /// Always 0 (room for a later protocol's flags).
+    reserved: AtomicU32,
+    /// The holder's record, written by the holder right after it takes the
+    /// lock: the low half of the lock word it wrote (without `WAITERS`) in
+    /// the high half, its process's start time (0: unknown) in the low
+    /// half. Only a record whose high half equals the current word's low
+    /// half describes the current holder; it is not cleared on unlock.
     owner: AtomicU64,
-    /// The holder's process record, written just before `owner`: the lock
-    /// word's epoch in bits 54..63, the holder's process id (`getpid`, 22
-    /// bits) in bits 32..54, its process's start time (0: unknown) in the
-    /// low half. It describes the current holder only when its epoch is the
-    /// lock word's and `owner` describes it too. 0: none.
-    owner_process: AtomicU64,
+    /// The holder's OS thread id, written just before `owner`: diagnostics
+    /// only (it may lag behind a lock that just changed hands).
+    owner_thread: AtomicU64,
     /// The PID and time namespaces ([`owner::namespace_key`]) of every
     /// thread that locked the mutex (0: none yet; `MIXED_NS`: more than
-    /// one), which decides whether a holder's ids and start times can be
+    /// one), which decides whether a holder's pid and start time can be
     /// judged.
     owner_ns: AtomicU64,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: (1) no process-local address: two 32-bit words (a thread id, an
-// acquisition count and flags), process ids, start times and namespace
-// inodes, which
-// are the same numbers in every process, and `T: SharedSafe`. (2) `repr(C)`
-// over atomics and `T`. (3) no drop glue (`T` has none). (4) every mutation
+// SAFETY: (1) no process-local address: a lock word (a process id, a thread
+// token, an acquisition count and flags), process ids, thread ids, start
+// times and namespace inodes, which are the same numbers in every process,
+// and `T: SharedSafe`. (2) `repr(C)` over atomics and `T`, no padding
+// before `value`. (3) no drop glue (`T` has none). (4) every mutation
 // through `&Self` is atomic (the futex calls are shared, not private), or an
 // access to `value` while the lock is held. (5) the fingerprint names this
 // lock's protocol and includes `T`'s.
 unsafe impl<T: SharedSafe> SharedSafe for ShmMutex<T> {
     const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
         "ShmMutex",
-        "ShmMutex futex v4",
+        "ShmMutex futex v5",
         &[],
         &[
-            Field::plain("lock", offset_of!(Self, lock), AtomicU32::LAYOUT),
+            Field::plain("lock", offset_of!(Self, lock), AtomicU64::LAYOUT),
             Field::plain(
                 "inconsistent",
                 offset_of!(Self, inconsistent),
                 AtomicU32::LAYOUT,
             ),
+            Field::plain("reserved", offset_of!(Self, reserved), AtomicU32::LAYOUT),
             Field::plain("owner", offset_of!(Self, owner), AtomicU64::LAYOUT),
             Field::plain(
-                "owner_process",
-                offset_of!(Self, owner_process),
+                "owner_thread",
+                offset_of!(Self, owner_thread),
                 AtomicU64::LAYOUT,
             ),
             Field::plain("owner_ns", offset_of!(Self, owner_ns), AtomicU64::LAYOUT),
@@ -327,10 +396,11 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// ```
     pub const fn new(value: T) -> ShmMutex<T> {
         ShmMutex {
-            lock: AtomicU32::new(0),
+            lock: AtomicU64::new(0),
             inconsistent: AtomicU32::new(0),
+            reserved: AtomicU32::new(0),
             owner: AtomicU64::new(0),
-            owner_process: AtomicU64::new(0),
+            owner_thread: AtomicU64::new(0),
             owner_ns: AtomicU64::new(0),
             value: UnsafeCell::new(value),
         }
@@ -342,7 +412,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// # Panics
     /// If this thread certainly holds the lock already (a deadlock
     /// otherwise). Where that cannot be told for certain (processes of
-    /// several PID or time namespaces used the mutex, or this thread has no
+    /// several PID or time namespaces used the mutex, or this process has no
     /// start time from `/proc`), it deadlocks instead;
     /// [`lock_timeout`](ShmMutex::lock_timeout) never panics.
     ///
@@ -351,6 +421,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// *m.lock().unwrap() += 1;
     /// assert_eq!(*m.lock().unwrap(), 2);
     /// ```
+    #[inline(always)]
     pub fn lock(&self) -> LockResult<ShmMutexGuard<'_, T>> {
         match self.acquire(Wait::Forever) {
             Ok(taken) => self.guard(taken),
@@ -372,6 +443,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// drop(guard);
     /// assert!(m.try_lock().is_ok());
     /// ```
+    #[inline(always)]
     pub fn try_lock(&self) -> TryLockResult<ShmMutexGuard<'_, T>> {
         match self.acquire(Wait::No) {
             Ok(taken) => self.guard(taken).map_err(TryLockError::OwnerDied),
@@ -384,7 +456,11 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// [`TimedOut`](ErrorKind::TimedOut). Held by this very thread: an error
     /// of kind [`WouldDeadlock`](ErrorKind::WouldDeadlock) at once (where
     /// that can be told: see [Threads](ShmMutex#threads-fork-and-the-guard);
-    /// else `TimedOut`). Never panics.
+    /// else `TimedOut`). In a mapping that another process truncated (see
+    /// [`crate::sigbus`]): [`Truncated`](ErrorKind::Truncated), since the
+    /// mutex no longer excludes anyone but this process's threads (`lock`
+    /// and `try_lock` cannot say so: they lock that private memory). Never
+    /// panics.
     ///
     /// ```
     /// use shm_runtime::{ErrorKind, ShmMutex};
@@ -403,6 +479,7 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// # drop(held);
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Result<LockResult<ShmMutexGuard<'_, T>>> {
+        crate::sigbus::check_at(self, "locking an ShmMutex")?;
         let deadline = Deadline::after(timeout);
         match self.acquire(Wait::Until(&deadline)) {
             Ok(word) => Ok(self.guard(word)),
@@ -497,39 +574,45 @@ impl<T: SharedSafe> ShmMutex<T> {
     }
 
     /// The guard for the lock thread `me` just took, writing `word`.
-    fn guard(&self, (word, me): (u32, Me)) -> LockResult<ShmMutexGuard<'_, T>> {
+    #[inline(always)]
+    fn guard(&self, (word, me): (u64, Me)) -> LockResult<ShmMutexGuard<'_, T>> {
         let guard = ShmMutexGuard {
             mutex: self,
             word: word & !WAITERS,
             generation: me.generation,
+            _no_fork: ForkBarrier::on(me.slot),
             not_send: PhantomData,
-            _no_fork: Some(ForkBarrier::new()),
         };
         if self.inconsistent.load(Ordering::Relaxed) == 0 {
             return Ok(guard);
         }
-        // A previous owner died or panicked. A panic leaves a valid value
-        // (safe code cannot break validity); a process killed between two
-        // stores of a wide value can leave bytes that are no `T` at all:
-        // check them before any reference to them exists.
+        Self::died(guard)
+    }
+
+    /// A previous owner died or panicked. A panic leaves a valid value
+    /// (safe code cannot break validity); a process killed between two
+    /// stores of a wide value can leave bytes that are no `T` at all: check
+    /// them before any reference to them exists.
+    #[cold]
+    fn died(guard: ShmMutexGuard<'_, T>) -> LockResult<ShmMutexGuard<'_, T>> {
         // SAFETY: the value is inside the mutex, aligned; this thread holds
         // the lock, so nobody writes it during the check.
-        match unsafe { crate::layout::check_value(self.value.get()) } {
+        match unsafe { crate::layout::check_value(guard.mutex.value.get()) } {
             Ok(()) => Err(OwnerDied::new(guard)),
             Err(invalid) => Err(OwnerDied::torn(guard, invalid)),
         }
     }
 
     /// Takes the lock; returns the word written, and who wrote it.
-    #[inline]
-    fn acquire(&self, wait: Wait<'_>) -> std::result::Result<(u32, Me), Busy> {
+    #[inline(always)]
+    fn acquire(&self, wait: Wait<'_>) -> std::result::Result<(u64, Me), Busy> {
         let me = owner::me();
-        self.record_namespace(me);
+        self.record_namespace(me.ns);
         let word = self.lock.load(Ordering::Relaxed);
-        if word & TID == 0 {
-            let mine = next(word, me.tid, 0);
+        if token_of(word) == 0 {
+            let mine = next(word, me, 0);
             // `AcqRel`: acquire the last holder's writes; release our
-            // namespace record to whoever judges our thread id.
+            // namespace record to whoever judges our pid.
             if self
                 .lock
                 .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Relaxed)
@@ -543,30 +626,41 @@ impl<T: SharedSafe> ShmMutex<T> {
     }
 
     #[cold]
-    fn acquire_slow(&self, me: Me, wait: Wait<'_>) -> std::result::Result<u32, Busy> {
+    #[inline(never)]
+    fn acquire_slow(&self, me: Me, wait: Wait<'_>) -> std::result::Result<u64, Busy> {
         // Once this thread has slept, other waiters may sleep too: whoever
         // takes the lock after a sleep keeps `WAITERS`, so that its unlock
         // wakes the next one (a spurious wake-up at worst).
         let mut waiters = 0;
-        let mut spun = false;
         let mut slice = FIRST_SLICE;
         let mut check = false;
+        // The word as last seen (every failed compare-and-swap tells it),
+        // or a guess: `None` means "load it".
+        let mut seen = None;
         loop {
-            let word = self.lock.load(Ordering::Acquire);
-            if word & TID == 0 {
-                let mine = next(word, me.tid, waiters);
+            let word = match seen.take() {
+                Some(word) => word,
+                None => self.lock.load(Ordering::Acquire),
+            };
+            if token_of(word) == 0 {
+                let mine = next(word, me, waiters);
                 match self
                     .lock
-                    .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Relaxed)
+                    .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Acquire)
                 {
                     Ok(_) => {
                         self.record_owner(mine, me);
                         return Ok(mine);
                     }
-                    Err(_) => continue,
+                    Err(now) => {
+                        seen = Some(now);
+                        continue;
+                    }
                 }
             }
-            if !matches!(wait, Wait::Relock) && self.held_by(word, me) {
+            // The records are read only when the word names this thread:
+            // waiters leave the line to the holder.
+            if !matches!(wait, Wait::Relock) && names(word, me) && self.held_by(word, me) {
                 return Err(Busy::ByMe);
             }
             let expired = match wait {
@@ -575,7 +669,7 @@ impl<T: SharedSafe> ShmMutex<T> {
                 Wait::Forever | Wait::Relock => false,
             };
             if check || expired {
-                let seen = self.records();
+                let seen = self.owner.load(Ordering::Acquire);
                 if holder_alive(word, seen, self.owner_ns.load(Ordering::Acquire), me)
                     == Some(false)
                 {
@@ -592,13 +686,9 @@ impl<T: SharedSafe> ShmMutex<T> {
                 return Err(Busy::Held);
             }
             check = false;
-            if !spun {
-                // Most locks are held briefly.
-                spun = true;
-                if futex::spin_until(|| self.lock.load(Ordering::Relaxed) & TID == 0) {
-                    continue;
-                }
-            }
+            // No spinning: a waiter that keeps reading the word pulls its
+            // cache line away from the holder in the middle of its critical
+            // section (glibc's waiters also go straight to sleep).
             if word & WAITERS == 0
                 && self
                     .lock
@@ -612,12 +702,19 @@ impl<T: SharedSafe> ShmMutex<T> {
                 Wait::Until(deadline) => slice.min(deadline.remaining()),
                 _ => slice,
             };
-            if futex::wait(&self.lock, word | WAITERS, Some(&Deadline::after(sleep)))
+            let expected = futex_half(word | WAITERS);
+            if futex::wait_low(&self.lock, expected, Some(&Deadline::after(sleep)))
                 == Wake::TimedOut
             {
                 // Held all along: is the holder still alive?
                 check = true;
                 slice = (slice * 2).min(MAX_SLICE);
+            } else {
+                // Most likely woken by the unlock, which left the epoch
+                // alone: try the free word at once (a wrong guess only
+                // fails, and tells the word), instead of loading the line
+                // and then taking it for writing.
+                seen = Some(word & EPOCH);
             }
         }
     }
@@ -632,29 +729,29 @@ impl<T: SharedSafe> ShmMutex<T> {
         if now & WAITERS != 0 {
             return;
         }
-        if now & TID == 0
+        if token_of(now) == 0
             || self
                 .lock
                 .compare_exchange(now, now | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
                 .is_err()
         {
-            futex::wake(&self.lock, 1);
+            futex::wake_low(&self.lock, 1);
         }
     }
 
     /// Takes the lock from a holder judged dead, whose word was `word` and
-    /// records `seen`: `None` if the lock changed hands meanwhile.
-    fn take_over(&self, mut word: u32, seen: Records, me: Me) -> Option<u32> {
+    /// record `seen`: `None` if the lock changed hands meanwhile.
+    fn take_over(&self, mut word: u64, seen: u64, me: Me) -> Option<u64> {
         loop {
-            // The judgement holds only for the holder it judged: the records
-            // must be the ones it read, right before the swap (with the
+            // The judgement holds only for the holder it judged: the record
+            // must be the one it read, right before the swap (with the
             // epoch in the word, a new holder with the same word would also
-            // have to write the same records).
-            if self.records() != seen {
+            // have to write the same record).
+            if self.owner.load(Ordering::Acquire) != seen {
                 return None;
             }
             // Keep `WAITERS`: others may sleep on the dead holder's lock.
-            let mine = next(word, me.tid, WAITERS);
+            let mine = next(word, me, WAITERS);
             match self
                 .lock
                 .compare_exchange(word, mine, Ordering::AcqRel, Ordering::Acquire)
@@ -673,29 +770,19 @@ impl<T: SharedSafe> ShmMutex<T> {
         }
     }
 
-    /// Records this thread as the holder of `word`, which it just wrote:
-    /// its process first, so that a thread record naming `word` implies a
-    /// process record of this acquisition.
-    fn record_owner(&self, word: u32, me: Me) {
-        self.owner_process.store(
-            process_record(word, me.pid, me.process_start),
-            Ordering::Release,
-        );
-        self.owner.store(record(word, me.start), Ordering::Release);
-    }
-
-    /// The holder records, thread record first (see `record_owner`).
-    fn records(&self) -> Records {
-        let owner = self.owner.load(Ordering::Acquire);
-        let process = self.owner_process.load(Ordering::Acquire);
-        Records { owner, process }
+    /// Records this thread as the holder of `word`, which it just wrote.
+    #[inline]
+    fn record_owner(&self, word: u64, me: Me) {
+        self.owner_thread.store(me.tid, Ordering::Relaxed);
+        self.owner
+            .store(record(word, me.process_start), Ordering::Release);
     }
 
     /// Whether `word` (locked) certainly names this very thread.
-    fn held_by(&self, word: u32, me: Me) -> bool {
+    fn held_by(&self, word: u64, me: Me) -> bool {
         held_by(
             word,
-            self.records(),
+            self.owner.load(Ordering::Acquire),
             self.owner_ns.load(Ordering::Acquire),
             me,
         )
@@ -710,15 +797,19 @@ impl<T: SharedSafe> ShmMutex<T> {
         }
     }
 
-    /// Records this thread's PID namespace before it takes the lock: whoever
-    /// judges its thread id must see it.
+    /// Records this thread's namespaces `mine` before it takes the lock:
+    /// whoever judges its pid must see them.
     #[inline]
-    fn record_namespace(&self, me: Me) {
-        let mine = me.ns;
+    fn record_namespace(&self, mine: u64) {
         let seen = self.owner_ns.load(Ordering::Relaxed);
         if seen == mine || seen == MIXED_NS {
             return;
         }
+        self.record_new_namespace(mine);
+    }
+
+    #[cold]
+    fn record_new_namespace(&self, mine: u64) {
         match self
             .owner_ns
             .compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire)
@@ -730,59 +821,46 @@ impl<T: SharedSafe> ShmMutex<T> {
     }
 }
 
-/// The word a thread `tid` writes to take the lock that held `word`: the
-/// next epoch, its thread id, and `waiters`.
-fn next(word: u32, tid: u32, waiters: u32) -> u32 {
-    (word.wrapping_add(EPOCH_ONE) & EPOCH) | tid | waiters
+/// The word thread `me` writes to take the lock that held `word`: the next
+/// epoch, its pid and token, and `waiters`.
+#[inline]
+fn next(word: u64, me: Me, waiters: u64) -> u64 {
+    (word.wrapping_add(EPOCH_ONE) & EPOCH) | me.ids() | waiters
 }
 
-/// A holder's thread record (see `ShmMutex::owner`).
-fn record(word: u32, start: u32) -> u64 {
-    (u64::from(word & !WAITERS) << 32) | u64::from(start)
+/// Whether a locked `word` carries this thread's pid and token (which is
+/// not yet certain to be this thread: see [`held_by`]).
+#[inline]
+fn names(word: u64, me: Me) -> bool {
+    word & !(WAITERS | EPOCH) == me.ids()
 }
 
-/// A holder's process record (see `ShmMutex::owner_process`).
-fn process_record(word: u32, pid: u32, start: u32) -> u64 {
-    (u64::from((word & EPOCH) >> 22) << 54) | (u64::from(pid & TID) << 32) | u64::from(start)
+/// A holder's record (see `ShmMutex::owner`).
+fn record(word: u64, start: u32) -> u64 {
+    (u64::from(futex_half(word & !WAITERS)) << 32) | u64::from(start)
 }
 
-/// The holder records of an `ShmMutex`, as read together.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Records {
-    /// `ShmMutex::owner`.
-    owner: u64,
-    /// `ShmMutex::owner_process`.
-    process: u64,
+/// The start time in the record `owner` if it describes the holder that
+/// wrote the locked `word` (0: unknown); `None` if it describes another.
+fn recorded_start(word: u64, owner: u64) -> Option<u32> {
+    (owner >> 32 == u64::from(futex_half(word & !WAITERS))).then_some(owner as u32)
 }
 
-impl Records {
-    /// The holder's process id and process start time (0: unknown), if
-    /// these records describe the holder that wrote the locked `word`.
-    fn process_of(self, word: u32) -> Option<(u32, u32)> {
-        let pid = (self.process >> 32) as u32 & TID;
-        let tied = self.owner >> 32 == u64::from(word & !WAITERS)
-            && (self.process >> 54) as u32 == (word & EPOCH) >> 22
-            && pid != 0;
-        tied.then_some((pid, self.process as u32))
-    }
-}
-
-/// Whether the lock word `word`, with the holder records `records` and the
+/// Whether the lock word `word`, with the holder record `owner` and the
 /// namespace record `owner_ns`, certainly names this very thread: same
-/// namespaces, same thread id, same process id, same thread start time.
-/// Without a start time of its own, a thread cannot tell itself from a dead
-/// thread of its process that had its id: then it is not sure, and says no.
-fn held_by(word: u32, records: Records, owner_ns: u64, me: Me) -> bool {
-    word & TID == me.tid
+/// namespaces, same pid and token, and the record carries this process's
+/// start time (a process that had this pid before has another one; without
+/// a start time of its own, a process cannot tell itself from it: then it
+/// is not sure, and says no). Tokens tell the threads of one process apart
+/// and are never reused while a guard of their thread may live.
+fn held_by(word: u64, owner: u64, owner_ns: u64, me: Me) -> bool {
+    names(word, me)
         && owner_ns == me.ns
-        && me.start != 0
-        && records.owner == record(word, me.start)
-        && records
-            .process_of(word)
-            .is_some_and(|(pid, _)| pid == me.pid)
+        && me.process_start != 0
+        && recorded_start(word, owner) == Some(me.process_start)
 }
 
-/// Whether the holder named by a locked `word` (with the records `records`
+/// Whether the holder named by a locked `word` (with the record `owner`
 /// and `owner_ns`) is alive: `None` when it cannot be judged from here
 /// (free, or another PID or time namespace used the lock). Makes a system
 /// call or a few: `kill(pid, 0)`, and reads of `/proc/<pid>`.
@@ -792,29 +870,23 @@ fn held_by(word: u32, records: Records, owner_ns: u64, me: Me) -> bool {
 /// start time). A thread that ended holding the lock in a process that
 /// lives on holds it forever, like a leaked guard of std's `Mutex`: a
 /// reference derived from its guard may still be in use by another thread.
-fn holder_alive(word: u32, records: Records, owner_ns: u64, me: Me) -> Option<bool> {
-    let tid = word & TID;
-    if tid == 0 || owner_ns != me.ns {
+fn holder_alive(word: u64, owner: u64, owner_ns: u64, me: Me) -> Option<bool> {
+    if token_of(word) == 0 || owner_ns != me.ns {
         return None;
     }
-    let Some((pid, start)) = records.process_of(word) else {
-        // No record of this acquisition yet: the holder took the lock with
-        // its compare-and-swap and has not written its records (the next
-        // few instructions, with no way out in between: no call that could
-        // unwind or end the thread). A thread cannot end there without its
-        // whole process ending (only a signal killing the process stops it
-        // there; unsafe code calling `pthread_exit` from a signal handler
-        // aside), so a holder thread that no longer exists means a dead
-        // process. One that exists is alive (or its id was reused: then
-        // the lock stays held until that thread ends).
-        return Some(owner::thread_exists(tid));
-    };
+    let pid = pid_of(word);
+    // No record of this acquisition yet: the holder took the lock with its
+    // compare-and-swap and has not written its record (the next few
+    // instructions, with no way out in between: no call that could unwind
+    // or end the thread). The word names its process: judged by its pid
+    // alone.
+    let start = recorded_start(word, owner).unwrap_or(0);
     // `/proc` is only consulted when it names this process's threads as
-    // `gettid` does (`me.start != 0`); start times are only compared when
-    // both were read in one time namespace (equal `owner_ns`, known).
-    Some(match owner::status(pid, me.start != 0) {
+    // `gettid` does; start times are only compared when both were read in
+    // one time namespace (equal `owner_ns`, known).
+    Some(match owner::status(pid, me.proc_ok) {
         Status::Gone | Status::Zombie => false,
-        Status::Alive(Some(now)) => me.process_start == 0 || start == 0 || now == start,
+        Status::Alive(Some(now)) => !me.starts_comparable || start == 0 || now == start,
         Status::Alive(None) => true,
     })
 }
@@ -828,7 +900,8 @@ pub(crate) const PROBE_ALIGN: usize = align_of::<ShmMutex<()>>();
 /// What [`probe`] read from bytes that look like an `ShmMutex` in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Probed {
-    /// The thread id in the lock word: the holder, 0 when it is free.
+    /// The OS thread id the holder recorded (low 32 bits), 0 when the lock
+    /// is free or its holder has not recorded itself.
     pub(crate) holder_tid: u32,
     /// Whether the holder is alive, judged from this thread: `None` when the
     /// lock is free or cannot be judged (another PID namespace used it).
@@ -841,19 +914,22 @@ pub(crate) struct Probed {
 /// Reads `bytes` (at least [`PROBE_LEN`], copied from where an `ShmMutex`
 /// may lie) and, if they look like an `ShmMutex` that was used, returns
 /// what they say. The signature: the namespace record is this process's
-/// PID namespace, "several", or a 32-bit value in the range the kernel
-/// gives namespace inodes (from `0xEFFFFFFC`); the flag is 0 or 1; the lock
-/// word has no waiter bit when it is free; the holder record is empty
-/// or names the lock word. A heuristic: other data could match by chance,
-/// and a mutex never locked (all zero) is not found.
+/// namespaces, "several", or 32-bit values in the range the kernel gives
+/// namespace inodes (from `0xEFFFFFF0`); the flag is 0 or 1 and the
+/// reserved word 0; a free lock word has no waiter bit and no pid, a locked
+/// one a pid; the holder record is empty, or names the locked word, or (a
+/// free word keeps it) the last holder's acquisition of this epoch. A
+/// heuristic: other data could match by chance, and a mutex never locked
+/// (all zero) is not found.
 pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
     let bytes = bytes.get(..PROBE_LEN)?;
     let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
     let u64_at = |o: usize| u64::from_ne_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
-    let word = u32_at(offset_of!(ShmMutex<()>, lock));
+    let word = u64_at(offset_of!(ShmMutex<()>, lock));
     let inconsistent = u32_at(offset_of!(ShmMutex<()>, inconsistent));
+    let reserved = u32_at(offset_of!(ShmMutex<()>, reserved));
     let owner = u64_at(offset_of!(ShmMutex<()>, owner));
-    let process = u64_at(offset_of!(ShmMutex<()>, owner_process));
+    let thread = u64_at(offset_of!(ShmMutex<()>, owner_thread));
     let owner_ns = u64_at(offset_of!(ShmMutex<()>, owner_ns));
     let me = owner::me();
     // Namespace inodes are 32-bit numbers from `0xEFFFFFF0` up; the time
@@ -863,17 +939,24 @@ pub(crate) fn probe(bytes: &[u8]) -> Option<Probed> {
         || owner_ns == MIXED_NS
         || (inode_like(owner_ns & 0xFFFF_FFFF)
             && (owner_ns >> 32 == 0 || inode_like(owner_ns >> 32)));
-    let free = word & TID == 0;
-    let word_like = !free || word & WAITERS == 0;
-    let records = Records { owner, process };
-    let owner_like = (owner == 0 && process == 0)
-        || (!free && (owner == 0 || records.process_of(word).is_some()));
-    if !ns_like || inconsistent > 1 || !word_like || !owner_like {
+    let free = token_of(word) == 0;
+    let word_like = if free {
+        word & !EPOCH == 0
+    } else {
+        pid_of(word) != 0
+    };
+    let recorded = !free && recorded_start(word, owner).is_some();
+    let owner_tie = (owner >> 32) as u32;
+    let owner_like = owner == 0
+        || recorded
+        || (!free && thread == 0)
+        || (free && owner_tie & TOKEN != 0 && u64::from(owner_tie) & EPOCH == word & EPOCH);
+    if !ns_like || inconsistent > 1 || reserved != 0 || !word_like || !owner_like {
         return None;
     }
     Some(Probed {
-        holder_tid: word & TID,
-        holder_alive: holder_alive(word, records, owner_ns, me),
+        holder_tid: if recorded { thread as u32 } else { 0 },
+        holder_alive: holder_alive(word, owner, owner_ns, me),
         inconsistent: inconsistent == 1,
     })
 }
@@ -908,13 +991,14 @@ impl<T> fmt::Debug for ShmMutex<T> {
 pub struct ShmMutexGuard<'a, T: SharedSafe> {
     pub(super) mutex: &'a ShmMutex<T>,
     /// The lock word this thread wrote, without `WAITERS`.
-    word: u32,
+    word: u64,
     /// The fork generation of the process that locked: a copy of the guard
     /// in a forked child does not own the lock.
     generation: u64,
+    /// No fork while the lock is held: see [`crate::process`]. Counted on
+    /// this thread's slot, whose token the lock word carries.
+    _no_fork: ForkBarrier,
     not_send: PhantomData<*const ()>,
-    /// No fork while the lock is held: see [`crate::process`].
-    _no_fork: Option<ForkBarrier>,
 }
 
 // SAFETY: `&ShmMutexGuard` gives only `&T`, so sharing it is sharing `&T`.
@@ -942,39 +1026,53 @@ impl<'a, T: SharedSafe> ShmMutexGuard<'a, T> {
         self.mutex.value.get()
     }
 
+    /// Whether this guard was made in this process (not copied into a
+    /// forked child). The fork handler that counts generations was
+    /// registered before the guard was made (by `owner::me`).
+    #[inline]
+    fn in_its_process(&self) -> bool {
+        self.generation == registered_fork_generation()
+    }
+
     /// Panics if this guard was copied into a forked child.
+    #[inline]
     pub(super) fn check_process(&self) {
-        if self.generation != fork_generation() {
-            panic!(
-                "an ShmMutexGuard was used in a child process forked while it was held: \
-                 the lock belongs to the parent"
-            );
+        if !self.in_its_process() {
+            copied_guard();
         }
     }
 
     /// Unlocks without dropping through `Drop` (for the condition variable),
     /// returning the mutex to lock again.
-    pub(super) fn unlock(mut self) -> &'a ShmMutex<T> {
+    pub(super) fn unlock(self) -> &'a ShmMutex<T> {
         self.check_process();
-        let (mutex, word) = (self.mutex, self.word);
+        let this = std::mem::ManuallyDrop::new(self);
+        let (mutex, word) = (this.mutex, this.word);
+        // SAFETY: `this` is never used nor dropped again: its barrier is
+        // moved out once, and dropped below.
+        let barrier = unsafe { std::ptr::read(&this._no_fork) };
+        release(mutex, word);
         // The lock is released: forks are fine again (the barrier is not
         // the lock, and must not leak with the guard).
-        drop(self._no_fork.take());
-        std::mem::forget(self);
-        release(mutex, word);
+        drop(barrier);
         mutex
     }
 }
 
+#[cold]
+#[inline(never)]
+fn copied_guard() -> ! {
+    panic!(
+        "an ShmMutexGuard was used in a child process forked while it was held: \
+         the lock belongs to the parent"
+    );
+}
+
 /// Releases the lock that this thread took by writing `word`.
-fn release<T>(mutex: &ShmMutex<T>, word: u32) {
-    // No record outlives the holding (see `ShmMutex::owner`); only the
-    // holder writes its own record.
-    if mutex.owner.load(Ordering::Relaxed) >> 32 == u64::from(word) {
-        mutex.owner.store(0, Ordering::Relaxed);
-        mutex.owner_process.store(0, Ordering::Relaxed);
-    }
-    // Keep the epoch; `Release` publishes the value and the cleared record.
+#[inline]
+fn release<T>(mutex: &ShmMutex<T>, word: u64) {
+    // Keep the epoch; `Release` publishes the value. The record stays: it
+    // names this acquisition only, which the free word does not.
     let mut current = word;
     loop {
         match mutex.lock.compare_exchange(
@@ -985,7 +1083,7 @@ fn release<T>(mutex: &ShmMutex<T>, word: u32) {
         ) {
             Ok(old) => {
                 if old & WAITERS != 0 {
-                    futex::wake(&mutex.lock, 1);
+                    wake_one(mutex);
                 }
                 return;
             }
@@ -998,9 +1096,16 @@ fn release<T>(mutex: &ShmMutex<T>, word: u32) {
     }
 }
 
+#[cold]
+#[inline(never)]
+fn wake_one<T>(mutex: &ShmMutex<T>) {
+    futex::wake_low(&mutex.lock, 1);
+}
+
 impl<T: SharedSafe> Deref for ShmMutexGuard<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         self.check_process();
         // SAFETY: this thread holds the lock, so nobody else accesses the
@@ -1010,6 +1115,7 @@ impl<T: SharedSafe> Deref for ShmMutexGuard<'_, T> {
 }
 
 impl<T: SharedSafe> DerefMut for ShmMutexGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         self.check_process();
         // SAFETY: as in `deref`, and `&mut self` makes this the only reference.
@@ -1018,9 +1124,11 @@ impl<T: SharedSafe> DerefMut for ShmMutexGuard<'_, T> {
 }
 
 impl<T: SharedSafe> Drop for ShmMutexGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        if self.generation != fork_generation() {
-            // A copy in a forked child: the parent's thread holds the lock.
+        // A copy in a forked child: the parent's thread holds the lock
+        // (the barrier's copy is still lowered, by its own drop).
+        if !self.in_its_process() {
             return;
         }
         if std::thread::panicking() {
@@ -1063,9 +1171,8 @@ mod tests {
         let pid = child.id();
         assert!(child.wait().unwrap().success());
         Me {
-            tid: pid,
+            tid: u64::from(pid),
             pid,
-            start: 0,
             process_start: 0,
             ..owner::me()
         }
@@ -1075,10 +1182,9 @@ mod tests {
     /// holding it.
     fn die_holding<T>(m: &ShmMutex<T>) {
         let dead = dead_process();
-        let word = next(m.lock.load(Ordering::Relaxed), dead.tid, 0);
+        let word = next(m.lock.load(Ordering::Relaxed), dead, 0);
         m.lock.store(word, Ordering::Relaxed);
-        m.owner_process
-            .store(process_record(word, dead.pid, 0), Ordering::Relaxed);
+        m.owner_thread.store(dead.tid, Ordering::Relaxed);
         m.owner.store(record(word, 0), Ordering::Relaxed);
     }
 
@@ -1089,7 +1195,7 @@ mod tests {
         let tid = std::thread::scope(|s| {
             s.spawn(|| {
                 std::mem::forget(m.lock());
-                owner::me().tid
+                owner::me().tid as u32
             })
             .join()
             .unwrap()
@@ -1103,13 +1209,11 @@ mod tests {
 
     /// Makes `m` look held by `who`, of namespaces `ns`.
     fn forge<T>(m: &ShmMutex<T>, who: Me, ns: u64) {
-        let word = (EPOCH_ONE * 7) | who.tid;
+        let word = (EPOCH_ONE * 7) | who.ids();
         m.lock.store(word, Ordering::Relaxed);
-        m.owner_process.store(
-            process_record(word, who.pid, who.process_start),
-            Ordering::Relaxed,
-        );
-        m.owner.store(record(word, who.start), Ordering::Relaxed);
+        m.owner_thread.store(who.tid, Ordering::Relaxed);
+        m.owner
+            .store(record(word, who.process_start), Ordering::Relaxed);
         m.owner_ns.store(ns, Ordering::Relaxed);
     }
 
@@ -1118,11 +1222,16 @@ mod tests {
         let m: ShmMutex<u64> = bytemuck::Zeroable::zeroed();
         *m.lock().unwrap() += 5;
         assert_eq!(*m.try_lock().unwrap(), 5);
-        // Unlocked: no holder, no record; two acquisitions counted.
-        assert_eq!(m.lock.load(Ordering::Relaxed), 2 * EPOCH_ONE);
-        assert_eq!(m.owner.load(Ordering::Relaxed), 0);
-        assert_eq!(m.owner_process.load(Ordering::Relaxed), 0);
-        assert_eq!(m.owner_ns.load(Ordering::Relaxed), owner::me().ns);
+        // Unlocked: no holder; two acquisitions counted. The last holder's
+        // record stays, naming an acquisition the free word does not.
+        let me = owner::me();
+        let word = m.lock.load(Ordering::Relaxed);
+        assert_eq!(word, 2 * EPOCH_ONE);
+        let owner = m.owner.load(Ordering::Relaxed);
+        assert_eq!(owner, record(word | me.ids(), me.process_start));
+        assert_eq!(recorded_start(word, owner), None);
+        assert_eq!(m.owner_thread.load(Ordering::Relaxed), me.tid);
+        assert_eq!(m.owner_ns.load(Ordering::Relaxed), me.ns);
     }
 
     #[test]
@@ -1139,7 +1248,7 @@ mod tests {
         let m = ShmMutex::new(0u8);
         m.lock.store(EPOCH, Ordering::Relaxed); // the last epoch, free
         let guard = m.lock().unwrap();
-        assert_eq!(m.lock.load(Ordering::Relaxed), owner::me().tid);
+        assert_eq!(m.lock.load(Ordering::Relaxed), owner::me().ids());
         drop(guard);
         assert_eq!(m.lock.load(Ordering::Relaxed), 0);
     }
@@ -1328,9 +1437,8 @@ mod tests {
             let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::TimedOut);
             assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
-            // Without a record, its existence is enough.
+            // Without a record, its process's existence is enough.
             m.owner.store(0, Ordering::Relaxed);
-            m.owner_process.store(0, Ordering::Relaxed);
             assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
         });
     }
@@ -1342,7 +1450,7 @@ mod tests {
         let me = owner::me();
         let m = ShmMutex::new(0u8);
         let before = Me {
-            tid: me.tid + 1,
+            token: me.token + 1,
             process_start: me.process_start.wrapping_add(1).max(1),
             ..me
         };
@@ -1353,57 +1461,91 @@ mod tests {
             .unwrap_err();
         drop(guard);
         assert!(m.is_inconsistent());
-        // An unrecorded holder whose thread is gone: a dead process (a
-        // thread cannot end between taking the lock and recording itself
-        // without its process ending).
+        // An unrecorded holder whose process is gone: the word names it.
         let dead = dead_process();
         forge(&m, dead, me.ns);
         m.owner.store(0, Ordering::Relaxed);
-        m.owner_process.store(0, Ordering::Relaxed);
         assert!(matches!(m.try_lock(), Err(TryLockError::OwnerDied(_))));
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
-    fn a_dead_thread_with_this_threads_id_is_not_this_thread() {
-        // A thread of this (live) process had our id and died holding the
-        // lock: held for good, but not by us, so no panic and no
-        // `WouldDeadlock`; only a timeout.
+    fn a_dead_process_with_this_pid_and_token_is_not_this_thread() {
+        // A process that had our pid (and a thread with our token) died
+        // holding the lock: its record has another start time, so it is
+        // neither us (no panic, no `WouldDeadlock`) nor alive.
         let me = owner::me();
         let m = ShmMutex::new(0u8);
         let before = Me {
-            start: me.start.wrapping_add(1).max(1),
+            process_start: me.process_start.wrapping_add(1).max(1),
             ..me
         };
         forge(&m, before, me.ns);
-        let err = m.lock_timeout(Duration::from_millis(30)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::TimedOut);
-        assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
-        // Unrecorded with our id: not certainly us either.
+        let died = m.lock_timeout(Duration::from_secs(10)).unwrap();
+        drop(died.unwrap_err());
+        // Unrecorded with our pid and token: not certainly us, and our
+        // process is alive: only a timeout.
+        forge(&m, before, me.ns);
         m.owner.store(0, Ordering::Relaxed);
-        m.owner_process.store(0, Ordering::Relaxed);
         let err = m.lock_timeout(Duration::from_millis(10)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TimedOut);
-        // A thread without a start time of its own is never sure it holds
-        // a lock: it cannot tell itself from a dead thread with its id.
-        let word = (EPOCH_ONE * 3) | me.tid;
-        let records = Records {
-            owner: record(word, 0),
-            process: process_record(word, me.pid, me.process_start),
-        };
-        let unsure = Me { start: 0, ..me };
-        assert!(!held_by(word, records, me.ns, unsure));
-        // With its start time, pid and thread id, it is.
-        let records = Records {
-            owner: record(word, me.start),
-            ..records
-        };
-        assert!(held_by(word, records, me.ns, me));
-        let other_process = Me {
-            pid: me.pid + 1,
+        // A process without a start time of its own is never sure it holds
+        // a lock: it cannot tell itself from a dead process with its pid.
+        let word = (EPOCH_ONE * 3) | me.ids();
+        let unsure = Me {
+            process_start: 0,
             ..me
         };
-        assert!(!held_by(word, records, me.ns, other_process));
+        assert!(!held_by(word, record(word, 0), me.ns, unsure));
+        // With its start time, pid and token, it is.
+        let owner = record(word, me.process_start);
+        assert!(held_by(word, owner, me.ns, me));
+        assert!(held_by(word | WAITERS, owner, me.ns, me));
+        for other in [
+            Me {
+                pid: me.pid + 1,
+                ..me
+            },
+            Me {
+                token: me.token + 1,
+                ..me
+            },
+        ] {
+            assert!(!held_by(word, owner, me.ns, other));
+        }
+        assert!(!held_by(word, owner, me.ns + 1, me));
+        // A record of another acquisition (epoch) says nothing.
+        let older = record(word - EPOCH_ONE, me.process_start);
+        assert!(!held_by(word, older, me.ns, me));
+    }
+
+    #[test]
+    fn tokens_of_ended_threads_are_reused_unless_they_leaked_a_guard() {
+        static M: ShmMutex<u64> = ShmMutex::new(0);
+        let token_of_thread = |leak: bool| {
+            std::thread::spawn(move || {
+                let guard = M.try_lock();
+                let token = owner::me().token;
+                if leak {
+                    std::mem::forget(guard);
+                }
+                token
+            })
+            .join()
+            .unwrap()
+        };
+        let leaked = token_of_thread(true);
+        // Threads that end cleanly hand their tokens on: a hundred of them
+        // one after the other need few tokens, and never the leaked one.
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..100 {
+            let token = token_of_thread(false);
+            assert_ne!(token, leaked);
+            seen.insert(token);
+        }
+        assert!(seen.len() < 50, "tokens are not reused: {seen:?}");
+        // The leaked guard's lock is held by a thread that ended.
+        assert!(matches!(M.try_lock(), Err(TryLockError::WouldBlock)));
     }
 
     #[test]
@@ -1427,7 +1569,7 @@ mod tests {
             }
             // Released: the relock takes it.
             m.lock.store(EPOCH_ONE * 7, Ordering::Release);
-            futex::wake(&m.lock, 1);
+            futex::wake_low(&m.lock, 1);
             assert!(t.join().unwrap());
         });
     }
@@ -1438,17 +1580,13 @@ mod tests {
         let m = ShmMutex::new(0u8);
         die_holding(&m);
         let word = m.lock.load(Ordering::Relaxed);
-        let seen = m.records();
-        // Another holder's records appeared since the judgement (the word
+        let seen = m.owner.load(Ordering::Relaxed);
+        // Another holder's record appeared since the judgement (the word
         // alone could have come round again): no takeover.
-        let changed = Records {
-            owner: seen.owner ^ 1,
-            ..seen
-        };
-        m.owner.store(changed.owner, Ordering::Relaxed);
+        m.owner.store(seen ^ 1, Ordering::Relaxed);
         assert_eq!(m.take_over(word, seen, owner::me()), None);
         assert_eq!(m.lock.load(Ordering::Relaxed), word);
-        m.owner.store(seen.owner, Ordering::Relaxed);
+        m.owner.store(seen, Ordering::Relaxed);
         assert!(m.take_over(word, seen, owner::me()).is_some());
     }
 
@@ -1538,18 +1676,31 @@ mod tests {
     fn probe_recognises_a_mutex_in_use() {
         let bytes = |m: &ShmMutex<u64>| {
             let mut out = [0u8; PROBE_LEN];
-            out[..4].copy_from_slice(&m.lock.load(Ordering::Relaxed).to_ne_bytes());
-            out[4..8].copy_from_slice(&m.inconsistent.load(Ordering::Relaxed).to_ne_bytes());
-            out[8..16].copy_from_slice(&m.owner.load(Ordering::Relaxed).to_ne_bytes());
-            out[16..24].copy_from_slice(&m.owner_process.load(Ordering::Relaxed).to_ne_bytes());
-            out[24..32].copy_from_slice(&m.owner_ns.load(Ordering::Relaxed).to_ne_bytes());
+            let mut put = |at: usize, b: &[u8]| out[at..at + b.len()].copy_from_slice(b);
+            put(0, &m.lock.load(Ordering::Relaxed).to_ne_bytes());
+            put(8, &m.inconsistent.load(Ordering::Relaxed).to_ne_bytes());
+            put(12, &m.reserved.load(Ordering::Relaxed).to_ne_bytes());
+            put(16, &m.owner.load(Ordering::Relaxed).to_ne_bytes());
+            put(24, &m.owner_thread.load(Ordering::Relaxed).to_ne_bytes());
+            put(32, &m.owner_ns.load(Ordering::Relaxed).to_ne_bytes());
             out
         };
+        assert_eq!(
+            [
+                offset_of!(ShmMutex<u64>, inconsistent),
+                offset_of!(ShmMutex<u64>, reserved),
+                offset_of!(ShmMutex<u64>, owner),
+                offset_of!(ShmMutex<u64>, owner_thread),
+                offset_of!(ShmMutex<u64>, owner_ns),
+                PROBE_LEN
+            ],
+            [8, 12, 16, 24, 32, 40]
+        );
         let m = ShmMutex::new(0u64);
         assert_eq!(probe(&bytes(&m)), None, "never used: all zero");
         let guard = m.lock().unwrap();
         let held = probe(&bytes(&m)).unwrap();
-        assert_eq!(held.holder_tid, owner::me().tid);
+        assert_eq!(u64::from(held.holder_tid), owner::me().tid);
         assert_eq!(held.holder_alive, Some(true));
         drop(guard);
         let free = probe(&bytes(&m)).unwrap();
@@ -1560,8 +1711,8 @@ mod tests {
         // Ordinary data does not look like a mutex.
         assert_eq!(
             probe(&[
-                0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0,
-                0, 0, 0, 0
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0,
+                0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0
             ]),
             None
         );

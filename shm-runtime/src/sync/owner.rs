@@ -1,6 +1,6 @@
 //! Who holds an [`ShmMutex`](super::ShmMutex): this thread's identity
-//! (thread id, process id, start times, namespaces) and whether another
-//! process is still alive.
+//! (holder token, process id, process start time, namespaces; the OS
+//! thread id for diagnostics) and whether another process is still alive.
 //!
 //! A process id is only meaningful in one PID namespace, and only as long as
 //! the process lives: the kernel reuses it afterwards. So a holder's process
@@ -13,30 +13,47 @@
 
 use super::fork_generation;
 use crate::liveness::pid_namespace;
+use crate::process::{self, ThreadSlot};
 use std::cell::Cell;
 use std::io;
 
 /// This thread, as it records itself in a mutex it locks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Me {
-    /// `gettid()`, in this process's PID namespace (below 2^22 on Linux).
-    pub(crate) tid: u32,
-    /// `getpid()`: this thread's process (thread group), likewise.
+    /// This thread's holder token ([`ThreadSlot::token`]): unique among the
+    /// live threads of this process, and never given to another thread
+    /// while a guard of this one may live (below 2^20: see
+    /// `mutex::TOKEN`).
+    pub(crate) token: u32,
+    /// `getpid()`: this thread's process, in this process's PID namespace.
     pub(crate) pid: u32,
-    /// [`norm_start`] of this thread's start time; 0 when unknown (no
-    /// `/proc`, or a `/proc` of another PID namespace, whose thread ids and
-    /// start times cannot be compared with ours). Only ever compared with
-    /// records of this very process.
-    pub(crate) start: u32,
+    /// The OS thread id (`gettid()` on Linux), recorded for diagnostics
+    /// only: nothing is judged by it.
+    pub(crate) tid: u64,
     /// [`norm_start`] of this process's start time (its leader's); 0 when
-    /// unknown, which includes an unknown time namespace: then no start
-    /// time of another process is compared with one we read.
+    /// unknown (no `/proc`, or a `/proc` of another PID namespace).
     pub(crate) process_start: u32,
+    /// Whether start times of other processes may be compared with the
+    /// ones this process reads: its time namespace is known.
+    pub(crate) starts_comparable: bool,
+    /// Whether this process's `/proc` names its threads as the kernel's
+    /// calls do (see [`status`]).
+    pub(crate) proc_ok: bool,
     /// This process's PID and time namespaces ([`namespace_key`]).
     pub(crate) ns: u64,
-    /// The fork generation this was computed in: a forked child's thread
-    /// has another id.
+    /// The fork generation this was computed in: a forked child has
+    /// another pid.
     pub(crate) generation: u64,
+    /// This thread's slot: its token and its fork barrier count.
+    pub(crate) slot: &'static ThreadSlot,
+}
+
+impl Me {
+    /// The lock word's pid half and token, as this thread writes them.
+    #[inline]
+    pub(crate) fn ids(&self) -> u64 {
+        (u64::from(self.pid) << 32) | u64::from(self.token)
+    }
 }
 
 /// What became of a process.
@@ -48,7 +65,7 @@ pub(crate) enum Status {
     /// state `Z` or `X`, and no other thread of it remains): it never runs
     /// again.
     Zombie,
-    /// It exists; its start time when `/proc` could tell (see [`Me::start`]).
+    /// It exists; its start time when `/proc` could tell (see [`Me::proc_ok`]).
     /// A process whose main thread ended while other threads run is alive.
     Alive(Option<u32>),
 }
@@ -56,34 +73,37 @@ pub(crate) enum Status {
 thread_local! {
     /// This thread's identity. A `Cell` of plain data: no lazy lock a forked
     /// child could inherit locked, no destructor.
-    static ME: Cell<Me> = const {
-        Cell::new(Me { tid: 0, pid: 0, start: 0, process_start: 0, ns: 0, generation: u64::MAX })
-    };
+    static ME: Cell<Option<Me>> = const { Cell::new(None) };
 }
 
 /// This thread's identity, computed once per thread (and again in a forked
-/// child): a `gettid`, a `getpid` and a few reads of `/proc`.
+/// child, or once the thread's slot was handed on as it ends): a `gettid`,
+/// a `getpid` and a few reads of `/proc`.
 #[inline]
 pub(crate) fn me() -> Me {
     let generation = fork_generation();
-    let me = ME.with(Cell::get);
-    if me.generation == generation {
-        return me;
+    let slot = process::thread_slot();
+    if let Some(me) = ME.with(Cell::get) {
+        if me.generation == generation && std::ptr::eq(me.slot, slot) {
+            return me;
+        }
     }
-    let me = compute(generation);
-    ME.with(|cell| cell.set(me));
+    let me = compute(generation, slot);
+    ME.with(|cell| cell.set(Some(me)));
     me
 }
 
 #[cold]
-fn compute(generation: u64) -> Me {
+fn compute(generation: u64, slot: &'static ThreadSlot) -> Me {
     // SAFETY: gettid and getpid have no preconditions.
-    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u32;
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u64;
     // SAFETY: as above.
     let pid = unsafe { libc::getpid() } as u32;
+    let token = slot.token();
     assert!(
-        tid > 0 && tid <= super::mutex::TID,
-        "thread id {tid} exceeds the 22 bits of Linux's PID_MAX_LIMIT"
+        token <= super::mutex::TOKEN,
+        "more than {} threads of this process have used ShmMutex at once",
+        super::mutex::TOKEN
     );
     #[cfg(miri)]
     miri_threads::register(tid);
@@ -91,32 +111,27 @@ fn compute(generation: u64) -> Me {
     // a `/proc` mounted for another PID namespace would name other threads.
     // Under Miri it names the interpreter's own threads, whose ids may match
     // an interpreted thread's (`getpid() + index`) by chance: never trusted.
-    let consistent = !cfg!(miri)
+    let proc_ok = !cfg!(miri)
         && std::fs::read_link("/proc/thread-self")
             .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
-    let start_of = |path: &str| {
-        consistent
-            .then(|| std::fs::read(path).ok())
-            .flatten()
-            .and_then(|stat| parse_stat(&stat))
-            .filter(|(state, _)| !matches!(state, b'Z' | b'X' | b'x'))
-            .map_or(0, |(_, start)| start)
-    };
-    let start = start_of("/proc/thread-self/stat");
+    let process_start = proc_ok
+        .then(|| std::fs::read(format!("/proc/{pid}/stat")).ok())
+        .flatten()
+        .and_then(|stat| parse_stat(&stat))
+        .map_or(0, |(_, start)| start);
     // Start times of other processes are compared with ours only within one
     // time namespace: unknown, never.
-    let time_ns = consistent.then(time_namespace).flatten();
-    let process_start = match time_ns {
-        Some(_) => start_of(&format!("/proc/{pid}/stat")),
-        None => 0,
-    };
+    let time_ns = proc_ok.then(time_namespace).flatten();
     Me {
-        tid,
+        token,
         pid,
-        start,
+        tid,
         process_start,
+        starts_comparable: time_ns.is_some() && process_start != 0,
+        proc_ok,
         ns: namespace_key(pid_namespace(), time_ns),
         generation,
+        slot,
     }
 }
 
@@ -130,7 +145,7 @@ fn time_namespace() -> Option<u64> {
 }
 
 /// One number for a PID namespace and a time namespace (`None`: unknown),
-/// as recorded in `ShmMutex::owner_ns`: thread ids are judged only between
+/// as recorded in `ShmMutex::owner_ns`: pids are judged only between
 /// lockers with equal keys, and start times compared only when both
 /// namespaces are equal and known. Namespace inodes fit in 32 bits: the key
 /// is then both, side by side (time in the high half, 0 when unknown).
@@ -154,9 +169,9 @@ pub(crate) fn namespace_key(pid_ns: u64, time_ns: Option<u64>) -> u64 {
 }
 
 /// A start time in clock ticks, folded into 32 bits and never 0 (which
-/// means "unknown"). Two threads with one id whose start times differ by
+/// means "unknown"). Two processes with one pid whose start times differ by
 /// exactly a multiple of 2^32 ticks (16 months at 100 Hz) would compare
-/// equal; the reuse of a thread id is detected in every other case.
+/// equal; the reuse of a pid is detected in every other case.
 fn norm_start(ticks: u64) -> u32 {
     (ticks as u32).max(1)
 }
@@ -175,7 +190,7 @@ fn parse_stat(stat: &[u8]) -> Option<(u8, u32)> {
 
 /// Whether process `pid` (of this PID namespace) still runs, and if so its
 /// start time. `proc_ok`: this process's `/proc` names threads as `getpid`
-/// does (see [`Me::start`]); without it only existence is known.
+/// does (see [`Me::proc_ok`]); without it only existence is known.
 ///
 /// A process is a zombie only *as a whole*: a main thread that ended (say,
 /// by `pthread_exit`) while others run shows state `Z` too, and its
@@ -290,10 +305,11 @@ mod tests {
     #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     fn this_thread_knows_itself_and_is_alive() {
         let me = me();
-        assert!(me.tid > 0);
-        assert_ne!(me.start, 0, "/proc is available in the tests");
-        assert_eq!(me, super::me());
-        assert_eq!(status(me.tid, true), Status::Alive(Some(me.start)));
+        assert!(me.tid > 0 && me.token > 0);
+        assert!(me.proc_ok, "/proc is available in the tests");
+        assert_ne!(me.process_start, 0);
+        assert_eq!(me.ids(), super::me().ids());
+        assert_eq!(status(me.pid, true), Status::Alive(Some(me.process_start)));
         // Another thread is another identity, alive while it runs.
         let (other, done) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
         let t = std::thread::spawn(move || {
@@ -302,13 +318,15 @@ mod tests {
         });
         let them = other.1.recv().unwrap();
         assert_ne!(them.tid, me.tid);
-        assert_eq!(status(them.tid, true), Status::Alive(Some(them.start)));
+        assert_ne!(them.token, me.token);
+        assert_eq!(them.pid, me.pid);
+        assert!(thread_exists(them.tid as u32));
         drop(done.0);
         t.join().unwrap();
         // `join` returns once the thread cleared its id, slightly before
         // the kernel removes it.
         let mut waited = 0;
-        while status(them.tid, true) != Status::Gone {
+        while thread_exists(them.tid as u32) {
             assert!(waited < 10_000, "thread {} still exists", them.tid);
             std::thread::sleep(std::time::Duration::from_millis(1));
             waited += 1;
