@@ -244,3 +244,31 @@ fn a_creator_killed_inside_open_or_create_blocks_nobody() {
         "opened, not made again"
     );
 }
+
+/// The 512-byte blocks a file occupies.
+fn blocks(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks()
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn creation_reserves_the_pages_unless_told_not_to() {
+    const LEN: usize = 4 << 20; // 4 MiB of u64
+    let reserved = TempPath::new("reserved");
+    let sparse = TempPath::new("sparse");
+    let a = Segment::file(&reserved.0)
+        .create_slice_zeroed::<u64>(LEN / 8)
+        .unwrap();
+    let b = Segment::file(&sparse.0)
+        .reserve(false)
+        .create_slice_zeroed::<u64>(LEN / 8)
+        .unwrap();
+    assert!(blocks(&reserved.0) * 512 >= LEN as u64, "reserved up front");
+    assert!(
+        blocks(&sparse.0) * 512 < (LEN / 4) as u64,
+        "allocated as written"
+    );
+    assert_eq!((a.len(), b.len()), (LEN / 8, LEN / 8));
+    assert!(b.iter().all(|w| *w == 0));
+}

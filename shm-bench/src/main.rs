@@ -51,6 +51,8 @@ pub struct Config {
     pub segment_ops: usize,
     /// Bytes of one segment.
     pub segment_len: usize,
+    /// Segment sizes of the create-cost-against-size section.
+    pub create_sizes: &'static [usize],
     /// Bytes moved per bulk-transfer repetition.
     pub bulk_bytes: usize,
     /// Bytes of one ring slot (and of each pipe write).
@@ -74,6 +76,7 @@ impl Config {
             contended_ms: 200,
             segment_ops: 500,
             segment_len: 64 << 10,
+            create_sizes: &[64 << 10, 1 << 20, 16 << 20, 256 << 20, 1 << 30],
             bulk_bytes: 1 << 30,
             chunk: 1 << 20,
             slots: 8,
@@ -94,6 +97,7 @@ impl Config {
             contended_ms: 10,
             segment_ops: 10,
             segment_len: 64 << 10,
+            create_sizes: &[64 << 10, 1 << 20],
             bulk_bytes: 16 << 20,
             chunk: 256 << 10,
             slots: 4,
@@ -134,6 +138,7 @@ const SECTIONS: &[(&str, Runner)] = &[
     ("lock_contended", locks::contended),
     ("lock_wait", locks::wait),
     ("segment_lifecycle", segments::run),
+    ("segment_create_sizes", segments::create_sizes),
     ("bulk_transfer", bulk::run),
     ("first_touch", touch::run),
 ];

@@ -69,6 +69,57 @@ pub fn run(c: &Config) -> Section {
     s
 }
 
+/// Runs the section on create cost against segment size.
+pub fn create_sizes(c: &Config) -> Section {
+    let mut s = Section::new(
+        "segment_create_sizes",
+        "5b. Create+map+touch one page+unmap+unlink of a POSIX slice segment, by size".to_owned(),
+        "ms/cycle",
+        false,
+    );
+    for &len in c.create_sizes {
+        let size = if len >= 1 << 30 {
+            format!("{} GiB", len >> 30)
+        } else if len >= 1 << 20 {
+            format!("{} MiB", len >> 20)
+        } else {
+            format!("{} KiB", len >> 10)
+        };
+        // Fewer repetitions where one takes a tenth of a second.
+        let reps = if len >= 256 << 20 { 3 } else { c.reps };
+        let base = format!("{size}: raw shm_open+ftruncate+mmap");
+        let timed = |tag: &str, op: fn(&str, usize) -> Res<()>| {
+            let name = name(tag);
+            repeat(reps, || {
+                let start = Instant::now();
+                op(&name, len)?;
+                Ok(start.elapsed().as_secs_f64() * 1e3)
+            })
+        };
+        s.baseline(base.clone(), outcome(timed("zr", raw_create)));
+        s.vs(
+            &base,
+            format!("{size}: Segment reserve(true) (default)"),
+            outcome(timed("zt", ours_create)),
+        )
+        .note = (len == c.create_sizes[0]).then(|| {
+            "reserve(true): posix_fallocate allocates and zeroes every page up front".into()
+        });
+        s.vs(
+            &base,
+            format!("{size}: Segment reserve(false)"),
+            outcome(timed("zf", ours_create_unreserved)),
+        )
+        .note = (len == c.create_sizes[0]).then(|| {
+            "reserve(false): pages allocated when first written (a full /dev/shm then SIGBUSes \
+             the writer)"
+                .into()
+        });
+    }
+    remove_leftovers();
+    s
+}
+
 fn prefix() -> String {
     format!("shm-bench-{}-", std::process::id())
 }
@@ -288,6 +339,15 @@ fn words(len: usize) -> usize {
 
 fn ours_create(name: &str, len: usize) -> Res<()> {
     let segment = Segment::posix(name);
+    let view = segment.create_slice_zeroed::<AtomicU64>(words(len))?;
+    view[0].store(1, Ordering::Relaxed);
+    drop(view);
+    segment.remove()?;
+    Ok(())
+}
+
+fn ours_create_unreserved(name: &str, len: usize) -> Res<()> {
+    let segment = Segment::posix(name).reserve(false);
     let view = segment.create_slice_zeroed::<AtomicU64>(words(len))?;
     view[0].store(1, Ordering::Relaxed);
     drop(view);

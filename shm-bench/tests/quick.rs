@@ -13,6 +13,7 @@ const SECTIONS: &[&str] = &[
     "lock_contended",
     "lock_wait",
     "segment_lifecycle",
+    "segment_create_sizes",
     "bulk_transfer",
     "first_touch",
 ];

@@ -70,7 +70,8 @@
 //! Creation is exclusive, sets the mode exactly (`fchmod`, 0600 by default,
 //! whatever the umask), reserves the memory or disk blocks
 //! (`posix_fallocate`, so a full `/dev/shm` or disk is an
-//! [`OutOfMemory`](ErrorKind::OutOfMemory) error now, not a `SIGBUS` later),
+//! [`OutOfMemory`](ErrorKind::OutOfMemory) error now, not a `SIGBUS` later;
+//! [`reserve(false)`](Segment::reserve) skips it, with its trade-off),
 //! initializes the value, and only then publishes it.
 //!
 //! **Atomic publication** (POSIX objects and files, on Linux): the segment
@@ -355,6 +356,7 @@ pub struct Segment {
     allow_foreign_owner: bool,
     map_options: MapOptions,
     remove_on_drop: bool,
+    reserve: bool,
 }
 
 impl fmt::Display for Segment {
@@ -491,6 +493,7 @@ impl Segment {
             allow_foreign_owner: false,
             map_options: MapOptions::new(),
             remove_on_drop: false,
+            reserve: true,
         }
     }
 
@@ -574,6 +577,35 @@ impl Segment {
     /// ```
     pub fn allow_foreign_owner(mut self, allow: bool) -> Segment {
         self.allow_foreign_owner = allow;
+        self
+    }
+
+    /// Whether creation reserves the whole object's memory or disk blocks
+    /// (`posix_fallocate`; the default, `true`).
+    ///
+    /// Reserving costs time and space in proportion to the size (every page
+    /// is allocated and zeroed up front: a sparse 16 GiB table takes 16 GiB
+    /// of `/dev/shm` at once), and makes a full `/dev/shm` or disk an
+    /// [`OutOfMemory`](ErrorKind::OutOfMemory) error at creation. Without
+    /// it, creation is as cheap as `ftruncate` whatever the size, and pages
+    /// are allocated when first written: a process that touches a new page
+    /// when the file system is full is then killed by `SIGBUS` — which no
+    /// handler can repair, since there is no page to share (this crate's
+    /// handler lets that `SIGBUS` through, see [`crate::sigbus`]). Choose
+    /// `false` for large, sparsely used segments on a file system known to
+    /// have room.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let sparse = Segment::posix(format!("/shm-runtime-doc-sparse-{}", std::process::id()))
+    ///     .reserve(false)
+    ///     .remove_on_drop(true)
+    ///     .create_slice_zeroed::<u64>(1 << 24)?; // 128 MiB, allocated as written
+    /// assert_eq!(sparse[12345], 0);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn reserve(mut self, reserve: bool) -> Segment {
+        self.reserve = reserve;
         self
     }
 
@@ -686,7 +718,7 @@ impl Segment {
         let what = self.what();
         let sized = |fd: std::os::fd::OwnedFd, link: Option<Link>| -> Result<Created> {
             creation_step(1);
-            object::size_and_reserve(&fd, len, &what)?;
+            object::size_and_reserve(&fd, len, self.reserve, &what)?;
             creation_step(2);
             let stat = object::fstat(&fd, &what)?;
             Ok(Created {
@@ -1240,7 +1272,7 @@ impl Segment {
             // SAFETY: `mapping` covers the header, page-aligned.
             let old = unsafe { HeaderPtr::new(mapping.ptr()) };
             let grown = object
-                .grow(total, &what)
+                .grow(total, self.reserve, &what)
                 .and_then(|()| object.map(total, true, &self.map_options, &what));
             match grown {
                 Ok(new) => new,

@@ -67,9 +67,10 @@ pub(crate) fn fchmod(fd: &OwnedFd, mode: u32, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Sizes `fd` to `len` bytes and reserves the memory or disk blocks, so that
-/// a full `/dev/shm` or disk is an error now rather than a `SIGBUS` later.
-pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, what: &str) -> Result<()> {
+/// Sizes `fd` to `len` bytes and, with `reserve`, reserves the memory or
+/// disk blocks, so that a full `/dev/shm` or disk is an error now rather
+/// than a `SIGBUS` later.
+pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &str) -> Result<()> {
     let len_off = libc::off_t::try_from(len).map_err(|_| {
         Error::new(
             ErrorKind::InvalidSize,
@@ -79,6 +80,9 @@ pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, what: &str) -> Result<(
     // SAFETY: `fd` is open for writing; `ftruncate` changes only its size.
     if unsafe { libc::ftruncate(fd.as_raw_fd(), len_off) } != 0 {
         return Err(Error::last_os(format!("sizing {what} to {len} bytes")));
+    }
+    if !reserve {
+        return Ok(());
     }
     // SAFETY: as above; `posix_fallocate` allocates blocks for the range.
     // It returns the error number instead of setting errno.
@@ -123,9 +127,9 @@ impl Object {
 
     /// Grows the object to `len` bytes (reclaiming a segment sized for a
     /// smaller type). System V segments cannot grow.
-    pub(crate) fn grow(&self, len: usize, what: &str) -> Result<()> {
+    pub(crate) fn grow(&self, len: usize, reserve: bool, what: &str) -> Result<()> {
         match self {
-            Object::Fd(fd) => size_and_reserve(fd, len, what),
+            Object::Fd(fd) => size_and_reserve(fd, len, reserve, what),
             Object::SysV(_) => Err(Error::new(
                 ErrorKind::TooShort,
                 format!(
