@@ -561,7 +561,9 @@ impl SegmentInfo {
 pub struct MutexInfo {
     /// Its offset in the payload, in bytes.
     pub offset: u64,
-    /// The thread id holding the lock (from its lock word), 0 if free.
+    /// The OS thread id holding the lock, from the holder's owner record: 0
+    /// if the lock is free, or while its holder has not recorded itself yet
+    /// (the instant after it took the lock).
     pub holder_tid: u32,
     /// Whether that thread is alive: `None` when the lock is free, or when
     /// thread ids cannot be judged from this process (a process of another
