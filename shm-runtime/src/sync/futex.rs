@@ -100,13 +100,19 @@ fn low_half(word: &AtomicU64) -> *mut u32 {
 
 /// Blocks while the low half of `word` holds `expected`, until woken by
 /// [`wake_low`] or `deadline`. May return early (spuriously): callers loop.
-#[cfg(target_os = "linux")]
+///
+/// Not under Miri, which emulates the kernel's read of the futex word as a
+/// 4-byte atomic access of the program's own, mixed with the 8-byte ones,
+/// and reports that as a data race. (The real kernel is no part of the
+/// program: its read is another process's, as for any shared futex.) Miri
+/// runs the polling fallback below instead.
+#[cfg(all(target_os = "linux", not(miri)))]
 pub(crate) fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<&Deadline>) -> Wake {
     wait_at(low_half(word), expected, deadline)
 }
 
 /// Wakes up to `count` processes or threads blocked in [`wait_low`] on `word`.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 pub(crate) fn wake_low(word: &AtomicU64, count: i32) {
     wake_at(low_half(word), count);
 }
@@ -180,8 +186,8 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>)
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn wake(_word: &AtomicU32, _count: i32) {}
 
-/// Portable fallback of [`wait_low`]: polls the low half.
-#[cfg(not(target_os = "linux"))]
+/// Portable fallback of [`wait_low`] (and Miri's): polls the low half.
+#[cfg(any(not(target_os = "linux"), miri))]
 #[allow(dead_code)]
 pub(crate) fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<&Deadline>) -> Wake {
     let _ = low_half;
@@ -201,8 +207,8 @@ pub(crate) fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<&Deadli
     }
 }
 
-/// Portable fallback: waiters poll, so there is nobody to wake.
-#[cfg(not(target_os = "linux"))]
+/// Portable fallback (and Miri's): waiters poll, so there is nobody to wake.
+#[cfg(any(not(target_os = "linux"), miri))]
 #[allow(dead_code)]
 pub(crate) fn wake_low(_word: &AtomicU64, _count: i32) {}
 

@@ -106,7 +106,7 @@ fn compute(generation: u64, slot: &'static ThreadSlot) -> Me {
         super::mutex::TOKEN
     );
     #[cfg(miri)]
-    miri_threads::register(tid);
+    miri_threads::register(tid as u32);
     // `/proc` is only trusted when it names this thread as gettid does:
     // a `/proc` mounted for another PID namespace would name other threads.
     // Under Miri it names the interpreter's own threads, whose ids may match
