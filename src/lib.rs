@@ -98,3 +98,25 @@ impl Drop for TempPath {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// The body of a child process that, for `run`, truncates the file at
+/// `path` to nothing and writes `contents` back, again and again, as a
+/// careless (or hostile) process of the same user could; then `_exit`s (0,
+/// or 2/3 when the file cannot be opened or written).
+pub fn truncate_and_restore(
+    path: &std::path::Path,
+    contents: &[u8],
+    run: std::time::Duration,
+) -> ! {
+    use std::os::unix::fs::FileExt;
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else {
+        exit_child(2)
+    };
+    let start = std::time::Instant::now();
+    while start.elapsed() < run {
+        if file.set_len(0).is_err() || file.write_all_at(contents, 0).is_err() {
+            exit_child(3);
+        }
+    }
+    exit_child(0)
+}

@@ -12,7 +12,6 @@ use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
 use shm_runtime::ErrorKind;
 use shm_workspace::{exit_child, TempPath};
-use std::os::unix::fs::FileExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
@@ -79,19 +78,7 @@ fn readers_survive_a_writer_truncating_in_a_loop() {
     drop(Segment::file(&temp.0).create([7u64; WORDS]).unwrap());
     let good = std::fs::read(&temp.0).unwrap();
     let path = temp.0.clone();
-    let truncator = fork(|| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap_or_else(|_| exit_child(2));
-        let start = Instant::now();
-        while start.elapsed() < RUN {
-            if file.set_len(0).is_err() || file.write_all_at(&good, 0).is_err() {
-                exit_child(3);
-            }
-        }
-        exit_child(0)
-    });
+    let truncator = fork(|| shm_workspace::truncate_and_restore(&path, &good, RUN));
     let readers: Vec<Child> = (0..2)
         .map(|_| {
             fork(|| {

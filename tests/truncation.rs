@@ -32,19 +32,7 @@ fn opening_while_another_process_truncates_is_never_a_signal() {
     drop(Segment::file(&temp.0).create([7u64; 512]).unwrap());
     let good = std::fs::read(&temp.0).unwrap();
 
-    let truncator = fork(|| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&temp.0)
-            .unwrap_or_else(|_| exit_child(2));
-        let start = Instant::now();
-        while start.elapsed() < RUN {
-            if file.set_len(0).is_err() || file.write_all_at(&good, 0).is_err() {
-                exit_child(3);
-            }
-        }
-        exit_child(0)
-    });
+    let truncator = fork(|| shm_workspace::truncate_and_restore(&temp.0, &good, RUN));
     let openers: Vec<Child> = (0..2)
         .map(|_| {
             fork(|| {

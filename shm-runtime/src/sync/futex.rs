@@ -166,9 +166,20 @@ fn wake_at(at: *mut u32, count: i32) {
 /// Portable fallback: sleep briefly and let the caller re-check.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn wait(word: &AtomicU32, expected: u32, deadline: Option<&Deadline>) -> Wake {
+    poll_while(
+        || word.load(std::sync::atomic::Ordering::Acquire) == expected,
+        deadline,
+    )
+}
+
+/// Sleeps in growing steps (50 µs to 1 ms) while `unchanged()`, at most
+/// until `deadline`: the wait of the platforms (and of Miri) without a
+/// futex that this module can use.
+#[cfg(any(not(target_os = "linux"), miri))]
+fn poll_while(mut unchanged: impl FnMut() -> bool, deadline: Option<&Deadline>) -> Wake {
     let mut pause = Duration::from_micros(50);
     loop {
-        if word.load(std::sync::atomic::Ordering::Acquire) != expected {
+        if !unchanged() {
             return Wake::Retry;
         }
         if let Some(deadline) = deadline {
@@ -191,20 +202,10 @@ pub(crate) fn wake(_word: &AtomicU32, _count: i32) {}
 #[allow(dead_code)]
 pub(crate) fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<&Deadline>) -> Wake {
     let _ = low_half;
-    let mut pause = Duration::from_micros(50);
-    loop {
-        if word.load(std::sync::atomic::Ordering::Acquire) as u32 != expected {
-            return Wake::Retry;
-        }
-        if let Some(deadline) = deadline {
-            if deadline.passed() {
-                return Wake::TimedOut;
-            }
-            pause = pause.min(deadline.remaining());
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(1));
-    }
+    poll_while(
+        || word.load(std::sync::atomic::Ordering::Acquire) as u32 == expected,
+        deadline,
+    )
 }
 
 /// Portable fallback (and Miri's): waiters poll, so there is nobody to wake.
