@@ -24,6 +24,16 @@ fn fork(child: impl FnOnce()) -> Child {
     unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
 }
 
+/// Truncates the file at `path` to nothing, as another process could.
+fn truncate(path: &std::path::Path) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+}
+
 fn status_of(mut child: Child) -> ExitStatus {
     child
         .wait_timeout(JOIN)
@@ -44,12 +54,7 @@ fn a_reader_survives_a_truncation_after_open_and_is_told() {
             exit_child(2);
         }
         // Another process (here: this one, through the file) truncates it.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         // Every lost page now reads as zeros, instead of a SIGBUS.
         let sum: u64 = view.iter().sum();
         if sum != 0 {
@@ -293,12 +298,7 @@ fn locks_and_waits_in_a_truncated_mapping_report_it() {
         if view.mutex.lock_timeout(short).is_err() {
             exit_child(2);
         }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        truncate(&path);
         // A read of the lost pages, survived: now truncated.
         if view.spare[2047] != 0 || !view.is_truncated() {
             exit_child(3);

@@ -309,17 +309,7 @@ impl TypeLayout {
         protocol: &'static str,
         validity: Validity,
     ) -> TypeLayout {
-        TypeLayout {
-            name,
-            size: core::mem::size_of::<T>(),
-            align: core::mem::align_of::<T>(),
-            kind: LayoutKind::Library {
-                protocol,
-                params: &[],
-                fields: &[],
-                validity,
-            },
-        }
+        TypeLayout::library::<T>(name, protocol, &[], &[], validity)
     }
 
     /// The layout of a [library type](LayoutKind::Library) `T` made of
