@@ -16,6 +16,7 @@ use std::time::Instant;
 
 const CREATE_RAW: &str = "create+map+unmap+unlink: raw libc";
 const OPEN_RAW: &str = "open+map+unmap: raw libc";
+const CREATE_RAW_RESERVED: &str = "create+map+unmap+unlink: raw libc + posix_fallocate";
 
 /// Runs the section.
 pub fn run(c: &Config) -> Section {
@@ -42,6 +43,30 @@ pub fn run(c: &Config) -> Section {
     )
     .note = Some(
         "also writes and checks a header, fchmods, and reserves the pages (posix_fallocate)".into(),
+    );
+    s.vs(
+        CREATE_RAW,
+        "create+map+unmap+unlink: shm_runtime reserve(false)",
+        outcome(cycles(c, "cu", ours_create_unreserved)),
+    )
+    .note = Some("the same without reserving the pages: the work the raw row does".into());
+    s.baseline(
+        CREATE_RAW_RESERVED,
+        outcome(cycles(c, "cf", raw_create_reserved)),
+    )
+    .note = Some(
+        "raw libc that also reserves the pages (posix_fallocate), as the library's default does"
+            .into(),
+    );
+    s.vs(
+        CREATE_RAW_RESERVED,
+        "create+map+unmap+unlink: shm_runtime Segment::posix, again",
+        outcome(cycles(c, "cm2", ours_create)),
+    )
+    .note = Some(
+        "the default create again, against the reserving floor (its header adds one page to \
+         reserve)"
+            .into(),
     );
     s.baseline(OPEN_RAW, outcome(open_cycles(c, "or", raw_leave, raw_open)));
     s.vs(
@@ -241,6 +266,24 @@ fn raw_create(name: &str, len: usize) -> Res<()> {
         return Err(os_error("shm_unlink"));
     }
     Ok(())
+}
+
+/// Like [`raw_create`], reserving the pages as this library does by default.
+fn raw_create_reserved(name: &str, len: usize) -> Res<()> {
+    let cname = CString::new(name)?;
+    let fd = raw_create_fd(&cname, len)?;
+    // SAFETY: `fd` is the descriptor just created and sized to `len`.
+    let rc = unsafe { libc::posix_fallocate(fd, 0, len as libc::off_t) };
+    let mapped = if rc == 0 {
+        map_touch_unmap(fd, len)
+    } else {
+        // SAFETY: closes the descriptor just created.
+        unsafe { libc::close(fd) };
+        Err(format!("posix_fallocate: {}", std::io::Error::from_raw_os_error(rc)).into())
+    };
+    // SAFETY: unlinks a name; no memory is involved.
+    unsafe { libc::shm_unlink(cname.as_ptr()) };
+    mapped
 }
 
 /// Creates a segment with raw libc calls and leaves it in place.

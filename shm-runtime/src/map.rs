@@ -3,9 +3,10 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// The size of a memory page in bytes, from `sysconf(_SC_PAGESIZE)`.
 ///
@@ -310,7 +311,7 @@ impl Mapping {
     /// checked that the object is at least `len` bytes long: pages past its
     /// end would raise `SIGBUS` when touched.
     pub(crate) fn from_fd(
-        fd: BorrowedFd<'_>,
+        fd: &Arc<OwnedFd>,
         len: usize,
         writable: bool,
         options: &MapOptions,
@@ -510,6 +511,12 @@ impl Mapping {
     /// The mapped length in bytes (whole pages).
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Whether the SIGBUS handler guards this mapping: a truncation of its
+    /// object by another process is then survived (see [`crate::sigbus`]).
+    pub(crate) fn guarded(&self) -> bool {
+        self.registration.is_some()
     }
 
     /// Whether another process truncated the object and this mapping's

@@ -41,7 +41,9 @@
 //! System V segments cannot shrink, and anonymous mappings have no object:
 //! neither is registered.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Entries per chunk of the registry; chunks are added, never freed.
 const CHUNK: usize = 128;
@@ -162,6 +164,9 @@ fn install() {
 #[derive(Debug)]
 pub(crate) struct Registration {
     entry: &'static Entry,
+    /// Keeps the entry's descriptor open until the entry is free again
+    /// (dropped after `Drop::drop` has retired the entry).
+    _fd: Arc<OwnedFd>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -173,30 +178,25 @@ impl std::fmt::Debug for Entry {
     }
 }
 
-/// Registers the mapping `start..start + len` of the object `fd` (which the
-/// registry duplicates), mapped with `prot` on pages of `page` bytes.
-/// `None` when the handler is disabled or a descriptor cannot be had.
+/// Registers the mapping `start..start + len` of the object `fd`, mapped
+/// with `prot` on pages of `page` bytes. The registration keeps the
+/// descriptor open (a share of it, not a duplicate: no system call) for the
+/// handler's `fstat`. `None` when the handler is disabled.
 pub(crate) fn register(
     start: usize,
     len: usize,
-    fd: std::os::fd::BorrowedFd<'_>,
+    fd: &Arc<OwnedFd>,
     prot: i32,
     page: usize,
 ) -> Option<Registration> {
-    use std::os::fd::AsRawFd;
     install();
     if !installed() {
-        return None;
-    }
-    // SAFETY: `fd` is open; the duplicate belongs to the entry.
-    let dup = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
         return None;
     }
     let entry = claim_entry();
     entry.start.store(start, Ordering::Relaxed);
     entry.len.store(len, Ordering::Relaxed);
-    entry.fd.store(dup, Ordering::Relaxed);
+    entry.fd.store(fd.as_raw_fd(), Ordering::Relaxed);
     entry.page.store(page, Ordering::Relaxed);
     entry.prot.store(prot, Ordering::Relaxed);
     entry.zero_ok.store(true, Ordering::Relaxed);
@@ -204,7 +204,10 @@ pub(crate) fn register(
     entry.retried.store(0, Ordering::Relaxed);
     // Publishes the fields to the handler, which loads the state first.
     entry.state.store(ACTIVE, Ordering::Release);
-    Some(Registration { entry })
+    Some(Registration {
+        entry,
+        _fd: Arc::clone(fd),
+    })
 }
 
 /// A free entry, claimed; a new chunk when all are taken.
@@ -275,11 +278,8 @@ impl Drop for Registration {
         while entry.users.load(Ordering::SeqCst) != 0 {
             std::hint::spin_loop();
         }
-        let fd = entry.fd.swap(-1, Ordering::Relaxed);
-        if fd >= 0 {
-            // SAFETY: the entry owned this duplicate.
-            unsafe { libc::close(fd) };
-        }
+        // The descriptor is `_fd`'s, closed with its last share.
+        entry.fd.store(-1, Ordering::Relaxed);
         entry.state.store(FREE, Ordering::Release);
     }
 }

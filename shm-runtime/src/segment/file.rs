@@ -1,7 +1,7 @@
 //! Files mapped with `mmap(MAP_SHARED)`: the data persists in the file
 //! across runs; [`Shared::flush`](crate::Shared::flush) writes it back.
 
-use super::object::{c_string, fchmod, fstat, Identity};
+use super::object::{c_string, fstat, set_mode, Identity, Stat};
 use crate::error::{Error, ErrorKind, Result};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -41,19 +41,21 @@ pub(crate) fn open_flags(
 }
 
 /// Creates the file exclusively (`O_EXCL`) with exactly `mode`.
-pub(crate) fn create(path: &CString, mode: u32, what: &str) -> Result<OwnedFd> {
+pub(crate) fn create(path: &CString, mode: u32, what: &str) -> Result<(OwnedFd, Stat)> {
     let fd = open_flags(
         path,
         libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
         mode,
         &format!("creating {what}"),
     )?;
-    if let Err(e) = fchmod(&fd, mode, what) {
-        // SAFETY: `path` is a valid C string; we created this file.
-        unsafe { libc::unlink(path.as_ptr()) };
-        return Err(e);
+    match set_mode(&fd, mode, what) {
+        Ok(stat) => Ok((fd, stat)),
+        Err(e) => {
+            // SAFETY: a valid C string; we created this object.
+            unsafe { libc::unlink(path.as_ptr()) };
+            Err(e)
+        }
     }
-    Ok(fd)
 }
 
 /// Opens an existing regular file, for reading and writing or reading only.

@@ -67,8 +67,8 @@
 //!
 //! # Creation
 //!
-//! Creation is exclusive, sets the mode exactly (`fchmod`, 0600 by default,
-//! whatever the umask), reserves the memory or disk blocks
+//! Creation is exclusive, sets the mode exactly (0600 by default, whatever
+//! the umask: `fchmod` when the umask took bits away), reserves the memory or disk blocks
 //! (`posix_fallocate`, so a full `/dev/shm` or disk is an
 //! [`OutOfMemory`](ErrorKind::OutOfMemory) error now, not a `SIGBUS` later;
 //! [`reserve(false)`](Segment::reserve) skips it, with its trade-off),
@@ -212,7 +212,7 @@
 //! Where creation takes the name first (System V, other platforms, file
 //! systems without `O_TMPFILE`), the check closes the window only once the
 //! magic is there. The creator makes the name (`O_CREAT | O_EXCL` or
-//! `IPC_EXCL`, then `fchmod`), sizes and reserves the object, maps it,
+//! `IPC_EXCL`, then `fchmod` if the umask took bits away), sizes and reserves the object, maps it,
 //! claims the state word, records its PID namespace, writes the header
 //! fields, and stores the magic (a release store) as the last header field,
 //! *before* the payload is initialized: before `create_with`'s closure gets
@@ -297,7 +297,7 @@ enum Resolved {
 impl Target {
     fn what(&self) -> String {
         match self {
-            Target::Posix(name) => format!("segment `{}`", name.escape_debug()),
+            Target::Posix(name) => format!("segment `{}`", posix::shown(name)),
             Target::File(path) => format!("file `{}`", path.display()),
             Target::SysV(key) => format!("System V segment {key}"),
         }
@@ -716,29 +716,27 @@ impl Segment {
     /// allows (see `publish`), else under its name.
     fn create_object(&self, len: usize) -> Result<Created> {
         let what = self.what();
-        let sized = |fd: std::os::fd::OwnedFd, link: Option<Link>| -> Result<Created> {
-            creation_step(1);
-            object::size_and_reserve(&fd, len, self.reserve, &what)?;
-            creation_step(2);
-            let stat = object::fstat(&fd, &what)?;
-            Ok(Created {
-                object: Object::Fd(fd),
-                stat,
-                link,
-            })
-        };
+        let sized =
+            |fd: std::os::fd::OwnedFd, mut stat: Stat, link: Option<Link>| -> Result<Created> {
+                creation_step(1);
+                object::size_and_reserve(&fd, len, self.reserve, &what)?;
+                creation_step(2);
+                // The `fstat` of the new, empty object, sized since.
+                stat.size = len;
+                Ok(Created {
+                    object: Object::Fd(fd.into()),
+                    stat,
+                    link,
+                })
+            };
         let unnamed = |dir: &[u8], path: &[u8], durable: bool| -> Result<Option<Created>> {
-            let Some((fd, link)) = publish::create_unnamed(dir, path, self.mode, durable, &what)?
+            let Some((fd, stat, link)) =
+                publish::create_unnamed(dir, path, self.mode, durable, &what)?
             else {
                 return Ok(None);
             };
-            if link.name_exists() {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("creating {what}: it exists already (open it, or remove it first)"),
-                ));
-            }
-            sized(fd, Some(link)).map(Some)
+            // An existing name is found when the link is made.
+            sized(fd, stat, Some(link)).map(Some)
         };
         let resolved = self.target.resolve()?;
         if let Some((dir, path, durable)) = self.publish_paths() {
@@ -748,14 +746,14 @@ impl Segment {
         }
         match resolved {
             Resolved::Posix(name) => {
-                let fd = posix::create(&name, self.mode, &what)?;
-                sized(fd, None).inspect_err(|_| {
+                let (fd, stat) = posix::create(&name, self.mode, &what)?;
+                sized(fd, stat, None).inspect_err(|_| {
                     let _ = posix::unlink_c(&name, &what);
                 })
             }
             Resolved::File(path) => {
-                let fd = file::create(&path, self.mode, &what)?;
-                sized(fd, None).inspect_err(|_| {
+                let (fd, stat) = file::create(&path, self.mode, &what)?;
+                sized(fd, stat, None).inspect_err(|_| {
                     let _ = file::unlink_c(&path, &what);
                 })
             }
@@ -793,12 +791,12 @@ impl Segment {
             Resolved::Posix(name) => {
                 let fd = posix::open(&name, writable, &what)?;
                 let stat = object::fstat(&fd, &what)?;
-                (Object::Fd(fd), stat)
+                (Object::Fd(fd.into()), stat)
             }
             Resolved::File(path) => {
                 let fd = file::open(&path, writable, &what)?;
                 let stat = object::fstat(&fd, &what)?;
-                (Object::Fd(fd), stat)
+                (Object::Fd(fd.into()), stat)
             }
             Resolved::SysV(key) => {
                 let id = sysv::open(key, &what)?;
@@ -936,16 +934,25 @@ impl Segment {
         check_align(layout, &what)?;
         let (object, mut stat) = self.open_object(writable)?;
         // A System V segment cannot shrink: its header is read from an
-        // attachment of its full size.
-        let attached = match &object {
+        // attachment of its full size. A POSIX object or file is mapped at
+        // once too (the open needs the mapping anyway, and reading the header
+        // from it costs no system call), when the SIGBUS handler guards the
+        // mapping against a truncation while the header is read; should it
+        // not be ready at the first look, it is unmapped and the wait reads
+        // with `pread`.
+        let mut attached = match &object {
             Object::SysV(_) if stat.size >= HEADER_SIZE => {
                 Some(object.map(stat.size, writable, &self.map_options, &what)?)
             }
+            Object::Fd(_) if stat.size >= HEADER_SIZE && !self.map_options.prefault => {
+                let mapping = object.map(stat.size, writable, &self.map_options, &what)?;
+                mapping.guarded().then_some(mapping)
+            }
             _ => None,
         };
-        let reader = match (&object, &attached) {
-            (Object::Fd(fd), _) => Reader::Fd(fd.as_fd()),
-            (Object::SysV(_), Some(mapping)) => Reader::SysV(mapping),
+        let mut reader = match (&object, &attached) {
+            (_, Some(mapping)) => Reader::SysV(mapping),
+            (Object::Fd(fd), None) => Reader::Fd(fd.as_fd()),
             (Object::SysV(_), None) => {
                 return Err(Error::new(
                     ErrorKind::TooShort,
@@ -965,6 +972,15 @@ impl Segment {
             } else {
                 reader.header()?
             };
+            if let (Object::Fd(fd), Some(_)) = (&object, &attached) {
+                if !matches!(snapshot.as_ref().map(|s| s.poll), Some(Poll::Ready)) {
+                    // Not ready (or truncated meanwhile): look again the slow
+                    // way, without the mapping.
+                    reader = Reader::Fd(fd.as_fd());
+                    attached = None;
+                    continue;
+                }
+            }
             let waiting_for = match snapshot.as_ref().map(|s| s.poll) {
                 // Empty (a creator between creating and sizing it), or
                 // truncated since the `fstat`: look again.

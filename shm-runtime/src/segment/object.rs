@@ -5,13 +5,15 @@ use super::sysv;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::MapOptions;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 
 /// An opened segment object, not yet mapped.
 #[derive(Debug)]
 pub(crate) enum Object {
-    /// A POSIX shared memory object or a file.
-    Fd(OwnedFd),
+    /// A POSIX shared memory object or a file. Shared with the mappings
+    /// made of it, whose SIGBUS registration keeps it open.
+    Fd(Arc<OwnedFd>),
     /// A System V segment id.
     SysV(libc::c_int),
 }
@@ -39,6 +41,11 @@ pub(crate) struct Stat {
 
 /// `fstat(fd)`.
 pub(crate) fn fstat(fd: &OwnedFd, what: &str) -> Result<Stat> {
+    fstat_mode(fd, what).map(|(stat, _)| stat)
+}
+
+/// `fstat(fd)`, and the object's permission bits.
+fn fstat_mode(fd: &OwnedFd, what: &str) -> Result<(Stat, u32)> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `fd` is open; `st` is a valid out-pointer for one `stat`.
     if unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
@@ -48,23 +55,30 @@ pub(crate) fn fstat(fd: &OwnedFd, what: &str) -> Result<Stat> {
     }
     // SAFETY: `fstat` succeeded, so it filled `st`.
     let st = unsafe { st.assume_init() };
-    Ok(Stat {
+    let stat = Stat {
         size: usize::try_from(st.st_size).unwrap_or(usize::MAX),
         uid: st.st_uid,
         #[allow(clippy::unnecessary_cast)] // dev_t/ino_t widths vary by target
         identity: Identity::Inode(st.st_dev as u64, st.st_ino as u64),
         regular: (st.st_mode & libc::S_IFMT) == libc::S_IFREG,
         linked: st.st_nlink > 0,
-    })
+    };
+    #[allow(clippy::unnecessary_cast)] // mode_t is 16 bits on some targets
+    Ok((stat, st.st_mode as u32 & 0o7777))
 }
 
-/// Sets the permission bits exactly (`fchmod`), whatever the umask.
-pub(crate) fn fchmod(fd: &OwnedFd, mode: u32, what: &str) -> Result<()> {
-    // SAFETY: `fd` is open; `fchmod` changes only its permission bits.
-    if unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) } != 0 {
-        return Err(Error::last_os(format!("setting mode {mode:o} on {what}")));
+/// Sets the permission bits of a new object exactly, whatever the umask,
+/// and returns its `fstat`: the `fchmod` is only made when the umask took
+/// bits away (with the default mode 0600 and a usual umask, it did not).
+pub(crate) fn set_mode(fd: &OwnedFd, mode: u32, what: &str) -> Result<Stat> {
+    let (stat, bits) = fstat_mode(fd, what)?;
+    if bits != mode & 0o7777 {
+        // SAFETY: `fd` is open; `fchmod` changes only its permission bits.
+        if unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) } != 0 {
+            return Err(Error::last_os(format!("setting mode {mode:o} on {what}")));
+        }
     }
-    Ok(())
+    Ok(stat)
 }
 
 /// Sizes `fd` to `len` bytes and, with `reserve`, reserves the memory or
@@ -77,6 +91,24 @@ pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &s
             format!("sizing {what}: {len} bytes is too large"),
         )
     })?;
+    // Linux: one `fallocate` both reserves and sizes a new object (it
+    // extends the size to the end of the range); the `ftruncate` below is
+    // for file systems without it.
+    #[cfg(target_os = "linux")]
+    if reserve {
+        // SAFETY: `fd` is open for writing; mode 0 allocates blocks for the
+        // range and grows the size to its end, nothing else.
+        if unsafe { libc::fallocate(fd.as_raw_fd(), 0, 0, len_off) } == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if !matches!(
+            err.raw_os_error(),
+            Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
+        ) {
+            return Err(reserve_failed(len, what, err));
+        }
+    }
     // SAFETY: `fd` is open for writing; `ftruncate` changes only its size.
     if unsafe { libc::ftruncate(fd.as_raw_fd(), len_off) } != 0 {
         return Err(Error::last_os(format!("sizing {what} to {len} bytes")));
@@ -91,14 +123,22 @@ pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &s
         0 => Ok(()),
         // The file system cannot reserve space: nothing more we can do.
         libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
-        errno => Err(Error::os(
-            format!(
-                "reserving {len} bytes for {what} (is /dev/shm or the disk full, or a size \
-                 limit reached?)"
-            ),
+        errno => Err(reserve_failed(
+            len,
+            what,
             std::io::Error::from_raw_os_error(errno),
         )),
     }
+}
+
+fn reserve_failed(len: usize, what: &str, err: std::io::Error) -> Error {
+    Error::os(
+        format!(
+            "reserving {len} bytes for {what} (is /dev/shm or the disk full, or a size limit \
+             reached?)"
+        ),
+        err,
+    )
 }
 
 impl Object {
@@ -120,7 +160,7 @@ impl Object {
         what: &str,
     ) -> Result<Mapping> {
         match self {
-            Object::Fd(fd) => Mapping::from_fd(fd.as_fd(), len, writable, options, what),
+            Object::Fd(fd) => Mapping::from_fd(fd, len, writable, options, what),
             Object::SysV(id) => Mapping::attach_sysv(*id, len, writable, options, what),
         }
     }

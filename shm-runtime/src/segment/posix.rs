@@ -4,7 +4,7 @@
 //! in memory (and swap), survive their processes until unlinked or reboot,
 //! and `ls -l /dev/shm` lists them.
 
-use super::object::{c_string, fchmod, fstat, Identity};
+use super::object::{c_string, fstat, set_mode, Identity, Stat};
 use crate::error::{Error, ErrorKind, Result};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -15,7 +15,6 @@ const NAME_MAX: usize = 255;
 /// Checks a POSIX shared memory name: a leading `/`, then 1 to 254 bytes
 /// with no other `/` and no NUL, and not `.` or `..`.
 pub(crate) fn validate_name(name: &str) -> Result<CString> {
-    let what = format!("segment name `{}`", name.escape_debug());
     let problem = if !name.starts_with('/') {
         Some("must start with `/`")
     } else if name.len() == 1 {
@@ -35,11 +34,27 @@ pub(crate) fn validate_name(name: &str) -> Result<CString> {
         Some(problem) => Err(Error::new(
             ErrorKind::InvalidName,
             format!(
-                "{what} {problem}: POSIX shared memory names look like `/my-app.jobs` \
-                 (at most 255 bytes)"
+                "segment name `{}` {problem}: POSIX shared memory names look like \
+                 `/my-app.jobs` (at most 255 bytes)",
+                shown(name)
             ),
         )),
-        None => c_string(name.as_bytes(), &what),
+        // No NUL (checked above): cannot fail.
+        None => c_string(name.as_bytes(), "a segment name"),
+    }
+}
+
+/// `name` as error messages show it: escaped (`escape_debug`) only when it
+/// holds a character that needs it, so that the common case, formatted on
+/// every open for the messages it might need, copies the name as it is.
+pub(crate) fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'\\' | b'\'' | b'"') || b == b' ')
+    {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(name.escape_debug().to_string())
     }
 }
 
@@ -56,7 +71,7 @@ fn shm_open(name: &CString, flags: libc::c_int, mode: u32) -> std::io::Result<Ow
 }
 
 /// Creates the object exclusively (`O_EXCL`) with exactly `mode`.
-pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<OwnedFd> {
+pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<(OwnedFd, Stat)> {
     let fd =
         shm_open(name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, mode).map_err(|e| {
             match e.raw_os_error() {
@@ -67,12 +82,14 @@ pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<OwnedFd> {
                 _ => Error::os(format!("creating {what}"), e),
             }
         })?;
-    if let Err(e) = fchmod(&fd, mode, what) {
-        // SAFETY: `name` is a valid C string; we created this object.
-        unsafe { libc::shm_unlink(name.as_ptr()) };
-        return Err(e);
+    match set_mode(&fd, mode, what) {
+        Ok(stat) => Ok((fd, stat)),
+        Err(e) => {
+            // SAFETY: a valid C string; we created this object.
+            unsafe { libc::shm_unlink(name.as_ptr()) };
+            Err(e)
+        }
     }
-    Ok(fd)
 }
 
 /// Opens an existing object, for reading and writing or for reading only.

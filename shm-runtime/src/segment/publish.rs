@@ -16,7 +16,7 @@
 //! creation takes the name first and relies on the header's init states
 //! (see the [segment documentation](super#creation)).
 
-use super::object::{c_string, fchmod};
+use super::object::{c_string, set_mode, Stat};
 use crate::error::{Error, ErrorKind, Result};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -41,7 +41,7 @@ pub(crate) fn create_unnamed(
     mode: u32,
     durable: bool,
     what: &str,
-) -> Result<Option<(OwnedFd, Link)>> {
+) -> Result<Option<(OwnedFd, Stat, Link)>> {
     if !proc_fd_available() {
         return Ok(None);
     }
@@ -69,12 +69,12 @@ pub(crate) fn create_unnamed(
     }
     // SAFETY: `fd` is a fresh descriptor owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    fchmod(&fd, mode, what)?;
+    let stat = set_mode(&fd, mode, what)?;
     let link = Link {
         path: c_string(path, what)?,
         durable_dir: durable.then_some(dir_c),
     };
-    Ok(Some((fd, link)))
+    Ok(Some((fd, stat, link)))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -84,7 +84,7 @@ pub(crate) fn create_unnamed(
     _mode: u32,
     _durable: bool,
     _what: &str,
-) -> Result<Option<(OwnedFd, Link)>> {
+) -> Result<Option<(OwnedFd, Stat, Link)>> {
     Ok(None)
 }
 
@@ -293,14 +293,6 @@ impl Link {
             sync_dir(dir, what)?;
         }
         Ok(())
-    }
-
-    /// Whether the name exists now (a cheap early refusal; `publish` is
-    /// what decides).
-    pub(crate) fn name_exists(&self) -> bool {
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: a valid path and out-pointer; `lstat` follows no link.
-        unsafe { libc::lstat(self.path.as_ptr(), st.as_mut_ptr()) == 0 }
     }
 }
 
