@@ -8,7 +8,8 @@
 //! Commands:
 //! * `open SPEC TYPE [TIMEOUT_MS] [ro]`: open as TYPE (`u64`, `pattern`,
 //!   `people`), print the value (`pattern`: `complete` or `incomplete`).
-//! * `create SPEC u64 VALUE`: create a `u64` and leave the segment behind.
+//! * `create SPEC u64 VALUE [MODE]`: create a `u64` (with permission bits
+//!   MODE, octal) and leave the segment behind.
 //! * `hold-initializing SPEC`: create a `Pattern` in place (as without atomic
 //!   publication), print `initializing`,
 //!   and sleep inside the initializer until killed.
@@ -87,7 +88,11 @@ fn main() -> ExitCode {
         "open" => report(open(rest)),
         "create" => {
             let value: u64 = rest[2].parse().expect("a u64 value");
-            report(segment(&rest[0]).create(value).map(|_| "created".into()))
+            let mut seg = segment(&rest[0]);
+            if let Some(mode) = rest.get(3) {
+                seg = seg.mode(u32::from_str_radix(mode, 8).expect("an octal mode"));
+            }
+            report(seg.create(value).map(|_| "created".into()))
         }
         "hold-initializing" => report({
             // In place (the header's init states), as on platforms without
