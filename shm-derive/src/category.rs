@@ -14,7 +14,7 @@ pub fn assertion_for(ty: &Type) -> &'static str {
         Type::Reference(_) => "assert_no_reference",
         Type::Ptr(_) => "assert_no_raw_pointer",
         Type::TraitObject(_) | Type::ImplTrait(_) => "assert_no_trait_object",
-        Type::BareFn(_) => "assert_no_fn_pointer",
+        Type::FnPtr(_) => "assert_no_fn_pointer",
         Type::Tuple(tuple) if !tuple.elems.is_empty() => "assert_no_tuple",
         Type::Slice(_) => "assert_no_vec",
         Type::Paren(inner) => assertion_for(&inner.elem),

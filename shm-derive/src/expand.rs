@@ -306,3 +306,33 @@ pub fn expand(model: &Model) -> TokenStream {
         };
     }
 }
+
+/// For a type the derive refused: an impl that never reaches a program (the
+/// refusal is a compile error), so that the types holding this one are not
+/// reported as well, which would send the reader to the wrong struct. None
+/// for a type with lifetime parameters, which could not implement the
+/// trait (it is `'static`) and is refused for that.
+pub fn placeholder(input: &syn::DeriveInput) -> TokenStream {
+    if input.generics.lifetimes().next().is_some() {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let own = where_clause.map(|w| &w.predicates);
+    let statics = input.generics.type_params().map(|t| &t.ident);
+    quote! {
+        // SAFETY: never compiled into a program: the derive reported an
+        // error for this type.
+        unsafe impl #impl_generics ::shm_runtime::SharedSafe for #ident #ty_generics
+        where #(#statics: 'static,)* #own
+        {
+            const LAYOUT: &'static ::shm_runtime::layout::TypeLayout =
+                &::shm_runtime::layout::TypeLayout::opaque::<Self>(
+                    #name,
+                    "refused by derive(SharedSafe)",
+                    ::shm_runtime::layout::Validity::Unknown,
+                );
+        }
+    }
+}

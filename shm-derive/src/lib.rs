@@ -35,6 +35,10 @@ pub fn derive_shared_safe(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     match model::parse(&input) {
         Ok(model) => expand::expand(&model).into(),
-        Err(errors) => errors.to_compile_error().into(),
+        Err(errors) => {
+            let mut out = errors.to_compile_error();
+            out.extend(expand::placeholder(&input));
+            out.into()
+        }
     }
 }
