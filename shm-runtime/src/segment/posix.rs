@@ -15,18 +15,26 @@ const NAME_MAX: usize = 255;
 /// Checks a POSIX shared memory name: a leading `/`, then 1 to 254 bytes
 /// with no other `/` and no NUL, and not `.` or `..`.
 pub(crate) fn validate_name(name: &str) -> Result<CString> {
-    let what = format!("segment name `{}`", name.escape_debug());
-    let problem = if !name.starts_with('/') {
+    validate_os_name(std::ffi::OsStr::new(name))
+}
+
+/// [`validate_name`] for a name of any bytes (the kernel does not require
+/// UTF-8).
+pub(crate) fn validate_os_name(name: &std::ffi::OsStr) -> Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    let what = format!("segment name `{}`", escape_name(name));
+    let problem = if !bytes.starts_with(b"/") {
         Some("must start with `/`")
-    } else if name.len() == 1 {
+    } else if bytes.len() == 1 {
         Some("is empty after its `/`")
-    } else if name[1..].contains('/') {
+    } else if bytes[1..].contains(&b'/') {
         Some("may hold no `/` after the first")
-    } else if name.len() > NAME_MAX {
+    } else if bytes.len() > NAME_MAX {
         Some("is longer than 255 bytes")
-    } else if name == "/." || name == "/.." {
+    } else if bytes == b"/." || bytes == b"/.." {
         Some("may not be `.` or `..`")
-    } else if name.contains('\0') {
+    } else if bytes.contains(&0) {
         Some("may not hold a NUL byte")
     } else {
         None
@@ -39,8 +47,22 @@ pub(crate) fn validate_name(name: &str) -> Result<CString> {
                  (at most 255 bytes)"
             ),
         )),
-        None => c_string(name.as_bytes(), &what),
+        None => c_string(bytes, &what),
     }
+}
+
+/// `name` for messages: its UTF-8 parts as `str::escape_debug` writes them,
+/// other bytes as `\xNN`.
+pub(crate) fn escape_name(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.extend(chunk.valid().escape_debug());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
 }
 
 fn shm_open(name: &CString, flags: libc::c_int, mode: u32) -> std::io::Result<OwnedFd> {
