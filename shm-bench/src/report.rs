@@ -1,6 +1,7 @@
 //! Sections and rows of the report: medians, ratios, the printed table and
-//! the JSON file (written by hand: no JSON crate is needed for this shape).
+//! the JSON file.
 
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// The result of one measured variant.
@@ -187,65 +188,95 @@ impl Section {
         out
     }
 
-    fn json(&self, out: &mut String) {
-        let _ = writeln!(out, "    {{");
-        let _ = writeln!(out, "      \"id\": {},", string(self.id));
-        let _ = writeln!(out, "      \"title\": {},", string(&self.title));
-        let _ = writeln!(out, "      \"unit\": {},", string(self.unit));
-        if let Some(about) = &self.about {
-            let _ = writeln!(out, "      \"about\": {},", string(about));
+    /// The section as JSON.
+    fn json(&self) -> JsonSection<'_> {
+        JsonSection {
+            id: self.id,
+            title: &self.title,
+            unit: self.unit,
+            about: self.about.as_deref(),
+            higher_is_better: self.higher_is_better,
+            rows: self
+                .rows
+                .iter()
+                .map(|row| {
+                    let (samples, unavailable) = match &row.outcome {
+                        Outcome::Measured(samples) => (Some(&samples[..]), None),
+                        Outcome::Unavailable(why) => (None, Some(why.as_str())),
+                    };
+                    JsonRow {
+                        name: &row.name,
+                        baseline: &row.baseline,
+                        median: finite(row.median()),
+                        ratio: finite(self.ratio(row)),
+                        samples,
+                        unavailable,
+                        note: row.note.as_deref(),
+                    }
+                })
+                .collect(),
         }
-        let _ = writeln!(
-            out,
-            "      \"higher_is_better\": {},",
-            self.higher_is_better
-        );
-        let _ = writeln!(out, "      \"rows\": [");
-        for (i, row) in self.rows.iter().enumerate() {
-            let mut fields = vec![
-                format!("\"name\": {}", string(&row.name)),
-                format!("\"baseline\": {}", string(&row.baseline)),
-            ];
-            match &row.outcome {
-                Outcome::Measured(samples) => {
-                    fields.push(format!("\"median\": {}", number(row.median())));
-                    fields.push(format!("\"ratio\": {}", number(self.ratio(row))));
-                    let list: Vec<String> = samples.iter().map(|s| number(Some(*s))).collect();
-                    fields.push(format!("\"samples\": [{}]", list.join(", ")));
-                }
-                Outcome::Unavailable(why) => {
-                    fields.push("\"median\": null".to_string());
-                    fields.push("\"ratio\": null".to_string());
-                    fields.push(format!("\"unavailable\": {}", string(why)));
-                }
-            }
-            if let Some(note) = &row.note {
-                fields.push(format!("\"note\": {}", string(note)));
-            }
-            let comma = if i + 1 < self.rows.len() { "," } else { "" };
-            let _ = writeln!(out, "        {{{}}}{comma}", fields.join(", "));
-        }
-        let _ = writeln!(out, "      ]");
-        let _ = write!(out, "    }}");
     }
+}
+
+/// The JSON file.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    benchmark: &'static str,
+    config: &'a str,
+    machine: &'a str,
+    repetitions: usize,
+    statistic: &'static str,
+    sections: Vec<JsonSection<'a>>,
+}
+
+/// One section in the JSON file.
+#[derive(Serialize)]
+struct JsonSection<'a> {
+    id: &'a str,
+    title: &'a str,
+    unit: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    about: Option<&'a str>,
+    higher_is_better: bool,
+    rows: Vec<JsonRow<'a>>,
+}
+
+/// One row in the JSON file: `median` and `ratio` are `null` when not
+/// measured (then `unavailable` says why).
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    name: &'a str,
+    baseline: &'a str,
+    median: Option<f64>,
+    ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples: Option<&'a [f64]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unavailable: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+/// `x` if it is a finite number (JSON has no NaN or infinity).
+fn finite(x: Option<f64>) -> Option<f64> {
+    x.filter(|x| x.is_finite())
 }
 
 /// The whole report as JSON.
 pub fn json(config: &str, repetitions: usize, machine: &str, sections: &[Section]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{{");
-    let _ = writeln!(out, "  \"benchmark\": \"shm-bench\",");
-    let _ = writeln!(out, "  \"config\": {},", string(config));
-    let _ = writeln!(out, "  \"machine\": {},", string(machine));
-    let _ = writeln!(out, "  \"repetitions\": {repetitions},");
-    let _ = writeln!(out, "  \"statistic\": \"median over repetitions\",");
-    let _ = writeln!(out, "  \"sections\": [");
-    for (i, section) in sections.iter().enumerate() {
-        section.json(&mut out);
-        let _ = writeln!(out, "{}", if i + 1 < sections.len() { "," } else { "" });
-    }
-    let _ = writeln!(out, "  ]");
-    let _ = writeln!(out, "}}");
+    let report = JsonReport {
+        benchmark: "shm-bench",
+        config,
+        machine,
+        repetitions,
+        statistic: "median over repetitions",
+        sections: sections.iter().map(Section::json).collect(),
+    };
+    // Serializing strings, numbers and lists cannot fail; non-finite
+    // samples are written as `null` by serde_json.
+    let mut out = serde_json::to_string_pretty(&report).expect("a report serializes");
+    out.push('\n');
     out
 }
 
@@ -282,31 +313,6 @@ fn figure(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
-fn number(x: Option<f64>) -> String {
-    match x {
-        Some(x) if x.is_finite() => format!("{x:e}"),
-        _ => "null".to_string(),
-    }
-}
-
-fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,9 +332,12 @@ mod tests {
         s.vs("a", "c", Outcome::Unavailable("not built yet".into()));
         assert_eq!(s.ratio(&s.rows[1]), Some(1.5));
         assert_eq!(s.ratio(&s.rows[2]), None);
-        let mut out = String::new();
-        s.json(&mut out);
-        assert!(out.contains("\"unavailable\": \"not built yet\""));
+        let out = json("quick", 1, "test machine", &[s]);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let rows = &parsed["sections"][0]["rows"];
+        assert_eq!(rows[1]["ratio"], 1.5);
+        assert_eq!(rows[2]["unavailable"], "not built yet");
+        assert!(rows[2]["median"].is_null() && rows[2]["ratio"].is_null());
     }
 
     #[test]
@@ -336,7 +345,38 @@ mod tests {
         assert_eq!(figure(0.061234), "0.06123");
         assert_eq!(figure(123.456), "123.5");
         assert_eq!(figure(98765.4), "98765");
-        assert_eq!(string("a\"b"), "\"a\\\"b\"");
+    }
+
+    /// Text with quotes, backslashes and control characters survives the
+    /// JSON file, and every field of the report is there.
+    #[test]
+    fn json_keeps_every_field_and_escapes_text() {
+        let mut s = Section::new("id", "Title \"quoted\"", "ns", true);
+        s.about("a\\b\nc\u{1}");
+        s.baseline("base", Outcome::Measured(vec![1.0, 2.0, f64::NAN]))
+            .note = Some("tab\there".into());
+        let out = json("full", 3, "cpu \"x\"", &[s]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["benchmark"], "shm-bench");
+        assert_eq!(v["config"], "full");
+        assert_eq!(v["machine"], "cpu \"x\"");
+        assert_eq!(v["repetitions"], 3);
+        assert_eq!(v["statistic"], "median over repetitions");
+        let section = &v["sections"][0];
+        assert_eq!(section["id"], "id");
+        assert_eq!(section["title"], "Title \"quoted\"");
+        assert_eq!(section["unit"], "ns");
+        assert_eq!(section["about"], "a\\b\nc\u{1}");
+        assert_eq!(section["higher_is_better"], true);
+        let row = &section["rows"][0];
+        assert_eq!(row["name"], "base");
+        assert_eq!(row["baseline"], "base");
+        assert_eq!(row["note"], "tab\there");
+        assert_eq!(row["median"], 2.0);
+        assert_eq!(row["ratio"], 1.0);
+        let samples = row["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), 3);
+        assert!(samples[2].is_null(), "NaN is written as null");
     }
 
     #[test]

@@ -2,50 +2,210 @@
 //! `shm-runtime`, like `ipcs` and `ipcrm`. See `shm-tool --help` and the
 //! crate's README.
 
-use shm_runtime::segment::inspect::{self, Contents, CreatorStatus, Location, SegmentInfo, State};
-use shm_runtime::segment::{Segment, SysvKey};
-use std::collections::HashMap;
-use std::fmt::Write as _;
+mod describe;
+mod json;
+mod text;
+mod users;
+
+use clap::builder::{OsStringValueParser, TypedValueParser};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use describe::{display_name, state_text, type_text};
+use shm_runtime::segment::inspect::{
+    self, Contents, CreatorStatus, Foreign, Location, SegmentInfo, State,
+};
+use shm_runtime::segment::{self, Segment, SysvKey};
+use shm_runtime::ErrorKind;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+use text::{escape, human_age};
+use users::Users;
 
-const USAGE: &str = "\
-shm-tool: list, inspect and remove the shared memory segments of shm-runtime
-
-Usage:
-  shm-tool list [--json] [--all] [FILE...]
-      Segments of this library in /dev/shm (POSIX) and System V, and the
-      FILEs given. Objects of other programs are counted, and listed with
-      --all (state `foreign`).
-  shm-tool inspect (NAME | --sysv KEY | --shmid ID | --file PATH) [--json] [--scan-mutexes]
-      Every header field. --scan-mutexes searches the payload for ShmMutexes
-      in use and reports their holders (a heuristic, glibc only).
-  shm-tool rm (NAME | --sysv KEY | --shmid ID | --file PATH)
-      Removes one segment (shm_unlink, IPC_RMID, unlink), even a foreign one.
-  shm-tool clean [--dry-run] [--json] [--state STATE]... [--older-than SECS]
-                 [--name-prefix P] [FILE...]
-      Removes the stale segments of this library (POSIX, System V, FILEs):
-      by default those whose creator died while initializing them, and the
-      abandoned ones. STATE: `dead` (creator dead, not ready), `abandoned`,
-      `initializing` (any creator, even alive: combine with --older-than).
-      --name-prefix P keeps only names (/name, sysv:0x..., paths) starting
-      with P. Never touches foreign objects.
-  shm-tool help | --help
-
-NAME is a POSIX name like /my-app.jobs (the leading / may be omitted); KEY is
-decimal or 0x-hex. Exit status: 0 on success, 1 on error, 2 on bad usage.
-";
-
-/// A failure: the message, and the exit status.
-struct Fail(String, u8);
-
-fn usage(msg: impl Into<String>) -> Fail {
-    Fail(format!("{}\n(see `shm-tool --help`)", msg.into()), 2)
+/// List, inspect and remove the shared memory segments of shm-runtime,
+/// like ipcs and ipcrm.
+#[derive(Parser)]
+#[command(
+    name = "shm-tool",
+    version,
+    after_help = "NAME is a POSIX name like /my-app.jobs (the leading / may be omitted); KEY is \
+                  decimal or 0x-hex.\nExit status: 0 on success, 1 on an error, 2 on bad usage.\n\
+                  `shm-tool COMMAND --help` tells more of each command."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn err(e: shm_runtime::Error) -> Fail {
-    Fail(e.to_string(), 1)
+#[derive(Subcommand)]
+enum Command {
+    /// List the segments of this library: POSIX (/dev/shm), System V, and
+    /// the FILEs given
+    #[command(
+        visible_alias = "ls",
+        long_about = "List the segments of this library: POSIX objects (/dev/shm), System V \
+                      segments, and the FILEs given. Objects of other programs are counted, and \
+                      listed with --all (state `foreign`). Names are escaped for the terminal: \
+                      control characters as \\n, \\t, \\e or \\u{..}, a backslash as \\\\, bytes \
+                      that are not UTF-8 as \\xNN."
+    )]
+    List(ListArgs),
+    /// Print every header field of one segment
+    Inspect(InspectArgs),
+    /// Remove segments (shm_unlink, IPC_RMID, unlink); objects of other
+    /// programs only with --force
+    Rm(RmArgs),
+    /// Remove the stale segments of this library (never foreign objects)
+    #[command(
+        long_about = "Remove the stale segments of this library (POSIX, System V, FILEs): \
+                            by default those whose creator died while initializing them, and the \
+                            abandoned ones. Each is inspected again just before, and removed \
+                            only while its name still refers to the object inspected. Never \
+                            touches objects of other programs."
+    )]
+    Clean(CleanArgs),
+    /// Print a completion script for a shell
+    #[command(long_about = "Print a completion script for SHELL, e.g.\n  \
+                            shm-tool completions bash > ~/.local/share/bash-completion/completions/shm-tool\n  \
+                            shm-tool completions zsh > ~/.zfunc/_shm-tool\n  \
+                            shm-tool completions fish > ~/.config/fish/completions/shm-tool.fish")]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    /// Print JSON (fields in the README)
+    #[arg(long)]
+    json: bool,
+    /// Also list the objects of other programs
+    #[arg(long)]
+    all: bool,
+    /// Files to inspect too (file segments)
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["name", "sysv", "shmid", "file"])))]
+struct InspectArgs {
+    /// The POSIX segment /NAME
+    #[arg(value_name = "NAME", value_parser = OsStringValueParser::new().try_map(posix_name))]
+    name: Option<OsString>,
+    /// The System V segment of KEY
+    #[arg(long, value_name = "KEY", value_parser = parse_key)]
+    sysv: Option<SysvKey>,
+    /// The System V segment of id ID (as `ipcs -m` shows it)
+    #[arg(long, value_name = "ID")]
+    shmid: Option<i32>,
+    /// The file segment at PATH
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Print JSON (fields in the README)
+    #[arg(long)]
+    json: bool,
+    /// Search the payload for ShmMutexes in use and report their holders (a
+    /// heuristic; Linux only)
+    #[arg(long)]
+    scan_mutexes: bool,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("targets").required(true).multiple(true).args(["names", "sysv", "shmid", "file"])))]
+struct RmArgs {
+    /// POSIX segments /NAME
+    #[arg(value_name = "NAME", value_parser = OsStringValueParser::new().try_map(posix_name))]
+    names: Vec<OsString>,
+    /// System V segments by KEY (repeatable)
+    #[arg(long, value_name = "KEY", value_parser = parse_key)]
+    sysv: Vec<SysvKey>,
+    /// System V segments by id (repeatable)
+    #[arg(long, value_name = "ID")]
+    shmid: Vec<i32>,
+    /// File segments at PATH (repeatable)
+    #[arg(long, value_name = "PATH")]
+    file: Vec<PathBuf>,
+    /// Also remove objects that are not segments of this library
+    #[arg(long, short)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct CleanArgs {
+    /// Print what would be removed, remove nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON (fields in the README)
+    #[arg(long)]
+    json: bool,
+    /// Which stale segments (repeatable; default: dead and abandoned)
+    #[arg(long, value_name = "STATE", value_enum)]
+    state: Vec<StaleState>,
+    /// Only those at least this old: seconds, or 90s, 15m, 1h, 2d, 1h30m
+    #[arg(long, value_name = "AGE", value_parser = text::parse_age)]
+    older_than: Option<Duration>,
+    /// Only names starting with P (/name with or without its /, sysv:0x...,
+    /// paths)
+    #[arg(long, value_name = "P")]
+    name_prefix: Option<OsString>,
+    /// Files to consider too (file segments)
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// The states `clean --state` chooses.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StaleState {
+    /// Still initializing, and its creator is dead
+    #[value(alias = "creator_dead")]
+    Dead,
+    /// Its creator's initializer failed or panicked
+    Abandoned,
+    /// Any initializing segment, even with a live creator (combine with
+    /// --older-than)
+    Initializing,
+}
+
+/// A POSIX name from the command line: `/name`, or `name` (the `/` added).
+fn posix_name(name: OsString) -> Result<OsString, String> {
+    let bytes = name.as_bytes();
+    if bytes.starts_with(b"/") {
+        Ok(name)
+    } else if bytes.contains(&b'/') {
+        Err(format!(
+            "`{}` is not a POSIX segment name (/name): for a file, use --file PATH",
+            escape(bytes)
+        ))
+    } else {
+        let mut full = OsString::from("/");
+        full.push(&name);
+        Ok(full)
+    }
+}
+
+fn parse_key(key: &str) -> Result<SysvKey, String> {
+    let parsed = if let Some(hex) = key.strip_prefix("0x").or_else(|| key.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16).ok().map(|k| k as i32)
+    } else {
+        key.parse::<i32>().ok()
+    };
+    match parsed {
+        Some(0) => Err("key 0 is IPC_PRIVATE, which names no segment: use --shmid".into()),
+        Some(k) => Ok(SysvKey::new(k)),
+        None => Err(format!("bad System V key `{key}`: decimal or 0x-hex")),
+    }
+}
+
+/// A failure: the message (`None`: already reported), and the exit status.
+struct Fail(Option<String>, u8);
+
+impl From<shm_runtime::Error> for Fail {
+    fn from(e: shm_runtime::Error) -> Fail {
+        Fail(Some(e.to_string()), 1)
+    }
 }
 
 fn main() -> ExitCode {
@@ -54,463 +214,212 @@ fn main() -> ExitCode {
     // SAFETY: restores the default disposition of one signal, before any
     // other thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version on stdout, exit 0; usage errors on stderr,
+            // `shm-tool: error: ...`, exit 2.
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                eprint!("shm-tool: error: no command given\n\n{}", e.render());
+            } else if e.use_stderr() {
+                eprint!("shm-tool: {}", e.render());
+            } else {
+                print!("{}", e.render());
+            }
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let result = match cli.command {
+        Command::List(args) => list(args),
+        Command::Inspect(args) => inspect_cmd(args),
+        Command::Rm(args) => rm(args),
+        Command::Clean(args) => clean(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "shm-tool",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail(msg, code)) => {
-            eprintln!("shm-tool: error: {msg}");
+            if let Some(msg) = msg {
+                eprintln!("shm-tool: error: {msg}");
+            }
             ExitCode::from(code)
         }
     }
 }
 
-fn run(args: &[String]) -> Result<(), Fail> {
-    let Some((command, rest)) = args.split_first() else {
-        print!("{USAGE}");
-        return Err(usage("no command given"));
-    };
-    match command.as_str() {
-        "help" | "--help" | "-h" => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        "list" | "ls" => list(&Args::parse(rest, &["--json", "--all"], &[])?),
-        "inspect" => inspect_cmd(&Args::parse(
-            rest,
-            &["--json", "--scan-mutexes"],
-            &["--sysv", "--shmid", "--file"],
-        )?),
-        "rm" => rm(&Args::parse(rest, &[], &["--sysv", "--shmid", "--file"])?),
-        "clean" => clean(&Args::parse(
-            rest,
-            &["--dry-run", "--json"],
-            &["--state", "--older-than", "--name-prefix"],
-        )?),
-        other => Err(usage(format!("unknown command `{other}`"))),
-    }
-}
-
-/// Parsed options: flags, options with values (repeatable), positionals.
-struct Args {
-    flags: Vec<String>,
-    values: Vec<(String, String)>,
-    positional: Vec<String>,
-}
-
-impl Args {
-    fn parse(args: &[String], flags: &[&str], with_value: &[&str]) -> Result<Args, Fail> {
-        let mut parsed = Args {
-            flags: Vec::new(),
-            values: Vec::new(),
-            positional: Vec::new(),
-        };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            if arg == "--help" || arg == "-h" {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            if arg == "--" {
-                parsed.positional.extend(it.by_ref().cloned());
-                break;
-            }
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
-                _ => (arg.as_str(), None),
-            };
-            if flags.contains(&name) && inline.is_none() {
-                parsed.flags.push(name.to_owned());
-            } else if with_value.contains(&name) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => it
-                        .next()
-                        .cloned()
-                        .ok_or_else(|| usage(format!("`{name}` needs a value")))?,
-                };
-                parsed.values.push((name.to_owned(), value));
-            } else if arg.starts_with('-') && arg.len() > 1 {
-                return Err(usage(format!("unknown option `{arg}`")));
-            } else {
-                parsed.positional.push(arg.clone());
-            }
-        }
-        Ok(parsed)
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-
-    fn value(&self, name: &str) -> Option<&str> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.values
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The one segment named by NAME, --sysv, --shmid or --file.
-    fn target(&self) -> Result<Target, Fail> {
-        let mut targets = Vec::new();
-        for name in &self.positional {
-            targets.push(Target::Posix(posix_name(name)?));
-        }
-        for key in self.all("--sysv") {
-            targets.push(Target::SysvKey(parse_key(key)?));
-        }
-        for id in self.all("--shmid") {
-            let id = id
-                .parse::<i32>()
-                .map_err(|_| usage(format!("bad shmid `{id}`: a decimal number")))?;
-            targets.push(Target::ShmId(id));
-        }
-        for path in self.all("--file") {
-            targets.push(Target::File(PathBuf::from(path)));
-        }
-        match targets.len() {
-            1 => Ok(targets.pop().expect("one")),
-            0 => Err(usage(
-                "name a segment: NAME, --sysv KEY, --shmid ID or --file PATH",
-            )),
-            _ => Err(usage("name exactly one segment")),
-        }
-    }
-}
-
+/// One segment named on the command line.
 enum Target {
-    Posix(String),
+    Posix(OsString),
     SysvKey(SysvKey),
     ShmId(i32),
     File(PathBuf),
 }
 
 impl Target {
-    fn inspect(&self) -> Result<SegmentInfo, Fail> {
+    fn inspect(&self) -> shm_runtime::Result<SegmentInfo> {
         match self {
             Target::Posix(name) => inspect::inspect_posix(name),
             Target::SysvKey(key) => inspect::inspect_sysv(*key),
             Target::ShmId(id) => inspect::inspect_sysv_id(*id),
             Target::File(path) => inspect::inspect_file(path),
         }
-        .map_err(err)
     }
-}
 
-fn posix_name(name: &str) -> Result<String, Fail> {
-    if name.starts_with('/') {
-        Ok(name.to_owned())
-    } else if name.contains('/') {
-        Err(usage(format!(
-            "`{name}` is not a POSIX segment name (/name): for a file, use --file PATH"
-        )))
-    } else {
-        Ok(format!("/{name}"))
-    }
-}
-
-fn parse_key(key: &str) -> Result<SysvKey, Fail> {
-    let parsed = if let Some(hex) = key.strip_prefix("0x").or_else(|| key.strip_prefix("0X")) {
-        u32::from_str_radix(hex, 16).ok().map(|k| k as i32)
-    } else {
-        key.parse::<i32>().ok()
-    };
-    match parsed {
-        Some(0) => Err(usage(
-            "key 0 is IPC_PRIVATE, which names no segment: use --shmid",
-        )),
-        Some(k) => Ok(SysvKey::new(k)),
-        None => Err(usage(format!(
-            "bad System V key `{key}`: decimal or 0x-hex"
-        ))),
-    }
-}
-
-/// Every object to consider: /dev/shm, System V, and the files given.
-/// Objects that vanish while being read are skipped; other errors are
-/// reported on stderr and skipped.
-fn collect(files: &[String]) -> Vec<SegmentInfo> {
-    let mut found = Vec::new();
-    let mut keep = |result: shm_runtime::Result<SegmentInfo>, what: &str| match result {
-        Ok(info) => found.push(info),
-        Err(e) if e.kind() == shm_runtime::ErrorKind::NotFound => {}
-        Err(e) => eprintln!("shm-tool: warning: {what}: {e}"),
-    };
-    if let Ok(dir) = std::fs::read_dir("/dev/shm") {
-        let mut names: Vec<String> = dir
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        for name in names {
-            let name = format!("/{name}");
-            keep(inspect::inspect_posix(&name), &name);
+    /// Removes the name, whatever it now refers to.
+    fn remove_by_name(&self) -> shm_runtime::Result<()> {
+        match self {
+            Target::Posix(name) => segment::unlink(name),
+            Target::SysvKey(key) => Segment::sysv(*key).remove(),
+            Target::ShmId(id) => inspect::inspect_sysv_id(*id)?.remove(),
+            Target::File(path) => Segment::file(path).remove(),
         }
     }
-    let mut ids: Vec<i32> = std::fs::read_to_string("/proc/sysvipc/shm")
-        .unwrap_or_default()
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .collect();
-    ids.sort();
-    for id in ids {
-        keep(
-            inspect::inspect_sysv_id(id),
-            &format!("System V shmid {id}"),
-        );
-    }
-    for file in files {
-        keep(inspect::inspect_file(file), file);
-    }
-    found
 }
 
-fn list(args: &Args) -> Result<(), Fail> {
-    let all = collect(&args.positional);
-    let hidden = if args.flag("--all") {
+/// Every object to consider: those [`segment::list`] finds, then the files
+/// given. Objects it cannot read are warnings; a FILE that cannot be
+/// inspected is an error, reported here and counted.
+fn collect(files: &[PathBuf]) -> Result<(Vec<SegmentInfo>, usize), Fail> {
+    let mut found = Vec::new();
+    match segment::list() {
+        Ok(listing) => {
+            for info in listing {
+                match info {
+                    Ok(info) => found.push(info),
+                    Err(e) => eprintln!("shm-tool: warning: {e}"),
+                }
+            }
+        }
+        // Off Linux, the FILEs named can still be listed.
+        Err(e) if e.kind() == ErrorKind::Unsupported && !files.is_empty() => {
+            eprintln!("shm-tool: warning: {e}");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mut failed = 0;
+    for file in files {
+        match inspect::inspect_file(file) {
+            Ok(info) => found.push(info),
+            Err(e) => {
+                eprintln!("shm-tool: error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    Ok((found, failed))
+}
+
+fn list(args: ListArgs) -> Result<(), Fail> {
+    let (all, failed) = collect(&args.files)?;
+    let hidden = if args.all {
         0
     } else {
         all.iter().filter(|i| i.is_foreign()).count()
     };
-    let shown: Vec<&SegmentInfo> = all
-        .iter()
-        .filter(|i| args.flag("--all") || !i.is_foreign())
-        .collect();
-    let users = Users::load();
-    if args.flag("--json") {
-        let entries: Vec<String> = shown.iter().map(|i| json_info(i, &users)).collect();
-        println!(
-            "{{\"segments\":[{}],\"hidden_foreign\":{hidden}}}",
-            entries.join(",")
-        );
-        return Ok(());
+    let shown: Vec<&SegmentInfo> = all.iter().filter(|i| args.all || !i.is_foreign()).collect();
+    let mut users = Users::default();
+    if args.json {
+        json::print(&json::List {
+            segments: shown
+                .iter()
+                .map(|i| json::Info::new(i, &mut users))
+                .collect(),
+            hidden_foreign: hidden,
+        });
+    } else {
+        let mut rows = vec![[
+            "NAME", "TYPE", "PAYLOAD", "STATE", "CREATOR", "MODE", "OWNER", "AGE",
+        ]
+        .map(String::from)];
+        for info in &shown {
+            let payload = info.header().and_then(|h| h.payload.as_ref());
+            rows.push([
+                display_name(&info.location),
+                type_text(info),
+                payload.map_or("-".into(), |p| p.payload_bytes.to_string()),
+                state_text(info),
+                info.header()
+                    .map_or("-".into(), |h| format!("{} {}", h.creator_pid, h.creator)),
+                format!("{:04o}", info.mode),
+                escape(users.label(info.owner_uid).as_bytes()),
+                info.age().map_or("-".into(), human_age),
+            ]);
+        }
+        // Only errors, for FILEs named: no empty table.
+        if rows.len() > 1 || failed == 0 {
+            print!("{}", text::table(&rows));
+        }
+        if hidden > 0 {
+            println!(
+                "({hidden} object{} not made by this library hidden: `shm-tool list --all` shows them)",
+                if hidden == 1 { "" } else { "s" }
+            );
+        }
     }
-    let mut rows = vec![[
-        "NAME", "TYPE", "PAYLOAD", "STATE", "CREATOR", "MODE", "OWNER", "AGE",
-    ]
-    .map(String::from)];
-    for info in &shown {
-        let payload = info.header().and_then(|h| h.payload.as_ref());
-        rows.push([
-            info.location.to_string(),
-            payload.map_or("-".into(), |p| p.type_description()),
-            payload.map_or("-".into(), |p| p.payload_bytes.to_string()),
-            state_text(info),
-            info.header()
-                .map_or("-".into(), |h| format!("{} {}", h.creator_pid, h.creator)),
-            format!("{:04o}", info.mode),
-            users.name(info.owner_uid),
-            info.age().map_or("-".into(), human_age),
-        ]);
-    }
-    print!("{}", table(&rows));
-    if hidden > 0 {
-        println!(
-            "({hidden} object{} not made by this library hidden: `shm-tool list --all` shows them)",
-            if hidden == 1 { "" } else { "s" }
-        );
+    if failed > 0 {
+        return Err(Fail(None, 1));
     }
     Ok(())
 }
 
-/// The STATE column: ready, initializing, creator dead, abandoned, or
-/// `foreign (why)`.
-fn state_text(info: &SegmentInfo) -> String {
-    match &info.contents {
-        Contents::Segment(h) => {
-            let base = match (h.state, h.creator) {
-                (State::Initializing, CreatorStatus::Dead) => "creator dead".to_owned(),
-                (state, _) => state.to_string(),
-            };
-            match info.problem() {
-                Some(_) => format!("{base} (damaged)"),
-                None => base,
-            }
-        }
-        Contents::Foreign(why) => format!("foreign ({why})"),
-        Contents::Unreadable(_) => "unreadable".to_owned(),
-        Contents::CreationLock { held: true } => "creation lock (held)".to_owned(),
-        Contents::CreationLock { held: false } => "creation lock (creator dead)".to_owned(),
-        _ => "unknown".to_owned(),
-    }
-}
-
-fn table(rows: &[[String; 8]]) -> String {
-    let mut widths = [0usize; 8];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<w$}  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn human_age(age: Duration) -> String {
-    let s = age.as_secs();
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
-
-fn unix(t: Option<SystemTime>) -> String {
-    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or("null".into(), |d| d.as_secs().to_string())
-}
-
-/// `s` as a JSON string literal.
-fn js(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// One object as a JSON object (fields documented in the README).
-fn json_info(info: &SegmentInfo, users: &Users) -> String {
-    let mut f: Vec<(String, String)> = Vec::new();
-    let mut put = |k: &str, v: String| f.push((k.to_owned(), v));
-    let (kind, key, shmid) = match &info.location {
-        Location::Posix(_) => ("posix", None, None),
-        Location::File(_) => ("file", None, None),
-        Location::SysV { key, shmid } => ("sysv", Some(*key), Some(*shmid)),
-        _ => ("unknown", None, None),
+fn inspect_cmd(args: InspectArgs) -> Result<(), Fail> {
+    let target = if let Some(name) = args.name {
+        Target::Posix(name)
+    } else if let Some(key) = args.sysv {
+        Target::SysvKey(key)
+    } else if let Some(id) = args.shmid {
+        Target::ShmId(id)
+    } else if let Some(path) = args.file {
+        Target::File(path)
+    } else {
+        unreachable!("clap requires one target")
     };
-    put("name", js(&info.location.to_string()));
-    put("kind", js(kind));
-    if let (Some(key), Some(shmid)) = (key, shmid) {
-        put("key", js(&key.to_string()));
-        put("shmid", shmid.to_string());
-    }
-    put("foreign", info.is_foreign().to_string());
-    put("state", js(&state_text(info)));
-    put("stale", info.is_stale().to_string());
-    match &info.contents {
-        Contents::Segment(h) => {
-            put("header_state", js(&h.state.to_string()));
-            put("format_version", h.format_version.to_string());
-            put("creator_pid", h.creator_pid.to_string());
-            put("creator", js(&h.creator.to_string()));
-            if let Some(p) = &h.payload {
-                put("type_name", js(&p.type_name));
-                put("type", js(&p.type_description()));
-                put("fingerprint", js(&p.fingerprint.to_string()));
-                put("type_size", p.type_size.to_string());
-                put("type_align", p.type_align.to_string());
-                put("slice", p.slice.to_string());
-                put("len", p.len.to_string());
-                put("payload_offset", p.payload_offset.to_string());
-                put("payload_bytes", p.payload_bytes.to_string());
-                put("pointer_width", p.pointer_width.to_string());
-                put(
-                    "endian",
-                    js(match p.little_endian {
-                        Some(true) => "little",
-                        Some(false) => "big",
-                        None => "unknown",
-                    }),
-                );
-            }
-        }
-        Contents::Foreign(why) => put("foreign_reason", js(&why.to_string())),
-        Contents::Unreadable(why) => put("unreadable", js(why)),
-        _ => {}
-    }
-    if let Some(problem) = info.problem() {
-        put("problem", js(&problem));
-    }
-    put("object_size", info.object_size.to_string());
-    put("mode", js(&format!("{:04o}", info.mode)));
-    put("owner_uid", info.owner_uid.to_string());
-    put("owner", js(&users.name(info.owner_uid)));
-    put("modified", unix(info.modified));
-    put("changed", unix(info.changed));
-    put(
-        "age_secs",
-        info.age()
-            .map_or("null".into(), |a| a.as_secs().to_string()),
-    );
-    if let Some(n) = info.attached {
-        put("attached", n.to_string());
-        put("removed", info.removed.to_string());
-    }
-    let body: Vec<String> = f.iter().map(|(k, v)| format!("{}:{v}", js(k))).collect();
-    format!("{{{}}}", body.join(","))
-}
-
-fn inspect_cmd(args: &Args) -> Result<(), Fail> {
-    let info = args.target()?.inspect()?;
-    let users = Users::load();
+    let info = target.inspect()?;
+    let mut users = Users::default();
     #[cfg(target_os = "linux")]
-    let mutexes = if args.flag("--scan-mutexes") {
-        Some(info.scan_mutexes().map_err(err)?)
+    let mutexes = if args.scan_mutexes {
+        Some(info.scan_mutexes()?)
     } else {
         None
     };
     #[cfg(not(target_os = "linux"))]
-    if args.flag("--scan-mutexes") {
-        return Err(Fail("--scan-mutexes is supported on Linux only".into(), 1));
+    if args.scan_mutexes {
+        return Err(Fail(
+            Some("--scan-mutexes is supported on Linux only".into()),
+            1,
+        ));
     }
-    if args.flag("--json") {
-        let mut out = json_info(&info, &users);
+    if args.json {
         #[cfg(target_os = "linux")]
-        if let Some(mutexes) = &mutexes {
-            let list: Vec<String> = mutexes
+        let mutexes = mutexes.as_ref().map(|found| {
+            found
                 .iter()
-                .map(|m| {
-                    format!(
-                        "{{\"offset\":{},\"holder_tid\":{},\"holder_alive\":{},\"owner_died\":{},\"inconsistent\":{}}}",
-                        m.offset,
-                        m.holder_tid,
-                        m.holder_alive.map_or("null".into(), |a| a.to_string()),
-                        m.owner_died,
-                        m.inconsistent
-                    )
+                .map(|m| json::Mutex {
+                    offset: m.offset,
+                    holder_tid: m.holder_tid,
+                    holder_alive: m.holder_alive,
+                    owner_died: m.owner_died,
+                    inconsistent: m.inconsistent,
                 })
-                .collect();
-            out.pop();
-            let _ = write!(out, ",\"mutexes\":[{}]}}", list.join(","));
-        }
-        println!("{out}");
+                .collect()
+        });
+        #[cfg(not(target_os = "linux"))]
+        let mutexes = None;
+        json::print(&json::Inspect {
+            info: json::Info::new(&info, &mut users),
+            mutexes,
+        });
         return Ok(());
     }
-    let mut lines: Vec<(&str, String)> = vec![("name", info.location.to_string())];
+    let mut lines: Vec<(&str, String)> = vec![("name", display_name(&info.location))];
     if let Location::SysV { key, shmid } = &info.location {
         lines.push(("key", key.to_string()));
         lines.push(("shmid", shmid.to_string()));
@@ -523,7 +432,7 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
             lines.push(("creator", format!("pid {} ({})", h.creator_pid, h.creator)));
             match &h.payload {
                 Some(p) => {
-                    lines.push(("type", p.type_description()));
+                    lines.push(("type", type_text(&info)));
                     lines.push(("fingerprint", p.fingerprint.to_string()));
                     lines.push((
                         "type size/align",
@@ -551,7 +460,7 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
             }
         }
         Contents::Foreign(why) => lines.push(("foreign", why.to_string())),
-        Contents::Unreadable(why) => lines.push(("unreadable", why.clone())),
+        Contents::Unreadable(why) => lines.push(("unreadable", escape(why.as_bytes()))),
         _ => {}
     }
     if let Some(problem) = info.problem() {
@@ -561,7 +470,11 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
     lines.push(("mode", format!("{:04o}", info.mode)));
     lines.push((
         "owner",
-        format!("{} (uid {})", users.name(info.owner_uid), info.owner_uid),
+        format!(
+            "{} (uid {})",
+            escape(users.label(info.owner_uid).as_bytes()),
+            info.owner_uid
+        ),
     ));
     lines.push(("age", info.age().map_or("-".into(), human_age)));
     if let Some(n) = info.attached {
@@ -600,15 +513,52 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
     Ok(())
 }
 
-fn rm(args: &Args) -> Result<(), Fail> {
-    let target = args.target()?;
-    let result = match &target {
-        Target::Posix(name) => Segment::posix(name).remove(),
-        Target::SysvKey(key) => Segment::sysv(*key).remove(),
-        Target::File(path) => Segment::file(path).remove(),
-        Target::ShmId(_) => target.inspect()?.remove(),
+fn rm(args: RmArgs) -> Result<(), Fail> {
+    let targets = (args.names.into_iter().map(Target::Posix))
+        .chain(args.sysv.into_iter().map(Target::SysvKey))
+        .chain(args.shmid.into_iter().map(Target::ShmId))
+        .chain(args.file.into_iter().map(Target::File));
+    let mut failed = 0;
+    for target in targets {
+        match remove_one(&target, args.force) {
+            Ok(done) => println!("removed {done}"),
+            Err(msg) => {
+                eprintln!("shm-tool: error: {msg}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Fail(None, 1));
+    }
+    Ok(())
+}
+
+/// Removes one named object; says what it removed, or why not.
+fn remove_one(target: &Target, force: bool) -> Result<String, String> {
+    let info = target.inspect().map_err(|e| e.to_string())?;
+    let name = display_name(&info.location);
+    let state = state_text(&info);
+    if !info.is_foreign() {
+        info.remove().map_err(|e| e.to_string())?;
+        return Ok(format!("{name} ({}, {state})", type_text(&info)));
+    }
+    if !force {
+        return Err(format!(
+            "not removing {name}: it is not a segment of this library ({state}); \
+             `shm-tool rm --force` removes it anyway"
+        ));
+    }
+    // An object that could not be opened has no identity to check: its
+    // name is removed, as `rm -f` would.
+    let result = match info.contents {
+        Contents::Unreadable(_) | Contents::Foreign(Foreign::NotRegularFile) => {
+            target.remove_by_name()
+        }
+        _ => info.remove(),
     };
-    result.map_err(err)
+    result.map_err(|e| e.to_string())?;
+    Ok(format!("{name} ({state}, forced)"))
 }
 
 /// Which stale states `clean` removes.
@@ -638,45 +588,46 @@ impl Select {
     }
 }
 
-fn clean(args: &Args) -> Result<(), Fail> {
+/// Whether the name starts with `prefix`; a POSIX name also matches a
+/// prefix written without its leading `/`.
+fn has_prefix(location: &Location, prefix: &OsStr) -> bool {
+    let name = describe::name_bytes(location);
+    let prefix = prefix.as_bytes();
+    name.starts_with(prefix)
+        || (matches!(location, Location::Posix(_))
+            && !prefix.starts_with(b"/")
+            && name[1..].starts_with(prefix))
+}
+
+fn clean(args: CleanArgs) -> Result<(), Fail> {
     let mut select = Select::default();
-    for state in args.all("--state") {
+    for state in &args.state {
         match state {
-            "dead" => select.dead = true,
-            "abandoned" => select.abandoned = true,
-            "initializing" => select.initializing = true,
-            other => {
-                return Err(usage(format!(
-                    "unknown state `{other}`: dead, abandoned or initializing"
-                )))
-            }
+            StaleState::Dead => select.dead = true,
+            StaleState::Abandoned => select.abandoned = true,
+            StaleState::Initializing => select.initializing = true,
         }
     }
-    if !(select.dead || select.abandoned || select.initializing) {
+    if args.state.is_empty() {
         select.dead = true;
         select.abandoned = true;
     }
-    let older_than = match args.value("--older-than") {
-        Some(s) => Some(Duration::from_secs(s.parse().map_err(|_| {
-            usage(format!("bad --older-than `{s}`: a number of seconds"))
-        })?)),
-        None => None,
-    };
-    let prefix = args.value("--name-prefix");
-    let dry_run = args.flag("--dry-run");
+    let prefix = args.name_prefix.as_deref();
     let wanted = |info: &SegmentInfo| {
         select.matches(info)
-            && older_than.is_none_or(|min| info.age().is_some_and(|age| age >= min))
-            && prefix.is_none_or(|p| info.location.to_string().starts_with(p))
+            && args
+                .older_than
+                .is_none_or(|min| info.age().is_some_and(|age| age >= min))
+            && prefix.is_none_or(|p| has_prefix(&info.location, p))
     };
-    let users = Users::load();
+    let mut users = Users::default();
+    let (all, mut failed) = collect(&args.files)?;
     let mut removed = Vec::new();
-    let mut failed = 0;
-    for info in collect(&args.positional) {
+    for info in all {
         if !wanted(&info) {
             continue;
         }
-        if !dry_run {
+        if !args.dry_run {
             // Look again just before: a reclaimer may have revived it.
             let again = match &info.location {
                 Location::Posix(name) => inspect::inspect_posix(name),
@@ -696,50 +647,84 @@ fn clean(args: &Args) -> Result<(), Fail> {
         }
         removed.push(info);
     }
-    if args.flag("--json") {
-        let entries: Vec<String> = removed.iter().map(|i| json_info(i, &users)).collect();
-        println!(
-            "{{\"dry_run\":{dry_run},\"removed\":[{}],\"failed\":{failed}}}",
-            entries.join(",")
-        );
+    if args.json {
+        json::print(&json::Clean {
+            dry_run: args.dry_run,
+            removed: removed
+                .iter()
+                .map(|i| json::Info::new(i, &mut users))
+                .collect(),
+            failed,
+        });
     } else {
-        let verb = if dry_run { "would remove" } else { "removed" };
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
         for info in &removed {
-            let ty = info
-                .header()
-                .and_then(|h| h.payload.as_ref())
-                .map_or("-".into(), |p| p.type_description());
-            println!("{verb} {} ({ty}, {})", info.location, state_text(info));
+            println!(
+                "{verb} {} ({}, {})",
+                display_name(&info.location),
+                type_text(info),
+                state_text(info)
+            );
         }
         if removed.is_empty() {
             println!("nothing to clean");
         }
     }
     if failed > 0 {
-        return Err(Fail(format!("{failed} segment(s) could not be removed"), 1));
+        return Err(Fail(
+            Some(format!(
+                "{failed} object(s) could not be inspected or removed"
+            )),
+            1,
+        ));
     }
     Ok(())
 }
 
-/// User names from /etc/passwd, by uid.
-struct Users(HashMap<u32, String>);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Users {
-    fn load() -> Users {
-        let text = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-        Users(
-            text.lines()
-                .filter_map(|l| {
-                    let mut cols = l.split(':');
-                    let name = cols.next()?;
-                    let uid = cols.nth(1)?.parse().ok()?;
-                    Some((uid, name.to_owned()))
-                })
-                .collect(),
-        )
+    /// The clap definition is consistent (debug assertions of clap).
+    #[test]
+    fn command_line_definition_is_valid() {
+        Cli::command().debug_assert();
     }
 
-    fn name(&self, uid: u32) -> String {
-        self.0.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+    #[test]
+    fn posix_names_get_their_slash_and_paths_are_refused() {
+        assert_eq!(posix_name("jobs".into()).unwrap(), "/jobs");
+        assert_eq!(posix_name("/jobs".into()).unwrap(), "/jobs");
+        assert!(posix_name("a/b".into()).unwrap_err().contains("--file"));
+    }
+
+    #[test]
+    fn name_prefixes_match_with_or_without_the_slash() {
+        let posix = Location::Posix("/newbie.jobs".into());
+        for p in ["/newbie", "newbie", "/", ""] {
+            assert!(has_prefix(&posix, OsStr::new(p)), "{p}");
+        }
+        assert!(!has_prefix(&posix, OsStr::new("jobs")));
+        let file = Location::File("/tmp/newbie".into());
+        assert!(has_prefix(&file, OsStr::new("/tmp/new")));
+        assert!(!has_prefix(&file, OsStr::new("tmp/new")));
+        let sysv = Location::SysV {
+            key: SysvKey::new(42),
+            shmid: 1,
+        };
+        assert!(has_prefix(&sysv, OsStr::new("sysv:0x0000002a")));
+    }
+
+    #[test]
+    fn keys_are_decimal_or_hex_and_never_ipc_private() {
+        assert_eq!(parse_key("42").unwrap(), SysvKey::new(42));
+        assert_eq!(parse_key("0x2a").unwrap(), SysvKey::new(42));
+        assert_eq!(parse_key("0xffffffff").unwrap(), SysvKey::new(-1));
+        assert!(parse_key("0").unwrap_err().contains("IPC_PRIVATE"));
+        assert!(parse_key("zz").is_err());
     }
 }

@@ -4,8 +4,10 @@
 //! about names of this process (`/shm-tool-test-PID-N`), and `clean` always
 //! runs with `--name-prefix` of this process.
 
+use serde_json::Value;
 use shm_runtime::segment::{inspect, Segment, SysvKey};
 use shm_runtime::{SharedSafe, ShmMutex};
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -109,7 +111,7 @@ struct Run {
     stderr: String,
 }
 
-fn tool(args: &[&str]) -> Run {
+fn tool<S: AsRef<OsStr>>(args: &[S]) -> Run {
     let Output {
         status,
         stdout,
@@ -125,7 +127,7 @@ fn tool(args: &[&str]) -> Run {
     }
 }
 
-fn ok(args: &[&str]) -> String {
+fn ok<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> String {
     let run = tool(args);
     assert_eq!(run.code, Some(0), "{args:?}: {}{}", run.stdout, run.stderr);
     run.stdout
@@ -195,164 +197,57 @@ fn helper_hold_initializing() {
     });
 }
 
-/// A tiny JSON parser: enough to check the output's structure.
-mod json {
-    #[derive(Debug, PartialEq)]
-    pub enum Value {
-        Null,
-        Bool(bool),
-        Num(f64),
-        Str(String),
-        Arr(Vec<Value>),
-        Obj(Vec<(String, Value)>),
-    }
-
-    impl Value {
-        pub fn get(&self, key: &str) -> Option<&Value> {
-            match self {
-                Value::Obj(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-                _ => None,
-            }
-        }
-        pub fn str(&self, key: &str) -> Option<&str> {
-            match self.get(key)? {
-                Value::Str(s) => Some(s),
-                _ => None,
-            }
-        }
-        pub fn num(&self, key: &str) -> Option<f64> {
-            match self.get(key)? {
-                Value::Num(n) => Some(*n),
-                _ => None,
-            }
-        }
-        pub fn arr(&self, key: &str) -> &[Value] {
-            match self.get(key) {
-                Some(Value::Arr(a)) => a,
-                _ => panic!("no array {key}"),
-            }
-        }
-    }
-
-    pub fn parse(s: &str) -> Value {
-        let mut p = Parser(s.trim().as_bytes(), 0);
-        let v = p.value();
-        assert_eq!(p.1, p.0.len(), "trailing bytes in {s}");
-        v
-    }
-
-    struct Parser<'a>(&'a [u8], usize);
-
-    impl Parser<'_> {
-        fn peek(&self) -> u8 {
-            self.0[self.1]
-        }
-        fn eat(&mut self, c: u8) {
-            assert_eq!(self.peek() as char, c as char, "at {}", self.1);
-            self.1 += 1;
-        }
-        fn lit(&mut self, word: &str, v: Value) -> Value {
-            assert!(self.0[self.1..].starts_with(word.as_bytes()));
-            self.1 += word.len();
-            v
-        }
-        fn value(&mut self) -> Value {
-            match self.peek() {
-                b'{' => {
-                    self.eat(b'{');
-                    let mut fields = Vec::new();
-                    while self.peek() != b'}' {
-                        if !fields.is_empty() {
-                            self.eat(b',');
-                        }
-                        let Value::Str(k) = self.value() else {
-                            panic!("key")
-                        };
-                        self.eat(b':');
-                        fields.push((k, self.value()));
-                    }
-                    self.eat(b'}');
-                    Value::Obj(fields)
-                }
-                b'[' => {
-                    self.eat(b'[');
-                    let mut items = Vec::new();
-                    while self.peek() != b']' {
-                        if !items.is_empty() {
-                            self.eat(b',');
-                        }
-                        items.push(self.value());
-                    }
-                    self.eat(b']');
-                    Value::Arr(items)
-                }
-                b'"' => {
-                    self.eat(b'"');
-                    let mut s = String::new();
-                    loop {
-                        let c = self.peek();
-                        self.1 += 1;
-                        match c {
-                            b'"' => break,
-                            b'\\' => {
-                                let e = self.peek();
-                                self.1 += 1;
-                                match e {
-                                    b'u' => {
-                                        let hex = std::str::from_utf8(&self.0[self.1..self.1 + 4])
-                                            .unwrap();
-                                        self.1 += 4;
-                                        s.push(
-                                            char::from_u32(u32::from_str_radix(hex, 16).unwrap())
-                                                .unwrap(),
-                                        );
-                                    }
-                                    b'n' => s.push('\n'),
-                                    b't' => s.push('\t'),
-                                    b'r' => s.push('\r'),
-                                    other => s.push(other as char),
-                                }
-                            }
-                            _ => {
-                                // Re-decode multi-byte UTF-8 sequences whole.
-                                let start = self.1 - 1;
-                                let len = match c {
-                                    0..=0x7f => 1,
-                                    0xc0..=0xdf => 2,
-                                    0xe0..=0xef => 3,
-                                    _ => 4,
-                                };
-                                s.push_str(
-                                    std::str::from_utf8(&self.0[start..start + len]).unwrap(),
-                                );
-                                self.1 = start + len;
-                            }
-                        }
-                    }
-                    Value::Str(s)
-                }
-                b't' => self.lit("true", Value::Bool(true)),
-                b'f' => self.lit("false", Value::Bool(false)),
-                b'n' => self.lit("null", Value::Null),
-                _ => {
-                    let start = self.1;
-                    while self.1 < self.0.len() && b"-+.eE0123456789".contains(&self.peek()) {
-                        self.1 += 1;
-                    }
-                    let text = std::str::from_utf8(&self.0[start..self.1]).unwrap();
-                    Value::Num(text.parse().unwrap_or_else(|_| panic!("number {text}")))
-                }
-            }
-        }
-    }
+/// Parses `text` as JSON.
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-fn find<'a>(list: &'a json::Value, name: &str) -> Option<&'a json::Value> {
-    list.arr("segments")
+/// The entry named `name` in `list --json`'s output.
+fn find<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
+    list["segments"]
+        .as_array()
+        .expect("segments")
         .iter()
-        .find(|s| s.str("name") == Some(name))
+        .find(|s| s["name"] == name)
 }
 
+/// A POSIX object made with `shm_open` directly, under a name of any
+/// bytes (not necessarily UTF-8): unlinked on drop, even on panic.
+struct RawObject(std::ffi::CString);
+
+impl RawObject {
+    fn create(name: &[u8]) -> RawObject {
+        let c_name = std::ffi::CString::new(name).unwrap();
+        // SAFETY: `c_name` is a valid C string; the descriptor is closed
+        // at once.
+        let fd = unsafe {
+            libc::shm_open(
+                c_name.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+                0o600,
+            )
+        };
+        assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+        // SAFETY: `fd` was just opened and is closed once.
+        unsafe { libc::close(fd) };
+        RawObject(c_name)
+    }
+
+    fn name(&self) -> &OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        OsStr::from_bytes(self.0.as_bytes())
+    }
+}
+
+impl Drop for RawObject {
+    fn drop(&mut self) {
+        // SAFETY: a valid C string; the name may be gone already.
+        unsafe { libc::shm_unlink(self.0.as_ptr()) };
+    }
+}
+
+/// `list` shows a ready segment's type, size, state and creator, in the
+/// table and in JSON.
 #[test]
 fn list_shows_a_ready_segment_with_its_type_and_size() {
     let mut scratch = Scratch::new("list");
@@ -372,27 +267,48 @@ fn list_shows_a_ready_segment_with_its_type_and_size() {
         assert!(line.contains(want), "{want:?} not in {line:?}");
     }
 
-    let list = json::parse(&ok(&["list", "--json"]));
+    let list = parse(&ok(&["list", "--json"]));
     let entry = find(&list, &name).expect("listed in JSON");
-    assert_eq!(entry.str("kind"), Some("posix"));
-    assert_eq!(entry.str("type"), Some("[u64; 4]"));
-    assert_eq!(entry.str("state"), Some("ready"));
-    assert_eq!(entry.str("creator"), Some("alive"));
-    assert_eq!(entry.num("payload_bytes"), Some(32.0));
-    assert_eq!(
-        entry.num("creator_pid"),
-        Some(f64::from(std::process::id()))
-    );
-    assert_eq!(entry.get("foreign"), Some(&json::Value::Bool(false)));
-    assert_eq!(
-        entry.str("fingerprint").map(str::to_owned),
-        Some(<[u64; 4]>::FINGERPRINT.to_string())
+    assert_eq!(entry["kind"], "posix");
+    assert_eq!(entry["type"], "[u64; 4]");
+    assert_eq!(entry["state"], "ready");
+    assert_eq!(entry["state_text"], "ready");
+    assert_eq!(entry["damaged"], false);
+    assert_eq!(entry["creator"], "alive");
+    assert_eq!(entry["payload_bytes"], 32);
+    assert_eq!(entry["creator_pid"], std::process::id());
+    assert_eq!(entry["foreign"], false);
+    assert_eq!(entry["fingerprint"], <[u64; 4]>::FINGERPRINT.to_string());
+    assert!(entry.get("name_bytes").is_none(), "{entry}");
+    scratch.finish();
+}
+
+/// The owner column is the user database's name for the uid (here the
+/// user running the tests, as `id -un` says).
+#[test]
+fn owners_are_named_from_the_user_database() {
+    let mut scratch = Scratch::new("owner");
+    let name = scratch.posix("owned");
+    let _v = Segment::posix(&name).create(1u8).unwrap();
+    let id = Command::new("id").arg("-un").output().expect("run id -un");
+    let me = String::from_utf8(id.stdout).unwrap().trim().to_owned();
+    let entry = parse(&ok(&["inspect", "--json", &name]));
+    assert_eq!(entry["owner"], me.as_str(), "{entry}");
+    // SAFETY: `getuid` cannot fail.
+    assert_eq!(entry["owner_uid"], unsafe { libc::getuid() });
+    let out = ok(&["inspect", &name]);
+    assert!(
+        field(&out, "owner").starts_with(&format!("{me} (uid ")),
+        "{out}"
     );
     scratch.finish();
 }
 
+/// Objects of other programs are hidden but counted, shown with `--all`
+/// (with a machine state in JSON), never cleaned, and removed by `rm`
+/// only with `--force`.
 #[test]
-fn foreign_objects_are_listed_apart_and_never_cleaned() {
+fn foreign_objects_are_listed_apart_and_removed_only_when_forced() {
     let mut scratch = Scratch::new("foreign");
     let short = scratch.posix("foreign-short");
     let long = scratch.posix("foreign-long");
@@ -413,9 +329,13 @@ fn foreign_objects_are_listed_apart_and_never_cleaned() {
         line.contains("foreign (no header of this library)"),
         "{line}"
     );
-    let list = json::parse(&ok(&["list", "--all", "--json"]));
+    let list = parse(&ok(&["list", "--all", "--json"]));
     let entry = find(&list, &long).unwrap();
-    assert_eq!(entry.get("foreign"), Some(&json::Value::Bool(true)));
+    assert_eq!(entry["foreign"], true);
+    assert_eq!(entry["state"], "foreign");
+    assert_eq!(entry["foreign_reason"], "no_header");
+    assert_eq!(entry["state_text"], "foreign (no header of this library)");
+    assert_eq!(find(&list, &short).unwrap()["foreign_reason"], "too_short");
 
     for states in [
         &[][..],
@@ -425,25 +345,45 @@ fn foreign_objects_are_listed_apart_and_never_cleaned() {
         let prefix = scratch.prefix();
         let mut args = vec!["clean", "--name-prefix", &prefix[..]];
         args.extend_from_slice(states);
-        let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let out = ok(&refs);
+        let out = ok(&args);
         assert!(!out.contains(&short) && !out.contains(&long), "{out}");
     }
     assert!(inspect::inspect_posix(&short).is_ok());
     assert!(inspect::inspect_posix(&long).is_ok());
-    // Named explicitly, `rm` removes a foreign object.
-    ok(&["rm", &long]);
+    // Named without --force, `rm` refuses and says why.
+    let run = tool(&["rm", &long]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("not a segment of this library") && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    assert!(inspect::inspect_posix(&long).is_ok());
+    // With --force it removes them, and says it forced.
+    let out = ok(&["rm", "--force", &long, &short]);
+    assert!(
+        out.contains(&format!(
+            "removed {long} (foreign (no header of this library), forced)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!("removed {short} (")), "{out}");
     assert!(inspect::inspect_posix(&long).is_err());
+    assert!(inspect::inspect_posix(&short).is_err());
     scratch.finish();
 }
 
+/// A creator that died while initializing, and a segment abandoned by a
+/// panicking initializer, are stale: listed as such, kept by `--dry-run`,
+/// chosen by `--state`, `--older-than` (with units) and `--name-prefix`
+/// (with or without its slash), and removed by `clean`.
 #[test]
 fn stale_segments_are_shown_and_removed_by_clean_but_not_by_dry_run() {
     let mut scratch = Scratch::new("stale");
     let dead = scratch.posix("dead");
     let abandoned = scratch.posix("abandoned");
     let prefix = scratch.prefix();
+    let bare_prefix = prefix.strip_prefix('/').unwrap().to_owned();
 
     let holder = hold_initializing(&dead);
     let out = ok(&["list"]);
@@ -453,6 +393,8 @@ fn stale_segments_are_shown_and_removed_by_clean_but_not_by_dry_run() {
         "{line}"
     );
     assert!(line.contains("[u64; 4]"), "{line}");
+    let entry = parse(&ok(&["inspect", "--json", &dead]));
+    assert_eq!(entry["state"], "initializing", "{entry}");
     let out = ok(&["clean", "--name-prefix", &prefix]);
     assert!(
         !out.contains(&dead),
@@ -476,54 +418,87 @@ fn stale_segments_are_shown_and_removed_by_clean_but_not_by_dry_run() {
     );
     let line = line_of(&out, &abandoned).unwrap();
     assert!(line.contains(" abandoned "), "{line}");
-    let list = json::parse(&ok(&["list", "--json"]));
-    assert_eq!(find(&list, &dead).unwrap().str("creator"), Some("dead"));
-    assert_eq!(
-        find(&list, &dead).unwrap().get("stale"),
-        Some(&json::Value::Bool(true))
-    );
+    let list = parse(&ok(&["list", "--json"]));
+    let entry = find(&list, &dead).unwrap();
+    assert_eq!(entry["creator"], "dead");
+    assert_eq!(entry["stale"], true);
+    assert_eq!(entry["state"], "creator_dead");
+    assert_eq!(entry["state_text"], "creator dead");
+    assert_eq!(find(&list, &abandoned).unwrap()["state"], "abandoned");
 
-    let out = ok(&["clean", "--dry-run", "--name-prefix", &prefix]);
+    // The prefix without its slash matches too.
+    let out = ok(&["clean", "--dry-run", "--name-prefix", &bare_prefix]);
     assert!(out.contains(&format!("would remove {dead} ")), "{out}");
     assert!(out.contains(&format!("would remove {abandoned} ")), "{out}");
     assert!(inspect::inspect_posix(&dead).is_ok());
     assert!(inspect::inspect_posix(&abandoned).is_ok());
 
-    // --state narrows, --older-than filters by age.
-    let out = ok(&["clean", "--older-than", "100000", "--name-prefix", &prefix]);
-    assert!(out.contains("nothing to clean"), "{out}");
+    // --older-than with a unit: both are younger than a day, older than 0s.
+    for age in ["1d", "2h", "86400", "1h30m"] {
+        let out = ok(&["clean", "--older-than", age, "--name-prefix", &prefix]);
+        assert!(out.contains("nothing to clean"), "{age}: {out}");
+    }
+    let out = ok(&[
+        "clean",
+        "--dry-run",
+        "--older-than",
+        "0s",
+        "--name-prefix",
+        &prefix,
+    ]);
+    assert!(out.contains(&format!("would remove {dead} ")), "{out}");
+    // --state narrows.
     let out = ok(&["clean", "--state", "dead", "--name-prefix", &prefix]);
     assert!(out.contains(&format!("removed {dead} ")), "{out}");
     assert!(!out.contains(&abandoned), "{out}");
     assert!(inspect::inspect_posix(&dead).is_err());
-    let json = json::parse(&ok(&["clean", "--json", "--name-prefix", &prefix]));
-    let removed = json.arr("removed");
+    let json = parse(&ok(&["clean", "--json", "--name-prefix", &bare_prefix]));
+    let removed = json["removed"].as_array().unwrap();
     assert_eq!(removed.len(), 1, "{removed:?}");
-    assert_eq!(removed[0].str("name"), Some(&abandoned[..]));
+    assert_eq!(removed[0]["name"], abandoned.as_str());
+    assert_eq!(json["dry_run"], false);
+    assert_eq!(json["failed"], 0);
     assert!(inspect::inspect_posix(&abandoned).is_err());
     scratch.finish();
 }
 
+/// `rm` takes several names (the leading slash optional), says what it
+/// removed, reports each missing one, and exits 1 if any failed.
 #[test]
-fn rm_removes_and_reports_missing_names() {
+fn rm_removes_several_names_and_reports_missing_ones() {
     let mut scratch = Scratch::new("rm");
-    let name = scratch.posix("rm");
-    Segment::posix(&name).create(1u32).unwrap();
-    ok(&["rm", &name]);
-    assert!(inspect::inspect_posix(&name).is_err());
-    let run = tool(&["rm", &name]);
-    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let a = scratch.posix("a");
+    let b = scratch.posix("b");
+    let missing = scratch.posix("missing");
+    Segment::posix(&a).create(1u32).unwrap();
+    Segment::posix(&b).create([0u8; 3]).unwrap();
+    let run = tool(&["rm", &a, &missing, b.strip_prefix('/').unwrap()]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!("removed {a} (u32, ready)")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("removed {b} ([u8; 3], ready)")),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stderr.starts_with("shm-tool: error: "),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains(&name) && run.stderr.contains("No such"),
+        run.stderr.contains(&missing) && run.stderr.contains("No such"),
         "{}",
         run.stderr
     );
-    let run = tool(&["inspect", &name]);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(inspect::inspect_posix(&a).is_err());
+    assert!(inspect::inspect_posix(&b).is_err());
+    let run = tool(&["inspect", &a]);
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("no such segment"), "{}", run.stderr);
     scratch.finish();
@@ -540,17 +515,21 @@ fn system_v_segments_are_listed_inspected_and_removed() {
     assert!(line.contains(" u32 ") && line.contains(" ready "), "{line}");
     let out = ok(&["inspect", "--sysv", &key.to_string()]);
     assert!(out.contains("u32") && out.contains("attached:"), "{out}");
-    let shmid = json::parse(&ok(&[
+    let entry = parse(&ok(&[
         "inspect",
         "--json",
         "--sysv",
         &key.get().to_string(),
-    ]))
-    .num("shmid")
-    .unwrap();
+    ]));
+    assert_eq!(entry["kind"], "sysv");
+    let shmid = entry["shmid"].as_i64().unwrap();
     let out = ok(&["inspect", "--shmid", &shmid.to_string()]);
     assert!(out.contains(&label), "{out}");
-    ok(&["rm", "--sysv", &key.to_string()]);
+    let out = ok(&["rm", "--sysv", &key.to_string()]);
+    assert!(
+        out.contains(&format!("removed {label} (u32, ready)")),
+        "{out}"
+    );
     assert!(inspect::inspect_sysv(key).is_err());
     let run = tool(&["rm", "--sysv", &key.to_string()]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
@@ -578,10 +557,10 @@ fn inspect_of_a_file_shows_every_header_field() {
         field(&out, "creator"),
         format!("pid {} (alive)", std::process::id())
     );
-    let info = json::parse(&ok(&["inspect", "--json", "--file", p]));
-    assert_eq!(info.str("kind"), Some("file"));
-    assert_eq!(info.num("len"), Some(5.0));
-    assert_eq!(info.num("object_size"), Some(266.0));
+    let info = parse(&ok(&["inspect", "--json", "--file", p]));
+    assert_eq!(info["kind"], "file");
+    assert_eq!(info["len"], 5);
+    assert_eq!(info["object_size"], 266);
     // Listed when named on the command line.
     let out = ok(&["list", p]);
     assert!(
@@ -589,6 +568,139 @@ fn inspect_of_a_file_shows_every_header_field() {
         "{out}"
     );
     scratch.finish();
+}
+
+/// A FILE given to `list` that does not exist is an error: a clear message
+/// and exit status 1 (not an empty listing and 0).
+#[test]
+fn list_of_a_missing_file_fails_clearly() {
+    let mut scratch = Scratch::new("nofile");
+    let missing = scratch.file("missing");
+    let p = missing.to_str().unwrap();
+    let run = tool(&["list", p]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("shm-tool: error: inspecting file `{p}`: no such")),
+        "{}",
+        run.stderr
+    );
+    assert!(line_of(&run.stdout, p).is_none(), "{}", run.stdout);
+    // Next to a file that exists: that one is listed, the status is still 1.
+    let real = scratch.file("real");
+    let _v = Segment::file(&real).create(3u16).unwrap();
+    let run = tool(&["list", p, real.to_str().unwrap()]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        line_of(&run.stdout, real.to_str().unwrap()).is_some(),
+        "{}",
+        run.stdout
+    );
+    scratch.finish();
+}
+
+/// A newline, a tab and an escape character in a name are written as
+/// `\n`, `\t` and `\e` in the table, keeping one line per segment, and
+/// exactly in JSON.
+#[test]
+fn control_characters_in_names_are_escaped_in_the_table() {
+    let mut scratch = Scratch::new("ctl");
+    let name = scratch.posix("new\nline\tand\x1b[31mred");
+    let _v = Segment::posix(&name).create(5u32).unwrap();
+    let out = ok(&["list"]);
+    let shown = name
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
+        .replace('\x1b', "\\e");
+    let line = line_of(&out, &shown).unwrap_or_else(|| panic!("{shown} not in\n{out}"));
+    assert!(line.contains(" u32 ") && line.contains(" ready "), "{line}");
+    assert!(!out.contains('\x1b') && !out.contains('\t'), "{out:?}");
+    let list = parse(&ok(&["list", "--json"]));
+    assert!(find(&list, &name).is_some(), "exact name in JSON");
+    let out = ok(&["inspect", &name]);
+    assert_eq!(field(&out, "name"), shown);
+    scratch.finish();
+}
+
+/// Columns are aligned by display width: a name of wide (CJK) characters
+/// and one with a combining mark do not shift the columns after them.
+#[test]
+fn columns_align_by_display_width() {
+    let mut scratch = Scratch::new("wide");
+    let wide = scratch.posix("名前");
+    let combining = scratch.posix("e\u{301}");
+    let _a = Segment::posix(&wide).create(1u8).unwrap();
+    let _b = Segment::posix(&combining).create(1u8).unwrap();
+    let out = ok(&["list"]);
+    // The display column where TYPE starts, in the header and in each row.
+    let type_col = |line: &str, at: &str| {
+        let byte = line.find(at).unwrap_or_else(|| panic!("{at} in {line}"));
+        unicode_width(&line[..byte])
+    };
+    let header = out.lines().next().unwrap();
+    let want = type_col(header, "TYPE");
+    for name in [&wide, &combining] {
+        let line = line_of(&out, name).unwrap_or_else(|| panic!("{name} not in\n{out}"));
+        assert_eq!(type_col(line, " u8 ") + 1, want, "{out}");
+    }
+    scratch.finish();
+}
+
+/// Display width as a terminal counts it, for the few characters these
+/// tests use: CJK ideographs 2, combining marks 0, ASCII 1.
+fn unicode_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '\u{300}'..='\u{36f}' => 0,
+            '\u{4e00}'..='\u{9fff}' => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// A name that is not UTF-8 (made with `shm_open` by another program) is
+/// counted as hidden by `list`, shown escaped by `list --all` (and exactly
+/// in JSON's `name_bytes`), inspected and removed by name: no panic.
+#[test]
+fn a_name_that_is_not_utf8_is_listed_inspected_and_removed() {
+    let mut bytes = format!("/shm-tool-test-{}-raw-", std::process::id()).into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe\n");
+    let object = RawObject::create(&bytes);
+    let shown = format!("/shm-tool-test-{}-raw-\\xff\\xfe\\n", std::process::id());
+
+    let list = parse(&ok(&["list", "--json"]));
+    assert!(find(&list, &shown).is_none(), "foreign: hidden by default");
+    assert!(list["hidden_foreign"].as_u64().unwrap() >= 1, "{list}");
+    let out = ok(&["list"]);
+    assert!(out.contains("not made by this library hidden"), "{out}");
+
+    let out = ok(&["list", "--all"]);
+    let line = line_of(&out, &shown).unwrap_or_else(|| panic!("{shown} not in\n{out}"));
+    assert!(line.contains("foreign (empty)"), "{line}");
+    let list = parse(&ok(&["list", "--all", "--json"]));
+    let entry = find(&list, &shown).expect("in JSON, escaped");
+    let exact: Vec<u8> = serde_json::from_value(entry["name_bytes"].clone()).unwrap();
+    assert_eq!(exact, bytes);
+    assert_eq!(entry["state"], "foreign");
+    assert_eq!(entry["foreign_reason"], "empty");
+
+    // As an unknown command: bad usage, not a panic.
+    assert_eq!(tool(&[object.name()]).code, Some(2));
+    let out = ok(&[OsStr::new("inspect"), object.name()]);
+    assert_eq!(field(&out, "name"), shown);
+    assert_eq!(field(&out, "state"), "foreign (empty)");
+    let run = tool(&[OsStr::new("rm"), object.name()]);
+    assert_eq!(run.code, Some(1), "foreign: refused without --force");
+    let out = ok(&[OsStr::new("rm"), OsStr::new("--force"), object.name()]);
+    assert!(
+        out.contains(&format!("removed {shown} (foreign (empty), forced)")),
+        "{out}"
+    );
+    let err = inspect::inspect_posix(object.name()).unwrap_err();
+    assert_eq!(err.kind(), shm_runtime::ErrorKind::NotFound);
+    let run = tool(&[OsStr::new("inspect"), object.name()]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("\\xff\\xfe"), "{}", run.stderr);
 }
 
 #[test]
@@ -621,37 +733,93 @@ fn scan_mutexes_reports_an_owner_that_died_holding_the_lock() {
     child.join(Duration::from_secs(60)).unwrap();
     let out = ok(&["inspect", &name, "--scan-mutexes"]);
     assert!(out.contains("died holding it"), "{out}");
-    let info = json::parse(&ok(&["inspect", &name, "--scan-mutexes", "--json"]));
-    let mutexes = info.arr("mutexes");
+    let info = parse(&ok(&["inspect", &name, "--scan-mutexes", "--json"]));
+    let mutexes = info["mutexes"].as_array().unwrap();
     assert_eq!(mutexes.len(), 1);
-    assert_eq!(mutexes[0].get("owner_died"), Some(&json::Value::Bool(true)));
+    assert_eq!(mutexes[0]["owner_died"], true);
     assert!(m.lock().is_err()); // and the library agrees
     scratch.finish();
 }
 
+/// Bad usage exits 2 with a one-line `shm-tool: error: ...` first.
 #[test]
 fn usage_errors_exit_2_with_a_message() {
-    let help = tool(&["--help"]);
-    assert_eq!(help.code, Some(0));
-    assert!(help.stdout.contains("Usage:") && help.stdout.contains("shm-tool clean"));
     for args in [
         &[][..],
         &["frobnicate"],
         &["list", "--bogus"],
         &["inspect"],
+        &["inspect", "a/b"],
+        &["rm"],
         &["rm", "--sysv", "zz"],
         &["rm", "--sysv", "0"],
         &["clean", "--state", "sleepy"],
         &["clean", "--older-than", "soon"],
+        &["clean", "--older-than", "5x"],
         &["inspect", "/a", "--file", "/b"],
+        &["completions", "tcsh-of-the-future"],
     ] {
         let run = tool(args);
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
         assert!(
             run.stderr.starts_with("shm-tool: error: "),
-            "{}",
+            "{args:?}: {}",
             run.stderr
         );
+    }
+}
+
+/// `--version`, and `--help` per command (not the global help).
+#[test]
+fn version_and_help_of_each_command() {
+    let run = tool(&["--version"]);
+    assert_eq!(run.code, Some(0));
+    assert_eq!(
+        run.stdout.trim(),
+        format!("shm-tool {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = tool(&["--help"]);
+    assert_eq!(help.code, Some(0));
+    for command in ["list", "inspect", "rm", "clean", "completions"] {
+        assert!(help.stdout.contains(command), "{}", help.stdout);
+    }
+    for (command, own) in [
+        ("list", "--all"),
+        ("inspect", "--scan-mutexes"),
+        ("rm", "--force"),
+        ("clean", "--older-than"),
+    ] {
+        let run = tool(&[command, "--help"]);
+        assert_eq!(run.code, Some(0), "{command}: {}", run.stderr);
+        assert!(
+            run.stdout.contains(&format!("Usage: shm-tool {command}")),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains(own), "{command}: {}", run.stdout);
+        // Another command's option is not in this command's help.
+        assert!(
+            command == "clean" || !run.stdout.contains("--older-than"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// Completion scripts for bash, zsh and fish name the commands and their
+/// options; bash accepts the script.
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ok(&["completions", shell]);
+        for word in ["inspect", "clean", "older-than", "scan-mutexes"] {
+            assert!(out.contains(word), "{shell}: no {word}");
+        }
+    }
+    let script = ok(&["completions", "bash"]);
+    assert!(script.contains("complete -F"), "{script}");
+    if let Ok(status) = Command::new("bash").args(["-n", "-c", &script]).status() {
+        assert!(status.success(), "bash rejects the script");
     }
 }
 
@@ -692,6 +860,18 @@ fn a_stale_creation_lock_is_listed_and_cleaned() {
     let out = ok(&["list"]);
     let stale = locks(&out);
     assert!(!stale.is_empty(), "no stale creation lock in\n{out}");
+    // In JSON, with a machine state of their own.
+    let list = parse(&ok(&["list", "--json"]));
+    let stale_json: Vec<&Value> = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["state"] == "stale_creation_lock")
+        .collect();
+    assert!(!stale_json.is_empty(), "{list}");
+    assert!(stale_json
+        .iter()
+        .all(|s| s["name"].as_str().unwrap().starts_with("/.shmrt-create-") && s["stale"] == true));
     // (Limited to creation locks: other tests' segments are left alone.)
     let locks_only = ["--name-prefix", "/.shmrt-create-"];
     let out = ok(&["clean", "--dry-run", locks_only[0], locks_only[1]]);

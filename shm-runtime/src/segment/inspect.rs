@@ -2,7 +2,8 @@
 //! cleanup tools such as `shm-tool`.
 //!
 //! [`inspect_posix`], [`inspect_file`], [`inspect_sysv`] and
-//! [`inspect_sysv_id`] return a [`SegmentInfo`]: the object's size, mode,
+//! [`inspect_sysv_id`] return a [`SegmentInfo`] (and
+//! [`segment::list`](super::list) one for every object there is): the object's size, mode,
 //! owner and times, and what its first bytes say ([`Contents`]): a header of
 //! this library (its [`State`], creator, type name, fingerprint, sizes), or
 //! an object of another program ([`Foreign`]).
@@ -54,9 +55,11 @@ use super::Target;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::{Fingerprint, MapOptions};
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::Metadata;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -65,8 +68,9 @@ use std::time::{Duration, SystemTime};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Location {
-    /// A POSIX shared memory object, by name (`/name`).
-    Posix(String),
+    /// A POSIX shared memory object, by name (`/name`): any bytes but `/`
+    /// and NUL after the first `/`, not necessarily UTF-8.
+    Posix(OsString),
     /// A file, by path.
     File(PathBuf),
     /// A System V segment: its key (0 once it is marked for removal, or for
@@ -81,15 +85,29 @@ pub enum Location {
 
 impl fmt::Display for Location {
     /// `/name`, the path, or `sysv:0x0000002a` (`sysv-id:N` without key).
+    /// Bytes of a POSIX name that are not UTF-8 are written `\xNN`; other
+    /// characters as they are (a tool printing names for a terminal escapes
+    /// control characters itself).
     ///
     /// ```
     /// use shm_runtime::segment::{inspect::Location, SysvKey};
+    /// use std::os::unix::ffi::OsStrExt;
     /// let loc = Location::SysV { key: SysvKey::new(42), shmid: 7 };
     /// assert_eq!(loc.to_string(), "sysv:0x0000002a");
+    /// let name = std::ffi::OsStr::from_bytes(b"/caf\xe9");
+    /// assert_eq!(Location::Posix(name.into()).to_string(), "/caf\\xe9");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Posix(name) => f.write_str(name),
+            Location::Posix(name) => {
+                for chunk in name.as_bytes().utf8_chunks() {
+                    f.write_str(chunk.valid())?;
+                    for byte in chunk.invalid() {
+                        write!(f, "\\x{byte:02x}")?;
+                    }
+                }
+                Ok(())
+            }
             Location::File(path) => write!(f, "{}", path.display()),
             Location::SysV { key, shmid } if key.get() == 0 => write!(f, "sysv-id:{shmid}"),
             Location::SysV { key, .. } => write!(f, "sysv:{key}"),
@@ -282,6 +300,17 @@ impl PayloadInfo {
 
     /// The bytes the header says the object needs: payload offset plus
     /// payload bytes (saturating).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// let name = format!("/shm-runtime-doc-pend-{}", std::process::id());
+    /// let _v = Segment::posix(&name).remove_on_drop(true).create(0u64)?;
+    /// let info = inspect::inspect_posix(&name)?;
+    /// let payload = info.header().unwrap().payload.as_ref().unwrap();
+    /// assert_eq!(payload.end(), payload.payload_offset + 8);
+    /// assert!(payload.end() <= info.object_size);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn end(&self) -> u64 {
         self.payload_offset.saturating_add(self.payload_bytes)
     }
@@ -335,6 +364,17 @@ impl SegmentInfo {
 
     /// Whether it is not a segment of this library (or cannot be read to
     /// tell).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-fgn-{}", std::process::id()));
+    /// std::fs::write(&path, [0xabu8; 300])?;
+    /// assert!(inspect::inspect_file(&path)?.is_foreign());
+    /// std::fs::remove_file(&path)?;
+    /// let _v = Segment::file(&path).remove_on_drop(true).create(1u8)?;
+    /// assert!(!inspect::inspect_file(&path)?.is_foreign());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_foreign(&self) -> bool {
         self.header().is_none() && !matches!(self.contents, Contents::CreationLock { .. })
     }
@@ -343,6 +383,15 @@ impl SegmentInfo {
     /// finish: abandoned by its creator, or still initializing while its
     /// creator is dead. (`open_or_create` would reclaim it; `open` fails with
     /// [`CreatorDied`](ErrorKind::CreatorDied).)
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// let name = format!("/shm-runtime-doc-stale-{}", std::process::id());
+    /// let _v = Segment::posix(&name).remove_on_drop(true).create(0u32)?;
+    /// // Ready, and its creator (this process) alive:
+    /// assert!(!inspect::inspect_posix(&name)?.is_stale());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn is_stale(&self) -> bool {
         if let Contents::CreationLock { held } = self.contents {
             return !held;
@@ -354,6 +403,16 @@ impl SegmentInfo {
     }
 
     /// How long ago its status last changed (see [`changed`](Self::changed)).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// use std::time::Duration;
+    /// let name = format!("/shm-runtime-doc-age-{}", std::process::id());
+    /// let _v = Segment::posix(&name).remove_on_drop(true).create(0u32)?;
+    /// let age = inspect::inspect_posix(&name)?.age().unwrap();
+    /// assert!(age < Duration::from_secs(3600)); // made just now
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn age(&self) -> Option<Duration> {
         self.changed
             .map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
@@ -363,6 +422,18 @@ impl SegmentInfo {
     /// object is shorter than the payload it describes (truncated), its
     /// sizes disagree, or it was made on another platform. `None` if
     /// nothing is (or it is not ready, or not of this library).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-prob-{}", std::process::id()));
+    /// let _v = Segment::file(&path).remove_on_drop(true).create([0u64; 512])?;
+    /// assert_eq!(inspect::inspect_file(&path)?.problem(), None);
+    /// // Cut short behind the library's back:
+    /// std::fs::OpenOptions::new().write(true).open(&path)?.set_len(1024)?;
+    /// let problem = inspect::inspect_file(&path)?.problem().unwrap();
+    /// assert!(problem.starts_with("truncated"), "{problem}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn problem(&self) -> Option<String> {
         self.problem_kind().map(|(_, why)| why)
     }
@@ -426,7 +497,13 @@ impl SegmentInfo {
     /// ```
     pub fn remove(&self) -> Result<()> {
         let target = match &self.location {
-            Location::Posix(name) => Target::Posix(name.clone()),
+            Location::Posix(name) => {
+                let c_name = super::posix::validate_os_name(name)?;
+                return match self.identity {
+                    Some(identity) => super::posix::unlink_if(&c_name, identity, &self.what()),
+                    None => Err(self.unknown_identity()),
+                };
+            }
             Location::File(path) => Target::File(path.clone()),
             Location::SysV { shmid, .. } => {
                 return sysv::remove_id(*shmid, &self.what());
@@ -434,15 +511,19 @@ impl SegmentInfo {
         };
         match self.identity {
             Some(identity) => target.remove(Some(identity)),
-            None => Err(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "removing {}: it could not be opened, so which object the name refers \
-                     to is unknown; remove it by name",
-                    self.what()
-                ),
-            )),
+            None => Err(self.unknown_identity()),
         }
+    }
+
+    fn unknown_identity(&self) -> Error {
+        Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "removing {}: it could not be opened, so which object the name refers \
+                 to is unknown; remove it by name",
+                self.what()
+            ),
+        )
     }
 
     /// Scans the payload of a segment of this library for
@@ -547,7 +628,7 @@ impl SegmentInfo {
 
     fn what(&self) -> String {
         match &self.location {
-            Location::Posix(name) => format!("segment `{}`", name.escape_debug()),
+            Location::Posix(name) => format!("segment `{}`", super::posix::escape_name(name)),
             Location::File(path) => format!("file `{}`", path.display()),
             Location::SysV { key, shmid } => format!("System V segment {key} (shmid {shmid})"),
         }
@@ -640,12 +721,13 @@ fn from_metadata(meta: &Metadata, opened: bool) -> Found {
 fn open(location: &Location) -> Result<(Option<Source>, Found)> {
     match location {
         Location::Posix(name) => {
-            let c_name = super::posix::validate_name(name)?;
-            let what = format!("segment `{}`", name.escape_debug());
+            let c_name = super::posix::validate_os_name(name)?;
+            let what = format!("segment `{}`", super::posix::escape_name(name));
             #[cfg(target_os = "linux")]
             {
                 let _ = c_name;
-                open_path(&Path::new("/dev/shm").join(&name[1..]), &what)
+                let file_name = OsStr::from_bytes(&name.as_bytes()[1..]);
+                open_path(&Path::new("/dev/shm").join(file_name), &what)
             }
             #[cfg(not(target_os = "linux"))]
             {
@@ -866,9 +948,10 @@ fn inspect(location: Location) -> Result<SegmentInfo> {
     })
 }
 
-/// Inspects the POSIX shared memory object `name` (`/name`). On Linux it is
-/// read as `/dev/shm/name`, without following a symbolic link and without
-/// blocking on a FIFO planted there.
+/// Inspects the POSIX shared memory object `name` (`/name`: a `&str`, or an
+/// `OsStr` for a name that is not UTF-8). On Linux it is read as
+/// `/dev/shm/name`, without following a symbolic link and without blocking
+/// on a FIFO planted there.
 ///
 /// Errors: [`InvalidName`](ErrorKind::InvalidName), [`NotFound`](ErrorKind::NotFound).
 /// An object this process may not read is not an error: its
@@ -879,8 +962,8 @@ fn inspect(location: Location) -> Result<SegmentInfo> {
 /// let err = inspect::inspect_posix("/shm-runtime-doc-no-such-segment").unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::NotFound);
 /// ```
-pub fn inspect_posix(name: &str) -> Result<SegmentInfo> {
-    inspect(Location::Posix(name.to_owned()))
+pub fn inspect_posix(name: impl AsRef<OsStr>) -> Result<SegmentInfo> {
+    inspect(Location::Posix(name.as_ref().to_owned()))
 }
 
 /// Inspects the file at `path` (a symbolic link is reported, not followed).

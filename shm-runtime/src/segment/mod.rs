@@ -243,6 +243,7 @@
 mod file;
 mod header;
 pub mod inspect;
+mod list;
 mod object;
 mod posix;
 mod publish;
@@ -250,6 +251,7 @@ mod raw;
 mod reader;
 mod sysv;
 
+pub use list::{list, Listing};
 pub use sysv::SysvKey;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -1928,13 +1930,26 @@ impl Drop for SegmentOwner {
 /// Removes the POSIX shared memory name `name` (`shm_unlink`); processes
 /// that mapped it keep their mappings.
 ///
+/// `name` is a `&str`, or an [`OsStr`](std::ffi::OsStr) for a name that is
+/// not UTF-8 (as [`list`] may find, made by another program).
+///
+/// Errors: [`InvalidName`](ErrorKind::InvalidName) for a name that is no
+/// POSIX name (`/name`), [`NotFound`](ErrorKind::NotFound) when there is no
+/// such name.
+///
 /// ```
 /// use shm_runtime::segment::{self, Segment};
+/// use std::os::unix::ffi::OsStrExt;
 /// let name = format!("/shm-runtime-doc-unlink-{}", std::process::id());
 /// Segment::posix(&name).create(1u32)?;
 /// segment::unlink(&name)?;
+/// // Names are bytes: this one is not UTF-8.
+/// let raw = std::ffi::OsStr::from_bytes(b"/shm-runtime-doc-unlink-\xff");
+/// assert_eq!(segment::unlink(raw).unwrap_err().kind(), shm_runtime::ErrorKind::NotFound);
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
-pub fn unlink(name: &str) -> Result<()> {
-    Target::Posix(name.to_owned()).remove(None)
+pub fn unlink(name: impl AsRef<std::ffi::OsStr>) -> Result<()> {
+    let name = name.as_ref();
+    let c_name = posix::validate_os_name(name)?;
+    posix::unlink_c(&c_name, &format!("segment `{}`", posix::escape_name(name)))
 }

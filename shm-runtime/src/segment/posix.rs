@@ -15,17 +15,25 @@ const NAME_MAX: usize = 255;
 /// Checks a POSIX shared memory name: a leading `/`, then 1 to 254 bytes
 /// with no other `/` and no NUL, and not `.` or `..`.
 pub(crate) fn validate_name(name: &str) -> Result<CString> {
-    let problem = if !name.starts_with('/') {
+    validate_os_name(std::ffi::OsStr::new(name))
+}
+
+/// [`validate_name`] for a name of any bytes (the kernel does not require
+/// UTF-8).
+pub(crate) fn validate_os_name(name: &std::ffi::OsStr) -> Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    let problem = if !bytes.starts_with(b"/") {
         Some("must start with `/`")
-    } else if name.len() == 1 {
+    } else if bytes.len() == 1 {
         Some("is empty after its `/`")
-    } else if name[1..].contains('/') {
+    } else if bytes[1..].contains(&b'/') {
         Some("may hold no `/` after the first")
-    } else if name.len() > NAME_MAX {
+    } else if bytes.len() > NAME_MAX {
         Some("is longer than 255 bytes")
-    } else if name == "/." || name == "/.." {
+    } else if bytes == b"/." || bytes == b"/.." {
         Some("may not be `.` or `..`")
-    } else if name.contains('\0') {
+    } else if bytes.contains(&0) {
         Some("may not hold a NUL byte")
     } else {
         None
@@ -36,17 +44,17 @@ pub(crate) fn validate_name(name: &str) -> Result<CString> {
             format!(
                 "segment name `{}` {problem}: POSIX shared memory names look like \
                  `/my-app.jobs` (at most 255 bytes)",
-                shown(name)
+                escape_name(name)
             ),
         )),
         // No NUL (checked above): cannot fail.
-        None => c_string(name.as_bytes(), "a segment name"),
+        None => c_string(bytes, "a segment name"),
     }
 }
 
-/// `name` as error messages show it: escaped (`escape_debug`) only when it
-/// holds a character that needs it, so that the common case, formatted on
-/// every open for the messages it might need, copies the name as it is.
+/// `name` as error messages show it: escaped only when it holds a character
+/// that needs it, so that the common case, formatted on every open for the
+/// messages it might need, copies the name as it is.
 pub(crate) fn shown(name: &str) -> std::borrow::Cow<'_, str> {
     if name
         .bytes()
@@ -54,8 +62,22 @@ pub(crate) fn shown(name: &str) -> std::borrow::Cow<'_, str> {
     {
         std::borrow::Cow::Borrowed(name)
     } else {
-        std::borrow::Cow::Owned(name.escape_debug().to_string())
+        std::borrow::Cow::Owned(escape_name(std::ffi::OsStr::new(name)))
     }
+}
+
+/// `name` for messages: its UTF-8 parts as `str::escape_debug` writes them,
+/// other bytes as `\xNN`.
+pub(crate) fn escape_name(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.extend(chunk.valid().escape_debug());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
 }
 
 fn shm_open(name: &CString, flags: libc::c_int, mode: u32) -> std::io::Result<OwnedFd> {
