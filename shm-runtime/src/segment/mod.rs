@@ -925,12 +925,14 @@ impl Segment {
     }
 
     /// Opens the segment and waits until it is ready (or abandoned), then
-    /// validates the header against `layout`, and only then maps it.
+    /// validates the header against `layout`.
     ///
-    /// The header is read with `pread` (System V: from an attachment, as
-    /// those segments cannot shrink), never through a mapping of a POSIX
-    /// object or file: another process may truncate it at any moment, and a
-    /// mapping would then raise `SIGBUS`; a read merely comes back short.
+    /// Another process may truncate a POSIX object or file at any moment.
+    /// Its header is read through the mapping the open needs anyway only
+    /// while the `SIGBUS` handler guards that mapping (a truncation then
+    /// reads as zeros, which no ready header is); otherwise, and while the
+    /// segment is not ready, with `pread`, which merely comes back short.
+    /// System V segments cannot shrink: read from their attachment.
     fn find(&self, layout: &Layout, writable: bool, deadline: Instant) -> Result<Found> {
         let what = self.what();
         check_align(layout, &what)?;
