@@ -119,6 +119,42 @@
 //! (dead but not yet reaped by its parent) counts as dead: it never writes
 //! again. A process whose main thread ended while others run counts as alive.
 //!
+//! # Restarting after a crash
+//!
+//! What a process leaves behind depends on how it ends:
+//!
+//! * **normal exit, or a panic that unwinds** out of `main` (or a thread
+//!   whose views are dropped): destructors run, so a view made with
+//!   [`remove_on_drop`](Segment::remove_on_drop) removes the name;
+//! * **`SIGKILL`, `SIGTERM` or `SIGINT` without a handler, `abort`, a panic
+//!   with `panic = "abort"`, `std::process::exit`** (and a crash of the
+//!   machine, for files): no destructor runs, so the name stays, with the
+//!   last values written. (A program that wants `SIGTERM` to clean up
+//!   catches it and returns from `main`.) A process killed *while
+//!   creating* leaves nothing behind where creation publishes atomically,
+//!   see [Creation](self#creation).
+//!
+//! A restarted program that creates the name again then gets
+//! [`AlreadyExists`](ErrorKind::AlreadyExists), whose message says whether
+//! the segment is stale. With [`replace_stale(true)`](Segment::replace_stale)
+//! it replaces a stale one instead: one made with `remove_on_drop` whose
+//! creator is dead. Dead is judged by the creator's pid, PID namespace and
+//! process start time, all recorded in the header (format 3), so a new
+//! process that reused the pid does not pass for the creator; a creator in
+//! another PID namespace is never judged dead. Segments made without
+//! `remove_on_drop` are meant to outlive their creator and are never
+//! replaced. Replacing retires the old header (a compare-exchange of the
+//! state word the segment was judged by: of several restarting processes
+//! exactly one wins, the others see the new segment, whose creator lives),
+//! removes the name, and creates the segment anew, under the creation lock
+//! where there is one (see `open_or_create` below). The new view's
+//! [`origin`](Shared::origin) is [`Reclaimed`](Origin::Reclaimed).
+//!
+//! Processes that still map the old object keep it: it is unlinked, not
+//! destroyed, and their views read and write it as before, out of reach of
+//! new openers, until the last of them unmaps it. It is never initialized
+//! again in place under their references.
+//!
 //! # Security
 //!
 //! By default, opening a segment or file owned by another user is refused
@@ -357,6 +393,8 @@ pub struct Segment {
     map_options: MapOptions,
     remove_on_drop: bool,
     reserve: bool,
+    replace_stale: bool,
+    wait_for_creation: bool,
 }
 
 impl fmt::Display for Segment {
@@ -372,9 +410,62 @@ struct View {
     offset: usize,
     len: usize,
     identity: Identity,
-    /// Made (or reclaimed) by this process: removes the name on drop with
-    /// `remove_on_drop`.
-    created: bool,
+    /// Made, reclaimed or replaced by this process (which removes the name
+    /// on drop with `remove_on_drop`), or opened.
+    origin: Origin,
+}
+
+impl View {
+    /// Whether this process wrote the payload (so it needs no check).
+    fn created(&self) -> bool {
+        self.origin != Origin::Opened
+    }
+}
+
+/// How this process came by a segment's view: which of
+/// [`open_or_create`](Segment::open_or_create)'s paths it took, as
+/// [`Shared::origin`] tells it (so that a program seeds data only in the
+/// process that made the segment).
+///
+/// ```
+/// use shm_runtime::segment::{Origin, Segment};
+/// let segment = Segment::posix(format!("/shm-runtime-doc-origin-{}", std::process::id()))
+///     .remove_on_drop(true);
+/// let first = segment.open_or_create(|| 0u64)?;
+/// let second = segment.open_or_create(|| 0u64)?;
+/// assert_eq!((first.origin(), second.origin()), (Origin::Created, Origin::Opened));
+/// assert!(first.origin().is_new() && !second.origin().is_new());
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// This process created the segment (or the anonymous mapping): the
+    /// value is the one it gave.
+    Created,
+    /// This process took the segment over and initialized it anew: from a
+    /// creator that died while initializing it, or, with
+    /// [`replace_stale`](Segment::replace_stale), by replacing a stale
+    /// segment whose creator died (see
+    /// [restarts](self#restarting-after-a-crash)). The value is the one it
+    /// gave, as for `Created`.
+    Reclaimed,
+    /// This process opened a segment that another process (or an earlier
+    /// call) made: the value is whatever that one wrote.
+    Opened,
+}
+
+impl Origin {
+    /// Whether this process initialized the value (`Created` or
+    /// `Reclaimed`): the time to seed it.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Origin;
+    /// assert!(Origin::Reclaimed.is_new());
+    /// assert!(!Origin::Opened.is_new());
+    /// ```
+    pub fn is_new(self) -> bool {
+        self != Origin::Opened
+    }
 }
 
 /// An object [`Segment::create_object`] made, sized and reserved.
@@ -405,6 +496,9 @@ struct Pending {
 enum Found {
     /// A valid, ready segment of the requested type.
     Ready(View),
+    /// With [`Segment::replace_stale`], when asked: a stale segment (see
+    /// [`staleness`]), of any type, to replace.
+    Stale,
     /// A segment whose creator died or gave up, seen with state word `seen`.
     Abandoned {
         object: Object,
@@ -413,6 +507,50 @@ enum Found {
         seen: u64,
         pid: u32,
     },
+}
+
+/// What [`Segment::find`] is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Find {
+    /// A plain open: waits for a missing name with `wait_for_creation`.
+    Open,
+    /// `open_or_create`: a missing name is `NotFound` at once.
+    OrCreate,
+    /// `open_or_create` with `replace_stale`: also reports stale segments.
+    OrReplace,
+}
+
+/// Whether a segment whose header reads `snapshot` is stale: `Ok` with the
+/// state word it was judged by, or why not. Stale are a ready segment made
+/// with `remove_on_drop` whose creator is dead (pid, PID namespace and start
+/// time, see [`header::creator_liveness`]), and one whose creator (or
+/// replacer) died before it was ready or while replacing it, or gave up.
+fn staleness(snapshot: &header::Snapshot) -> std::result::Result<u64, String> {
+    let pid = snapshot.creator_pid();
+    let judged = |word: u64| match snapshot.creator() {
+        header::Creator::Dead => Ok(word),
+        header::Creator::Alive => Err(format!("its creator (pid {pid}) is alive")),
+        header::Creator::Unknown => Err(format!(
+            "its creator (pid {pid}) ran in another PID namespace, or did not record its \
+             own, so whether it lives cannot be known here"
+        )),
+    };
+    match snapshot.poll {
+        Poll::Ready if !snapshot.tied_to_creator() => Err(
+            "it was made without `remove_on_drop`, so it is meant to outlive its creator"
+                .to_owned(),
+        ),
+        Poll::Ready => judged(snapshot.state_word),
+        Poll::Initializing { word, .. } | Poll::Retired { word, .. } => judged(word),
+        Poll::Abandoned { word, .. } => Ok(word),
+        Poll::Older(version) | Poll::Newer(version) => Err(format!(
+            "it has header format {version}, not {}: remove it",
+            header::FORMAT_VERSION
+        )),
+        Poll::Uninit | Poll::Garbage | Poll::OtherEndian => {
+            Err("it is not a segment of this library that can be judged: remove it".to_owned())
+        }
+    }
 }
 
 /// Bounded exponential back-off until a deadline.
@@ -494,6 +632,8 @@ impl Segment {
             map_options: MapOptions::new(),
             remove_on_drop: false,
             reserve: true,
+            replace_stale: false,
+            wait_for_creation: false,
         }
     }
 
@@ -644,6 +784,67 @@ impl Segment {
         self
     }
 
+    /// Whether creating replaces a *stale* segment of the same name instead
+    /// of failing with [`AlreadyExists`](ErrorKind::AlreadyExists): for a
+    /// program that restarts after `SIGKILL` or `SIGTERM` and finds the
+    /// segment it made with [`remove_on_drop`](Self::remove_on_drop) left
+    /// behind. Default: no. Applies to `create*` and `open_or_create*`
+    /// (which then replace a stale segment rather than open it; their view's
+    /// [`origin`](Shared::origin) is then [`Reclaimed`](Origin::Reclaimed)).
+    ///
+    /// A segment is stale when it was made with `remove_on_drop` (its
+    /// lifetime was tied to its creator's) and its creator is dead: judged
+    /// by the pid, PID namespace and process start time its header records,
+    /// so a new process that reused the pid does not keep it alive. A
+    /// segment made without `remove_on_drop` is meant to outlive its
+    /// creator and is never replaced; nor is one whose creator lives or
+    /// cannot be judged from here (another PID namespace). One whose creator
+    /// died while initializing it is replaced too. See
+    /// [restarting after a crash](self#restarting-after-a-crash) for what
+    /// happens to the processes that still map the old one (they keep it).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{Origin, Segment};
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-stale-{}", std::process::id()))
+    ///     .remove_on_drop(true)
+    ///     .replace_stale(true);
+    /// let stats = segment.create(0u64)?; // nothing left behind: created
+    /// assert_eq!(stats.origin(), Origin::Created);
+    /// // This process lives, so its segment is not stale: never replaced.
+    /// assert!(segment.create(1u64).is_err());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn replace_stale(mut self, replace: bool) -> Segment {
+        self.replace_stale = replace;
+        self
+    }
+
+    /// Whether opening waits for the segment's name to appear, up to
+    /// [`open_timeout`](Self::open_timeout), when it does not exist yet
+    /// (default: no, a missing name is [`NotFound`](ErrorKind::NotFound) at
+    /// once). For a program started before the one that creates the
+    /// segment: it polls for the name with a back-off (sleeps growing to 10
+    /// ms, never a busy loop), then waits for the segment to be ready as
+    /// always; nothing after the timeout is
+    /// [`TimedOut`](ErrorKind::TimedOut), naming the segment. Applies to the
+    /// typed `open*` and the raw `open_raw*` methods; `open_or_create*`
+    /// creates a missing segment instead.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// use std::time::Duration;
+    /// let err = Segment::posix(format!("/shm-runtime-doc-wait-{}", std::process::id()))
+    ///     .wait_for_creation(true)
+    ///     .open_timeout(Duration::from_millis(30))
+    ///     .open::<u64>()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::TimedOut);
+    /// ```
+    pub fn wait_for_creation(mut self, wait: bool) -> Segment {
+        self.wait_for_creation = wait;
+        self
+    }
+
     /// Removes the segment's name (`shm_unlink`, `unlink`, or
     /// `shmctl(IPC_RMID)`). Processes that mapped it keep their mappings;
     /// the memory is freed when the last one unmaps it.
@@ -786,6 +987,38 @@ impl Segment {
         Ok(())
     }
 
+    /// Opens the existing object and checks its owner; with
+    /// [`wait_for_creation`](Self::wait_for_creation) and a `deadline`,
+    /// waits for a missing name to appear until then.
+    fn open_object_until(
+        &self,
+        writable: bool,
+        deadline: Option<Instant>,
+    ) -> Result<(Object, Stat)> {
+        let Some(deadline) = deadline.filter(|_| self.wait_for_creation) else {
+            return self.open_object(writable);
+        };
+        let mut backoff = Backoff::new(deadline);
+        loop {
+            match self.open_object(writable) {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    if !backoff.wait() {
+                        return Err(Error::new(
+                            ErrorKind::TimedOut,
+                            format!(
+                                "waited {:?} for {} to be created, but no process created it \
+                                 (wait longer with `Segment::open_timeout`)",
+                                self.open_timeout,
+                                self.what()
+                            ),
+                        ));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Opens the existing object and checks its owner.
     fn open_object(&self, writable: bool) -> Result<(Object, Stat)> {
         let what = self.what();
@@ -843,13 +1076,33 @@ impl Segment {
         let what = self.what();
         check_align(layout, &what)?;
         let total = self.total_len(layout, len)?;
-        match self.init_created(self.create_object(total)?, layout, len, init)? {
-            Initialized::Named(view) => Ok(view),
+        let mut origin = Origin::Created;
+        let mut _lock = None;
+        let created = match self.create_object(total) {
+            Ok(created) => created,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && !self.replace_stale => {
+                return Err(self.exists_without_replace(e))
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                // Serialized with other replacers and `open_or_create`
+                // where a lock exists; the retiring compare-exchange decides
+                // everywhere.
+                _lock = self.creation_lock(self.deadline())?;
+                self.take_over()?;
+                origin = Origin::Reclaimed;
+                self.create_object(total)?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut view = match self.init_created(created, layout, len, init)? {
+            Initialized::Named(view) => view,
             Initialized::Pending(pending) => {
                 self.publish(&pending)?;
-                Ok(pending.view)
+                pending.view
             }
-        }
+        };
+        view.origin = origin;
+        Ok(view)
     }
 
     fn total_len(&self, layout: &Layout, len: usize) -> Result<usize> {
@@ -905,7 +1158,7 @@ impl Segment {
                 format!("creating {what}: another process wrote into it before it was claimed"),
             ));
         }
-        header.set_creator_pid_ns();
+        header.set_creator(self.remove_on_drop);
         creation_step(3);
         guard.header = Some(header);
         // SAFETY: this process claimed the header; the payload is fresh.
@@ -916,7 +1169,7 @@ impl Segment {
             offset: layout.payload_offset(),
             len,
             identity: stat.identity,
-            created: true,
+            origin: Origin::Created,
         };
         Ok(match link {
             None => Initialized::Named(view),
@@ -931,15 +1184,28 @@ impl Segment {
     /// those segments cannot shrink), never through a mapping of a POSIX
     /// object or file: another process may truncate it at any moment, and a
     /// mapping would then raise `SIGBUS`; a read merely comes back short.
-    fn find(&self, layout: &Layout, writable: bool, deadline: Instant) -> Result<Found> {
+    ///
+    /// `how` says whether a missing name is waited for (plain opens with
+    /// [`wait_for_creation`](Self::wait_for_creation)) and whether a stale
+    /// segment is reported as [`Found::Stale`] (`open_or_create` with
+    /// [`replace_stale`](Self::replace_stale)).
+    fn find(&self, layout: &Layout, writable: bool, deadline: Instant, how: Find) -> Result<Found> {
         let what = self.what();
         check_align(layout, &what)?;
-        let (object, mut stat) = self.open_object(writable)?;
+        let wait_name = (how == Find::Open).then_some(deadline);
+        let (object, mut stat) = self.open_object_until(writable, wait_name)?;
         // A System V segment cannot shrink: its header is read from an
         // attachment of its full size.
         let attached = match &object {
             Object::SysV(_) if stat.size >= HEADER_SIZE => {
-                Some(object.map(stat.size, writable, &self.map_options, &what)?)
+                match object.map(stat.size, writable, &self.map_options, &what) {
+                    Ok(mapping) => Some(mapping),
+                    // Removed since it was opened: as if never found.
+                    Err(_) if object.stat(&what).is_err() => {
+                        return Err(self.removed_while_waiting())
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             _ => None,
         };
@@ -996,14 +1262,39 @@ impl Segment {
                         ),
                     ));
                 }
-                Some(Poll::Ready) => break snapshot.expect("read"),
+                Some(Poll::Ready) => {
+                    let snapshot = snapshot.expect("read");
+                    if how == Find::OrReplace && staleness(&snapshot).is_ok() {
+                        return Ok(Found::Stale);
+                    }
+                    break snapshot;
+                }
+                Some(Poll::Retired { pid, .. }) => {
+                    let snapshot = snapshot.as_ref().expect("read");
+                    if staleness(snapshot).is_ok() {
+                        if how == Find::OrReplace {
+                            return Ok(Found::Stale);
+                        }
+                        return Err(Error::new(
+                            ErrorKind::CreatorDied,
+                            format!(
+                                "{what}: its creator died, and process {pid} died while \
+                                 replacing it; create it with `.replace_stale(true)`, or remove \
+                                 it"
+                            ),
+                        ));
+                    }
+                    format!("process {pid} is replacing it (its creator died)")
+                }
                 Some(Poll::Uninit) => "it is still uninitialized (all zero): if no process is \
                      creating it, its creator died before claiming it or it is not a segment \
                      of this library; remove it"
                     .to_owned(),
                 Some(Poll::Initializing { pid, word }) => {
-                    let ns = snapshot.as_ref().map_or(0, |s| s.creator_pid_ns);
-                    if header::creator_status(pid, ns) == header::Creator::Dead {
+                    let dead = snapshot
+                        .as_ref()
+                        .is_some_and(|s| s.creator() == header::Creator::Dead);
+                    if dead {
                         return self.abandoned(object, stat, writable, word, pid);
                     }
                     format!("its creator (pid {pid}) is still initializing it")
@@ -1077,7 +1368,7 @@ impl Segment {
             offset,
             len,
             identity: stat.identity,
-            created: false,
+            origin: Origin::Opened,
         }))
     }
 
@@ -1102,10 +1393,119 @@ impl Segment {
     }
 
     fn open_layout(&self, layout: &Layout, writable: bool) -> Result<View> {
-        match self.find(layout, writable, self.deadline())? {
+        match self.find(layout, writable, self.deadline(), Find::Open)? {
             Found::Ready(view) => Ok(view),
             Found::Abandoned { pid, .. } => Err(self.creator_died(pid)),
+            Found::Stale => unreachable!("only `Find::OrReplace` reports stale segments"),
         }
+    }
+
+    /// The creation lock of this segment's name, where creation publishes
+    /// by a link (see `publish`); `None` elsewhere, where the header's
+    /// compare-exchanges alone decide.
+    fn creation_lock(&self, deadline: Instant) -> Result<Option<publish::CreationLock>> {
+        match self.publish_paths() {
+            Some((dir, path, _)) => {
+                publish::CreationLock::acquire(&dir, &path, deadline, &self.what()).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Takes a stale segment's name over, to create it anew: retires it
+    /// (a compare-exchange of the state word it was judged by, so that of
+    /// several replacers exactly one wins) and removes its name. `Ok` also
+    /// when the name vanished meanwhile; an
+    /// [`AlreadyExists`](ErrorKind::AlreadyExists) error saying why when
+    /// it is not stale, or another process is replacing it.
+    fn take_over(&self) -> Result<()> {
+        let what = self.what();
+        let (object, stat) = match self.open_object(true) {
+            Ok(opened) => opened,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        // Another replacer may remove the object at any step (a System V
+        // segment then cannot be attached): its name is free, create it.
+        let gone = |e: Error| match object.stat(&what) {
+            Ok(now) if now.linked => Err(e),
+            _ => Ok(()),
+        };
+        let snapshot = match self.read_header(&object, &stat) {
+            Ok(snapshot) => snapshot,
+            Err(e) => return gone(e),
+        };
+        let seen = snapshot
+            .as_ref()
+            .ok_or_else(|| "it is shorter than a header of this library".to_owned())
+            .and_then(staleness)
+            .map_err(|why| self.exists_error(&why))?;
+        // The header's page, writable (System V: the whole segment).
+        let mapping = match object.map(HEADER_SIZE, true, &self.map_options, &what) {
+            Ok(mapping) => mapping,
+            Err(e) => return gone(e),
+        };
+        // SAFETY: page-aligned, at least `HEADER_SIZE` bytes, mapped while
+        // `mapping` lives.
+        let header = unsafe { HeaderPtr::new(mapping.ptr()) };
+        if !header.retire(seen, std::process::id()) {
+            return Err(self.exists_error(
+                "another process is replacing it or took it over since it was judged stale",
+            ));
+        }
+        match self.target.remove(Some(stat.identity)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The header of an open object (`None` when it is shorter than one),
+    /// read without a mapping that a truncation could turn into `SIGBUS`.
+    fn read_header(&self, object: &Object, stat: &Stat) -> Result<Option<header::Snapshot>> {
+        if stat.size < HEADER_SIZE {
+            return Ok(None);
+        }
+        match object {
+            Object::Fd(fd) => Reader::Fd(fd.as_fd()).header(),
+            Object::SysV(_) => {
+                let mapping = object.map(stat.size, false, &self.map_options, &self.what())?;
+                Reader::SysV(&mapping).header()
+            }
+        }
+    }
+
+    /// The [`AlreadyExists`](ErrorKind::AlreadyExists) error of a create
+    /// that found the name taken, saying why it was not replaced.
+    fn exists_error(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::AlreadyExists,
+            format!("creating {}: it exists already, and {why}", self.what()),
+        )
+    }
+
+    /// The error of a create without [`replace_stale`](Self::replace_stale)
+    /// that found the name taken: it says whether the segment is stale, and
+    /// names the option that would replace it.
+    fn exists_without_replace(&self, error: Error) -> Error {
+        let judged = self.open_object(false).and_then(|(object, stat)| {
+            Ok(self
+                .read_header(&object, &stat)?
+                .map(|snapshot| (staleness(&snapshot), snapshot.creator_pid())))
+        });
+        let what = self.what();
+        let message = match judged {
+            Ok(Some((Ok(_), pid))) => format!(
+                "creating {what}: it exists already, left behind by its creator (pid {pid}), \
+                 which is dead: create with `Segment::replace_stale(true)` to replace it, or \
+                 remove it"
+            ),
+            Ok(Some((Err(why), _))) => format!(
+                "creating {what}: it exists already (open it, or remove it first; \
+                 `Segment::replace_stale(true)` would not replace it: {why})"
+            ),
+            _ => return error,
+        };
+        Error::new(ErrorKind::AlreadyExists, message)
     }
 
     fn open_or_create_layout(
@@ -1131,31 +1531,47 @@ impl Segment {
         };
         // `init` runs at most once: every path that calls it returns.
         let mut init = Some(init);
+        // Whether this process retired a stale segment of the name.
+        let mut replaced = false;
+        let locks = self.publish_paths().is_some();
         loop {
-            // The name usually exists: open it without any lock.
-            if let Some(view) = self.open_existing(layout, len, deadline, &mut init)? {
+            // The name usually exists: open it without any lock (a stale
+            // one is replaced under the lock, where there is one).
+            if let Some(view) =
+                self.open_existing(layout, len, deadline, &mut init, !locks, &mut replaced)?
+            {
                 return Ok(view);
             }
             // Only one process at a time creates (where creation publishes
             // by a link; elsewhere the header's claim decides). Under the
             // lock, the previous holder may have just created it.
-            let _lock = match self.publish_paths() {
-                Some((dir, path, _)) => {
-                    let lock = publish::CreationLock::acquire(&dir, &path, deadline, &what)?;
-                    if let Some(view) = self.open_existing(layout, len, deadline, &mut init)? {
+            let _lock = match self.creation_lock(deadline)? {
+                Some(lock) => {
+                    if let Some(view) =
+                        self.open_existing(layout, len, deadline, &mut init, true, &mut replaced)?
+                    {
                         return Ok(view);
                     }
                     Some(lock)
                 }
                 None => None,
             };
+            let origin = if replaced {
+                Origin::Reclaimed
+            } else {
+                Origin::Created
+            };
             match self.create_object(total) {
                 Ok(created) => {
                     let init = init.take().expect("init runs once");
-                    let pending = match self.init_created(created, layout, len, init)? {
-                        Initialized::Named(view) => return Ok(view),
+                    let mut pending = match self.init_created(created, layout, len, init)? {
+                        Initialized::Named(mut view) => {
+                            view.origin = origin;
+                            return Ok(view);
+                        }
                         Initialized::Pending(pending) => pending,
                     };
+                    pending.view.origin = origin;
                     // Ready, not yet under its name. Only a plain `create`
                     // (which takes no lock) can have taken the name since:
                     // then open that one; should it vanish again, link ours.
@@ -1165,9 +1581,10 @@ impl Segment {
                             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                             Err(e) => return Err(e),
                         }
-                        match self.find(layout, true, deadline) {
+                        match self.find(layout, true, deadline, Find::OrCreate) {
                             Ok(Found::Ready(view)) => return Ok(view),
                             Ok(Found::Abandoned { pid, .. }) => return Err(self.creator_died(pid)),
+                            Ok(Found::Stale) => unreachable!("not asked for"),
                             Err(e) if e.kind() == ErrorKind::NotFound => {}
                             Err(e) => return Err(e),
                         }
@@ -1188,15 +1605,36 @@ impl Segment {
 
     /// Opens the segment if it exists (`None` if it does not), reclaiming
     /// it with `init` from a creator that died initializing it in place.
+    /// With [`replace_stale`](Self::replace_stale), a stale segment is
+    /// retired and its name removed when `may_replace` (under the creation
+    /// lock, or where there is none; else it is left for the call under the
+    /// lock): then `*replaced` and `None`, so that the caller creates anew.
     fn open_existing(
         &self,
         layout: &Layout,
         len: usize,
         deadline: Instant,
         init: &mut Option<impl FnOnce(NonNull<u8>)>,
+        may_replace: bool,
+        replaced: &mut bool,
     ) -> Result<Option<View>> {
-        match self.find(layout, true, deadline) {
+        let how = if self.replace_stale {
+            Find::OrReplace
+        } else {
+            Find::OrCreate
+        };
+        match self.find(layout, true, deadline, how) {
             Ok(Found::Ready(view)) => Ok(Some(view)),
+            Ok(Found::Stale) if !may_replace => Ok(None),
+            Ok(Found::Stale) => match self.take_over() {
+                Ok(()) => {
+                    *replaced = true;
+                    Ok(None)
+                }
+                // Another process replaced it first: open or create again.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
+                Err(e) => Err(e),
+            },
             Ok(Found::Abandoned {
                 object,
                 stat,
@@ -1207,16 +1645,17 @@ impl Segment {
                 // SAFETY: `find` mapped at least the header, page-aligned.
                 let header = unsafe { HeaderPtr::new(mapping.ptr()) };
                 if header.reclaim(seen, std::process::id()) {
-                    header.set_creator_pid_ns();
+                    header.set_creator(self.remove_on_drop);
                     let init = init.take().expect("init runs once");
                     return self
                         .init_reclaimed(object, stat, mapping, layout, len, init)
                         .map(Some);
                 }
                 // Another process reclaimed it first: wait for it.
-                match self.find(layout, true, deadline) {
+                match self.find(layout, true, deadline, Find::OrCreate) {
                     Ok(Found::Ready(view)) => Ok(Some(view)),
                     Ok(Found::Abandoned { pid, .. }) => Err(self.creator_died(pid)),
+                    Ok(Found::Stale) => unreachable!("not asked for"),
                     Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(e),
                 }
@@ -1301,12 +1740,12 @@ impl Segment {
             offset: layout.payload_offset(),
             len,
             identity: stat.identity,
-            created: true,
+            origin: Origin::Reclaimed,
         })
     }
 
     fn attach_owner(&self, view: &mut View) {
-        if self.remove_on_drop && view.created {
+        if self.remove_on_drop && view.created() {
             view.mapping.set_owner(SegmentOwner {
                 target: self.target.clone(),
                 identity: Some(view.identity),
@@ -1320,7 +1759,7 @@ impl Segment {
     /// before any reference to it exists; nothing to do, at compile time,
     /// for a type whose every bit pattern is valid.
     fn validate<T: SharedSafe>(&self, view: &View, slice: bool) -> Result<()> {
-        if view.created || !T::LAYOUT.needs_check() {
+        if view.created() || !T::LAYOUT.needs_check() {
             return Ok(());
         }
         // SAFETY: the payload lies inside the mapping at `offset`, aligned.
@@ -1375,7 +1814,7 @@ impl Segment {
         let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         // SAFETY: the caller's contract; `ptr` is aligned (page-aligned base,
         // offset a multiple of the alignment) and inside the mapping.
-        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) })
+        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
     }
 
     /// Where zero bytes are no valid `T`, tells the `SIGBUS` handler so (a
@@ -1398,7 +1837,7 @@ impl Segment {
         let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         let ptr = NonNull::slice_from_raw_parts(first, view.len);
         // SAFETY: the caller's contract; aligned as in `value_view`.
-        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) })
+        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
     }
 
     /// Creates the segment exclusively and moves `value` into it.

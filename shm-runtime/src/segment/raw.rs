@@ -124,7 +124,7 @@ impl Segment {
         shape: String,
     ) -> Result<View> {
         let what = self.what();
-        let (object, stat) = self.open_object(writable)?;
+        let (object, stat) = self.open_object_until(writable, Some(self.deadline()))?;
         if stat.size < bytes {
             return Err(Error::new(
                 ErrorKind::TooShort,
@@ -153,7 +153,7 @@ impl Segment {
             offset: 0,
             len,
             identity: stat.identity,
-            created: false,
+            origin: super::Origin::Opened,
         })
     }
 
@@ -255,7 +255,7 @@ impl Segment {
     ) -> Result<Volatile<[T]>> {
         let what = self.what();
         let name = std::any::type_name::<T>();
-        let (object, stat) = self.open_object(true)?;
+        let (object, stat) = self.open_object_until(true, Some(self.deadline()))?;
         if size_of::<T>() == 0 || stat.size % size_of::<T>() != 0 {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
@@ -373,7 +373,7 @@ impl Segment {
             offset: 0,
             len,
             identity: stat.identity,
-            created: true,
+            origin: super::Origin::Created,
         };
         let view = match link {
             // Written whole before a C or Python peer can open it by name.
