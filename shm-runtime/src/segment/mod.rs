@@ -169,18 +169,44 @@
 //! # Read-only views
 //!
 //! [`open_read_only`](Segment::open_read_only) maps the segment with
-//! `PROT_READ`. Writing to it raises `SIGSEGV`, and `&T` allows writes
-//! through interior mutability (an atomic's `fetch_add`, a lock), so the
-//! safe read-only methods require `T: bytemuck::AnyBitPattern`, which
-//! excludes interior mutability: through `&T` such a type can only be read.
-//! To monitor atomics read-only, use
-//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked) and only
-//! `load` them, and only atomics whose loads are plain load instructions:
-//! std's atomics of 8 to 64 bits on the targets this crate builds for. A
-//! load implemented as a compare-exchange (128-bit atomics on x86-64, 64-bit
-//! ones on a 32-bit target without a 64-bit load, lock-based fallbacks)
-//! writes, and faults on a read-only mapping; see that method's safety
-//! section.
+//! `PROT_READ`: a monitor that may only read (read permission is enough)
+//! and cannot corrupt what it watches. The hardware refuses every store to
+//! such a mapping: the storing instruction faults, and the process is
+//! killed by `SIGSEGV` before anything is written.
+//!
+//! What the API allows follows from that. `&T` of a type with interior
+//! mutability can store (an atomic's `store` or `fetch_add`, a lock's
+//! `lock`): through a read-only view that is not undefined behaviour (the
+//! memory is never changed, no other process sees anything, and no code of
+//! this process runs past the faulting store, exactly as with a stack
+//! overflow's guard page), but it is a crash. So the read-only opens take
+//! the types whose *reads* never store, and refuse the rest with
+//! [`Unsupported`](ErrorKind::Unsupported) before any system call
+//! ([`TypeLayout::reads_never_write`](crate::layout::TypeLayout::reads_never_write),
+//! computed from the type's layout description):
+//!
+//! * plain data, including `bool`, enums and the fixed-capacity types
+//!   ([`FixedString`](crate::FixedString), [`FixedVec`](crate::FixedVec));
+//! * integer atomics whose `load` is a plain load instruction on this
+//!   target, an allow-list by `cfg`: 8 to 64 bits on x86, x86-64, ARMv7,
+//!   AArch64, RISC-V 64, PowerPC 64, s390x and LoongArch (32 bits on older
+//!   ARM; on other targets no atomic). A load implemented as a
+//!   compare-exchange (64-bit atomics on ARMv6, lock-based fallbacks)
+//!   writes, and would fault on every read;
+//! * [`SeqLock`](crate::SeqLock), whose readers only load (its `write`
+//!   stores, and would fault);
+//! * structs and arrays of these.
+//!
+//! Refused: [`ShmMutex`](crate::ShmMutex), [`ShmCondvar`](crate::ShmCondvar),
+//! [`ShmEvent`](crate::ShmEvent) and [`ShmSemaphore`](crate::ShmSemaphore),
+//! whose every use writes, and library types of protocols this crate does
+//! not know. A program that knows better (it only `load`s a hand-written
+//! type's atomics, say) uses
+//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked).
+//!
+//! A program that installs its own `SIGSEGV` handler sees that handler run
+//! for such a store; returning from it retries the store, which faults
+//! again.
 //!
 //! # Hazards that remain
 //!
@@ -1993,39 +2019,93 @@ impl Segment {
     }
 
     /// Opens the existing segment read-only (`O_RDONLY`, `PROT_READ`,
-    /// `SHM_RDONLY`): enough with read permission only. `T` must have no
-    /// interior mutability (`AnyBitPattern`), so that nothing can write
-    /// through the `&T` (see the [module documentation](self#read-only-views)).
+    /// `SHM_RDONLY`): enough with read permission only. For types whose
+    /// reads never write ([`TypeLayout::reads_never_write`](crate::layout::TypeLayout::reads_never_write)):
+    /// plain data, atomics (on the targets where their loads are plain
+    /// loads), a [`SeqLock`](crate::SeqLock), the fixed-capacity types, and
+    /// structs and arrays of them. Others are refused with
+    /// [`Unsupported`](ErrorKind::Unsupported), naming the part that writes
+    /// (an [`ShmMutex`](crate::ShmMutex) is locked by a store). A store
+    /// through the view (an atomic's `store` or `fetch_add`, a SeqLock
+    /// `write`) ends the process with `SIGSEGV`; see the
+    /// [module documentation](self#read-only-views).
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
+    /// use shm_runtime::{SeqLock, SharedSafe};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// #[derive(SharedSafe)]
+    /// #[repr(C)]
+    /// struct Telemetry {
+    ///     samples: AtomicU64,
+    ///     position: SeqLock<[f64; 3]>,
+    /// }
+    ///
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ro-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let writer = segment.create([1.5f32; 4])?;
-    /// let reader = segment.open_read_only::<[f32; 4]>()?;
-    /// assert_eq!(reader[3], 1.5);
-    /// # drop(writer);
+    /// let publisher = segment.create(Telemetry {
+    ///     samples: AtomicU64::new(0),
+    ///     position: SeqLock::new([0.0; 3]),
+    /// })?;
+    /// publisher.position.write([1.0, 2.0, 3.0]);
+    /// publisher.samples.fetch_add(1, Ordering::Release);
+    /// // The monitor: read-only, no `unsafe`.
+    /// let monitor = segment.open_read_only::<Telemetry>()?;
+    /// assert_eq!(monitor.samples.load(Ordering::Acquire), 1);
+    /// assert_eq!(monitor.position.read(), [1.0, 2.0, 3.0]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn open_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Shared<T>> {
+    pub fn open_read_only<T: SharedSafe>(&self) -> Result<Shared<T>> {
+        self.check_reads_never_write::<T>()?;
         let view = self.open_layout(&Layout::value::<T>(), false)?;
         self.checked_value_view(view)
     }
 
-    /// Like [`open_read_only`](Self::open_read_only), for a slice.
+    /// Refuses, before any system call, a read-only open of a type whose
+    /// reads may write.
+    fn check_reads_never_write<T: SharedSafe>(&self) -> Result<()> {
+        let Some(writer) = T::LAYOUT.first_writer() else {
+            return Ok(());
+        };
+        let (what, ty) = (self.what(), std::any::type_name::<T>());
+        let why = if matches!(writer.kind, crate::layout::LayoutKind::Scalar(_)) {
+            format!(
+                "a {}-byte atomic, whose `load` on this target is not known to be a plain load \
+                 (it may be a compare-exchange, which writes)",
+                writer.size
+            )
+        } else {
+            format!(
+                "a `{}`, whose use writes to its memory (locking, waiting and waking store to \
+                 its words), or whose protocol this crate does not know to read only",
+                writer.name
+            )
+        };
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "opening {what} read-only as `{ty}`: it holds {why}, and a read-only mapping \
+                 refuses every store (`SIGSEGV`); open it writable with `open`"
+            ),
+        ))
+    }
+
+    /// Like [`open_read_only`](Self::open_read_only), for a slice: a
+    /// monitor reading every worker's counters.
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ros-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let writer = segment.create_slice_from_fn(4, |i| i as u16)?;
-    /// assert_eq!(segment.open_slice_read_only::<u16>()?[3], 3);
-    /// # drop(writer);
+    /// let workers = segment.create_slice_zeroed::<AtomicU32>(4)?;
+    /// workers[3].store(9, Ordering::Relaxed);
+    /// assert_eq!(segment.open_slice_read_only::<AtomicU32>()?[3].load(Ordering::Relaxed), 9);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn open_slice_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-    ) -> Result<Shared<[T]>> {
+    pub fn open_slice_read_only<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
+        self.check_reads_never_write::<T>()?;
         let view = self.open_layout(&Layout::slice::<T>(), false)?;
         self.checked_slice_view(view)
     }
