@@ -305,12 +305,14 @@ impl Mapping {
         })
     }
 
-    /// Maps the first `len` bytes of the file or shared memory object `fd`
-    /// (`MAP_SHARED`), readable, and writable when `writable`. The caller has
-    /// checked that the object is at least `len` bytes long: pages past its
-    /// end would raise `SIGBUS` when touched.
+    /// Maps `len` bytes of the file or shared memory object `fd` from
+    /// `offset` (a multiple of the page size) on (`MAP_SHARED`), readable,
+    /// and writable when `writable`. The caller has checked that the object
+    /// is at least `offset + len` bytes long: pages past its end would raise
+    /// `SIGBUS` when touched.
     pub(crate) fn from_fd(
         fd: BorrowedFd<'_>,
+        offset: usize,
         len: usize,
         writable: bool,
         options: &MapOptions,
@@ -327,6 +329,7 @@ impl Mapping {
         } else {
             0
         };
+        let file_offset = libc::off_t::try_from(offset).map_err(|_| too_large(offset, what))?;
         if options.huge_pages == HugePages::Explicit {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -346,7 +349,7 @@ impl Mapping {
                 prot,
                 libc::MAP_SHARED | populate,
                 fd.as_raw_fd(),
-                0,
+                file_offset,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -359,6 +362,7 @@ impl Mapping {
             ptr as usize,
             round_up(len, page_size()).unwrap_or(len),
             fd,
+            offset,
             prot,
             page_size(),
         );

@@ -421,6 +421,9 @@ pub struct Segment {
     reserve: bool,
     replace_stale: bool,
     wait_for_creation: bool,
+    offset: u64,
+    create_new: bool,
+    create_missing: bool,
 }
 
 impl fmt::Display for Segment {
@@ -660,6 +663,9 @@ impl Segment {
             reserve: true,
             replace_stale: false,
             wait_for_creation: false,
+            offset: 0,
+            create_new: false,
+            create_missing: false,
         }
     }
 
@@ -869,6 +875,110 @@ impl Segment {
     pub fn wait_for_creation(mut self, wait: bool) -> Segment {
         self.wait_for_creation = wait;
         self
+    }
+
+    /// Raw mode: where in the object the raw views (`open_raw*`,
+    /// `create_raw_slice_from_fn`) lie, in bytes from its start (default 0):
+    /// a view of one record of a large file maps only the pages that hold
+    /// it, as Boost's `mapped_region(shm, mode, offset, size)` or memmap2's
+    /// `offset` do. Any offset that is a multiple of the viewed type's
+    /// alignment: the mapping starts at the page that holds it, which this
+    /// library handles. The object must reach `offset` plus the view's size
+    /// ([`TooShort`](ErrorKind::TooShort) otherwise); `open_raw_slice_all`
+    /// views the whole elements from `offset` to the end. Typed segments
+    /// have their header at offset 0: their methods refuse a non-zero
+    /// offset with [`Unsupported`](ErrorKind::Unsupported).
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-off-{}", std::process::id()));
+    /// // A C program's file of 100 000 records of 8 bytes.
+    /// std::fs::write(&path, (0..100_000u64).flat_map(u64::to_ne_bytes).collect::<Vec<_>>())?;
+    /// let record = Segment::file(&path).offset(8 * 76_543).open_raw_read_only::<u64>()?;
+    /// assert_eq!(record.read(), 76_543);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn offset(mut self, bytes: u64) -> Segment {
+        self.offset = bytes;
+        self
+    }
+
+    /// Raw mode: whether the raw opens (`open_raw`, `open_raw_slice` and
+    /// their read-only forms) create the object exclusively instead of
+    /// opening it (default: no): zero-filled, as long as the
+    /// [`offset`](Self::offset) plus the view, with [`mode`](Self::mode),
+    /// [`reserve`](Self::reserve) and
+    /// [`remove_on_drop`](Self::remove_on_drop) applied. An existing name is
+    /// [`AlreadyExists`](ErrorKind::AlreadyExists). Like `O_CREAT | O_EXCL`
+    /// (std's `OpenOptions::create_new`); a C peer never sees the object
+    /// shorter than that where creation publishes atomically (see
+    /// [Creation](self#creation)). Typed segments are made by `create*`:
+    /// their methods refuse this option with
+    /// [`Unsupported`](ErrorKind::Unsupported).
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let name = format!("/shm-runtime-doc-rawnew-{}", std::process::id());
+    /// let make = Segment::posix(&name).create_new(true).remove_on_drop(true);
+    /// // One zeroed `u32` for a C peer, which opens `/dev/shm/...` itself.
+    /// let flag = make.open_raw::<u32>()?;
+    /// assert_eq!(flag.read(), 0);
+    /// flag.write(1);
+    /// assert_eq!(Segment::posix(&name).open_raw::<u32>()?.read(), 1);
+    /// assert_eq!(make.open_raw::<u32>().unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn create_new(mut self, create: bool) -> Segment {
+        self.create_new = create;
+        self
+    }
+
+    /// Raw mode: whether the raw opens create the object, zero-filled, when
+    /// it does not exist (default: no): open-or-create for segments without
+    /// header, like `O_CREAT` (std's `OpenOptions::create`). Of processes
+    /// racing, one creates and the others open what it made; an existing
+    /// object keeps its contents and size (a shorter one is
+    /// [`TooShort`](ErrorKind::TooShort)). Typed segments use
+    /// [`open_or_create`](Self::open_or_create).
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-rawooc-{}", std::process::id()))
+    ///     .create_missing(true)
+    ///     .remove_on_drop(true);
+    /// let table = segment.open_raw_slice::<u16>(64)?; // creates it
+    /// table.set(3, 7)?;
+    /// assert_eq!(segment.open_raw_slice::<u16>(64)?.get(3), Some(7)); // opens it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_missing(mut self, create: bool) -> Segment {
+        self.create_missing = create;
+        self
+    }
+
+    /// Refuses the raw-mode options for a typed segment.
+    fn check_typed(&self) -> Result<()> {
+        let set: Vec<&str> = [
+            (self.offset != 0, "`offset`"),
+            (self.create_new, "`create_new`"),
+            (self.create_missing, "`create_missing`"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if set.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{}: {} apply to raw views only (`open_raw*`); a typed segment starts with its \
+                 header at offset 0, and is made by `create*` or `open_or_create*`",
+                self.what(),
+                set.join(", ")
+            ),
+        ))
     }
 
     /// Removes the segment's name (`shm_unlink`, `unlink`, or
@@ -1101,6 +1211,7 @@ impl Segment {
     ) -> Result<View> {
         let what = self.what();
         check_align(layout, &what)?;
+        self.check_typed()?;
         let total = self.total_len(layout, len)?;
         let mut origin = Origin::Created;
         let mut _lock = None;
@@ -1419,6 +1530,7 @@ impl Segment {
     }
 
     fn open_layout(&self, layout: &Layout, writable: bool) -> Result<View> {
+        self.check_typed()?;
         match self.find(layout, writable, self.deadline(), Find::Open)? {
             Found::Ready(view) => Ok(view),
             Found::Abandoned { pid, .. } => Err(self.creator_died(pid)),
@@ -1542,6 +1654,7 @@ impl Segment {
     ) -> Result<View> {
         let what = self.what();
         check_align(layout, &what)?;
+        self.check_typed()?;
         let total = self.total_len(layout, len)?;
         let deadline = self.deadline();
         let mut backoff = Backoff::new(deadline);

@@ -5,7 +5,7 @@
 
 use super::header::MAGIC;
 use super::object::{Object, Stat};
-use super::{Segment, View};
+use super::{Origin, Segment, View};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, Mapping};
 use crate::volatile::{Access, ReadOnly, ReadWrite, Volatile};
@@ -83,9 +83,10 @@ impl Segment {
         let read = match object {
             Object::Fd(fd) => pread_start(fd, &mut first, &what)?,
             Object::SysV(_) if stat.size >= first.len() => {
-                // SAFETY: the attachment covers the whole segment (`shmat`
-                // maps all of it), which is at least 8 bytes long (checked)
-                // and page-aligned; a volatile copy creates no reference.
+                // SAFETY: the attachment covers the whole segment from its
+                // start (`shmat` maps all of it, whatever the view's
+                // offset), which is at least 8 bytes long (checked) and
+                // page-aligned; a volatile copy creates no reference.
                 first = unsafe { mapping.ptr().cast::<[u8; 8]>().as_ptr().read_volatile() };
                 first.len()
             }
@@ -114,70 +115,186 @@ impl Segment {
         ))
     }
 
-    /// Opens the object, refuses one shorter than `bytes` or carrying this
-    /// library's header, and maps its first `bytes` bytes (`len` elements).
+    /// The [`offset`](Segment::offset) of a raw view of a type aligned to
+    /// `align`, checked: a multiple of `align`, and within the address
+    /// space with the view's `bytes`. Returns the offset and the end.
+    fn raw_range(&self, align: usize, bytes: usize) -> Result<(usize, usize)> {
+        let what = self.what();
+        let offset = self.offset;
+        let range = usize::try_from(offset)
+            .ok()
+            .and_then(|start| Some((start, start.checked_add(bytes)?)))
+            .filter(|(_, end)| *end <= isize::MAX as usize);
+        let Some((start, end)) = range else {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "{what}: a view of {bytes} bytes at offset {offset} exceeds the address space"
+                ),
+            ));
+        };
+        if start % align != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "{what}: offset {offset} is not a multiple of the alignment {align} of the \
+                     type to view there"
+                ),
+            ));
+        }
+        Ok((start, end))
+    }
+
+    /// Opens the object (or, with [`create_new`](Segment::create_new) or
+    /// [`create_missing`](Segment::create_missing), creates it zero-filled,
+    /// `end` bytes long), refuses one shorter than `end` or carrying this
+    /// library's header, and maps the `bytes` bytes (`len` elements) that
+    /// end there.
     fn open_raw_view(
         &self,
         bytes: usize,
+        align: usize,
         len: usize,
         writable: bool,
         shape: String,
     ) -> Result<View> {
         let what = self.what();
-        let (object, stat) = self.open_object_until(writable, Some(self.deadline()))?;
-        if stat.size < bytes {
+        let (offset, end) = self.raw_range(align, bytes)?;
+        let (object, stat, origin) = self.open_or_create_raw(writable, end)?;
+        if stat.size < end {
+            let at = if offset == 0 {
+                String::new()
+            } else {
+                format!(" at offset {offset}")
+            };
             return Err(Error::new(
                 ErrorKind::TooShort,
                 format!(
-                    "{what} is {} bytes long, shorter than the {bytes} bytes of {shape}: \
+                    "{what} is {} bytes long, shorter than the {bytes} bytes of {shape}{at}: \
                      refusing to map it (touching the missing bytes would raise SIGBUS)",
                     stat.size
                 ),
             ));
         }
-        self.map_raw(object, stat, bytes, len, writable)
+        self.map_raw(object, stat, offset, bytes, len, writable, origin)
     }
 
+    /// Opens the object, or creates it zero-filled and `end` bytes long as
+    /// the creation options say; with whether this process created it.
+    fn open_or_create_raw(&self, writable: bool, end: usize) -> Result<(Object, Stat, Origin)> {
+        if self.create_new {
+            let (object, stat) = self.create_raw_zeroed(end)?;
+            return Ok((object, stat, Origin::Created));
+        }
+        if !self.create_missing {
+            let (object, stat) = self.open_object_until(writable, Some(self.deadline()))?;
+            return Ok((object, stat, Origin::Opened));
+        }
+        let mut backoff = super::Backoff::new(self.deadline());
+        loop {
+            match self.open_object(writable) {
+                // Empty: where creation takes the name first, another
+                // process may be between creating and sizing it.
+                Ok((object, stat)) if stat.size == 0 && end > 0 => {
+                    if !backoff.wait() {
+                        return Ok((object, stat, Origin::Opened));
+                    }
+                    continue;
+                }
+                Ok((object, stat)) => return Ok((object, stat, Origin::Opened)),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            match self.create_raw_zeroed(end) {
+                Ok((object, stat)) => return Ok((object, stat, Origin::Created)),
+                // Another process created it meanwhile: open that one.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            if !backoff.wait() {
+                return Err(Error::new(
+                    ErrorKind::TimedOut,
+                    format!(
+                        "opening or creating {}: gave up after {:?} of races with other \
+                         processes creating and removing it",
+                        self.what(),
+                        self.open_timeout
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Creates the object exclusively, zero-filled and `len` bytes long, and
+    /// gives it its name (at once: zeroes are complete).
+    fn create_raw_zeroed(&self, len: usize) -> Result<(Object, Stat)> {
+        let super::Created { object, stat, link } = self.create_object(len)?;
+        if let (Some(link), Object::Fd(fd)) = (&link, &object) {
+            link.publish(fd, &self.what())?;
+        }
+        Ok((object, stat))
+    }
+
+    /// Maps `bytes` bytes of the object from byte `offset` (from the page
+    /// that holds it, for `mmap`; a System V segment whole), after
+    /// checking it holds no header of this library.
+    #[allow(clippy::too_many_arguments)]
     fn map_raw(
         &self,
         object: Object,
         stat: Stat,
+        offset: usize,
         bytes: usize,
         len: usize,
         writable: bool,
+        origin: Origin,
     ) -> Result<View> {
-        let mapping = object.map(bytes, writable, &self.map_options, &self.what())?;
+        let (from, inner) = match object {
+            Object::SysV(_) => (0, offset),
+            Object::Fd(_) => (offset - offset % page_size(), offset % page_size()),
+        };
+        let mapping = object.map_at(
+            from,
+            inner + bytes,
+            writable,
+            &self.map_options,
+            &self.what(),
+        )?;
         self.refuse_header(&object, &stat, &mapping)?;
         Ok(View {
             mapping,
-            offset: 0,
+            offset: inner,
             len,
             identity: stat.identity,
-            origin: super::Origin::Opened,
+            origin,
         })
     }
 
-    /// The view of one `T` at the start of `view`'s mapping.
+    /// The view of one `T` at `view.offset` in `view`'s mapping.
     ///
     /// # Safety
     /// The mapping holds at least `size_of::<T>()` bytes of the object at
-    /// offset 0, writable when `A` is `ReadWrite`; `T: AnyBitPattern`.
+    /// `view.offset`, a multiple of `align_of::<T>()`, writable when `A` is
+    /// `ReadWrite`; `T: AnyBitPattern`.
     unsafe fn raw_value<T, A: Access>(&self, mut view: View) -> Volatile<T, A> {
         self.attach_owner(&mut view);
-        let ptr = view.mapping.ptr().cast::<T>();
+        // SAFETY: the offset lies inside the mapping (caller's contract).
+        let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         // SAFETY: the caller's contract; `ptr` is the page-aligned base of
         // the mapping (`align_of::<T>() <= page_size`, checked by
-        // `raw_bytes`).
+        // `raw_bytes`) plus a multiple of the alignment.
         unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<T>()) }
     }
 
-    /// The view of `view.len` elements at the start of `view`'s mapping.
+    /// The view of `view.len` elements at `view.offset` in `view`'s mapping.
     ///
     /// # Safety
     /// As for `raw_value`, for `view.len` elements.
     unsafe fn raw_slice<T, A: Access>(&self, mut view: View) -> Volatile<[T], A> {
         self.attach_owner(&mut view);
-        let ptr = NonNull::slice_from_raw_parts(view.mapping.ptr().cast::<T>(), view.len);
+        // SAFETY: the offset lies inside the mapping (caller's contract).
+        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
+        let ptr = NonNull::slice_from_raw_parts(first, view.len);
         // SAFETY: the caller's contract; aligned as in `raw_value`.
         unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<T>() * view.len) }
     }
@@ -202,7 +319,7 @@ impl Segment {
     pub fn open_raw<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Volatile<T>> {
         let bytes = self.raw_bytes::<T>(1)?;
         let shape = format!("`{}`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, 1, true, shape)?;
+        let view = self.open_raw_view(bytes, align_of::<T>(), 1, true, shape)?;
         // SAFETY: `size_of::<T>()` bytes of the object are mapped writable
         // at offset 0; `T: AnyBitPattern`.
         Ok(unsafe { self.raw_value::<T, ReadWrite>(view) })
@@ -228,7 +345,7 @@ impl Segment {
     ) -> Result<Volatile<[T]>> {
         let bytes = self.raw_bytes::<T>(len)?;
         let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, len, true, shape)?;
+        let view = self.open_raw_view(bytes, align_of::<T>(), len, true, shape)?;
         // SAFETY: as in `open_raw`, for `len` elements.
         Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
     }
@@ -255,20 +372,40 @@ impl Segment {
     ) -> Result<Volatile<[T]>> {
         let what = self.what();
         let name = std::any::type_name::<T>();
+        if self.create_new || self.create_missing {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{what}: `open_raw_slice_all` takes its length from the object, so it \
+                     cannot create one: use `open_raw_slice(len)` with `create_new` or \
+                     `create_missing`"
+                ),
+            ));
+        }
+        let (offset, _) = self.raw_range(align_of::<T>(), 0)?;
         let (object, stat) = self.open_object_until(true, Some(self.deadline()))?;
-        if size_of::<T>() == 0 || stat.size % size_of::<T>() != 0 {
+        let Some(rest) = stat.size.checked_sub(offset) else {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {} bytes long, shorter than the offset {offset}",
+                    stat.size
+                ),
+            ));
+        };
+        if size_of::<T>() == 0 || rest % size_of::<T>() != 0 {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!(
-                    "{what} is {} bytes long, not a whole number of {}-byte `{name}`s",
-                    stat.size,
+                    "{what} holds {rest} bytes from offset {offset}, not a whole number of \
+                     {}-byte `{name}`s",
                     size_of::<T>()
                 ),
             ));
         }
-        let len = stat.size / size_of::<T>();
+        let len = rest / size_of::<T>();
         let bytes = self.raw_bytes::<T>(len)?;
-        let view = self.map_raw(object, stat, bytes, len, true)?;
+        let view = self.map_raw(object, stat, offset, bytes, len, true, Origin::Opened)?;
         // SAFETY: as in `open_raw`, for the `len` elements the object holds
         // (its size, checked by `fstat` just before mapping).
         Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
@@ -290,7 +427,7 @@ impl Segment {
     ) -> Result<Volatile<T, ReadOnly>> {
         let bytes = self.raw_bytes::<T>(1)?;
         let shape = format!("`{}`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, 1, false, shape)?;
+        let view = self.open_raw_view(bytes, align_of::<T>(), 1, false, shape)?;
         // SAFETY: as in `open_raw`; a `ReadOnly` view never writes to the
         // read-only mapping.
         Ok(unsafe { self.raw_value::<T, ReadOnly>(view) })
@@ -312,7 +449,7 @@ impl Segment {
     ) -> Result<Volatile<[T], ReadOnly>> {
         let bytes = self.raw_bytes::<T>(len)?;
         let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, len, false, shape)?;
+        let view = self.open_raw_view(bytes, align_of::<T>(), len, false, shape)?;
         // SAFETY: as in `open_raw_read_only`, for `len` elements.
         Ok(unsafe { self.raw_slice::<T, ReadOnly>(view) })
     }
@@ -342,20 +479,26 @@ impl Segment {
     ) -> Result<Volatile<[T]>> {
         let what = self.what();
         let bytes = self.raw_bytes::<T>(len)?;
-        let super::Created { object, stat, link } = self.create_object(bytes)?;
+        let (offset, end) = self.raw_range(align_of::<T>(), bytes)?;
+        let super::Created { object, stat, link } = self.create_object(end)?;
         let remove = |e: Error| {
             let _ = self.target.remove(Some(stat.identity));
             e
         };
-        let mapping = if bytes == 0 {
+        let (from, inner) = match object {
+            Object::SysV(_) => (0, offset),
+            Object::Fd(_) => (offset - offset % page_size(), offset % page_size()),
+        };
+        let mapping = if end == 0 {
             // Nothing to map from an empty object: an anonymous page stands in.
             crate::map::Mapping::anonymous(1, &crate::MapOptions::new(), &what).map_err(remove)?
         } else {
             object
-                .map(bytes, true, &self.map_options, &what)
+                .map_at(from, inner + bytes, true, &self.map_options, &what)
                 .map_err(remove)?
         };
-        let first = mapping.ptr().cast::<T>();
+        // SAFETY: `inner` lies inside the mapping (it maps `inner + bytes`).
+        let first = unsafe { mapping.ptr().add(inner) }.cast::<T>();
         // Removes the name should `element` panic (a no-op while the object
         // has none yet).
         let owner = self.owner_of(stat.identity);
@@ -370,10 +513,10 @@ impl Segment {
         }
         let view = View {
             mapping,
-            offset: 0,
+            offset: inner,
             len,
             identity: stat.identity,
-            origin: super::Origin::Created,
+            origin: Origin::Created,
         };
         let view = match link {
             // Written whole before a C or Python peer can open it by name.
