@@ -233,7 +233,7 @@
 //! [`open_raw`](Segment::open_raw) and friends map segments and files made
 //! by (or for) C, C++ or Python programs, which have no header. Those
 //! programs write whenever they like, so raw opens return a
-//! [`Volatile`](crate::Volatile) view, not a `Shared`: it hands out no `&T`
+//! [`Volatile`] view, not a `Shared`: it hands out no `&T`
 //! to the bytes, only volatile copies in and out (of the value, an element,
 //! a field), integer atomics where both programs use atomics, and an
 //! `unsafe` escape to `&T` for bytes that nobody writes (see the
@@ -316,6 +316,7 @@ pub use sysv::SysvKey;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, Mapping};
+use crate::volatile::{ReadOnly, ReadWrite, Volatile};
 use crate::{MapOptions, Shared, SharedSafe};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
@@ -2553,4 +2554,243 @@ impl Drop for SegmentOwner {
 /// ```
 pub fn unlink(name: &str) -> Result<()> {
     Target::Posix(name.to_owned()).remove(None)
+}
+
+/// Raw mode: segments and files without header, made by (or for) C, C++ or
+/// Python programs (see [raw mode](self#raw-mode)). After the typed methods,
+/// which are the common path (the helpers are in the `raw` module).
+impl Segment {
+    /// Maps a segment or file without header as a `T` at offset 0, for
+    /// volatile access (see [raw mode](crate::segment#raw-mode)). Refuses
+    /// one shorter than `T` ([`TooShort`](ErrorKind::TooShort)), and one that
+    /// starts with this library's header
+    /// ([`TypedSegment`](ErrorKind::TypedSegment)): open those with
+    /// [`open`](Self::open).
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-raw-{}", std::process::id()));
+    /// std::fs::write(&path, 258u16.to_ne_bytes())?; // as a C program would
+    /// let value = Segment::file(&path).open_raw::<u16>()?;
+    /// assert_eq!(value.read(), 258);
+    /// value.write(259);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Volatile<T>> {
+        let bytes = self.raw_bytes::<T>(1)?;
+        let shape = format!("`{}`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), 1, true, shape)?;
+        // SAFETY: `size_of::<T>()` bytes of the object are mapped writable
+        // at offset 0; `T: AnyBitPattern`.
+        Ok(unsafe { self.raw_value::<T, ReadWrite>(view) })
+    }
+
+    /// Maps a segment or file without header as `len` elements of `T` from
+    /// offset 0, for volatile access. Refuses one shorter than `len`
+    /// elements, or one with this library's header.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-raws-{}", std::process::id()));
+    /// std::fs::write(&path, [1u8, 2, 3, 4])?;
+    /// assert_eq!(Segment::file(&path).open_raw_slice::<u8>(4)?.to_vec(), [1, 2, 3, 4]);
+    /// let err = Segment::file(&path).open_raw_slice::<u8>(5).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::TooShort);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+        len: usize,
+    ) -> Result<Volatile<[T]>> {
+        let bytes = self.raw_bytes::<T>(len)?;
+        let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), len, true, shape)?;
+        // SAFETY: as in `open_raw`, for `len` elements.
+        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+    }
+
+    /// Maps a whole segment or file without header as a slice of `T`, its
+    /// length taken from the object's size: for C or Python peers that do
+    /// not say how many elements they wrote. A size that is not a whole
+    /// number of elements is refused ([`InvalidSize`](ErrorKind::InvalidSize)):
+    /// the type is probably not the one the peer wrote. So is an object with
+    /// this library's header.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawall-{}", std::process::id()));
+    /// std::fs::write(&path, [1u16, 2, 3].map(u16::to_ne_bytes).concat())?;
+    /// assert_eq!(Segment::file(&path).open_raw_slice_all::<u16>()?.to_vec(), [1, 2, 3]);
+    /// let err = Segment::file(&path).open_raw_slice_all::<u32>().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidSize);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice_all<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+    ) -> Result<Volatile<[T]>> {
+        let what = self.what();
+        let name = std::any::type_name::<T>();
+        if self.create_new || self.create_missing {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{what}: `open_raw_slice_all` takes its length from the object, so it \
+                     cannot create one: use `open_raw_slice(len)` with `create_new` or \
+                     `create_missing`"
+                ),
+            ));
+        }
+        let (offset, _) = self.raw_range(align_of::<T>(), 0)?;
+        let (object, stat) = self.open_object_until(true, Some(self.deadline()))?;
+        let Some(rest) = stat.size.checked_sub(offset) else {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {} bytes long, shorter than the offset {offset}",
+                    stat.size
+                ),
+            ));
+        };
+        if size_of::<T>() == 0 || rest % size_of::<T>() != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "{what} holds {rest} bytes from offset {offset}, not a whole number of \
+                     {}-byte `{name}`s",
+                    size_of::<T>()
+                ),
+            ));
+        }
+        let len = rest / size_of::<T>();
+        let bytes = self.raw_bytes::<T>(len)?;
+        let view = self.map_raw(object, stat, offset, bytes, len, true, Origin::Opened)?;
+        // SAFETY: as in `open_raw`, for the `len` elements the object holds
+        // (its size, checked by `fstat` just before mapping).
+        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+    }
+
+    /// Like [`open_raw`](Self::open_raw), mapped read-only: needs read
+    /// permission only, and the view has no method that writes.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawro-{}", std::process::id()));
+    /// std::fs::write(&path, 7u32.to_ne_bytes())?;
+    /// assert_eq!(Segment::file(&path).open_raw_read_only::<u32>()?.read(), 7);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+    ) -> Result<Volatile<T, ReadOnly>> {
+        let bytes = self.raw_bytes::<T>(1)?;
+        let shape = format!("`{}`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), 1, false, shape)?;
+        // SAFETY: as in `open_raw`; a `ReadOnly` view never writes to the
+        // read-only mapping.
+        Ok(unsafe { self.raw_value::<T, ReadOnly>(view) })
+    }
+
+    /// Like [`open_raw_slice`](Self::open_raw_slice), mapped read-only.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawsro-{}", std::process::id()));
+    /// std::fs::write(&path, [9u8; 3])?;
+    /// assert_eq!(Segment::file(&path).open_raw_slice_read_only::<u8>(3)?.to_vec(), [9, 9, 9]);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+        len: usize,
+    ) -> Result<Volatile<[T], ReadOnly>> {
+        let bytes = self.raw_bytes::<T>(len)?;
+        let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), len, false, shape)?;
+        // SAFETY: as in `open_raw_read_only`, for `len` elements.
+        Ok(unsafe { self.raw_slice::<T, ReadOnly>(view) })
+    }
+
+    /// Creates a segment or file without header, exclusively, holding
+    /// exactly `len` elements, element `i` being `element(i)`: the layout a
+    /// C, C++ or Python program expects. Where the object can be published
+    /// atomically (POSIX objects and files on Linux), it gets its name only
+    /// once every element is written, so those programs never see it
+    /// half-written; elsewhere (System V, other platforms) they cannot tell
+    /// whether it is: start them after this returns. Padding
+    /// bytes are written as zeros: nothing of this process's stack lands
+    /// in the object.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawc-{}", std::process::id()));
+    /// let data = Segment::file(&path).remove_on_drop(true).create_raw_slice_from_fn(3, |i| i as u16)?;
+    /// data.flush()?;
+    /// assert_eq!(std::fs::read(&path)?.len(), 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_raw_slice_from_fn<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+        len: usize,
+        mut element: impl FnMut(usize) -> T,
+    ) -> Result<Volatile<[T]>> {
+        let what = self.what();
+        let bytes = self.raw_bytes::<T>(len)?;
+        let (offset, end) = self.raw_range(align_of::<T>(), bytes)?;
+        let Created { object, stat, link } = self.create_object(end)?;
+        let remove = |e: Error| {
+            let _ = self.target.remove(Some(stat.identity));
+            e
+        };
+        let (from, inner) = match object {
+            Object::SysV(_) => (0, offset),
+            Object::Fd(_) => (offset - offset % page_size(), offset % page_size()),
+        };
+        let mapping = if end == 0 {
+            // Nothing to map from an empty object: an anonymous page stands in.
+            crate::map::Mapping::anonymous(1, &crate::MapOptions::new(), &what).map_err(remove)?
+        } else {
+            object
+                .map_at(from, inner + bytes, true, &self.map_options, &what)
+                .map_err(remove)?
+        };
+        // SAFETY: `inner` lies inside the mapping (it maps `inner + bytes`).
+        let first = unsafe { mapping.ptr().add(inner) }.cast::<T>();
+        // Removes the name should `element` panic (a no-op while the object
+        // has none yet).
+        let owner = self.owner_of(stat.identity);
+        for i in 0..len {
+            // SAFETY: `i < len` elements fit in the writable mapping, aligned
+            // (page base, offset 0). Should the object have its name already,
+            // another process may have mapped it and read it at any time,
+            // which is no race of this program's (it never reads the bytes
+            // here). The padding is zeroed, so no byte of this process's
+            // stack is copied.
+            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
+        }
+        let view = View {
+            mapping,
+            offset: inner,
+            len,
+            identity: stat.identity,
+            origin: Origin::Created,
+        };
+        let view = match link {
+            // Written whole before a C or Python peer can open it by name.
+            Some(link) => {
+                let pending = Pending { view, object, link };
+                self.publish(&pending)?;
+                pending.view
+            }
+            None => view,
+        };
+        owner.keep();
+        // SAFETY: `len` elements are mapped writable at offset 0;
+        // `T: AnyBitPattern`.
+        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+    }
 }
