@@ -402,3 +402,83 @@ fn opens_can_wait_for_a_segment_to_be_created() {
         leftover.assert_gone();
     }
 }
+
+/// The pid of a child that has exited and been reaped: no process has it
+/// (until the kernel reuses it, which a test cannot rule out but which
+/// takes a full cycle of pids).
+fn dead_pid() -> u32 {
+    // SAFETY: the child `_exit`s at once.
+    let child = unsafe { shm_workspace::fork_retrying(|| shm_workspace::exit_child(0)) }.unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    pid
+}
+
+/// The behaviour: a replacer that died after retiring a stale segment and
+/// before removing its name leaves it "retired": plain opens report
+/// `CreatorDied` (they never wait for it, nor reinitialize it in place under
+/// the references of processes that still map it), and the next restart
+/// with the opt-in replaces it.
+#[test]
+#[cfg_attr(miri, ignore = "forks and maps named segments")]
+fn a_replacer_that_died_midway_leaves_a_segment_the_next_one_replaces() {
+    let path = shm_workspace::TempPath::new("restart-retired");
+    let segment = Segment::file(&path.0);
+    let old = segment
+        .clone()
+        .remove_on_drop(true)
+        .create(AtomicU64::new(1))
+        .unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path.0)
+        .unwrap();
+    // State word: retired (4) by a dead process.
+    let word = (4u64 << 32) | u64::from(dead_pid());
+    file.write_all_at(&word.to_ne_bytes(), 16).unwrap();
+    let err = segment.open::<AtomicU64>().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CreatorDied, "{err}");
+    assert!(err.to_string().contains("replace_stale(true)"), "{err}");
+    let err = segment.open_or_create(|| AtomicU64::new(9)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CreatorDied, "{err}");
+    assert_eq!(
+        old.load(Ordering::Relaxed),
+        1,
+        "never reinitialized in place"
+    );
+    let new = segment
+        .clone()
+        .replace_stale(true)
+        .remove_on_drop(true)
+        .open_or_create(|| AtomicU64::new(2))
+        .unwrap();
+    assert_eq!(new.origin(), Origin::Reclaimed);
+    assert_eq!(
+        (old.load(Ordering::Relaxed), new.load(Ordering::Relaxed)),
+        (1, 2)
+    );
+}
+
+/// The behaviour: segments of format 2 (before the creator's start time
+/// was recorded) are `UnsupportedVersion`, and never judged stale.
+#[test]
+#[cfg_attr(miri, ignore = "maps named segments")]
+fn format_2_segments_are_unsupported_and_not_replaced() {
+    let path = shm_workspace::TempPath::new("restart-v2");
+    let segment = Segment::file(&path.0);
+    drop(segment.create(5u64).unwrap());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path.0)
+        .unwrap();
+    file.write_all_at(&2u32.to_ne_bytes(), 8).unwrap();
+    let err = segment.open::<u64>().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnsupportedVersion, "{err}");
+    let err = segment
+        .clone()
+        .replace_stale(true)
+        .create(6u64)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert!(err.to_string().contains("header format 2"), "{err}");
+}
