@@ -2302,17 +2302,20 @@ impl Segment {
     /// of any number of processes racing, exactly one creates it and the
     /// others wait until it is ready. A segment whose creator died while
     /// initializing it is reclaimed (see the
-    /// [module documentation](self#reclaiming-a-segment-whose-creator-died)).
-    /// `init` runs only in the process that creates or reclaims it.
+    /// [module documentation](self#reclaiming-a-segment-whose-creator-died)),
+    /// and so is a stale one with [`replace_stale`](Self::replace_stale).
+    /// `init` runs only in the process that creates or reclaims it; the
+    /// view's [`origin`](Shared::origin) tells which path was taken.
     ///
     /// ```
-    /// use shm_runtime::segment::Segment;
+    /// use shm_runtime::segment::{Origin, Segment};
     /// use std::sync::atomic::{AtomicU64, Ordering};
     ///
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ooc-{}", std::process::id()))
     ///     .remove_on_drop(true);
     /// let a = segment.open_or_create(|| AtomicU64::new(10))?; // creates
     /// let b = segment.open_or_create(|| AtomicU64::new(99))?; // opens
+    /// assert_eq!((a.origin(), b.origin()), (Origin::Created, Origin::Opened));
     /// b.fetch_add(1, Ordering::Relaxed);
     /// assert_eq!(a.load(Ordering::Relaxed), 11);
     /// # Ok::<(), shm_runtime::Error>(())
