@@ -1532,10 +1532,22 @@ impl Segment {
 
     fn open_layout(&self, layout: &Layout, writable: bool) -> Result<View> {
         self.check_typed()?;
-        match self.find(layout, writable, self.deadline(), Find::Open)? {
-            Found::Ready(view) => Ok(view),
-            Found::Abandoned { pid, .. } => Err(self.creator_died(pid)),
-            Found::Stale => unreachable!("only `Find::OrReplace` reports stale segments"),
+        let deadline = self.deadline();
+        let mut backoff = Backoff::new(deadline);
+        loop {
+            match self.find(layout, writable, deadline, Find::Open) {
+                Ok(Found::Ready(view)) => return Ok(view),
+                Ok(Found::Abandoned { pid, .. }) => return Err(self.creator_died(pid)),
+                Ok(Found::Stale) => unreachable!("only `Find::OrReplace` reports stale segments"),
+                // Removed while this process waited for it to be ready (its
+                // creator failed, or it was being replaced): with
+                // `wait_for_creation`, wait for the name again.
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound
+                        && self.wait_for_creation
+                        && backoff.wait() => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 
