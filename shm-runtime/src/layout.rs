@@ -900,3 +900,147 @@ const fn hash_fields(state: u64, fields: &[Field]) -> u64 {
     }
     s
 }
+
+/// The widest atomic, in bytes, whose `load` is a plain load instruction on
+/// this target (no store, no read-modify-write), so that it works on a
+/// read-only mapping. An allow-list: 64-bit loads are plain on the 64-bit
+/// targets below and on 32-bit x86 (an SSE2 or x87 load) and ARMv7
+/// (`ldrexd`, a load); ARM before v7 makes 64-bit atomics of a kernel
+/// compare-exchange helper. On every other target no atomic is assumed to
+/// load without a store.
+const PLAIN_ATOMIC_LOAD_MAX: usize = if cfg!(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "powerpc64",
+    target_arch = "s390x",
+    target_arch = "loongarch64",
+    target_arch = "x86",
+    all(target_arch = "arm", target_feature = "v7"),
+)) {
+    8
+} else if cfg!(target_arch = "arm") {
+    4
+} else {
+    0
+};
+
+/// The library protocols (by name prefix) whose reads only load: a
+/// `SeqLock` reader loads its sequence and value words and stores nothing
+/// (a writer's death is judged from `/proc`); the fixed-capacity types, a
+/// `PodField` and a `RelPtr` are data read with loads. Not in it: `ShmMutex`,
+/// `ShmCondvar`, `ShmEvent` and `ShmSemaphore`, whose every use (lock, wait,
+/// wake, acquire) stores to their words, and every protocol this crate does
+/// not know.
+const READ_ONLY_PROTOCOLS: &[&str] = &[
+    "SeqLock ",
+    "FixedString ",
+    "FixedVec ",
+    "PodField ",
+    "RelPtr ",
+];
+
+const fn starts_with(s: &str, prefix: &str) -> bool {
+    let (s, prefix) = (s.as_bytes(), prefix.as_bytes());
+    if s.len() < prefix.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < prefix.len() {
+        if s[i] != prefix[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl TypeLayout {
+    /// Whether every read of this type only loads from its memory, so that
+    /// a view of it on a read-only mapping (`PROT_READ`) can be read: plain
+    /// data, integer atomics whose `load` is a plain load instruction on
+    /// this target (8 to 64 bits on x86, x86-64, ARMv7, AArch64, RISC-V 64,
+    /// PowerPC 64, s390x and LoongArch; on other targets no atomic), a
+    /// `SeqLock` (its readers only load), the fixed-capacity types, and
+    /// arrays and structs of them. Not: `ShmMutex`, `ShmCondvar`,
+    /// `ShmEvent`, `ShmSemaphore` (every use of them writes), nor a library
+    /// type of a protocol this crate does not know.
+    ///
+    /// [`Segment::open_read_only`](crate::segment::Segment::open_read_only)
+    /// accepts exactly these types.
+    ///
+    /// ```
+    /// use shm_runtime::{SeqLock, SharedSafe, ShmMutex};
+    /// use std::sync::atomic::AtomicU32;
+    /// assert!(<[AtomicU32; 4]>::LAYOUT.reads_never_write());
+    /// assert!(<SeqLock<[u64; 2]>>::LAYOUT.reads_never_write());
+    /// assert!(!<ShmMutex<u64>>::LAYOUT.reads_never_write());
+    /// ```
+    pub const fn reads_never_write(&'static self) -> bool {
+        self.first_writer().is_none()
+    }
+
+    /// The first part of this type (itself, or a field or element type)
+    /// whose reads may write: see
+    /// [`reads_never_write`](Self::reads_never_write).
+    ///
+    /// ```
+    /// use shm_runtime::{SharedSafe, ShmMutex};
+    /// #[derive(SharedSafe)]
+    /// #[repr(C)]
+    /// struct Jobs {
+    ///     count: u64,
+    ///     queue: ShmMutex<[u32; 8]>,
+    /// }
+    /// assert_eq!(Jobs::LAYOUT.first_writer().map(|l| l.name), Some("ShmMutex"));
+    /// ```
+    pub const fn first_writer(&'static self) -> Option<&'static TypeLayout> {
+        match &self.kind {
+            LayoutKind::Scalar(
+                Scalar::AtomicUnsigned | Scalar::AtomicSigned | Scalar::AtomicBool,
+            ) => {
+                if self.size <= PLAIN_ATOMIC_LOAD_MAX {
+                    None
+                } else {
+                    Some(self)
+                }
+            }
+            LayoutKind::Scalar(_) | LayoutKind::Enum { .. } => None,
+            LayoutKind::Array { element, len } => {
+                if *len == 0 {
+                    None
+                } else {
+                    element.first_writer()
+                }
+            }
+            LayoutKind::Struct { fields, .. } => fields_first_writer(fields),
+            LayoutKind::Library {
+                protocol, fields, ..
+            } => {
+                let mut i = 0;
+                while i < READ_ONLY_PROTOCOLS.len() {
+                    if starts_with(protocol, READ_ONLY_PROTOCOLS[i]) {
+                        return fields_first_writer(fields);
+                    }
+                    i += 1;
+                }
+                Some(self)
+            }
+        }
+    }
+}
+
+/// The first field whose reads may write; fields read under a protocol
+/// (a `SeqLock`'s value, copied by its reader's loads) are the protocol's.
+const fn fields_first_writer(fields: &'static [Field]) -> Option<&'static TypeLayout> {
+    let mut i = 0;
+    while i < fields.len() {
+        if matches!(fields[i].access, Access::Plain) {
+            if let Some(writer) = fields[i].layout.first_writer() {
+                return Some(writer);
+            }
+        }
+        i += 1;
+    }
+    None
+}

@@ -107,18 +107,45 @@ pub struct MapOptions {
 
 impl MapOptions {
     /// Default options: no prefault, ordinary pages, not locked.
+    ///
+    /// ```
+    /// use shm_runtime::{HugePages, MapOptions};
+    /// assert_eq!(MapOptions::new(), MapOptions::default());
+    /// let counter = MapOptions::new().anonymous(0u64)?;
+    /// assert_eq!(*counter, 0);
+    /// # let _ = HugePages::Off;
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn new() -> MapOptions {
         MapOptions::default()
     }
 
     /// Touch every page at creation (`MAP_POPULATE`, or `MADV_WILLNEED` for
     /// huge pages), so that first accesses do not fault.
+    ///
+    /// ```
+    /// use shm_runtime::MapOptions;
+    /// // A latency-sensitive table: every page faulted in up front.
+    /// let table = MapOptions::new().prefault(true).slice_zeroed::<u64>(1 << 16)?;
+    /// assert_eq!(table[65535], 0);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn prefault(mut self, prefault: bool) -> MapOptions {
         self.prefault = prefault;
         self
     }
 
     /// Use huge pages; see [`HugePages`].
+    ///
+    /// ```
+    /// use shm_runtime::{HugePages, MapOptions};
+    /// // Huge pages where the system has them, ordinary pages otherwise.
+    /// let big = MapOptions::new()
+    ///     .huge_pages(HugePages::Prefer)
+    ///     .slice_zeroed::<u8>(4 << 20)?;
+    /// assert_eq!(big.len(), 4 << 20);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
     pub fn huge_pages(mut self, huge_pages: HugePages) -> MapOptions {
         self.huge_pages = huge_pages;
         self
@@ -126,6 +153,15 @@ impl MapOptions {
 
     /// Lock the pages in memory (`mlock`): they are never swapped out. Fails
     /// with [`OutOfMemory`](ErrorKind::OutOfMemory) beyond `RLIMIT_MEMLOCK`.
+    ///
+    /// ```
+    /// use shm_runtime::{ErrorKind, MapOptions};
+    /// match MapOptions::new().lock_in_memory(true).anonymous([0u8; 4096]) {
+    ///     Ok(locked) => assert_eq!(locked[0], 0),
+    ///     // Beyond this process's RLIMIT_MEMLOCK.
+    ///     Err(e) => assert_eq!(e.kind(), ErrorKind::OutOfMemory),
+    /// }
+    /// ```
     pub fn lock_in_memory(mut self, lock: bool) -> MapOptions {
         self.lock = lock;
         self
@@ -306,12 +342,14 @@ impl Mapping {
         })
     }
 
-    /// Maps the first `len` bytes of the file or shared memory object `fd`
-    /// (`MAP_SHARED`), readable, and writable when `writable`. The caller has
-    /// checked that the object is at least `len` bytes long: pages past its
-    /// end would raise `SIGBUS` when touched.
+    /// Maps `len` bytes of the file or shared memory object `fd` from
+    /// `offset` (a multiple of the page size) on (`MAP_SHARED`), readable,
+    /// and writable when `writable`. The caller has checked that the object
+    /// is at least `offset + len` bytes long: pages past its end would raise
+    /// `SIGBUS` when touched.
     pub(crate) fn from_fd(
         fd: &Arc<OwnedFd>,
+        offset: usize,
         len: usize,
         writable: bool,
         options: &MapOptions,
@@ -328,6 +366,7 @@ impl Mapping {
         } else {
             0
         };
+        let file_offset = libc::off_t::try_from(offset).map_err(|_| too_large(offset, what))?;
         if options.huge_pages == HugePages::Explicit {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -347,7 +386,7 @@ impl Mapping {
                 prot,
                 libc::MAP_SHARED | populate,
                 fd.as_raw_fd(),
-                0,
+                file_offset,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -360,6 +399,7 @@ impl Mapping {
             ptr as usize,
             round_up(len, page_size()).unwrap_or(len),
             fd,
+            offset,
             prot,
             page_size(),
         );

@@ -40,8 +40,18 @@ use std::ptr::NonNull;
 /// Dropping a `Shared` unmaps the memory in this process; other processes
 /// keep their own mappings. `T` is never dropped: no process owns a shared
 /// value, which is why [`SharedSafe`] types have no drop glue.
+///
+/// # Named segments and options
+///
+/// The constructors here make anonymous memory, shared with the children
+/// forked afterwards. Named POSIX segments, files and System V segments,
+/// which unrelated programs open by name, are made and opened by a
+/// [`Segment`](crate::segment::Segment) builder, which returns a `Shared`
+/// too; [`MapOptions`] sets prefaulting, huge pages and locking for either.
+/// [`origin`](Shared::origin) tells whether this process made the value.
 pub struct Shared<T: ?Sized> {
     ptr: NonNull<T>,
+    origin: crate::segment::Origin,
     // Declared after `ptr` and never borrowed out: the memory stays mapped
     // for as long as `self` and every reference borrowed from it live.
     mapping: Mapping,
@@ -335,7 +345,40 @@ impl<T: ?Sized> Shared<T> {
     /// holds a valid `T` (`T: SharedSafe`, or `[U]` with `U: SharedSafe`)
     /// that is only ever mutated through `&T`-safe means.
     pub(crate) unsafe fn from_mapping(mapping: Mapping, ptr: NonNull<T>) -> Shared<T> {
-        Shared { ptr, mapping }
+        Shared {
+            ptr,
+            origin: crate::segment::Origin::Created,
+            mapping,
+        }
+    }
+
+    /// Records how this process came by the view.
+    pub(crate) fn with_origin(mut self, origin: crate::segment::Origin) -> Shared<T> {
+        self.origin = origin;
+        self
+    }
+
+    /// How this process came by this view: it created the value
+    /// ([`Created`](crate::segment::Origin::Created): anonymous memory, or a
+    /// segment's `create*` and `open_or_create*` in the process that made
+    /// it), took a dead creator's segment over
+    /// ([`Reclaimed`](crate::segment::Origin::Reclaimed)), or opened what
+    /// another made ([`Opened`](crate::segment::Origin::Opened)).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{Origin, Segment};
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-sorigin-{}", std::process::id()))
+    ///     .remove_on_drop(true);
+    /// let table = segment.open_or_create(|| [0u32; 8])?;
+    /// if table.origin().is_new() {
+    ///     // seed it: only the process that made it gets here
+    /// }
+    /// assert_eq!(segment.open::<[u32; 8]>()?.origin(), Origin::Opened);
+    /// # drop(table);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn origin(&self) -> crate::segment::Origin {
+        self.origin
     }
 
     /// A raw pointer to the shared value, for interop with foreign code.

@@ -60,6 +60,8 @@ struct Entry {
     users: AtomicU32,
     start: AtomicUsize,
     len: AtomicUsize,
+    /// The object's offset that `start` maps (a multiple of the page size).
+    offset: AtomicUsize,
     /// A descriptor of the object, owned by the entry, for `fstat`.
     fd: AtomicI32,
     /// The page size the mapping uses.
@@ -80,6 +82,7 @@ impl Entry {
             users: AtomicU32::new(0),
             start: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
+            offset: AtomicUsize::new(0),
             fd: AtomicI32::new(-1),
             page: AtomicUsize::new(0),
             prot: AtomicI32::new(0),
@@ -178,14 +181,16 @@ impl std::fmt::Debug for Entry {
     }
 }
 
-/// Registers the mapping `start..start + len` of the object `fd`, mapped
-/// with `prot` on pages of `page` bytes. The registration keeps the
-/// descriptor open (a share of it, not a duplicate: no system call) for the
-/// handler's `fstat`. `None` when the handler is disabled.
+/// Registers the mapping `start..start + len` of the object `fd` from its
+/// byte `offset` on (a multiple of `page`), mapped with `prot` on pages of
+/// `page` bytes. The registration keeps the descriptor open (a share of it,
+/// not a duplicate: no system call) for the handler's `fstat`. `None` when
+/// the handler is disabled.
 pub(crate) fn register(
     start: usize,
     len: usize,
     fd: &Arc<OwnedFd>,
+    offset: usize,
     prot: i32,
     page: usize,
 ) -> Option<Registration> {
@@ -196,6 +201,7 @@ pub(crate) fn register(
     let entry = claim_entry();
     entry.start.store(start, Ordering::Relaxed);
     entry.len.store(len, Ordering::Relaxed);
+    entry.offset.store(offset, Ordering::Relaxed);
     entry.fd.store(fd.as_raw_fd(), Ordering::Relaxed);
     entry.page.store(page, Ordering::Relaxed);
     entry.prot.store(prot, Ordering::Relaxed);
@@ -377,6 +383,8 @@ unsafe fn repair_in(entry: &Entry, addr: usize) -> Option<Outcome> {
     }
     // SAFETY: `fstat` succeeded.
     let size = usize::try_from(unsafe { st.assume_init() }.st_size).unwrap_or(usize::MAX);
+    // What is left of the object from the mapping's start on.
+    let size = size.saturating_sub(entry.offset.load(Ordering::Relaxed));
     if addr - start < size {
         // The object is long enough (again): a truncation undone at once is
         // retried, once; anything else (a full file system, an I/O error)

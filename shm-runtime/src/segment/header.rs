@@ -7,7 +7,8 @@
 //!     12    4 header size      256 (atomic)
 //!     16    8 state word       (state << 32) | creator pid (atomic)
 //!                              state: 0 uninitialized, 1 initializing,
-//!                                     2 ready, 3 abandoned
+//!                                     2 ready, 3 abandoned, 4 retired
+//!                                     (being replaced, since format 3)
 //!     24    8 fingerprint      the payload type's layout fingerprint
 //!     32    8 type size        size_of::<T>()
 //!     40    8 type align       align_of::<T>()
@@ -21,7 +22,17 @@
 //!     80  112 type name        std::any::type_name::<T>(), truncated
 //!    192    8 creator pid ns   inode of the creator's PID namespace, 0 while
 //!                              unknown (atomic)
-//!    200   56 reserved         zero
+//!    200    8 creator start    the creator's process start time, in clock
+//!                              ticks since boot folded into 32 bits, 0 when
+//!                              unknown (atomic; since format 3)
+//!    208    8 creator ns key   the creator's PID and time namespaces, to
+//!                              which that start time is relative, 0 when
+//!                              unknown (atomic; since format 3)
+//!    216    4 flags            bit 0: the segment's lifetime is tied to its
+//!                              creator (made with `remove_on_drop`), so it is
+//!                              stale once the creator is dead (atomic; since
+//!                              format 3)
+//!    220   36 reserved         zero
 //! ```
 //!
 //! The magic, version, header size and state word are atomics: openers read
@@ -43,9 +54,12 @@
 //! |---|---|---|
 //! | 1 | the first format | shm-runtime 0.1 until the soundness rework |
 //! | 2 | same header fields; the fingerprint is computed from the type's layout description ([`crate::layout`]): 128-bit enum discriminants are hashed whole, library types by their protocol; payloads are checked for valid values at open | shm-runtime 0.1 since the soundness rework |
+//! | 3 | the creator's process start time and namespace key (offsets 200, 208) and the flags word (216, bit 0: tied to its creator) in what were reserved bytes, so that a segment left behind by a dead creator is told from one whose creator's pid was reused ([`Segment::replace_stale`](super::Segment::replace_stale)) | shm-runtime 0.1 since stale segments are replaced |
 
 use crate::error::{Error, ErrorKind, Result};
-pub(crate) use crate::liveness::{pid_alive, pid_namespace};
+#[cfg(not(target_os = "linux"))]
+use crate::liveness::pid_alive;
+pub(crate) use crate::liveness::pid_namespace;
 use crate::Fingerprint;
 use std::mem::{align_of, offset_of, size_of};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
@@ -55,7 +69,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// other byte order reads as its byte swap.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SHMRTSEG");
 /// The header format this version writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 /// The size of the header in bytes; payloads start at or after it.
 pub(crate) const HEADER_SIZE: usize = 256;
 const TYPE_NAME_BYTES: usize = 112;
@@ -64,6 +78,7 @@ const STATE_UNINIT: u64 = 0;
 const STATE_INITIALIZING: u64 = 1;
 const STATE_READY: u64 = 2;
 const STATE_ABANDONED: u64 = 3;
+const STATE_RETIRED: u64 = 4;
 
 pub(crate) const KIND_VALUE: u32 = 1;
 pub(crate) const KIND_SLICE: u32 = 2;
@@ -94,7 +109,10 @@ struct Header {
     type_name_len: u16,
     type_name: [u8; TYPE_NAME_BYTES],
     creator_pid_ns: AtomicU64,
-    reserved: [u8; 56],
+    creator_start: AtomicU64,
+    creator_ns_key: AtomicU64,
+    flags: AtomicU32,
+    reserved: [u8; 36],
 }
 
 const _: () = {
@@ -104,7 +122,14 @@ const _: () = {
     assert!(offset_of!(Header, payload_kind) == 72);
     assert!(offset_of!(Header, type_name) == 80);
     assert!(offset_of!(Header, creator_pid_ns) == 192);
+    assert!(offset_of!(Header, creator_start) == 200);
+    assert!(offset_of!(Header, creator_ns_key) == 208);
+    assert!(offset_of!(Header, flags) == 216);
 };
+
+/// Flag bit: the segment's lifetime is tied to its creator's (it was made
+/// with `remove_on_drop`).
+pub(crate) const FLAG_TIED: u32 = 1;
 
 /// What a segment's payload is: the type and whether it is one value or a
 /// slice.
@@ -169,6 +194,10 @@ pub(crate) enum Poll {
     Ready,
     /// The creator `pid` gave up (its initializer panicked or failed).
     Abandoned { pid: u32, word: u64 },
+    /// A ready segment whose creator died, being replaced by `pid`, which
+    /// is about to remove its name: never initialized again in place
+    /// (processes that mapped it may still hold references to it).
+    Retired { pid: u32, word: u64 },
     /// Not a header of this library.
     Garbage,
     /// A header of a newer format version.
@@ -219,8 +248,30 @@ impl HeaderPtr {
         unsafe { &*addr_of!((*self.0.as_ptr()).creator_pid_ns) }
     }
 
-    /// Records the PID namespace of the process that just claimed the header.
-    pub(crate) fn set_creator_pid_ns(&self) {
+    fn creator_start(&self) -> &AtomicU64 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).creator_start) }
+    }
+
+    fn creator_ns_key(&self) -> &AtomicU64 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).creator_ns_key) }
+    }
+
+    fn flags(&self) -> &AtomicU32 {
+        // SAFETY: as for `magic`.
+        unsafe { &*addr_of!((*self.0.as_ptr()).flags) }
+    }
+
+    /// Records who just claimed the header: its PID namespace, its process
+    /// start time and the namespaces that time is relative to, and whether
+    /// the segment's lifetime is `tied` to it (`remove_on_drop`).
+    pub(crate) fn set_creator(&self, tied: bool) {
+        let (start, key) = process_start();
+        self.creator_start().store(start, Ordering::Relaxed);
+        self.creator_ns_key().store(key, Ordering::Relaxed);
+        self.flags()
+            .store(if tied { FLAG_TIED } else { 0 }, Ordering::Relaxed);
         self.creator_pid_ns()
             .store(pid_namespace(), Ordering::Release);
     }
@@ -250,6 +301,20 @@ impl HeaderPtr {
             .compare_exchange(
                 seen,
                 Self::word(STATE_INITIALIZING, pid),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Retires a stale segment seen with state word `seen`, for the
+    /// replacer `pid` that is about to remove its name: exactly one
+    /// replacer wins, and nobody reclaims it in place afterwards.
+    pub(crate) fn retire(&self, seen: u64, pid: u32) -> bool {
+        self.state()
+            .compare_exchange(
+                seen,
+                Self::word(STATE_RETIRED, pid),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
@@ -294,7 +359,7 @@ impl HeaderPtr {
             addr_of_mut!((*h).endian).write(NATIVE_ENDIAN);
             addr_of_mut!((*h).type_name_len).write(name_len as u16);
             addr_of_mut!((*h).type_name).write(type_name);
-            addr_of_mut!((*h).reserved).write([0; 56]);
+            addr_of_mut!((*h).reserved).write([0; 36]);
         }
         self.header_size()
             .store(HEADER_SIZE as u32, Ordering::Relaxed);
@@ -345,6 +410,7 @@ fn classify(
             }
         }
         STATE_ABANDONED if pid != 0 => Poll::Abandoned { pid, word },
+        STATE_RETIRED if pid != 0 && magic == MAGIC => Poll::Retired { pid, word },
         _ => Poll::Garbage,
     }
 }
@@ -364,13 +430,61 @@ pub(crate) enum Creator {
 /// Whether creator `pid`, recorded with PID namespace `ns` (0: not yet
 /// recorded), is alive, dead, or cannot be known from this process.
 pub(crate) fn creator_status(pid: u32, ns: u64) -> Creator {
+    creator_liveness(pid, ns, 0, 0)
+}
+
+/// Like [`creator_status`], also judging by the creator's recorded process
+/// `start` time (0: unknown), relative to the namespaces of `key` (0:
+/// unknown): a running process with the creator's pid but another start
+/// time is a new process that reused the pid, and the creator is dead.
+/// Start times are compared only when both were read in one PID and time
+/// namespace; otherwise only the pid's existence is judged, so a reused pid
+/// can make a dead creator look alive (never the reverse).
+pub(crate) fn creator_liveness(pid: u32, ns: u64, start: u64, key: u64) -> Creator {
     if ns == 0 || ns != pid_namespace() {
-        Creator::Unknown
-    } else if pid_alive(pid) {
-        Creator::Alive
-    } else {
-        Creator::Dead
+        return Creator::Unknown;
     }
+    #[cfg(target_os = "linux")]
+    {
+        use crate::sync::owner::{me, status, Status};
+        let me = me();
+        match status(pid, me.proc_ok) {
+            Status::Gone | Status::Zombie => Creator::Dead,
+            Status::Alive(Some(now))
+                if start != 0
+                    && key != 0
+                    && me.starts_comparable
+                    && key == me.ns
+                    && u64::from(now) != start =>
+            {
+                Creator::Dead
+            }
+            Status::Alive(_) => Creator::Alive,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (start, key);
+        if pid_alive(pid) {
+            Creator::Alive
+        } else {
+            Creator::Dead
+        }
+    }
+}
+
+/// This process's start time and the key of the namespaces it is relative
+/// to, as a header records them; `(0, 0)` where they cannot be known
+/// comparably (no `/proc`, an unknown time namespace, other platforms).
+fn process_start() -> (u64, u64) {
+    #[cfg(target_os = "linux")]
+    {
+        let me = crate::sync::owner::me();
+        if me.starts_comparable {
+            return (u64::from(me.process_start), me.ns);
+        }
+    }
+    (0, 0)
 }
 
 /// The bytes of the header up to and including the state word: a reader
@@ -398,6 +512,12 @@ pub(crate) struct Snapshot {
     pub(crate) little_endian: Option<bool>,
     pub(crate) type_name: String,
     pub(crate) creator_pid_ns: u64,
+    /// The creator's process start time (0: unknown; format 3).
+    pub(crate) creator_start: u64,
+    /// The namespaces that start time is relative to (0: unknown).
+    pub(crate) creator_ns_key: u64,
+    /// The flags word ([`FLAG_TIED`]).
+    pub(crate) flags: u32,
 }
 
 impl Snapshot {
@@ -436,7 +556,27 @@ impl Snapshot {
             },
             type_name: String::from_utf8_lossy(&bytes[name_at..name_at + name_len]).into_owned(),
             creator_pid_ns: u64_at(offset_of!(Header, creator_pid_ns)),
+            creator_start: u64_at(offset_of!(Header, creator_start)),
+            creator_ns_key: u64_at(offset_of!(Header, creator_ns_key)),
+            flags: u32_at(offset_of!(Header, flags)),
         }
+    }
+
+    /// Whether the process that created (or last reclaimed) the segment is
+    /// alive, judged by pid, PID namespace and start time.
+    pub(crate) fn creator(&self) -> Creator {
+        creator_liveness(
+            self.creator_pid(),
+            self.creator_pid_ns,
+            self.creator_start,
+            self.creator_ns_key,
+        )
+    }
+
+    /// Whether the segment was made with `remove_on_drop`: its lifetime is
+    /// its creator's.
+    pub(crate) fn tied_to_creator(&self) -> bool {
+        self.flags & FLAG_TIED != 0
     }
 
     /// The creator pid of the state word (0 when none was recorded).

@@ -904,7 +904,7 @@ fn contents(reader: Option<&Source>, found: &Found) -> Result<Contents> {
         Poll::Initializing { .. } => State::Initializing,
         // The fields are those of the current format; its fingerprint is not.
         Poll::Ready | Poll::Older(_) => State::Ready,
-        Poll::Abandoned { .. } => State::Abandoned,
+        Poll::Abandoned { .. } | Poll::Retired { .. } => State::Abandoned,
     };
     let creator = match header::creator_status(snap.creator_pid(), snap.creator_pid_ns) {
         Creator::Alive => CreatorStatus::Alive,

@@ -119,6 +119,42 @@
 //! (dead but not yet reaped by its parent) counts as dead: it never writes
 //! again. A process whose main thread ended while others run counts as alive.
 //!
+//! # Restarting after a crash
+//!
+//! What a process leaves behind depends on how it ends:
+//!
+//! * **normal exit, or a panic that unwinds** out of `main` (or a thread
+//!   whose views are dropped): destructors run, so a view made with
+//!   [`remove_on_drop`](Segment::remove_on_drop) removes the name;
+//! * **`SIGKILL`, `SIGTERM` or `SIGINT` without a handler, `abort`, a panic
+//!   with `panic = "abort"`, `std::process::exit`** (and a crash of the
+//!   machine, for files): no destructor runs, so the name stays, with the
+//!   last values written. (A program that wants `SIGTERM` to clean up
+//!   catches it and returns from `main`.) A process killed *while
+//!   creating* leaves nothing behind where creation publishes atomically,
+//!   see [Creation](self#creation).
+//!
+//! A restarted program that creates the name again then gets
+//! [`AlreadyExists`](ErrorKind::AlreadyExists), whose message says whether
+//! the segment is stale. With [`replace_stale(true)`](Segment::replace_stale)
+//! it replaces a stale one instead: one made with `remove_on_drop` whose
+//! creator is dead. Dead is judged by the creator's pid, PID namespace and
+//! process start time, all recorded in the header (format 3), so a new
+//! process that reused the pid does not pass for the creator; a creator in
+//! another PID namespace is never judged dead. Segments made without
+//! `remove_on_drop` are meant to outlive their creator and are never
+//! replaced. Replacing retires the old header (a compare-exchange of the
+//! state word the segment was judged by: of several restarting processes
+//! exactly one wins, the others see the new segment, whose creator lives),
+//! removes the name, and creates the segment anew, under the creation lock
+//! where there is one (see `open_or_create` below). The new view's
+//! [`origin`](Shared::origin) is [`Reclaimed`](Origin::Reclaimed).
+//!
+//! Processes that still map the old object keep it: it is unlinked, not
+//! destroyed, and their views read and write it as before, out of reach of
+//! new openers, until the last of them unmaps it. It is never initialized
+//! again in place under their references.
+//!
 //! # Security
 //!
 //! By default, opening a segment or file owned by another user is refused
@@ -133,18 +169,44 @@
 //! # Read-only views
 //!
 //! [`open_read_only`](Segment::open_read_only) maps the segment with
-//! `PROT_READ`. Writing to it raises `SIGSEGV`, and `&T` allows writes
-//! through interior mutability (an atomic's `fetch_add`, a lock), so the
-//! safe read-only methods require `T: bytemuck::AnyBitPattern`, which
-//! excludes interior mutability: through `&T` such a type can only be read.
-//! To monitor atomics read-only, use
-//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked) and only
-//! `load` them, and only atomics whose loads are plain load instructions:
-//! std's atomics of 8 to 64 bits on the targets this crate builds for. A
-//! load implemented as a compare-exchange (128-bit atomics on x86-64, 64-bit
-//! ones on a 32-bit target without a 64-bit load, lock-based fallbacks)
-//! writes, and faults on a read-only mapping; see that method's safety
-//! section.
+//! `PROT_READ`: a monitor that may only read (read permission is enough)
+//! and cannot corrupt what it watches. The hardware refuses every store to
+//! such a mapping: the storing instruction faults, and the process is
+//! killed by `SIGSEGV` before anything is written.
+//!
+//! What the API allows follows from that. `&T` of a type with interior
+//! mutability can store (an atomic's `store` or `fetch_add`, a lock's
+//! `lock`): through a read-only view that is not undefined behaviour (the
+//! memory is never changed, no other process sees anything, and no code of
+//! this process runs past the faulting store, exactly as with a stack
+//! overflow's guard page), but it is a crash. So the read-only opens take
+//! the types whose *reads* never store, and refuse the rest with
+//! [`Unsupported`](ErrorKind::Unsupported) before any system call
+//! ([`TypeLayout::reads_never_write`](crate::layout::TypeLayout::reads_never_write),
+//! computed from the type's layout description):
+//!
+//! * plain data, including `bool`, enums and the fixed-capacity types
+//!   ([`FixedString`](crate::FixedString), [`FixedVec`](crate::FixedVec));
+//! * integer atomics whose `load` is a plain load instruction on this
+//!   target, an allow-list by `cfg`: 8 to 64 bits on x86, x86-64, ARMv7,
+//!   AArch64, RISC-V 64, PowerPC 64, s390x and LoongArch (32 bits on older
+//!   ARM; on other targets no atomic). A load implemented as a
+//!   compare-exchange (64-bit atomics on ARMv6, lock-based fallbacks)
+//!   writes, and would fault on every read;
+//! * [`SeqLock`](crate::SeqLock), whose readers only load (its `write`
+//!   stores, and would fault);
+//! * structs and arrays of these.
+//!
+//! Refused: [`ShmMutex`](crate::ShmMutex), [`ShmCondvar`](crate::ShmCondvar),
+//! [`ShmEvent`](crate::ShmEvent) and [`ShmSemaphore`](crate::ShmSemaphore),
+//! whose every use writes, and library types of protocols this crate does
+//! not know. A program that knows better (it only `load`s a hand-written
+//! type's atomics, say) uses
+//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked).
+//!
+//! A program that installs its own `SIGSEGV` handler sees that handler run
+//! for such a store; returning from it retries the store, which faults
+//! again.
 //!
 //! # Hazards that remain
 //!
@@ -171,7 +233,7 @@
 //! [`open_raw`](Segment::open_raw) and friends map segments and files made
 //! by (or for) C, C++ or Python programs, which have no header. Those
 //! programs write whenever they like, so raw opens return a
-//! [`Volatile`](crate::Volatile) view, not a `Shared`: it hands out no `&T`
+//! [`Volatile`] view, not a `Shared`: it hands out no `&T`
 //! to the bytes, only volatile copies in and out (of the value, an element,
 //! a field), integer atomics where both programs use atomics, and an
 //! `unsafe` escape to `&T` for bytes that nobody writes (see the
@@ -256,6 +318,7 @@ pub use sysv::SysvKey;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, Mapping};
+use crate::volatile::{ReadOnly, ReadWrite, Volatile};
 use crate::{MapOptions, Shared, SharedSafe};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
@@ -359,6 +422,11 @@ pub struct Segment {
     map_options: MapOptions,
     remove_on_drop: bool,
     reserve: bool,
+    replace_stale: bool,
+    wait_for_creation: bool,
+    offset: u64,
+    create_new: bool,
+    create_missing: bool,
 }
 
 impl fmt::Display for Segment {
@@ -374,9 +442,62 @@ struct View {
     offset: usize,
     len: usize,
     identity: Identity,
-    /// Made (or reclaimed) by this process: removes the name on drop with
-    /// `remove_on_drop`.
-    created: bool,
+    /// Made, reclaimed or replaced by this process (which removes the name
+    /// on drop with `remove_on_drop`), or opened.
+    origin: Origin,
+}
+
+impl View {
+    /// Whether this process wrote the payload (so it needs no check).
+    fn created(&self) -> bool {
+        self.origin != Origin::Opened
+    }
+}
+
+/// How this process came by a segment's view: which of
+/// [`open_or_create`](Segment::open_or_create)'s paths it took, as
+/// [`Shared::origin`] tells it (so that a program seeds data only in the
+/// process that made the segment).
+///
+/// ```
+/// use shm_runtime::segment::{Origin, Segment};
+/// let segment = Segment::posix(format!("/shm-runtime-doc-origin-{}", std::process::id()))
+///     .remove_on_drop(true);
+/// let first = segment.open_or_create(|| 0u64)?;
+/// let second = segment.open_or_create(|| 0u64)?;
+/// assert_eq!((first.origin(), second.origin()), (Origin::Created, Origin::Opened));
+/// assert!(first.origin().is_new() && !second.origin().is_new());
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// This process created the segment (or the anonymous mapping): the
+    /// value is the one it gave.
+    Created,
+    /// This process took the segment over and initialized it anew: from a
+    /// creator that died while initializing it, or, with
+    /// [`replace_stale`](Segment::replace_stale), by replacing a stale
+    /// segment whose creator died (see
+    /// [restarts](self#restarting-after-a-crash)). The value is the one it
+    /// gave, as for `Created`.
+    Reclaimed,
+    /// This process opened a segment that another process (or an earlier
+    /// call) made: the value is whatever that one wrote.
+    Opened,
+}
+
+impl Origin {
+    /// Whether this process initialized the value (`Created` or
+    /// `Reclaimed`): the time to seed it.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Origin;
+    /// assert!(Origin::Reclaimed.is_new());
+    /// assert!(!Origin::Opened.is_new());
+    /// ```
+    pub fn is_new(self) -> bool {
+        self != Origin::Opened
+    }
 }
 
 /// An object [`Segment::create_object`] made, sized and reserved.
@@ -407,6 +528,9 @@ struct Pending {
 enum Found {
     /// A valid, ready segment of the requested type.
     Ready(View),
+    /// With [`Segment::replace_stale`], when asked: a stale segment (see
+    /// [`staleness`]), of any type, to replace.
+    Stale,
     /// A segment whose creator died or gave up, seen with state word `seen`.
     Abandoned {
         object: Object,
@@ -415,6 +539,50 @@ enum Found {
         seen: u64,
         pid: u32,
     },
+}
+
+/// What [`Segment::find`] is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Find {
+    /// A plain open: waits for a missing name with `wait_for_creation`.
+    Open,
+    /// `open_or_create`: a missing name is `NotFound` at once.
+    OrCreate,
+    /// `open_or_create` with `replace_stale`: also reports stale segments.
+    OrReplace,
+}
+
+/// Whether a segment whose header reads `snapshot` is stale: `Ok` with the
+/// state word it was judged by, or why not. Stale are a ready segment made
+/// with `remove_on_drop` whose creator is dead (pid, PID namespace and start
+/// time, see [`header::creator_liveness`]), and one whose creator (or
+/// replacer) died before it was ready or while replacing it, or gave up.
+fn staleness(snapshot: &header::Snapshot) -> std::result::Result<u64, String> {
+    let pid = snapshot.creator_pid();
+    let judged = |word: u64| match snapshot.creator() {
+        header::Creator::Dead => Ok(word),
+        header::Creator::Alive => Err(format!("its creator (pid {pid}) is alive")),
+        header::Creator::Unknown => Err(format!(
+            "its creator (pid {pid}) ran in another PID namespace, or did not record its \
+             own, so whether it lives cannot be known here"
+        )),
+    };
+    match snapshot.poll {
+        Poll::Ready if !snapshot.tied_to_creator() => Err(
+            "it was made without `remove_on_drop`, so it is meant to outlive its creator"
+                .to_owned(),
+        ),
+        Poll::Ready => judged(snapshot.state_word),
+        Poll::Initializing { word, .. } | Poll::Retired { word, .. } => judged(word),
+        Poll::Abandoned { word, .. } => Ok(word),
+        Poll::Older(version) | Poll::Newer(version) => Err(format!(
+            "it has header format {version}, not {}: remove it",
+            header::FORMAT_VERSION
+        )),
+        Poll::Uninit | Poll::Garbage | Poll::OtherEndian => {
+            Err("it is not a segment of this library that can be judged: remove it".to_owned())
+        }
+    }
 }
 
 /// Bounded exponential back-off until a deadline.
@@ -496,6 +664,11 @@ impl Segment {
             map_options: MapOptions::new(),
             remove_on_drop: false,
             reserve: true,
+            replace_stale: false,
+            wait_for_creation: false,
+            offset: 0,
+            create_new: false,
+            create_missing: false,
         }
     }
 
@@ -646,6 +819,171 @@ impl Segment {
         self
     }
 
+    /// Whether creating replaces a *stale* segment of the same name instead
+    /// of failing with [`AlreadyExists`](ErrorKind::AlreadyExists): for a
+    /// program that restarts after `SIGKILL` or `SIGTERM` and finds the
+    /// segment it made with [`remove_on_drop`](Self::remove_on_drop) left
+    /// behind. Default: no. Applies to `create*` and `open_or_create*`
+    /// (which then replace a stale segment rather than open it; their view's
+    /// [`origin`](Shared::origin) is then [`Reclaimed`](Origin::Reclaimed)).
+    ///
+    /// A segment is stale when it was made with `remove_on_drop` (its
+    /// lifetime was tied to its creator's) and its creator is dead: judged
+    /// by the pid, PID namespace and process start time its header records,
+    /// so a new process that reused the pid does not keep it alive. A
+    /// segment made without `remove_on_drop` is meant to outlive its
+    /// creator and is never replaced; nor is one whose creator lives or
+    /// cannot be judged from here (another PID namespace). One whose creator
+    /// died while initializing it is replaced too. See
+    /// [restarting after a crash](self#restarting-after-a-crash) for what
+    /// happens to the processes that still map the old one (they keep it).
+    ///
+    /// ```
+    /// use shm_runtime::segment::{Origin, Segment};
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-stale-{}", std::process::id()))
+    ///     .remove_on_drop(true)
+    ///     .replace_stale(true);
+    /// let stats = segment.create(0u64)?; // nothing left behind: created
+    /// assert_eq!(stats.origin(), Origin::Created);
+    /// // This process lives, so its segment is not stale: never replaced.
+    /// assert!(segment.create(1u64).is_err());
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn replace_stale(mut self, replace: bool) -> Segment {
+        self.replace_stale = replace;
+        self
+    }
+
+    /// Whether opening waits for the segment's name to appear, up to
+    /// [`open_timeout`](Self::open_timeout), when it does not exist yet
+    /// (default: no, a missing name is [`NotFound`](ErrorKind::NotFound) at
+    /// once). For a program started before the one that creates the
+    /// segment: it polls for the name with a back-off (sleeps growing to 10
+    /// ms, never a busy loop), then waits for the segment to be ready as
+    /// always; nothing after the timeout is
+    /// [`TimedOut`](ErrorKind::TimedOut), naming the segment. Applies to the
+    /// typed `open*` and the raw `open_raw*` methods; `open_or_create*`
+    /// creates a missing segment instead.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// use std::time::Duration;
+    /// let err = Segment::posix(format!("/shm-runtime-doc-wait-{}", std::process::id()))
+    ///     .wait_for_creation(true)
+    ///     .open_timeout(Duration::from_millis(30))
+    ///     .open::<u64>()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::TimedOut);
+    /// ```
+    pub fn wait_for_creation(mut self, wait: bool) -> Segment {
+        self.wait_for_creation = wait;
+        self
+    }
+
+    /// Raw mode: where in the object the raw views (`open_raw*`,
+    /// `create_raw_slice_from_fn`) lie, in bytes from its start (default 0):
+    /// a view of one record of a large file maps only the pages that hold
+    /// it, as Boost's `mapped_region(shm, mode, offset, size)` or memmap2's
+    /// `offset` do. Any offset that is a multiple of the viewed type's
+    /// alignment: the mapping starts at the page that holds it, which this
+    /// library handles. The object must reach `offset` plus the view's size
+    /// ([`TooShort`](ErrorKind::TooShort) otherwise); `open_raw_slice_all`
+    /// views the whole elements from `offset` to the end. Typed segments
+    /// have their header at offset 0: their methods refuse a non-zero
+    /// offset with [`Unsupported`](ErrorKind::Unsupported).
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-off-{}", std::process::id()));
+    /// // A C program's file of 100 000 records of 8 bytes.
+    /// std::fs::write(&path, (0..100_000u64).flat_map(u64::to_ne_bytes).collect::<Vec<_>>())?;
+    /// let record = Segment::file(&path).offset(8 * 76_543).open_raw_read_only::<u64>()?;
+    /// assert_eq!(record.read(), 76_543);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn offset(mut self, bytes: u64) -> Segment {
+        self.offset = bytes;
+        self
+    }
+
+    /// Raw mode: whether the raw opens (`open_raw`, `open_raw_slice` and
+    /// their read-only forms) create the object exclusively instead of
+    /// opening it (default: no): zero-filled, as long as the
+    /// [`offset`](Self::offset) plus the view, with [`mode`](Self::mode),
+    /// [`reserve`](Self::reserve) and
+    /// [`remove_on_drop`](Self::remove_on_drop) applied. An existing name is
+    /// [`AlreadyExists`](ErrorKind::AlreadyExists). Like `O_CREAT | O_EXCL`
+    /// (std's `OpenOptions::create_new`); a C peer never sees the object
+    /// shorter than that where creation publishes atomically (see
+    /// [Creation](self#creation)). Typed segments are made by `create*`:
+    /// their methods refuse this option with
+    /// [`Unsupported`](ErrorKind::Unsupported).
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let name = format!("/shm-runtime-doc-rawnew-{}", std::process::id());
+    /// let make = Segment::posix(&name).create_new(true).remove_on_drop(true);
+    /// // One zeroed `u32` for a C peer, which opens `/dev/shm/...` itself.
+    /// let flag = make.open_raw::<u32>()?;
+    /// assert_eq!(flag.read(), 0);
+    /// flag.write(1);
+    /// assert_eq!(Segment::posix(&name).open_raw::<u32>()?.read(), 1);
+    /// assert_eq!(make.open_raw::<u32>().unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn create_new(mut self, create: bool) -> Segment {
+        self.create_new = create;
+        self
+    }
+
+    /// Raw mode: whether the raw opens create the object, zero-filled, when
+    /// it does not exist (default: no): open-or-create for segments without
+    /// header, like `O_CREAT` (std's `OpenOptions::create`). Of processes
+    /// racing, one creates and the others open what it made; an existing
+    /// object keeps its contents and size (a shorter one is
+    /// [`TooShort`](ErrorKind::TooShort)). Typed segments use
+    /// [`open_or_create`](Self::open_or_create).
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let segment = Segment::posix(format!("/shm-runtime-doc-rawooc-{}", std::process::id()))
+    ///     .create_missing(true)
+    ///     .remove_on_drop(true);
+    /// let table = segment.open_raw_slice::<u16>(64)?; // creates it
+    /// table.set(3, 7)?;
+    /// assert_eq!(segment.open_raw_slice::<u16>(64)?.get(3), Some(7)); // opens it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_missing(mut self, create: bool) -> Segment {
+        self.create_missing = create;
+        self
+    }
+
+    /// Refuses the raw-mode options for a typed segment.
+    fn check_typed(&self) -> Result<()> {
+        let set: Vec<&str> = [
+            (self.offset != 0, "`offset`"),
+            (self.create_new, "`create_new`"),
+            (self.create_missing, "`create_missing`"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if set.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{}: {} apply to raw views only (`open_raw*`); a typed segment starts with its \
+                 header at offset 0, and is made by `create*` or `open_or_create*`",
+                self.what(),
+                set.join(", ")
+            ),
+        ))
+    }
+
     /// Removes the segment's name (`shm_unlink`, `unlink`, or
     /// `shmctl(IPC_RMID)`). Processes that mapped it keep their mappings;
     /// the memory is freed when the last one unmaps it.
@@ -786,6 +1124,38 @@ impl Segment {
         Ok(())
     }
 
+    /// Opens the existing object and checks its owner; with
+    /// [`wait_for_creation`](Self::wait_for_creation) and a `deadline`,
+    /// waits for a missing name to appear until then.
+    fn open_object_until(
+        &self,
+        writable: bool,
+        deadline: Option<Instant>,
+    ) -> Result<(Object, Stat)> {
+        let Some(deadline) = deadline.filter(|_| self.wait_for_creation) else {
+            return self.open_object(writable);
+        };
+        let mut backoff = Backoff::new(deadline);
+        loop {
+            match self.open_object(writable) {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    if !backoff.wait() {
+                        return Err(Error::new(
+                            ErrorKind::TimedOut,
+                            format!(
+                                "waited {:?} for {} to be created, but no process created it \
+                                 (wait longer with `Segment::open_timeout`)",
+                                self.open_timeout,
+                                self.what()
+                            ),
+                        ));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Opens the existing object and checks its owner.
     fn open_object(&self, writable: bool) -> Result<(Object, Stat)> {
         let what = self.what();
@@ -842,14 +1212,35 @@ impl Segment {
     ) -> Result<View> {
         let what = self.what();
         check_align(layout, &what)?;
+        self.check_typed()?;
         let total = self.total_len(layout, len)?;
-        match self.init_created(self.create_object(total)?, layout, len, init)? {
-            Initialized::Named(view) => Ok(view),
+        let mut origin = Origin::Created;
+        let mut _lock = None;
+        let created = match self.create_object(total) {
+            Ok(created) => created,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && !self.replace_stale => {
+                return Err(self.exists_without_replace(e))
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                // Serialized with other replacers and `open_or_create`
+                // where a lock exists; the retiring compare-exchange decides
+                // everywhere.
+                _lock = self.creation_lock(self.deadline())?;
+                self.take_over()?;
+                origin = Origin::Reclaimed;
+                self.create_object(total)?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut view = match self.init_created(created, layout, len, init)? {
+            Initialized::Named(view) => view,
             Initialized::Pending(pending) => {
                 self.publish(&pending)?;
-                Ok(pending.view)
+                pending.view
             }
-        }
+        };
+        view.origin = origin;
+        Ok(view)
     }
 
     fn total_len(&self, layout: &Layout, len: usize) -> Result<usize> {
@@ -905,7 +1296,7 @@ impl Segment {
                 format!("creating {what}: another process wrote into it before it was claimed"),
             ));
         }
-        header.set_creator_pid_ns();
+        header.set_creator(self.remove_on_drop);
         creation_step(3);
         guard.header = Some(header);
         // SAFETY: this process claimed the header; the payload is fresh.
@@ -916,7 +1307,7 @@ impl Segment {
             offset: layout.payload_offset(),
             len,
             identity: stat.identity,
-            created: true,
+            origin: Origin::Created,
         };
         Ok(match link {
             None => Initialized::Named(view),
@@ -933,10 +1324,16 @@ impl Segment {
     /// reads as zeros, which no ready header is); otherwise, and while the
     /// segment is not ready, with `pread`, which merely comes back short.
     /// System V segments cannot shrink: read from their attachment.
-    fn find(&self, layout: &Layout, writable: bool, deadline: Instant) -> Result<Found> {
+    ///
+    /// `how` says whether a missing name is waited for (plain opens with
+    /// [`wait_for_creation`](Self::wait_for_creation)) and whether a stale
+    /// segment is reported as [`Found::Stale`] (`open_or_create` with
+    /// [`replace_stale`](Self::replace_stale)).
+    fn find(&self, layout: &Layout, writable: bool, deadline: Instant, how: Find) -> Result<Found> {
         let what = self.what();
         check_align(layout, &what)?;
-        let (object, mut stat) = self.open_object(writable)?;
+        let wait_name = (how == Find::Open).then_some(deadline);
+        let (object, mut stat) = self.open_object_until(writable, wait_name)?;
         // A System V segment cannot shrink: its header is read from an
         // attachment of its full size. A POSIX object or file is mapped at
         // once too (the open needs the mapping anyway, and reading the header
@@ -946,7 +1343,14 @@ impl Segment {
         // with `pread`.
         let mut attached = match &object {
             Object::SysV(_) if stat.size >= HEADER_SIZE => {
-                Some(object.map(stat.size, writable, &self.map_options, &what)?)
+                match object.map(stat.size, writable, &self.map_options, &what) {
+                    Ok(mapping) => Some(mapping),
+                    // Removed since it was opened: as if never found.
+                    Err(_) if object.stat(&what).is_err() => {
+                        return Err(self.removed_while_waiting())
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Object::Fd(_) if stat.size >= HEADER_SIZE && !self.map_options.prefault => {
                 let mapping = object.map(stat.size, writable, &self.map_options, &what)?;
@@ -1016,14 +1420,39 @@ impl Segment {
                         ),
                     ));
                 }
-                Some(Poll::Ready) => break snapshot.expect("read"),
+                Some(Poll::Ready) => {
+                    let snapshot = snapshot.expect("read");
+                    if how == Find::OrReplace && staleness(&snapshot).is_ok() {
+                        return Ok(Found::Stale);
+                    }
+                    break snapshot;
+                }
+                Some(Poll::Retired { pid, .. }) => {
+                    let snapshot = snapshot.as_ref().expect("read");
+                    if staleness(snapshot).is_ok() {
+                        if how == Find::OrReplace {
+                            return Ok(Found::Stale);
+                        }
+                        return Err(Error::new(
+                            ErrorKind::CreatorDied,
+                            format!(
+                                "{what}: its creator died, and process {pid} died while \
+                                 replacing it; create it with `.replace_stale(true)`, or remove \
+                                 it"
+                            ),
+                        ));
+                    }
+                    format!("process {pid} is replacing it (its creator died)")
+                }
                 Some(Poll::Uninit) => "it is still uninitialized (all zero): if no process is \
                      creating it, its creator died before claiming it or it is not a segment \
                      of this library; remove it"
                     .to_owned(),
                 Some(Poll::Initializing { pid, word }) => {
-                    let ns = snapshot.as_ref().map_or(0, |s| s.creator_pid_ns);
-                    if header::creator_status(pid, ns) == header::Creator::Dead {
+                    let dead = snapshot
+                        .as_ref()
+                        .is_some_and(|s| s.creator() == header::Creator::Dead);
+                    if dead {
                         return self.abandoned(object, stat, writable, word, pid);
                     }
                     format!("its creator (pid {pid}) is still initializing it")
@@ -1097,7 +1526,7 @@ impl Segment {
             offset,
             len,
             identity: stat.identity,
-            created: false,
+            origin: Origin::Opened,
         }))
     }
 
@@ -1122,10 +1551,132 @@ impl Segment {
     }
 
     fn open_layout(&self, layout: &Layout, writable: bool) -> Result<View> {
-        match self.find(layout, writable, self.deadline())? {
-            Found::Ready(view) => Ok(view),
-            Found::Abandoned { pid, .. } => Err(self.creator_died(pid)),
+        self.check_typed()?;
+        let deadline = self.deadline();
+        let mut backoff = Backoff::new(deadline);
+        loop {
+            match self.find(layout, writable, deadline, Find::Open) {
+                Ok(Found::Ready(view)) => return Ok(view),
+                Ok(Found::Abandoned { pid, .. }) => return Err(self.creator_died(pid)),
+                Ok(Found::Stale) => unreachable!("only `Find::OrReplace` reports stale segments"),
+                // Removed while this process waited for it to be ready (its
+                // creator failed, or it was being replaced): with
+                // `wait_for_creation`, wait for the name again.
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound
+                        && self.wait_for_creation
+                        && backoff.wait() => {}
+                Err(e) => return Err(e),
+            }
         }
+    }
+
+    /// The creation lock of this segment's name, where creation publishes
+    /// by a link (see `publish`); `None` elsewhere, where the header's
+    /// compare-exchanges alone decide.
+    fn creation_lock(&self, deadline: Instant) -> Result<Option<publish::CreationLock>> {
+        match self.publish_paths() {
+            Some((dir, path, _)) => {
+                publish::CreationLock::acquire(&dir, &path, deadline, &self.what()).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Takes a stale segment's name over, to create it anew: retires it
+    /// (a compare-exchange of the state word it was judged by, so that of
+    /// several replacers exactly one wins) and removes its name. `Ok` also
+    /// when the name vanished meanwhile; an
+    /// [`AlreadyExists`](ErrorKind::AlreadyExists) error saying why when
+    /// it is not stale, or another process is replacing it.
+    fn take_over(&self) -> Result<()> {
+        let what = self.what();
+        let (object, stat) = match self.open_object(true) {
+            Ok(opened) => opened,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        // Another replacer may remove the object at any step (a System V
+        // segment then cannot be attached): its name is free, create it.
+        let gone = |e: Error| match object.stat(&what) {
+            Ok(now) if now.linked => Err(e),
+            _ => Ok(()),
+        };
+        let snapshot = match self.read_header(&object, &stat) {
+            Ok(snapshot) => snapshot,
+            Err(e) => return gone(e),
+        };
+        let seen = snapshot
+            .as_ref()
+            .ok_or_else(|| "it is shorter than a header of this library".to_owned())
+            .and_then(staleness)
+            .map_err(|why| self.exists_error(&why))?;
+        // The header's page, writable (System V: the whole segment).
+        let mapping = match object.map(HEADER_SIZE, true, &self.map_options, &what) {
+            Ok(mapping) => mapping,
+            Err(e) => return gone(e),
+        };
+        // SAFETY: page-aligned, at least `HEADER_SIZE` bytes, mapped while
+        // `mapping` lives.
+        let header = unsafe { HeaderPtr::new(mapping.ptr()) };
+        if !header.retire(seen, std::process::id()) {
+            return Err(self.exists_error(
+                "another process is replacing it or took it over since it was judged stale",
+            ));
+        }
+        match self.target.remove(Some(stat.identity)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The header of an open object (`None` when it is shorter than one),
+    /// read without a mapping that a truncation could turn into `SIGBUS`.
+    fn read_header(&self, object: &Object, stat: &Stat) -> Result<Option<header::Snapshot>> {
+        if stat.size < HEADER_SIZE {
+            return Ok(None);
+        }
+        match object {
+            Object::Fd(fd) => Reader::Fd(fd.as_fd()).header(),
+            Object::SysV(_) => {
+                let mapping = object.map(stat.size, false, &self.map_options, &self.what())?;
+                Reader::SysV(&mapping).header()
+            }
+        }
+    }
+
+    /// The [`AlreadyExists`](ErrorKind::AlreadyExists) error of a create
+    /// that found the name taken, saying why it was not replaced.
+    fn exists_error(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::AlreadyExists,
+            format!("creating {}: it exists already, and {why}", self.what()),
+        )
+    }
+
+    /// The error of a create without [`replace_stale`](Self::replace_stale)
+    /// that found the name taken: it says whether the segment is stale, and
+    /// names the option that would replace it.
+    fn exists_without_replace(&self, error: Error) -> Error {
+        let judged = self.open_object(false).and_then(|(object, stat)| {
+            Ok(self
+                .read_header(&object, &stat)?
+                .map(|snapshot| (staleness(&snapshot), snapshot.creator_pid())))
+        });
+        let what = self.what();
+        let message = match judged {
+            Ok(Some((Ok(_), pid))) => format!(
+                "creating {what}: it exists already, left behind by its creator (pid {pid}), \
+                 which is dead: create with `Segment::replace_stale(true)` to replace it, or \
+                 remove it"
+            ),
+            Ok(Some((Err(why), _))) => format!(
+                "creating {what}: it exists already (open it, or remove it first; \
+                 `Segment::replace_stale(true)` would not replace it: {why})"
+            ),
+            _ => return error,
+        };
+        Error::new(ErrorKind::AlreadyExists, message)
     }
 
     fn open_or_create_layout(
@@ -1136,6 +1687,7 @@ impl Segment {
     ) -> Result<View> {
         let what = self.what();
         check_align(layout, &what)?;
+        self.check_typed()?;
         let total = self.total_len(layout, len)?;
         let deadline = self.deadline();
         let mut backoff = Backoff::new(deadline);
@@ -1151,31 +1703,47 @@ impl Segment {
         };
         // `init` runs at most once: every path that calls it returns.
         let mut init = Some(init);
+        // Whether this process retired a stale segment of the name.
+        let mut replaced = false;
+        let locks = self.publish_paths().is_some();
         loop {
-            // The name usually exists: open it without any lock.
-            if let Some(view) = self.open_existing(layout, len, deadline, &mut init)? {
+            // The name usually exists: open it without any lock (a stale
+            // one is replaced under the lock, where there is one).
+            if let Some(view) =
+                self.open_existing(layout, len, deadline, &mut init, !locks, &mut replaced)?
+            {
                 return Ok(view);
             }
             // Only one process at a time creates (where creation publishes
             // by a link; elsewhere the header's claim decides). Under the
             // lock, the previous holder may have just created it.
-            let _lock = match self.publish_paths() {
-                Some((dir, path, _)) => {
-                    let lock = publish::CreationLock::acquire(&dir, &path, deadline, &what)?;
-                    if let Some(view) = self.open_existing(layout, len, deadline, &mut init)? {
+            let _lock = match self.creation_lock(deadline)? {
+                Some(lock) => {
+                    if let Some(view) =
+                        self.open_existing(layout, len, deadline, &mut init, true, &mut replaced)?
+                    {
                         return Ok(view);
                     }
                     Some(lock)
                 }
                 None => None,
             };
+            let origin = if replaced {
+                Origin::Reclaimed
+            } else {
+                Origin::Created
+            };
             match self.create_object(total) {
                 Ok(created) => {
                     let init = init.take().expect("init runs once");
-                    let pending = match self.init_created(created, layout, len, init)? {
-                        Initialized::Named(view) => return Ok(view),
+                    let mut pending = match self.init_created(created, layout, len, init)? {
+                        Initialized::Named(mut view) => {
+                            view.origin = origin;
+                            return Ok(view);
+                        }
                         Initialized::Pending(pending) => pending,
                     };
+                    pending.view.origin = origin;
                     // Ready, not yet under its name. Only a plain `create`
                     // (which takes no lock) can have taken the name since:
                     // then open that one; should it vanish again, link ours.
@@ -1185,9 +1753,10 @@ impl Segment {
                             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                             Err(e) => return Err(e),
                         }
-                        match self.find(layout, true, deadline) {
+                        match self.find(layout, true, deadline, Find::OrCreate) {
                             Ok(Found::Ready(view)) => return Ok(view),
                             Ok(Found::Abandoned { pid, .. }) => return Err(self.creator_died(pid)),
+                            Ok(Found::Stale) => unreachable!("not asked for"),
                             Err(e) if e.kind() == ErrorKind::NotFound => {}
                             Err(e) => return Err(e),
                         }
@@ -1208,15 +1777,36 @@ impl Segment {
 
     /// Opens the segment if it exists (`None` if it does not), reclaiming
     /// it with `init` from a creator that died initializing it in place.
+    /// With [`replace_stale`](Self::replace_stale), a stale segment is
+    /// retired and its name removed when `may_replace` (under the creation
+    /// lock, or where there is none; else it is left for the call under the
+    /// lock): then `*replaced` and `None`, so that the caller creates anew.
     fn open_existing(
         &self,
         layout: &Layout,
         len: usize,
         deadline: Instant,
         init: &mut Option<impl FnOnce(NonNull<u8>)>,
+        may_replace: bool,
+        replaced: &mut bool,
     ) -> Result<Option<View>> {
-        match self.find(layout, true, deadline) {
+        let how = if self.replace_stale {
+            Find::OrReplace
+        } else {
+            Find::OrCreate
+        };
+        match self.find(layout, true, deadline, how) {
             Ok(Found::Ready(view)) => Ok(Some(view)),
+            Ok(Found::Stale) if !may_replace => Ok(None),
+            Ok(Found::Stale) => match self.take_over() {
+                Ok(()) => {
+                    *replaced = true;
+                    Ok(None)
+                }
+                // Another process replaced it first: open or create again.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
+                Err(e) => Err(e),
+            },
             Ok(Found::Abandoned {
                 object,
                 stat,
@@ -1227,16 +1817,17 @@ impl Segment {
                 // SAFETY: `find` mapped at least the header, page-aligned.
                 let header = unsafe { HeaderPtr::new(mapping.ptr()) };
                 if header.reclaim(seen, std::process::id()) {
-                    header.set_creator_pid_ns();
+                    header.set_creator(self.remove_on_drop);
                     let init = init.take().expect("init runs once");
                     return self
                         .init_reclaimed(object, stat, mapping, layout, len, init)
                         .map(Some);
                 }
                 // Another process reclaimed it first: wait for it.
-                match self.find(layout, true, deadline) {
+                match self.find(layout, true, deadline, Find::OrCreate) {
                     Ok(Found::Ready(view)) => Ok(Some(view)),
                     Ok(Found::Abandoned { pid, .. }) => Err(self.creator_died(pid)),
+                    Ok(Found::Stale) => unreachable!("not asked for"),
                     Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(e),
                 }
@@ -1321,12 +1912,12 @@ impl Segment {
             offset: layout.payload_offset(),
             len,
             identity: stat.identity,
-            created: true,
+            origin: Origin::Reclaimed,
         })
     }
 
     fn attach_owner(&self, view: &mut View) {
-        if self.remove_on_drop && view.created {
+        if self.remove_on_drop && view.created() {
             view.mapping.set_owner(SegmentOwner {
                 target: self.target.clone(),
                 identity: Some(view.identity),
@@ -1340,7 +1931,7 @@ impl Segment {
     /// before any reference to it exists; nothing to do, at compile time,
     /// for a type whose every bit pattern is valid.
     fn validate<T: SharedSafe>(&self, view: &View, slice: bool) -> Result<()> {
-        if view.created || !T::LAYOUT.needs_check() {
+        if view.created() || !T::LAYOUT.needs_check() {
             return Ok(());
         }
         // SAFETY: the payload lies inside the mapping at `offset`, aligned.
@@ -1395,7 +1986,7 @@ impl Segment {
         let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         // SAFETY: the caller's contract; `ptr` is aligned (page-aligned base,
         // offset a multiple of the alignment) and inside the mapping.
-        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) })
+        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
     }
 
     /// Where zero bytes are no valid `T`, tells the `SIGBUS` handler so (a
@@ -1418,7 +2009,7 @@ impl Segment {
         let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
         let ptr = NonNull::slice_from_raw_parts(first, view.len);
         // SAFETY: the caller's contract; aligned as in `value_view`.
-        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) })
+        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
     }
 
     /// Creates the segment exclusively and moves `value` into it.
@@ -1574,39 +2165,93 @@ impl Segment {
     }
 
     /// Opens the existing segment read-only (`O_RDONLY`, `PROT_READ`,
-    /// `SHM_RDONLY`): enough with read permission only. `T` must have no
-    /// interior mutability (`AnyBitPattern`), so that nothing can write
-    /// through the `&T` (see the [module documentation](self#read-only-views)).
+    /// `SHM_RDONLY`): enough with read permission only. For types whose
+    /// reads never write ([`TypeLayout::reads_never_write`](crate::layout::TypeLayout::reads_never_write)):
+    /// plain data, atomics (on the targets where their loads are plain
+    /// loads), a [`SeqLock`](crate::SeqLock), the fixed-capacity types, and
+    /// structs and arrays of them. Others are refused with
+    /// [`Unsupported`](ErrorKind::Unsupported), naming the part that writes
+    /// (an [`ShmMutex`](crate::ShmMutex) is locked by a store). A store
+    /// through the view (an atomic's `store` or `fetch_add`, a SeqLock
+    /// `write`) ends the process with `SIGSEGV`; see the
+    /// [module documentation](self#read-only-views).
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
+    /// use shm_runtime::{SeqLock, SharedSafe};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// #[derive(SharedSafe)]
+    /// #[repr(C)]
+    /// struct Telemetry {
+    ///     samples: AtomicU64,
+    ///     position: SeqLock<[f64; 3]>,
+    /// }
+    ///
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ro-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let writer = segment.create([1.5f32; 4])?;
-    /// let reader = segment.open_read_only::<[f32; 4]>()?;
-    /// assert_eq!(reader[3], 1.5);
-    /// # drop(writer);
+    /// let publisher = segment.create(Telemetry {
+    ///     samples: AtomicU64::new(0),
+    ///     position: SeqLock::new([0.0; 3]),
+    /// })?;
+    /// publisher.position.write([1.0, 2.0, 3.0]);
+    /// publisher.samples.fetch_add(1, Ordering::Release);
+    /// // The monitor: read-only, no `unsafe`.
+    /// let monitor = segment.open_read_only::<Telemetry>()?;
+    /// assert_eq!(monitor.samples.load(Ordering::Acquire), 1);
+    /// assert_eq!(monitor.position.read(), [1.0, 2.0, 3.0]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn open_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Shared<T>> {
+    pub fn open_read_only<T: SharedSafe>(&self) -> Result<Shared<T>> {
+        self.check_reads_never_write::<T>()?;
         let view = self.open_layout(&Layout::value::<T>(), false)?;
         self.checked_value_view(view)
     }
 
-    /// Like [`open_read_only`](Self::open_read_only), for a slice.
+    /// Refuses, before any system call, a read-only open of a type whose
+    /// reads may write.
+    fn check_reads_never_write<T: SharedSafe>(&self) -> Result<()> {
+        let Some(writer) = T::LAYOUT.first_writer() else {
+            return Ok(());
+        };
+        let (what, ty) = (self.what(), std::any::type_name::<T>());
+        let why = if matches!(writer.kind, crate::layout::LayoutKind::Scalar(_)) {
+            format!(
+                "a {}-byte atomic, whose `load` on this target is not known to be a plain load \
+                 (it may be a compare-exchange, which writes)",
+                writer.size
+            )
+        } else {
+            format!(
+                "a `{}`, whose use writes to its memory (locking, waiting and waking store to \
+                 its words), or whose protocol this crate does not know to read only",
+                writer.name
+            )
+        };
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "opening {what} read-only as `{ty}`: it holds {why}, and a read-only mapping \
+                 refuses every store (`SIGSEGV`); open it writable with `open`"
+            ),
+        ))
+    }
+
+    /// Like [`open_read_only`](Self::open_read_only), for a slice: a
+    /// monitor reading every worker's counters.
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ros-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let writer = segment.create_slice_from_fn(4, |i| i as u16)?;
-    /// assert_eq!(segment.open_slice_read_only::<u16>()?[3], 3);
-    /// # drop(writer);
+    /// let workers = segment.create_slice_zeroed::<AtomicU32>(4)?;
+    /// workers[3].store(9, Ordering::Relaxed);
+    /// assert_eq!(segment.open_slice_read_only::<AtomicU32>()?[3].load(Ordering::Relaxed), 9);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn open_slice_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-    ) -> Result<Shared<[T]>> {
+    pub fn open_slice_read_only<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
+        self.check_reads_never_write::<T>()?;
         let view = self.open_layout(&Layout::slice::<T>(), false)?;
         self.checked_slice_view(view)
     }
@@ -1689,17 +2334,20 @@ impl Segment {
     /// of any number of processes racing, exactly one creates it and the
     /// others wait until it is ready. A segment whose creator died while
     /// initializing it is reclaimed (see the
-    /// [module documentation](self#reclaiming-a-segment-whose-creator-died)).
-    /// `init` runs only in the process that creates or reclaims it.
+    /// [module documentation](self#reclaiming-a-segment-whose-creator-died)),
+    /// and so is a stale one with [`replace_stale`](Self::replace_stale).
+    /// `init` runs only in the process that creates or reclaims it; the
+    /// view's [`origin`](Shared::origin) tells which path was taken.
     ///
     /// ```
-    /// use shm_runtime::segment::Segment;
+    /// use shm_runtime::segment::{Origin, Segment};
     /// use std::sync::atomic::{AtomicU64, Ordering};
     ///
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ooc-{}", std::process::id()))
     ///     .remove_on_drop(true);
     /// let a = segment.open_or_create(|| AtomicU64::new(10))?; // creates
     /// let b = segment.open_or_create(|| AtomicU64::new(99))?; // opens
+    /// assert_eq!((a.origin(), b.origin()), (Origin::Created, Origin::Opened));
     /// b.fetch_add(1, Ordering::Relaxed);
     /// assert_eq!(a.load(Ordering::Relaxed), 11);
     /// # Ok::<(), shm_runtime::Error>(())
@@ -1954,4 +2602,243 @@ pub fn unlink(name: impl AsRef<std::ffi::OsStr>) -> Result<()> {
     let name = name.as_ref();
     let c_name = posix::validate_os_name(name)?;
     posix::unlink_c(&c_name, &format!("segment `{}`", posix::escape_name(name)))
+}
+
+/// Raw mode: segments and files without header, made by (or for) C, C++ or
+/// Python programs (see [raw mode](self#raw-mode)). After the typed methods,
+/// which are the common path (the helpers are in the `raw` module).
+impl Segment {
+    /// Maps a segment or file without header as a `T` at offset 0, for
+    /// volatile access (see [raw mode](crate::segment#raw-mode)). Refuses
+    /// one shorter than `T` ([`TooShort`](ErrorKind::TooShort)), and one that
+    /// starts with this library's header
+    /// ([`TypedSegment`](ErrorKind::TypedSegment)): open those with
+    /// [`open`](Self::open).
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-raw-{}", std::process::id()));
+    /// std::fs::write(&path, 258u16.to_ne_bytes())?; // as a C program would
+    /// let value = Segment::file(&path).open_raw::<u16>()?;
+    /// assert_eq!(value.read(), 258);
+    /// value.write(259);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Volatile<T>> {
+        let bytes = self.raw_bytes::<T>(1)?;
+        let shape = format!("`{}`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), 1, true, shape)?;
+        // SAFETY: `size_of::<T>()` bytes of the object are mapped writable
+        // at offset 0; `T: AnyBitPattern`.
+        Ok(unsafe { self.raw_value::<T, ReadWrite>(view) })
+    }
+
+    /// Maps a segment or file without header as `len` elements of `T` from
+    /// offset 0, for volatile access. Refuses one shorter than `len`
+    /// elements, or one with this library's header.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-raws-{}", std::process::id()));
+    /// std::fs::write(&path, [1u8, 2, 3, 4])?;
+    /// assert_eq!(Segment::file(&path).open_raw_slice::<u8>(4)?.to_vec(), [1, 2, 3, 4]);
+    /// let err = Segment::file(&path).open_raw_slice::<u8>(5).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::TooShort);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+        len: usize,
+    ) -> Result<Volatile<[T]>> {
+        let bytes = self.raw_bytes::<T>(len)?;
+        let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), len, true, shape)?;
+        // SAFETY: as in `open_raw`, for `len` elements.
+        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+    }
+
+    /// Maps a whole segment or file without header as a slice of `T`, its
+    /// length taken from the object's size: for C or Python peers that do
+    /// not say how many elements they wrote. A size that is not a whole
+    /// number of elements is refused ([`InvalidSize`](ErrorKind::InvalidSize)):
+    /// the type is probably not the one the peer wrote. So is an object with
+    /// this library's header.
+    ///
+    /// ```
+    /// use shm_runtime::{segment::Segment, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawall-{}", std::process::id()));
+    /// std::fs::write(&path, [1u16, 2, 3].map(u16::to_ne_bytes).concat())?;
+    /// assert_eq!(Segment::file(&path).open_raw_slice_all::<u16>()?.to_vec(), [1, 2, 3]);
+    /// let err = Segment::file(&path).open_raw_slice_all::<u32>().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidSize);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice_all<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+    ) -> Result<Volatile<[T]>> {
+        let what = self.what();
+        let name = std::any::type_name::<T>();
+        if self.create_new || self.create_missing {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{what}: `open_raw_slice_all` takes its length from the object, so it \
+                     cannot create one: use `open_raw_slice(len)` with `create_new` or \
+                     `create_missing`"
+                ),
+            ));
+        }
+        let (offset, _) = self.raw_range(align_of::<T>(), 0)?;
+        let (object, stat) = self.open_object_until(true, Some(self.deadline()))?;
+        let Some(rest) = stat.size.checked_sub(offset) else {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {} bytes long, shorter than the offset {offset}",
+                    stat.size
+                ),
+            ));
+        };
+        if size_of::<T>() == 0 || rest % size_of::<T>() != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "{what} holds {rest} bytes from offset {offset}, not a whole number of \
+                     {}-byte `{name}`s",
+                    size_of::<T>()
+                ),
+            ));
+        }
+        let len = rest / size_of::<T>();
+        let bytes = self.raw_bytes::<T>(len)?;
+        let view = self.map_raw(object, stat, offset, bytes, len, true, Origin::Opened)?;
+        // SAFETY: as in `open_raw`, for the `len` elements the object holds
+        // (its size, checked by `fstat` just before mapping).
+        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+    }
+
+    /// Like [`open_raw`](Self::open_raw), mapped read-only: needs read
+    /// permission only, and the view has no method that writes.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawro-{}", std::process::id()));
+    /// std::fs::write(&path, 7u32.to_ne_bytes())?;
+    /// assert_eq!(Segment::file(&path).open_raw_read_only::<u32>()?.read(), 7);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+    ) -> Result<Volatile<T, ReadOnly>> {
+        let bytes = self.raw_bytes::<T>(1)?;
+        let shape = format!("`{}`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), 1, false, shape)?;
+        // SAFETY: as in `open_raw`; a `ReadOnly` view never writes to the
+        // read-only mapping.
+        Ok(unsafe { self.raw_value::<T, ReadOnly>(view) })
+    }
+
+    /// Like [`open_raw_slice`](Self::open_raw_slice), mapped read-only.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawsro-{}", std::process::id()));
+    /// std::fs::write(&path, [9u8; 3])?;
+    /// assert_eq!(Segment::file(&path).open_raw_slice_read_only::<u8>(3)?.to_vec(), [9, 9, 9]);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_raw_slice_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+        len: usize,
+    ) -> Result<Volatile<[T], ReadOnly>> {
+        let bytes = self.raw_bytes::<T>(len)?;
+        let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
+        let view = self.open_raw_view(bytes, align_of::<T>(), len, false, shape)?;
+        // SAFETY: as in `open_raw_read_only`, for `len` elements.
+        Ok(unsafe { self.raw_slice::<T, ReadOnly>(view) })
+    }
+
+    /// Creates a segment or file without header, exclusively, holding
+    /// exactly `len` elements, element `i` being `element(i)`: the layout a
+    /// C, C++ or Python program expects. Where the object can be published
+    /// atomically (POSIX objects and files on Linux), it gets its name only
+    /// once every element is written, so those programs never see it
+    /// half-written; elsewhere (System V, other platforms) they cannot tell
+    /// whether it is: start them after this returns. Padding
+    /// bytes are written as zeros: nothing of this process's stack lands
+    /// in the object.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Segment;
+    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawc-{}", std::process::id()));
+    /// let data = Segment::file(&path).remove_on_drop(true).create_raw_slice_from_fn(3, |i| i as u16)?;
+    /// data.flush()?;
+    /// assert_eq!(std::fs::read(&path)?.len(), 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_raw_slice_from_fn<T: SharedSafe + bytemuck::AnyBitPattern>(
+        &self,
+        len: usize,
+        mut element: impl FnMut(usize) -> T,
+    ) -> Result<Volatile<[T]>> {
+        let what = self.what();
+        let bytes = self.raw_bytes::<T>(len)?;
+        let (offset, end) = self.raw_range(align_of::<T>(), bytes)?;
+        let Created { object, stat, link } = self.create_object(end)?;
+        let remove = |e: Error| {
+            let _ = self.target.remove(Some(stat.identity));
+            e
+        };
+        let (from, inner) = match object {
+            Object::SysV(_) => (0, offset),
+            Object::Fd(_) => (offset - offset % page_size(), offset % page_size()),
+        };
+        let mapping = if end == 0 {
+            // Nothing to map from an empty object: an anonymous page stands in.
+            crate::map::Mapping::anonymous(1, &crate::MapOptions::new(), &what).map_err(remove)?
+        } else {
+            object
+                .map_at(from, inner + bytes, true, &self.map_options, &what)
+                .map_err(remove)?
+        };
+        // SAFETY: `inner` lies inside the mapping (it maps `inner + bytes`).
+        let first = unsafe { mapping.ptr().add(inner) }.cast::<T>();
+        // Removes the name should `element` panic (a no-op while the object
+        // has none yet).
+        let owner = self.owner_of(stat.identity);
+        for i in 0..len {
+            // SAFETY: `i < len` elements fit in the writable mapping, aligned
+            // (page base, offset 0). Should the object have its name already,
+            // another process may have mapped it and read it at any time,
+            // which is no race of this program's (it never reads the bytes
+            // here). The padding is zeroed, so no byte of this process's
+            // stack is copied.
+            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
+        }
+        let view = View {
+            mapping,
+            offset: inner,
+            len,
+            identity: stat.identity,
+            origin: Origin::Created,
+        };
+        let view = match link {
+            // Written whole before a C or Python peer can open it by name.
+            Some(link) => {
+                let pending = Pending { view, object, link };
+                self.publish(&pending)?;
+                pending.view
+            }
+            None => view,
+        };
+        owner.keep();
+        // SAFETY: `len` elements are mapped writable at offset 0;
+        // `T: AnyBitPattern`.
+        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+    }
 }

@@ -159,8 +159,23 @@ impl Object {
         options: &MapOptions,
         what: &str,
     ) -> Result<Mapping> {
+        self.map_at(0, len, writable, options, what)
+    }
+
+    /// Maps `len` bytes from `offset`, a multiple of the page size (the
+    /// caller checked the object is at least `offset + len` bytes long). A
+    /// System V segment is always attached whole: its mapping starts at
+    /// offset 0 whatever `offset` says.
+    pub(crate) fn map_at(
+        &self,
+        offset: usize,
+        len: usize,
+        writable: bool,
+        options: &MapOptions,
+        what: &str,
+    ) -> Result<Mapping> {
         match self {
-            Object::Fd(fd) => Mapping::from_fd(fd, len, writable, options, what),
+            Object::Fd(fd) => Mapping::from_fd(fd, offset, len, writable, options, what),
             Object::SysV(id) => Mapping::attach_sysv(*id, len, writable, options, what),
         }
     }
