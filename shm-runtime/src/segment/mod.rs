@@ -1075,7 +1075,12 @@ impl Segment {
             else {
                 return Ok(None);
             };
-            // An existing name is found when the link is made.
+            if link.name_exists() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("creating {what}: it exists already (open it, or remove it first)"),
+                ));
+            }
             sized(fd, stat, Some(link)).map(Some)
         };
         let resolved = self.target.resolve()?;

@@ -294,6 +294,15 @@ impl Link {
         }
         Ok(())
     }
+
+    /// Whether the name exists now: a cheap early refusal, before the
+    /// object is sized and initialized, and what decides whether a stale
+    /// segment is to be replaced; `publish` is what decides in a race.
+    pub(crate) fn name_exists(&self) -> bool {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: a valid path and out-pointer; `lstat` follows no link.
+        unsafe { libc::lstat(self.path.as_ptr(), st.as_mut_ptr()) == 0 }
+    }
 }
 
 /// `fsync` of a directory, so that a new entry in it survives a crash.
