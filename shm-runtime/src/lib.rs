@@ -73,7 +73,7 @@ pub use pod_field::PodField;
 pub use rel_ptr::RelPtr;
 pub use segment::{Segment, SegmentOwner, SysvKey};
 pub use shared::Shared;
-pub use shared_safe::SharedSafe;
+pub use shared_safe::{SharedSafe, ZeroInit};
 pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
 #[cfg(target_os = "linux")]
 pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, too_large, MapOptions, Mapping};
-use crate::SharedSafe;
+use crate::{SharedSafe, ZeroInit};
 use std::fmt;
 use std::mem::{align_of, size_of};
 use std::ops::Deref;
@@ -111,7 +111,7 @@ impl<T: SharedSafe> Shared<T> {
     /// ```
     pub fn anonymous_zeroed() -> Result<Shared<T>>
     where
-        T: bytemuck::Zeroable,
+        T: ZeroInit,
     {
         MapOptions::new().anonymous_zeroed()
     }
@@ -137,7 +137,7 @@ impl<T: SharedSafe> Shared<T> {
     /// ```
     pub fn anonymous_init(init: impl FnOnce(&mut T)) -> Result<Shared<T>>
     where
-        T: bytemuck::Zeroable,
+        T: ZeroInit,
     {
         MapOptions::new().anonymous_init(init)
     }
@@ -157,7 +157,7 @@ impl<T: SharedSafe> Shared<[T]> {
     /// ```
     pub fn slice_zeroed(len: usize) -> Result<Shared<[T]>>
     where
-        T: bytemuck::Zeroable,
+        T: ZeroInit,
     {
         MapOptions::new().slice_zeroed(len)
     }
@@ -259,7 +259,7 @@ impl MapOptions {
     /// assert_eq!(x[99], 0);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn anonymous_zeroed<T: SharedSafe + bytemuck::Zeroable>(&self) -> Result<Shared<T>> {
+    pub fn anonymous_zeroed<T: SharedSafe + ZeroInit>(&self) -> Result<Shared<T>> {
         let mapping = self.map_for::<T>(std::any::type_name::<T>())?;
         let ptr = mapping.ptr().cast::<T>();
         // SAFETY: anonymous mappings are zero-filled, and all-zero bytes are
@@ -275,7 +275,7 @@ impl MapOptions {
     /// assert_eq!(*x, [0, 0, 0, 9]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn anonymous_init<T: SharedSafe + bytemuck::Zeroable>(
+    pub fn anonymous_init<T: SharedSafe + ZeroInit>(
         &self,
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
@@ -297,7 +297,7 @@ impl MapOptions {
     /// assert_eq!(&*s, &[0, 0, 0]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn slice_zeroed<T: SharedSafe + bytemuck::Zeroable>(
+    pub fn slice_zeroed<T: SharedSafe + ZeroInit>(
         &self,
         len: usize,
     ) -> Result<Shared<[T]>> {

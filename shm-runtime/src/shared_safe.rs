@@ -78,6 +78,35 @@ pub unsafe trait SharedSafe: Sized + 'static {
     const FINGERPRINT: Fingerprint = Fingerprint::of_layout(Self::LAYOUT);
 }
 
+/// A type whose all-zero bytes are a valid value, so that a segment or a
+/// mapping of it can be created zero-filled (by the kernel, without building
+/// the value on the stack): every [`bytemuck::Zeroable`] type, and nothing
+/// else. It exists for the error message: a type that lacks `Zeroable` is
+/// told how to get it.
+///
+/// ```
+/// use shm_runtime::{Shared, SharedSafe};
+/// use std::sync::atomic::AtomicU64;
+///
+/// #[derive(SharedSafe, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct Table {
+///     hits: [AtomicU64; 512],
+/// }
+///
+/// let table = Shared::<Table>::anonymous_zeroed()?;
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be created zero-filled: it does not implement `bytemuck::Zeroable`",
+    label = "needs `bytemuck::Zeroable`",
+    note = "add `bytemuck::Zeroable` to its derives, next to `SharedSafe` (bytemuck's `derive` \
+            feature), if all-zero bytes are a valid value of it; else create it from a value"
+)]
+pub trait ZeroInit: bytemuck::Zeroable {}
+
+impl<T: bytemuck::Zeroable> ZeroInit for T {}
+
 macro_rules! primitive {
     ($scalar:ident: $($t:ty),* $(,)?) => {$(
         // SAFETY: a primitive holds no address, has a fixed layout, no drop

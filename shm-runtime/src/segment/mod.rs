@@ -319,7 +319,7 @@ pub use sysv::SysvKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, Mapping};
 use crate::volatile::{ReadOnly, ReadWrite, Volatile};
-use crate::{MapOptions, Shared, SharedSafe};
+use crate::{MapOptions, Shared, SharedSafe, ZeroInit};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
 use publish::Link;
@@ -2057,7 +2057,7 @@ impl Segment {
     /// assert_eq!(big[12345], 0);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn create_zeroed<T: SharedSafe + bytemuck::Zeroable>(&self) -> Result<Shared<T>> {
+    pub fn create_zeroed<T: SharedSafe + ZeroInit>(&self) -> Result<Shared<T>> {
         let view = self.create_layout(&Layout::value::<T>(), 1, |_| {})?;
         // SAFETY: the payload is zero-filled, a valid `T` (`T: Zeroable`).
         unsafe { self.value_view(view) }
@@ -2080,7 +2080,7 @@ impl Segment {
     /// assert_eq!(table[1000], 2000);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn create_with<T: SharedSafe + bytemuck::Zeroable>(
+    pub fn create_with<T: SharedSafe + ZeroInit>(
         &self,
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
@@ -2100,7 +2100,7 @@ impl Segment {
     /// # drop(samples);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn create_slice_zeroed<T: SharedSafe + bytemuck::Zeroable>(
+    pub fn create_slice_zeroed<T: SharedSafe + ZeroInit>(
         &self,
         len: usize,
     ) -> Result<Shared<[T]>> {
@@ -2376,7 +2376,7 @@ impl Segment {
     /// assert!(table.iter().all(|b| *b == 1));
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn open_or_create_with<T: SharedSafe + bytemuck::Zeroable>(
+    pub fn open_or_create_with<T: SharedSafe + ZeroInit>(
         &self,
         init: impl FnOnce(&mut T),
     ) -> Result<Shared<T>> {
@@ -2401,7 +2401,7 @@ impl Segment {
     /// assert_eq!((b.len(), a[63].load(Ordering::Relaxed)), (64, 5));
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn open_or_create_slice_zeroed<T: SharedSafe + bytemuck::Zeroable>(
+    pub fn open_or_create_slice_zeroed<T: SharedSafe + ZeroInit>(
         &self,
         len: usize,
     ) -> Result<Shared<[T]>> {
@@ -2433,7 +2433,7 @@ impl Segment {
 
 /// The payload initializer of `create_with` and `open_or_create_with`: `init`
 /// finishes the zero-filled `T` in place.
-fn init_in_place<T: SharedSafe + bytemuck::Zeroable>(
+fn init_in_place<T: SharedSafe + ZeroInit>(
     init: impl FnOnce(&mut T),
 ) -> impl FnOnce(NonNull<u8>) {
     move |payload| {
