@@ -1,5 +1,21 @@
 //! Running a closure in a forked child process.
 //!
+//! ```
+//! use shm_runtime::{process, Shared};
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::time::Duration;
+//!
+//! let done = Shared::<AtomicU64>::anonymous_zeroed()?;
+//! let children = (0..3)
+//!     .map(|_| process::fork(|| { done.fetch_add(1, Ordering::Relaxed); }))
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! for child in children {
+//!     child.join(Duration::from_secs(10))?; // exit status 0, or an error
+//! }
+//! assert_eq!(done.load(Ordering::Relaxed), 3);
+//! # Ok::<(), shm_runtime::Error>(())
+//! ```
+//!
 //! # What `fork` means
 //!
 //! `fork` copies the calling process: its memory (private mappings copied

@@ -297,10 +297,7 @@ impl MapOptions {
     /// assert_eq!(&*s, &[0, 0, 0]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn slice_zeroed<T: SharedSafe + ZeroInit>(
-        &self,
-        len: usize,
-    ) -> Result<Shared<[T]>> {
+    pub fn slice_zeroed<T: SharedSafe + ZeroInit>(&self, len: usize) -> Result<Shared<[T]>> {
         let what = format!("[{}; {len}]", std::any::type_name::<T>());
         let mapping = self.map_slice_for::<T>(len, &what)?;
         let ptr = NonNull::slice_from_raw_parts(mapping.ptr().cast::<T>(), len);

@@ -6,6 +6,23 @@
 //! * [`FixedVec<T, N>`](FixedVec): up to `N` elements of a
 //!   [`SharedSafe`](crate::SharedSafe) type, atomics included.
 //!
+//! ```
+//! use shm_runtime::{FixedString, FixedVec, SharedSafe};
+//!
+//! #[derive(SharedSafe, Clone, Copy)]
+//! #[repr(C)]
+//! struct Team {
+//!     name: FixedString<16>,
+//!     scores: FixedVec<u32, 8>,
+//! }
+//!
+//! let mut team = Team { name: "owls".parse()?, scores: FixedVec::new() };
+//! team.scores.push(3);
+//! assert!(team.name.try_push_str(" and larks, the whole lot").is_err()); // 16 bytes at most
+//! assert_eq!((team.name.as_str(), team.scores.as_slice()), ("owls", &[3][..]));
+//! # Ok::<(), shm_runtime::CapacityError>(())
+//! ```
+//!
 //! Both follow the naming of `arrayvec`: `push`, `push_str` and `insert`
 //! panic when the value is full (like `Vec` when the allocator fails), and
 //! `try_push`, `try_push_str` and `try_insert` return a [`CapacityError`]

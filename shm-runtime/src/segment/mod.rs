@@ -2100,10 +2100,7 @@ impl Segment {
     /// # drop(samples);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn create_slice_zeroed<T: SharedSafe + ZeroInit>(
-        &self,
-        len: usize,
-    ) -> Result<Shared<[T]>> {
+    pub fn create_slice_zeroed<T: SharedSafe + ZeroInit>(&self, len: usize) -> Result<Shared<[T]>> {
         let view = self.create_layout(&Layout::slice::<T>(), len, |_| {})?;
         // SAFETY: `len` zero-filled elements, valid since `T: Zeroable`.
         unsafe { self.slice_view(view) }
@@ -2433,9 +2430,7 @@ impl Segment {
 
 /// The payload initializer of `create_with` and `open_or_create_with`: `init`
 /// finishes the zero-filled `T` in place.
-fn init_in_place<T: SharedSafe + ZeroInit>(
-    init: impl FnOnce(&mut T),
-) -> impl FnOnce(NonNull<u8>) {
+fn init_in_place<T: SharedSafe + ZeroInit>(init: impl FnOnce(&mut T)) -> impl FnOnce(NonNull<u8>) {
     move |payload| {
         let _no_fork = crate::process::ForkBarrier::new();
         // SAFETY: the payload is zero-filled (fresh, or zeroed on reclaim), a
