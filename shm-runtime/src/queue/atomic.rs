@@ -2,24 +2,24 @@
 //! the crate is built with `--cfg loom` (the model check of
 //! [`super::ShmQueue`]'s algorithm runs the same source).
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(super) use loom::sync::atomic::{AtomicU32, AtomicU64};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub(super) use std::sync::atomic::{fence, AtomicU32, AtomicU64};
 
 /// A slot's value: `UnsafeCell` with loom's closure interface, so that the
 /// model checker sees every access to it.
-#[cfg(loom)]
-pub(super) use loom::cell::UnsafeCell as ValueCell;
+#[cfg(all(test, loom))]
+pub(super) use loom::cell::UnsafeCell;
 
 /// A slot's value: `UnsafeCell` with loom's closure interface, so that the
 /// model checker sees every access to it.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[repr(transparent)]
-pub(super) struct ValueCell<T>(core::cell::UnsafeCell<T>);
+pub(super) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
 
-#[cfg(not(loom))]
-impl<T> ValueCell<T> {
+#[cfg(not(all(test, loom)))]
+impl<T> UnsafeCell<T> {
     /// Runs `f` with a pointer for reading the value.
     #[inline(always)]
     pub(super) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {

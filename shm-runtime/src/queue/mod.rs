@@ -73,47 +73,47 @@ mod ring;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-use atomic::{AtomicU32, AtomicU64, ValueCell};
+use atomic::{AtomicU32, AtomicU64, UnsafeCell};
 use core::mem::MaybeUninit;
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use crate::error::{Error, ErrorKind, Result};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use crate::layout::{Field, TypeLayout, Validity};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use crate::sync::futex::{self, Deadline, Wake};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use crate::sync::owner::{self, Me, Status};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use crate::SharedSafe;
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use core::mem::offset_of;
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use ring::Claim;
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use std::cell::Cell;
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use std::sync::atomic::Ordering;
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 use std::time::{Duration, Instant};
 
 /// How long a slot must stay claimed by another process, unchanged, before
 /// a producer or consumer waiting on it asks whether that process is alive
 /// (and again after each further such interval, while it lives).
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub const STALL_CHECK: Duration = Duration::from_millis(1);
 
 /// The longest a blocked push or pop sleeps before it looks again (for a
 /// claimer that died, or a wake-up that a killed process swallowed).
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub const MAX_SLICE: Duration = Duration::from_millis(20);
 
 /// The first sleep of a blocked push or pop.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 const FIRST_SLICE: Duration = Duration::from_millis(1);
 
 /// `users_ns` once users from several PID or time namespaces met.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 const MIXED_NS: u64 = u64::MAX;
 
 /// A bounded FIFO queue of up to `N` items of type `T`, shared between
@@ -192,7 +192,7 @@ struct Slot<T> {
     /// word's.
     record: AtomicU64,
     /// The item; initialized (and valid) only while the word says so.
-    value: ValueCell<MaybeUninit<T>>,
+    value: UnsafeCell<MaybeUninit<T>>,
 }
 
 // SAFETY: the slots' values are only accessed by the thread (of whichever
@@ -213,7 +213,7 @@ impl<const N: usize> CheckN<N> {
     );
 }
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 impl<T, const N: usize> ShmQueue<T, N> {
     /// An empty queue (loom's atomics cannot be zeroed).
     pub(crate) fn new() -> Self {
@@ -232,13 +232,13 @@ impl<T, const N: usize> ShmQueue<T, N> {
             slots: core::array::from_fn(|_| Slot {
                 word: AtomicU64::new(0),
                 record: AtomicU64::new(0),
-                value: ValueCell::new(MaybeUninit::uninit()),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
             }),
         }
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     /// An empty queue, by value: for a small one, or a `static`. A large
     /// queue is better created zeroed in place (see [`ShmQueue`]).
@@ -718,14 +718,14 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
 /// A slot this thread claimed: dropped without being forgotten (a panic
 /// in the caller's closure, or a consumer done with its item), it is
 /// released without an item.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 struct Claimed<'a, T: SharedSafe, const N: usize> {
     queue: &'a ShmQueue<T, N>,
     index: usize,
     stamp: u32,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 impl<T: SharedSafe, const N: usize> Drop for Claimed<'_, T, N> {
     fn drop(&mut self) {
         self.queue.release(self.index, self.stamp);
@@ -739,7 +739,7 @@ impl<T: SharedSafe, const N: usize> Drop for Claimed<'_, T, N> {
 }
 
 /// How long a push or pop may wait.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[derive(Clone, Copy)]
 enum Wait<'a> {
     No,
@@ -748,7 +748,7 @@ enum Wait<'a> {
 }
 
 /// A slot seen claimed, unchanged, since `since`.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[derive(Clone, Copy)]
 struct Stall {
     queue: usize,
@@ -757,7 +757,7 @@ struct Stall {
     since: Instant,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 thread_local! {
     /// The stall this thread's non-blocking calls last met: a consumer that
     /// spins on `try_pop` judges a stalled slot once per [`STALL_CHECK`].
@@ -766,13 +766,13 @@ thread_local! {
 
 /// The stall a call tracks: its own for a blocking call, the thread's for
 /// a non-blocking one.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 enum Stalls {
     Local(Option<Stall>),
     Thread,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 impl Stalls {
     fn new(wait: Wait<'_>) -> Stalls {
         match wait {
@@ -811,13 +811,13 @@ impl Stalls {
 }
 
 /// The sleeping side of a blocked push or pop.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 struct Sleep {
     slice: Duration,
     spun: bool,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 impl Sleep {
     fn new() -> Sleep {
         Sleep {
@@ -868,7 +868,7 @@ impl Sleep {
 }
 
 /// Moves the value in `value` into `slot`, with zeroed padding.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[inline(always)]
 fn write_value<T: SharedSafe>(slot: *mut MaybeUninit<T>, value: &mut Option<T>) {
     let value = value.take().expect("written once");
@@ -878,7 +878,7 @@ fn write_value<T: SharedSafe>(slot: *mut MaybeUninit<T>, value: &mut Option<T>) 
 }
 
 /// Lets `write` change the item in `slot` in place.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[inline(always)]
 fn write_in_place<T: SharedSafe + bytemuck::AnyBitPattern>(
     slot: *mut MaybeUninit<T>,
@@ -893,7 +893,7 @@ fn write_in_place<T: SharedSafe + bytemuck::AnyBitPattern>(
 }
 
 /// Moves the item out of its slot.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[inline(always)]
 fn read_value<T: SharedSafe>(slot: *const T) -> T {
     // SAFETY: called on a claimed slot holding a checked, valid item; the
@@ -903,7 +903,7 @@ fn read_value<T: SharedSafe>(slot: *const T) -> T {
 }
 
 /// Lends the item in its slot to `read`.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 #[inline(always)]
 fn read_in_place<T: SharedSafe, R>(read: impl FnOnce(&T) -> R) -> impl FnOnce(*const T) -> R {
     move |slot| {
@@ -914,7 +914,7 @@ fn read_in_place<T: SharedSafe, R>(read: impl FnOnce(&T) -> R) -> impl FnOnce(*c
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 fn timed_out<T, const N: usize>(timeout: Duration) -> Error {
     Error::new(
         ErrorKind::TimedOut,
@@ -925,14 +925,14 @@ fn timed_out<T, const N: usize>(timeout: Duration) -> Error {
     )
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 impl<T: SharedSafe, const N: usize> Default for ShmQueue<T, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 impl<T: SharedSafe, const N: usize> core::fmt::Debug for ShmQueue<T, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ShmQueue")
@@ -947,7 +947,7 @@ impl<T: SharedSafe, const N: usize> core::fmt::Debug for ShmQueue<T, N> {
 // glue; its value is only written by the thread that claimed the slot
 // through its atomic word (the queue's protocol), which is process-safe.
 // The value is a protected field: never read at open.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 unsafe impl<T: SharedSafe> SharedSafe for Slot<T> {
     const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
         "ShmQueue slot",
@@ -968,7 +968,7 @@ unsafe impl<T: SharedSafe> SharedSafe for Slot<T> {
 // behaviour (indices are taken modulo `N`, popped items are checked), so
 // the fields' own checks (none for atomics; none at open for the items)
 // are honest. The fingerprint records the capacity and the item's layout.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 unsafe impl<T: SharedSafe, const N: usize> SharedSafe for ShmQueue<T, N> {
     const LAYOUT: &'static TypeLayout = &{
         #[allow(clippy::let_unit_value)]
@@ -1013,7 +1013,7 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for ShmQueue<T, N> {
 }
 
 // SAFETY: all-zero bytes are an empty queue (see `ring`).
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 unsafe impl<T: SharedSafe, const N: usize> bytemuck::Zeroable for ShmQueue<T, N> {}
 
 #[cfg(all(test, not(loom)))]
