@@ -65,7 +65,11 @@
 //! its claim): such a slot stays claimed until that process ends. A queue
 //! whose bytes were forged cannot cause undefined behaviour (indices are
 //! taken modulo `N`, items are checked), but may return valid items nobody
-//! pushed.
+//! pushed, or make a call skip a long run of positions. A segment truncated
+//! by another process reads as private zeros (see [`sigbus`](crate::sigbus)):
+//! an empty queue that shares nothing any more. A blocked pop then returns
+//! [`ErrorKind::Truncated`] instead of waiting for nobody; pushes land in
+//! this process only.
 
 mod atomic;
 mod ring;
@@ -560,6 +564,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
                     }
                 }
             }
+            if !matches!(wait, Wait::No) {
+                // Truncated by another process: nobody can push any more.
+                crate::sigbus::check_at(self, "popping from a ShmQueue")?;
+            }
             let go_on = sleep.wait(
                 wait,
                 &self.waits.0.pushed,
@@ -852,7 +860,9 @@ impl Sleep {
         sleepers.fetch_add(1, Ordering::Relaxed);
         // `SeqCst`: pairs with the fence in `notify` (see there).
         atomic::fence(Ordering::SeqCst);
-        let seen = word.load(Ordering::Relaxed);
+        // `Acquire`: pairs with the `Release` bump in `wake`: if we read a
+        // bump, the item (or free slot) it announces is visible to `ready`.
+        let seen = word.load(Ordering::Acquire);
         if !ready() {
             let slice = match deadline {
                 Some(deadline) => self.slice.min(deadline.remaining()),

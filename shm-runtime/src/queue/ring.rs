@@ -122,11 +122,14 @@ impl<T, const N: usize> ShmQueue<T, N> {
             let ahead = stamp(seen).wrapping_sub(want) as i32;
             if ahead == 0 && claimer(seen) == 0 {
                 // `Acquire` on success: as for the load above, for the word
-                // the swap read.
+                // the swap read. `Release`: a judge that finds our pid here
+                // (loading the word with `Acquire`) also sees the namespace
+                // record we wrote before (`users_ns`), so it never judges a
+                // pid of another namespace by its own.
                 match slot.word.compare_exchange_weak(
                     seen,
                     word(want, pid),
-                    Ordering::Acquire,
+                    Ordering::AcqRel,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
