@@ -42,8 +42,6 @@ fn check_of(producer: u32, seq: u32) -> u64 {
 #[repr(C)]
 struct Run {
     queue: ShmQueue<Item, 32>,
-    /// Set by the parent: producers stop.
-    stop_producing: AtomicU32,
     /// Set by the parent: consumers stop.
     stop_consuming: AtomicU32,
     /// A consumer saw a torn item, an unknown one, or one out of its
@@ -62,9 +60,6 @@ struct Books {
 
 fn producer(run: &Run, books: &Books, id: u32) {
     for seq in 0..PER {
-        if run.stop_producing.load(Ordering::Relaxed) != 0 {
-            return;
-        }
         let item = Item {
             producer: id,
             seq,
@@ -159,14 +154,8 @@ fn queue_random_sigkills_of_producers_and_consumers_never_hang_duplicate_or_tear
             consumers[victim - PRODUCERS] = spawn_consumer();
         }
     }
-    // The survivors keep going: the queue still moves after all the kills.
-    let before = run.popped.load(Ordering::Relaxed);
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        run.popped.load(Ordering::Relaxed) > before,
-        "no progress after {kills} kills"
-    );
-    run.stop_producing.store(1, Ordering::Relaxed);
+    // The queue still moves after all the kills: the producers alive now
+    // push all their items (32 slots: the consumers must take them).
     for p in producers {
         p.join(JOIN).unwrap();
     }
