@@ -139,7 +139,99 @@ pub fn throughput(c: &Config) -> Section {
         "one thread: try_push + try_pop pair",
         outcome(pair_cost(items, c.reps)),
     );
+    s.vs(
+        base,
+        "one thread: pair on a plain Vyukov ring (no claimer, no waking)",
+        outcome(plain_pair_cost(items, c.reps)),
+    );
     s
+}
+
+/// The reference for the fast path's cost: Vyukov's bounded MPMC ring as
+/// published (a sequence per slot, a compare-and-swap on the position
+/// counter, a store publishing the item), with no claimer in the slot, no
+/// owner record, no namespace record and no sleeper check. Items are
+/// `AtomicU64`s so that it needs no `unsafe`.
+struct PlainRing<const N: usize> {
+    head: AtomicU64,
+    tail: AtomicU64,
+    seq: [AtomicU64; N],
+    items: [AtomicU64; N],
+}
+
+impl<const N: usize> PlainRing<N> {
+    fn new() -> Self {
+        PlainRing {
+            head: AtomicU64::new(0),
+            tail: AtomicU64::new(0),
+            seq: std::array::from_fn(|i| AtomicU64::new(i as u64)),
+            items: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    fn try_push(&self, v: u64) -> bool {
+        let mut pos = self.head.load(Ordering::Relaxed);
+        loop {
+            let i = (pos % N as u64) as usize;
+            let seq = self.seq[i].load(Ordering::Acquire);
+            match (seq as i64).wrapping_sub(pos as i64) {
+                0 => match self.head.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        self.items[i].store(v, Ordering::Relaxed);
+                        self.seq[i].store(pos + 1, Ordering::Release);
+                        return true;
+                    }
+                    Err(now) => pos = now,
+                },
+                d if d < 0 => return false,
+                _ => pos = self.head.load(Ordering::Relaxed),
+            }
+        }
+    }
+
+    fn try_pop(&self) -> Option<u64> {
+        let mut pos = self.tail.load(Ordering::Relaxed);
+        loop {
+            let i = (pos % N as u64) as usize;
+            let seq = self.seq[i].load(Ordering::Acquire);
+            match (seq as i64).wrapping_sub(pos as i64 + 1) {
+                0 => match self.tail.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        let v = self.items[i].load(Ordering::Relaxed);
+                        self.seq[i].store(pos + N as u64, Ordering::Release);
+                        return Some(v);
+                    }
+                    Err(now) => pos = now,
+                },
+                d if d < 0 => return None,
+                _ => pos = self.tail.load(Ordering::Relaxed),
+            }
+        }
+    }
+}
+
+fn plain_pair_cost(items: u64, reps: usize) -> Res<Vec<f64>> {
+    let ring = Box::new(PlainRing::<1024>::new());
+    repeat(reps, || {
+        let start = Instant::now();
+        for i in 0..items {
+            if !ring.try_push(i) {
+                return Err("full".into());
+            }
+            std::hint::black_box(ring.try_pop());
+        }
+        Ok(ns_since(start) / items as f64)
+    })
 }
 
 /// The harness of the round trips: a forked child answers `(reps + 1) *

@@ -5,7 +5,7 @@
 #[cfg(all(test, loom))]
 pub(super) use loom::sync::atomic::{AtomicU32, AtomicU64};
 #[cfg(not(all(test, loom)))]
-pub(super) use std::sync::atomic::{fence, AtomicU32, AtomicU64};
+pub(super) use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// A slot's value: `UnsafeCell` with loom's closure interface, so that the
 /// model checker sees every access to it.

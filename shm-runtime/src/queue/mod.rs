@@ -617,18 +617,20 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     /// last look before sleeping).
     fn push_ready(&self) -> bool {
         let pos = self.head.0.load(Ordering::Relaxed);
+        // `SeqCst`: the sleeper's last look (see `notify`).
         let seen = self.slots[(pos % N as u64) as usize]
             .word
-            .load(Ordering::Relaxed);
+            .load(Ordering::SeqCst);
         ring::stamp(seen).wrapping_sub(((pos / N as u64) as u32).wrapping_mul(2)) as i32 >= 0
     }
 
     /// Whether the slot at the consumers' counter is not behind (a hint).
     fn pop_ready(&self) -> bool {
         let pos = self.tail.0.load(Ordering::Relaxed);
+        // `SeqCst`: the sleeper's last look (see `notify`).
         let seen = self.slots[(pos % N as u64) as usize]
             .word
-            .load(Ordering::Relaxed);
+            .load(Ordering::SeqCst);
         ring::stamp(seen).wrapping_sub(((pos / N as u64) as u32).wrapping_mul(2) | 1) as i32 >= 0
     }
 
@@ -647,11 +649,11 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     /// `word` if `sleepers` says one may sleep. No system call otherwise.
     #[inline(always)]
     fn notify(&self, word: &AtomicU32, sleepers: &AtomicU32) {
-        // `SeqCst`: with the sleeper's fence between its registration and
-        // its last look (`Sleep::wait`), either it sees our store or we see
-        // its registration.
-        atomic::fence(Ordering::SeqCst);
-        if sleepers.load(Ordering::Relaxed) != 0 {
+        // `SeqCst`, after the `SeqCst` store that published the item or
+        // freed the slot: with a sleeper's `SeqCst` registration and last
+        // look (`Sleep::wait`), either it sees our store or we see its
+        // registration (one total order of the four).
+        if sleepers.load(Ordering::SeqCst) != 0 {
             self.wake(word);
         }
     }
@@ -857,9 +859,8 @@ impl Sleep {
                 return true;
             }
         }
-        sleepers.fetch_add(1, Ordering::Relaxed);
-        // `SeqCst`: pairs with the fence in `notify` (see there).
-        atomic::fence(Ordering::SeqCst);
+        // `SeqCst`: see `notify`.
+        sleepers.fetch_add(1, Ordering::SeqCst);
         // `Acquire`: pairs with the `Release` bump in `wake`: if we read a
         // bump, the item (or free slot) it announces is visible to `ready`.
         let seen = word.load(Ordering::Acquire);

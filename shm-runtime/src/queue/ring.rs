@@ -187,11 +187,15 @@ impl<T, const N: usize> ShmQueue<T, N> {
     /// visible to consumers.
     #[inline(always)]
     pub(super) fn publish(&self, index: usize, stamp: u32) {
-        // `Release`: pairs with a consumer's `Acquire` load and swap in
-        // `claim`: the item's bytes happen before its read.
+        // `Release` (in `SeqCst`): pairs with a consumer's `Acquire` load
+        // and swap in `claim`: the item's bytes happen before its read.
+        // `SeqCst`: with the sleepers' count read after it (`notify`) and a
+        // sleeper's registration and last look (`Sleep::wait`), either the
+        // sleeper sees this store or we see its registration. (On x86 a
+        // `SeqCst` store is one `xchg`, cheaper than a store and a fence.)
         self.slots[index]
             .word
-            .store(word(stamp.wrapping_add(1), 0), Ordering::Release);
+            .store(word(stamp.wrapping_add(1), 0), Ordering::SeqCst);
     }
 
     /// Releases slot `index` (claimed with `stamp`) without an item: after
@@ -199,11 +203,12 @@ impl<T, const N: usize> ShmQueue<T, N> {
     /// bytes are never read).
     #[inline(always)]
     pub(super) fn release(&self, index: usize, stamp: u32) {
-        // `Release`: pairs with the next producer's `Acquire` in `claim`:
-        // our accesses to the value happen before its writes.
+        // `Release` (in `SeqCst`): pairs with the next producer's `Acquire`
+        // in `claim`: our accesses to the value happen before its writes.
+        // `SeqCst`: for sleeping producers, as in `publish`.
         self.slots[index]
             .word
-            .store(next_free(stamp), Ordering::Release);
+            .store(next_free(stamp), Ordering::SeqCst);
     }
 
     /// Releases slot `index`, seen claimed as `seen` by a process that was
@@ -212,13 +217,14 @@ impl<T, const N: usize> ShmQueue<T, N> {
     pub(super) fn recover(&self, index: usize, seen: u64) -> bool {
         // `AcqRel`: acquire what the dead claimer wrote (nothing reads it
         // again, but the next holder's writes then follow it); release to
-        // the next claimer as `release` does.
+        // the next claimer as `release` does; `SeqCst` for sleepers, as in
+        // `publish`.
         self.slots[index]
             .word
             .compare_exchange(
                 seen,
                 next_free(stamp(seen)),
-                Ordering::AcqRel,
+                Ordering::SeqCst,
                 Ordering::Relaxed,
             )
             .is_ok()
