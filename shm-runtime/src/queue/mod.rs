@@ -104,11 +104,23 @@ use std::time::{Duration, Instant};
 /// How long a slot must stay claimed by another process, unchanged, before
 /// a producer or consumer waiting on it asks whether that process is alive
 /// (and again after each further such interval, while it lives).
+///
+/// ```
+/// use shm_runtime::queue::{MAX_SLICE, STALL_CHECK};
+/// // A dead claimer is found within about this long by a blocked waiter.
+/// let detection = MAX_SLICE + STALL_CHECK;
+/// assert!(detection < std::time::Duration::from_millis(100));
+/// ```
 #[cfg(not(all(test, loom)))]
 pub const STALL_CHECK: Duration = Duration::from_millis(1);
 
 /// The longest a blocked push or pop sleeps before it looks again (for a
 /// claimer that died, or a wake-up that a killed process swallowed).
+///
+/// ```
+/// use shm_runtime::queue::MAX_SLICE;
+/// assert_eq!(MAX_SLICE, std::time::Duration::from_millis(20));
+/// ```
 #[cfg(not(all(test, loom)))]
 pub const MAX_SLICE: Duration = Duration::from_millis(20);
 
