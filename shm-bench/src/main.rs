@@ -22,6 +22,8 @@ mod bulk;
 mod latency;
 #[cfg(target_os = "linux")]
 mod locks;
+#[cfg(target_os = "linux")]
+mod queue;
 mod report;
 #[cfg(target_os = "linux")]
 mod segments;
@@ -141,6 +143,8 @@ const SECTIONS: &[(&str, Runner)] = &[
     ("segment_create_sizes", segments::create_sizes),
     ("bulk_transfer", bulk::run),
     ("first_touch", touch::run),
+    ("queue_round_trip", queue::round_trip),
+    ("queue_throughput", queue::throughput),
 ];
 
 #[cfg(target_os = "linux")]

@@ -16,6 +16,8 @@ const SECTIONS: &[&str] = &[
     "segment_create_sizes",
     "bulk_transfer",
     "first_touch",
+    "queue_round_trip",
+    "queue_throughput",
 ];
 
 #[test]

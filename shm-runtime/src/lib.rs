@@ -161,6 +161,8 @@ mod liveness;
 mod map;
 mod pod_field;
 pub mod process;
+#[cfg(target_os = "linux")]
+pub mod queue;
 mod rel_ptr;
 pub mod segment;
 mod shared;
@@ -174,6 +176,8 @@ pub use fingerprint::Fingerprint;
 pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use map::{page_size, HugePages, MapOptions};
 pub use pod_field::PodField;
+#[cfg(target_os = "linux")]
+pub use queue::ShmQueue;
 pub use rel_ptr::RelPtr;
 pub use segment::{Segment, SegmentOwner, SysvKey};
 pub use shared::Shared;

@@ -63,7 +63,7 @@
 #[cfg(target_os = "linux")]
 mod condvar;
 mod event;
-mod futex;
+pub(crate) mod futex;
 #[cfg(target_os = "linux")]
 pub(crate) mod mutex;
 #[cfg(target_os = "linux")]

@@ -1,0 +1,541 @@
+//! `ShmQueue`: round trips (ping-pong over two queues) and throughput
+//! between processes, against the spin round trip on a `Shared<T>` (the
+//! floor), a pipe, and a queue made of a `ShmMutex` and a `ShmCondvar`; and
+//! the in-process cost of a push and a pop (what the claim attribution
+//! adds to the fast path: one store of the owner record per operation, and
+//! the pid in the claiming compare-and-swap).
+
+use crate::report::Section;
+use crate::sys::{join, ns_since, pipe, repeat, spawn, spin_until, Res};
+use crate::{outcome, Config};
+use shm_runtime::queue::ShmQueue;
+use shm_runtime::{FixedVec, Shared, SharedSafe, ShmCondvar, ShmMutex};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// A 4 KiB message.
+type Page = [u8; 4096];
+
+/// Two queues, one each way.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct Duplex<T: SharedSafe, const N: usize> {
+    down: ShmQueue<T, N>,
+    up: ShmQueue<T, N>,
+}
+
+impl<T: SharedSafe, const N: usize> Duplex<T, N> {
+    fn new() -> Self {
+        Duplex {
+            down: ShmQueue::new(),
+            up: ShmQueue::new(),
+        }
+    }
+}
+
+const FLOOR: &str = "spin: Shared<PingPong> (floor)";
+
+/// Round trips, spinning and blocking, u64 and 4 KiB.
+pub fn round_trip(c: &Config) -> Section {
+    let mut s = Section::new(
+        "queue_round_trip",
+        format!(
+            "Q1. ShmQueue round trip between two processes ({} round trips per repetition)",
+            c.spin_round_trips
+        ),
+        "ns/round-trip",
+        false,
+    );
+    s.about(
+        "ping-pong over two queues of capacity 8; 'spin' polls try_pop, 'block' calls pop \
+         (a short spin, then futex)",
+    );
+    let n = c.spin_round_trips;
+    s.baseline(FLOOR, outcome(floor_rounds(n, c.reps)));
+    s.vs(
+        FLOOR,
+        "ShmQueue<u64>: spin (try_pop)",
+        outcome(queue_rounds::<u64>(n, c.reps, false, |i| i)),
+    );
+    s.vs(
+        FLOOR,
+        "ShmQueue<u64>: block (pop)",
+        outcome(queue_rounds::<u64>(
+            c.block_round_trips,
+            c.reps,
+            true,
+            |i| i,
+        )),
+    );
+    s.vs(
+        FLOOR,
+        "ShmQueue<[u8; 4096]>: spin, in place",
+        outcome(page_rounds(n, c.reps, false)),
+    );
+    s.vs(
+        FLOOR,
+        "ShmQueue<[u8; 4096]>: block, in place",
+        outcome(page_rounds(c.block_round_trips, c.reps, true)),
+    );
+    s.vs(
+        FLOOR,
+        "pipe pair (8 bytes)",
+        outcome(pipe_rounds(c.block_round_trips, c.reps, 8)),
+    );
+    s.vs(
+        FLOOR,
+        "pipe pair (4096 bytes)",
+        outcome(pipe_rounds(c.block_round_trips, c.reps, 4096)),
+    );
+    s.vs(
+        FLOOR,
+        "ShmMutex + ShmCondvar queue (u64)",
+        outcome(locked_rounds(c.block_round_trips, c.reps)),
+    );
+    s
+}
+
+/// Throughput 1 -> 1 and 2 -> 2 processes, and the in-process pair cost.
+pub fn throughput(c: &Config) -> Section {
+    let mut s = Section::new(
+        "queue_throughput",
+        format!(
+            "Q2. Queue throughput between processes ({} u64 items per repetition)",
+            c.lock_ops
+        ),
+        "ns/item",
+        false,
+    );
+    s.about(
+        "producers push with push (blocking), consumers pop with pop; capacity 1024; time from \
+         the first push to the last pop",
+    );
+    let items = c.lock_ops as u64;
+    let base = "ShmQueue<u64, 1024>: 1 -> 1";
+    s.baseline(base, outcome(queue_throughput(items, c.reps, 1)));
+    s.vs(
+        base,
+        "ShmQueue<u64, 1024>: 2 -> 2",
+        outcome(queue_throughput(items, c.reps, 2)),
+    );
+    s.vs(
+        base,
+        "ShmMutex<FixedVec> + ShmCondvar: 1 -> 1",
+        outcome(locked_throughput(items / 4, c.reps, 1)),
+    );
+    s.vs(
+        base,
+        "ShmMutex<FixedVec> + ShmCondvar: 2 -> 2",
+        outcome(locked_throughput(items / 4, c.reps, 2)),
+    );
+    s.vs(
+        base,
+        "pipe (8-byte writes): 1 -> 1",
+        outcome(pipe_throughput(items / 4, c.reps)),
+    );
+    s.vs(
+        base,
+        "one thread: try_push + try_pop pair",
+        outcome(pair_cost(items, c.reps)),
+    );
+    s.vs(
+        base,
+        "one thread: pair on a plain Vyukov ring (no claimer, no waking)",
+        outcome(plain_pair_cost(items, c.reps)),
+    );
+    s
+}
+
+/// The reference for the fast path's cost: Vyukov's bounded MPMC ring as
+/// published (a sequence per slot, a compare-and-swap on the position
+/// counter, a store publishing the item), with no claimer in the slot, no
+/// owner record, no namespace record and no sleeper check. Items are
+/// `AtomicU64`s so that it needs no `unsafe`.
+struct PlainRing<const N: usize> {
+    head: AtomicU64,
+    tail: AtomicU64,
+    seq: [AtomicU64; N],
+    items: [AtomicU64; N],
+}
+
+impl<const N: usize> PlainRing<N> {
+    fn new() -> Self {
+        PlainRing {
+            head: AtomicU64::new(0),
+            tail: AtomicU64::new(0),
+            seq: std::array::from_fn(|i| AtomicU64::new(i as u64)),
+            items: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    fn try_push(&self, v: u64) -> bool {
+        let mut pos = self.head.load(Ordering::Relaxed);
+        loop {
+            let i = (pos % N as u64) as usize;
+            let seq = self.seq[i].load(Ordering::Acquire);
+            match (seq as i64).wrapping_sub(pos as i64) {
+                0 => match self.head.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        self.items[i].store(v, Ordering::Relaxed);
+                        self.seq[i].store(pos + 1, Ordering::Release);
+                        return true;
+                    }
+                    Err(now) => pos = now,
+                },
+                d if d < 0 => return false,
+                _ => pos = self.head.load(Ordering::Relaxed),
+            }
+        }
+    }
+
+    fn try_pop(&self) -> Option<u64> {
+        let mut pos = self.tail.load(Ordering::Relaxed);
+        loop {
+            let i = (pos % N as u64) as usize;
+            let seq = self.seq[i].load(Ordering::Acquire);
+            match (seq as i64).wrapping_sub(pos as i64 + 1) {
+                0 => match self.tail.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        let v = self.items[i].load(Ordering::Relaxed);
+                        self.seq[i].store(pos + N as u64, Ordering::Release);
+                        return Some(v);
+                    }
+                    Err(now) => pos = now,
+                },
+                d if d < 0 => return None,
+                _ => pos = self.tail.load(Ordering::Relaxed),
+            }
+        }
+    }
+}
+
+fn plain_pair_cost(items: u64, reps: usize) -> Res<Vec<f64>> {
+    let ring = Box::new(PlainRing::<1024>::new());
+    repeat(reps, || {
+        let start = Instant::now();
+        for i in 0..items {
+            if !ring.try_push(i) {
+                return Err("full".into());
+            }
+            std::hint::black_box(ring.try_pop());
+        }
+        Ok(ns_since(start) / items as f64)
+    })
+}
+
+/// The harness of the round trips: a forked child answers `(reps + 1) *
+/// n` rounds while the parent times `n` per repetition after a warm-up.
+fn round_trips(
+    n: usize,
+    reps: usize,
+    mut child_round: impl FnMut(u64),
+    mut parent_round: impl FnMut(u64) -> Res<()>,
+) -> Res<Vec<f64>> {
+    let total = ((reps + 1) * n) as u64;
+    let child = spawn(move || {
+        for i in 1..=total {
+            child_round(i);
+        }
+    })?;
+    let mut i = 0u64;
+    let samples = repeat(reps, || {
+        let start = Instant::now();
+        for _ in 0..n {
+            i += 1;
+            parent_round(i)?;
+        }
+        Ok(ns_since(start) / n as f64)
+    })?;
+    join(child)?;
+    Ok(samples)
+}
+
+/// Two counters on cache lines of their own: the floor's ping-pong.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct PingPong {
+    ping: AtomicU64,
+    _pad: [u64; 15],
+    pong: AtomicU64,
+    _pad2: [u64; 15],
+}
+
+/// The floor: the parent stores a round number, the child copies it back,
+/// both spinning on plain atomics in a `Shared<PingPong>`.
+fn floor_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let pp = Shared::anonymous(PingPong {
+        ping: AtomicU64::new(0),
+        _pad: [0; 15],
+        pong: AtomicU64::new(0),
+        _pad2: [0; 15],
+    })?;
+    round_trips(
+        n,
+        reps,
+        |i| {
+            spin_until(|| pp.ping.load(Ordering::Acquire) == i);
+            pp.pong.store(i, Ordering::Release);
+        },
+        |i| {
+            pp.ping.store(i, Ordering::Release);
+            spin_until(|| pp.pong.load(Ordering::Acquire) == i);
+            Ok(())
+        },
+    )
+}
+
+/// Pops from `q`: spinning on `try_pop`, or blocking.
+fn take<T: SharedSafe, const N: usize>(q: &ShmQueue<T, N>, block: bool) -> T {
+    if block {
+        return q.pop().expect("valid items");
+    }
+    // Spins as the floor does (yielding every 1024 checks).
+    let mut item = None;
+    spin_until(|| {
+        item = q.try_pop().expect("valid items");
+        item.is_some()
+    });
+    item.expect("popped")
+}
+
+fn queue_rounds<T: SharedSafe + Copy + PartialEq + std::fmt::Debug>(
+    n: usize,
+    reps: usize,
+    block: bool,
+    make: fn(u64) -> T,
+) -> Res<Vec<f64>> {
+    let d = Shared::anonymous(Duplex::<T, 8>::new())?;
+    round_trips(
+        n,
+        reps,
+        |_| {
+            let v = take(&d.down, block);
+            d.up.push(v);
+        },
+        |i| {
+            d.down.push(make(i));
+            let back = take(&d.up, block);
+            if back != make(i) {
+                return Err("the queue returned another item".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// 4 KiB messages, written and read in place (the first byte carries the
+/// round, the rest is written and read whole).
+fn page_rounds(n: usize, reps: usize, block: bool) -> Res<Vec<f64>> {
+    let d = Shared::anonymous(Duplex::<Page, 8>::new())?;
+    let read = |q: &ShmQueue<Page, 8>| -> u64 {
+        let sum = |p: &Page| p.iter().map(|&b| u64::from(b)).sum::<u64>();
+        if block {
+            return q.pop_with(sum).expect("valid items");
+        }
+        let mut item = None;
+        spin_until(|| {
+            item = q.try_pop_with(sum).expect("valid items");
+            item.is_some()
+        });
+        item.expect("popped")
+    };
+    round_trips(
+        n,
+        reps,
+        |_| {
+            let sum = read(&d.down);
+            d.up.push_with(|p| {
+                p.fill(0);
+                p[..8].copy_from_slice(&sum.to_le_bytes());
+            });
+        },
+        |i| {
+            let b = (i % 251) as u8;
+            d.down.push_with(|p| p.fill(b));
+            let sum = read(&d.up);
+            // The child answers with the sum of what it read.
+            let expected = u64::from(b) * 4096;
+            let low: u64 = expected.to_le_bytes().iter().map(|&x| u64::from(x)).sum();
+            if sum != low {
+                return Err("the 4 KiB message came back changed".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+fn pipe_rounds(n: usize, reps: usize, len: usize) -> Res<Vec<f64>> {
+    let (mut down_r, mut down_w) = pipe()?;
+    let (mut up_r, mut up_w) = pipe()?;
+    let mut child_buf = vec![0u8; len];
+    let mut parent_buf = vec![0u8; len];
+    round_trips(
+        n,
+        reps,
+        move |_| {
+            down_r.read_exact(&mut child_buf).expect("child read");
+            up_w.write_all(&child_buf).expect("child write");
+        },
+        move |i| {
+            parent_buf[0] = i as u8;
+            down_w.write_all(&parent_buf)?;
+            up_r.read_exact(&mut parent_buf)?;
+            Ok(())
+        },
+    )
+}
+
+/// A queue as one would build it from a lock and a condvar.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct Locked {
+    items: ShmMutex<FixedVec<u64, 1024>>,
+    changed: ShmCondvar,
+}
+
+impl Locked {
+    fn new() -> Locked {
+        Locked {
+            items: ShmMutex::new(FixedVec::new()),
+            changed: ShmCondvar::new(),
+        }
+    }
+
+    fn push(&self, v: u64) {
+        let guard = self.items.lock().expect("lock");
+        let mut guard = self
+            .changed
+            .wait_while(guard, |items| items.is_full())
+            .expect("wait");
+        guard.push(v);
+        drop(guard);
+        self.changed.notify_all();
+    }
+
+    fn pop(&self) -> u64 {
+        let guard = self.items.lock().expect("lock");
+        let mut guard = self
+            .changed
+            .wait_while(guard, |items| items.is_empty())
+            .expect("wait");
+        // FIFO: the oldest is at the front (O(n), as a FixedVec has it).
+        let v = guard.remove(0);
+        drop(guard);
+        self.changed.notify_all();
+        v
+    }
+}
+
+fn locked_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let down = Shared::anonymous(Locked::new())?;
+    let up = Shared::anonymous(Locked::new())?;
+    round_trips(
+        n,
+        reps,
+        |_| up.push(down.pop()),
+        |i| {
+            down.push(i);
+            if up.pop() != i {
+                return Err("the locked queue returned another item".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Runs `producers` producer and as many consumer processes over `items`
+/// items in all, per repetition: ns per item.
+fn run_throughput(
+    items: u64,
+    reps: usize,
+    producers: u64,
+    push: impl Fn(u64) + Copy,
+    pop: impl Fn() -> u64 + Copy,
+) -> Res<Vec<f64>> {
+    let per = items / producers;
+    repeat(reps, || {
+        let start = Instant::now();
+        let mut children = Vec::new();
+        for p in 0..producers {
+            children.push(spawn(move || {
+                for i in 0..per {
+                    push(p * per + i + 1);
+                }
+            })?);
+        }
+        for _ in 0..producers {
+            children.push(spawn(move || {
+                for _ in 0..per {
+                    std::hint::black_box(pop());
+                }
+            })?);
+        }
+        for child in children {
+            join(child)?;
+        }
+        Ok(ns_since(start) / (per * producers) as f64)
+    })
+}
+
+fn queue_throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
+    let q = Shared::<ShmQueue<u64, 1024>>::anonymous_zeroed()?;
+    let q = &*q;
+    run_throughput(
+        items,
+        reps,
+        producers,
+        |v| q.push(v),
+        || q.pop().expect("valid items"),
+    )
+}
+
+fn locked_throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
+    let q = Shared::anonymous(Locked::new())?;
+    let q = &*q;
+    run_throughput(items, reps, producers, |v| q.push(v), || q.pop())
+}
+
+fn pipe_throughput(items: u64, reps: usize) -> Res<Vec<f64>> {
+    repeat(reps, || {
+        let (mut r, mut w) = pipe()?;
+        let start = Instant::now();
+        let child = spawn(move || {
+            let mut buf = [0u8; 8];
+            for _ in 0..items {
+                r.read_exact(&mut buf).expect("read");
+            }
+        })?;
+        for i in 0..items {
+            w.write_all(&i.to_le_bytes())?;
+        }
+        join(child)?;
+        Ok(ns_since(start) / items as f64)
+    })
+}
+
+/// One thread pushing and popping: the fast path's own cost, with no
+/// contention and no cache line moving between cores.
+fn pair_cost(items: u64, reps: usize) -> Res<Vec<f64>> {
+    let q = Shared::<ShmQueue<u64, 1024>>::anonymous_zeroed()?;
+    repeat(reps, || {
+        let start = Instant::now();
+        for i in 0..items {
+            if q.try_push(i).is_err() {
+                return Err("full".into());
+            }
+            std::hint::black_box(q.try_pop()?);
+        }
+        Ok(ns_since(start) / items as f64)
+    })
+}

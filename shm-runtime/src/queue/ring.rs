@@ -1,0 +1,241 @@
+//! The algorithm of [`ShmQueue`]: a bounded multi-producer multi-consumer
+//! ring of sequence-numbered slots (Dmitry Vyukov's), in which every claim
+//! of a slot names the claiming process in the slot's own word, so that a
+//! process killed between its claim and its release can be recognised and
+//! its slot given back (see the [module docs](super)).
+//!
+//! This file is the model-checked code: with `--cfg loom` its atomics and
+//! its cell are loom's ([`super::atomic`]).
+//!
+//! # Slot words
+//!
+//! Position `p` of the ring lives in slot `p % N`, in *lap* `L = p / N`.
+//! A slot's word is `stamp << 32 | pid`:
+//!
+//! | stamp | pid | the slot |
+//! |---|---|---|
+//! | `2L` | 0 | empty, waits for the producer of lap `L` |
+//! | `2L` | a process | that producer writes the item |
+//! | `2L + 1` | 0 | holds the item of lap `L`, waits for a consumer |
+//! | `2L + 1` | a process | that consumer reads the item |
+//! | `2L + 2` | 0 | empty, waits for the producer of lap `L + 1` |
+//!
+//! All zero is lap 0 of every slot, empty: an empty queue. The stamps are
+//! relative to the slot (a lap, not a position), so zeroed memory needs no
+//! initialization. A claim is one compare-and-swap of the word from "free"
+//! (pid 0) to "claimed by me"; the release is one store of the next free
+//! state. A claimed slot whose claimer died is released by whoever judges
+//! the death: its stamp goes to the next even value ([`next_free`]), which
+//! drops the item in flight (a producer's half-written one is never
+//! visible; a consumer's was already taken).
+//!
+//! `head` and `tail` count the positions claimed by producers and by
+//! consumers. They are hints that lag by at most one claim (a claimer moves
+//! them right after its claim, and anyone who meets a claimed or finished
+//! slot at the counter moves it for them): the slot words decide.
+
+use super::atomic::AtomicU64;
+use super::ShmQueue;
+use core::sync::atomic::Ordering;
+
+/// The stamp of a slot word.
+#[inline(always)]
+pub(super) fn stamp(word: u64) -> u32 {
+    (word >> 32) as u32
+}
+
+/// The process that claimed a slot word (0: none).
+#[inline(always)]
+pub(super) fn claimer(word: u64) -> u32 {
+    word as u32
+}
+
+/// A slot word.
+#[inline(always)]
+pub(super) fn word(stamp: u32, pid: u32) -> u64 {
+    (u64::from(stamp) << 32) | u64::from(pid)
+}
+
+/// The free word that follows a claimed `stamp`: the next lap's empty slot
+/// (`2L + 2`), both after a consumer's claim (`2L + 1`: the item was taken)
+/// and after a producer's (`2L`: its item is dropped unseen).
+#[inline(always)]
+pub(super) fn next_free(stamp: u32) -> u64 {
+    word((stamp | 1).wrapping_add(1), 0)
+}
+
+/// The outcome of an attempt to claim a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Claim {
+    /// Claimed: slot `index`, whose word now carries `stamp` and our pid.
+    Got {
+        /// The slot.
+        index: usize,
+        /// Its stamp while we hold it.
+        stamp: u32,
+    },
+    /// Nothing to claim: the queue is full (for a producer) or empty (for
+    /// a consumer).
+    Blocked,
+    /// The slot at the counter is claimed by another process, which must
+    /// release it first: its word was `word`. If that process is dead,
+    /// [`ShmQueue::recover`] releases it.
+    Stalled {
+        /// The slot.
+        index: usize,
+        /// Its word as seen.
+        word: u64,
+    },
+}
+
+/// Which side claims.
+#[derive(Clone, Copy)]
+enum Side {
+    Producer,
+    Consumer,
+}
+
+impl<T, const N: usize> ShmQueue<T, N> {
+    /// The stamp a slot carries, free, when position `pos` is next for
+    /// `side`: `2L` for the producer of lap `L`, `2L + 1` for its consumer.
+    #[inline(always)]
+    fn wanted(pos: u64, side: Side) -> u32 {
+        let lap = ((pos / N as u64) as u32).wrapping_mul(2);
+        match side {
+            Side::Producer => lap,
+            Side::Consumer => lap | 1,
+        }
+    }
+
+    /// Claims the next position for `side` on behalf of process `pid`.
+    #[inline(always)]
+    fn claim(&self, counter: &AtomicU64, side: Side, pid: u32) -> Claim {
+        let mut pos = counter.load(Ordering::Relaxed);
+        loop {
+            let index = (pos % N as u64) as usize;
+            let slot = &self.slots[index];
+            let want = Self::wanted(pos, side);
+            // `Acquire`: pairs with the `Release` store that freed (or
+            // filled) the slot, so that the previous holder's accesses to
+            // the value happen before ours.
+            let seen = slot.word.load(Ordering::Acquire);
+            let ahead = stamp(seen).wrapping_sub(want) as i32;
+            if ahead == 0 && claimer(seen) == 0 {
+                // `Acquire` on success: as for the load above, for the word
+                // the swap read. `Release`: a judge that finds our pid here
+                // (loading the word with `Acquire`) also sees the namespace
+                // record we wrote before (`users_ns`), so it never judges a
+                // pid of another namespace by its own.
+                match slot.word.compare_exchange_weak(
+                    seen,
+                    word(want, pid),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // Count our claim; failing means someone counted it
+                        // for us. `Relaxed`: the counter is a hint, the slot
+                        // word carries every ordering.
+                        let _ = counter.compare_exchange(
+                            pos,
+                            pos.wrapping_add(1),
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        );
+                        return Claim::Got { index, stamp: want };
+                    }
+                    Err(_) => continue,
+                }
+            }
+            if ahead < 0 {
+                // The slot still holds the previous lap's business (an item
+                // not yet consumed; an empty slot whose producer has not
+                // finished): the counter is current and nothing is free.
+                return if claimer(seen) == 0 {
+                    Claim::Blocked
+                } else {
+                    Claim::Stalled { index, word: seen }
+                };
+            }
+            // Position `pos` was claimed by someone else (or is done, and
+            // `pos` was stale): count it for them and try the next one.
+            pos = match counter.compare_exchange(
+                pos,
+                pos.wrapping_add(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => pos.wrapping_add(1),
+                Err(now) => now,
+            };
+        }
+    }
+
+    /// Claims the next free slot for writing an item, for process `pid`.
+    #[inline(always)]
+    pub(super) fn claim_push(&self, pid: u32) -> Claim {
+        self.claim(&self.head.0, Side::Producer, pid)
+    }
+
+    /// Claims the next item for reading, for process `pid`.
+    #[inline(always)]
+    pub(super) fn claim_pop(&self, pid: u32) -> Claim {
+        self.claim(&self.tail.0, Side::Consumer, pid)
+    }
+
+    /// Makes the item written into slot `index` (claimed with `stamp`)
+    /// visible to consumers.
+    #[inline(always)]
+    pub(super) fn publish(&self, index: usize, stamp: u32) {
+        // `Release` (in `SeqCst`): pairs with a consumer's `Acquire` load
+        // and swap in `claim`: the item's bytes happen before its read.
+        // `SeqCst`: with the sleepers' count read after it (`notify`) and a
+        // sleeper's registration and last look (`Sleep::wait`), either the
+        // sleeper sees this store or we see its registration. (On x86 a
+        // `SeqCst` store is one `xchg`, cheaper than a store and a fence.)
+        self.slots[index]
+            .word
+            .store(word(stamp.wrapping_add(1), 0), Ordering::SeqCst);
+    }
+
+    /// Releases slot `index` (claimed with `stamp`) without an item: after
+    /// a consumer read it, or after a producer gave up writing it (its
+    /// bytes are never read).
+    #[inline(always)]
+    pub(super) fn release(&self, index: usize, stamp: u32) {
+        // `Release` (in `SeqCst`): pairs with the next producer's `Acquire`
+        // in `claim`: our accesses to the value happen before its writes.
+        // `SeqCst`: for sleeping producers, as in `publish`.
+        self.slots[index]
+            .word
+            .store(next_free(stamp), Ordering::SeqCst);
+    }
+
+    /// Releases slot `index`, seen claimed as `seen` by a process that was
+    /// judged dead: `true` if this call released it (`false`: it changed
+    /// meanwhile, someone else did).
+    pub(super) fn recover(&self, index: usize, seen: u64) -> bool {
+        // `AcqRel`: acquire what the dead claimer wrote (nothing reads it
+        // again, but the next holder's writes then follow it); release to
+        // the next claimer as `release` does; `SeqCst` for sleepers, as in
+        // `publish`.
+        self.slots[index]
+            .word
+            .compare_exchange(
+                seen,
+                next_free(stamp(seen)),
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// The number of items, approximately (the counters are read one after
+    /// the other, and may each lag by one claim): at most `N`.
+    #[cfg(not(all(test, loom)))]
+    pub(super) fn approx_len(&self) -> usize {
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        let head = self.head.0.load(Ordering::Relaxed);
+        (head.saturating_sub(tail)).min(N as u64) as usize
+    }
+}

@@ -1,0 +1,339 @@
+//! In-process tests of [`ShmQueue`]; the cross-process ones (forks,
+//! SIGKILLs) are in the workspace's `tests/queue*.rs`.
+
+use super::ring::{self, Claim};
+use super::*;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// The pid of a process that has ended and was reaped.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    pid
+}
+
+#[test]
+fn zeroed_memory_is_an_empty_queue_and_items_come_out_in_order() {
+    let q: ShmQueue<u64, 4> = bytemuck::Zeroable::zeroed();
+    assert!(q.is_empty());
+    assert_eq!(q.try_pop().unwrap(), None);
+    for i in 0..4 {
+        assert_eq!(q.try_push(i), Ok(()));
+    }
+    assert_eq!(q.len(), 4);
+    assert_eq!(q.try_push(99), Err(99), "full at capacity");
+    for i in 0..4 {
+        assert_eq!(q.try_pop().unwrap(), Some(i));
+    }
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+#[test]
+fn many_laps_keep_fifo_order_for_every_capacity() {
+    fn laps<const N: usize>() {
+        let q = ShmQueue::<u32, N>::new();
+        let mut next_in = 0u32;
+        let mut next_out = 0u32;
+        // Uneven batches, so that the counters cross slot boundaries in
+        // every phase.
+        for round in 0..200u32 {
+            let batch = (round % N as u32) + 1;
+            for _ in 0..batch {
+                if q.try_push(next_in).is_ok() {
+                    next_in += 1;
+                }
+            }
+            for _ in 0..(batch + round % 2) {
+                if let Some(v) = q.try_pop().unwrap() {
+                    assert_eq!(v, next_out);
+                    next_out += 1;
+                }
+            }
+        }
+        while let Some(v) = q.try_pop().unwrap() {
+            assert_eq!(v, next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_in, next_out);
+        assert!(next_in >= 200);
+    }
+    laps::<1>();
+    laps::<2>();
+    laps::<3>();
+    laps::<8>();
+}
+
+#[test]
+fn timeouts_expire_on_a_full_or_empty_queue() {
+    let q = ShmQueue::<u8, 1>::new();
+    let start = Instant::now();
+    let err = q.pop_timeout(Duration::from_millis(20)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    q.push(1);
+    let start = Instant::now();
+    assert_eq!(q.push_timeout(2, Duration::from_millis(20)), Err(2));
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    assert_eq!(q.pop_timeout(Duration::from_millis(20)).unwrap(), 1);
+}
+
+#[test]
+fn threads_get_every_item_exactly_once_in_producer_order() {
+    const PRODUCERS: u64 = 3;
+    const CONSUMERS: usize = 3;
+    let per = if cfg!(miri) { 50 } else { 20_000 };
+    let q = ShmQueue::<u64, 8>::new();
+    let seen: Vec<Vec<u64>> = std::thread::scope(|s| {
+        for p in 0..PRODUCERS {
+            let q = &q;
+            s.spawn(move || {
+                for i in 0..per {
+                    q.push(p << 32 | i);
+                }
+            });
+        }
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|c| {
+                let q = &q;
+                s.spawn(move || {
+                    let mut got = Vec::new();
+                    let mut last = [None::<u64>; PRODUCERS as usize];
+                    // Consumer 0 blocks, the others spin: both paths.
+                    loop {
+                        let item = if c == 0 {
+                            q.pop_timeout(Duration::from_millis(200)).ok()
+                        } else {
+                            let deadline = Instant::now() + Duration::from_millis(200);
+                            loop {
+                                if let Some(v) = q.try_pop().unwrap() {
+                                    break Some(v);
+                                }
+                                if Instant::now() > deadline {
+                                    break None;
+                                }
+                                std::thread::yield_now();
+                            }
+                        };
+                        let Some(item) = item else { break got };
+                        let (p, i) = ((item >> 32) as usize, item & 0xffff_ffff);
+                        assert!(
+                            last[p].is_none_or(|l| l < i),
+                            "producer {p}: {i} after {last:?}"
+                        );
+                        last[p] = Some(i);
+                        got.push(item);
+                    }
+                })
+            })
+            .collect();
+        consumers.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let all: Vec<u64> = seen.into_iter().flatten().collect();
+    let unique: HashSet<u64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "an item was delivered twice");
+    assert_eq!(all.len() as u64, PRODUCERS * per, "an item was lost");
+}
+
+#[test]
+fn blocked_consumers_wake_for_each_push() {
+    let q = Arc::new(ShmQueue::<u32, 4>::new());
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || q.pop_timeout(Duration::from_secs(30)).unwrap())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    q.push(1);
+    q.push(2);
+    let mut got: Vec<u32> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+    got.sort();
+    assert_eq!(got, [1, 2]);
+}
+
+#[test]
+fn a_blocked_producer_wakes_when_a_slot_frees() {
+    let q = Arc::new(ShmQueue::<u32, 1>::new());
+    q.push(1);
+    let producer = {
+        let q = Arc::clone(&q);
+        std::thread::spawn(move || q.push_timeout(2, Duration::from_secs(30)))
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(q.pop().unwrap(), 1);
+    assert_eq!(producer.join().unwrap(), Ok(()));
+    assert_eq!(q.pop().unwrap(), 2);
+}
+
+#[test]
+fn a_panic_while_writing_in_place_skips_the_slot() {
+    let q = ShmQueue::<[u32; 4], 4>::new();
+    q.push([1; 4]);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        q.push_with(|item| {
+            item[0] = 7;
+            panic!("half-written");
+        })
+    }));
+    assert!(panicked.is_err());
+    q.push_with(|item| *item = [3; 4]);
+    assert_eq!(q.pop().unwrap(), [1; 4]);
+    assert_eq!(
+        q.pop().unwrap(),
+        [3; 4],
+        "the half-written item is never seen"
+    );
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+#[test]
+fn a_panic_while_reading_in_place_consumes_the_item() {
+    let q = ShmQueue::<u64, 2>::new();
+    q.push(1);
+    q.push(2);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        q.pop_with(|_| panic!("reader failed"))
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(q.try_pop().unwrap(), Some(2));
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+#[test]
+fn an_invalid_item_is_an_error_then_the_next_item_comes() {
+    let q = ShmQueue::<bool, 4>::new();
+    q.push(true);
+    q.push(false);
+    // Forge the first item's byte, as a process outside the protocol could.
+    q.slots[0].value.with_mut(|slot| {
+        // SAFETY: nobody else uses this queue; the slot holds a published
+        // item, whose byte is overwritten with one no `bool` has.
+        unsafe { slot.cast::<u8>().write(2) }
+    });
+    let err = q.try_pop().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidValue);
+    assert!(err.to_string().contains("bool"), "{err}");
+    assert_eq!(q.try_pop().unwrap(), Some(false));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a process")]
+fn a_producer_dead_after_its_claim_is_skipped_by_a_blocked_consumer() {
+    let q = ShmQueue::<u32, 4>::new();
+    q.record_namespace(owner::me().ns);
+    // A producer that died between its claim and its publishing store.
+    let Claim::Got { index, stamp } = q.claim_push(dead_pid()) else {
+        panic!("an empty queue has room")
+    };
+    q.push(2);
+    let start = Instant::now();
+    assert_eq!(q.pop_timeout(Duration::from_secs(10)).unwrap(), 2);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    let word = q.slots[index].word.load(Ordering::Relaxed);
+    assert_eq!(word, ring::next_free(stamp), "the dead claim was released");
+    assert_eq!(
+        q.try_pop().unwrap(),
+        None,
+        "the half-written item never shows"
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a process")]
+fn a_spinning_try_pop_also_skips_a_dead_producer() {
+    let q = ShmQueue::<u32, 4>::new();
+    q.record_namespace(owner::me().ns);
+    let Claim::Got { .. } = q.claim_push(dead_pid()) else {
+        panic!("an empty queue has room")
+    };
+    q.push(5);
+    let start = Instant::now();
+    let got = loop {
+        if let Some(v) = q.try_pop().unwrap() {
+            break v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "stuck behind a dead producer"
+        );
+    };
+    assert_eq!(got, 5);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a process")]
+fn a_consumer_dead_after_its_claim_frees_its_slot_for_producers() {
+    let q = ShmQueue::<u32, 1>::new();
+    q.record_namespace(owner::me().ns);
+    q.push(1);
+    let Claim::Got { .. } = q.claim_pop(dead_pid()) else {
+        panic!("an item was pushed")
+    };
+    // Full until the dead consumer's slot is released.
+    assert_eq!(q.push_timeout(2, Duration::from_secs(10)), Ok(()));
+    assert_eq!(
+        q.try_pop().unwrap(),
+        Some(2),
+        "item 1 is lost, never seen twice"
+    );
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+#[test]
+fn a_live_claimer_is_never_skipped() {
+    let q = ShmQueue::<u32, 2>::new();
+    q.record_namespace(owner::me().ns);
+    // Claimed by this very process, which is alive: waiting times out.
+    let Claim::Got { index, stamp } = q.claim_push(owner::me().pid) else {
+        panic!("an empty queue has room")
+    };
+    q.push(9);
+    let err = q.pop_timeout(Duration::from_millis(30)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    q.slots[index].value.with_mut(|slot| {
+        // SAFETY: this test claimed the slot: nobody else accesses it.
+        unsafe { slot.cast::<u32>().write(8) }
+    });
+    q.publish(index, stamp);
+    assert_eq!(q.pop().unwrap(), 8);
+    assert_eq!(q.pop().unwrap(), 9);
+}
+
+#[test]
+fn users_of_another_namespace_make_nobody_judge() {
+    let q = ShmQueue::<u32, 2>::new();
+    q.record_namespace(owner::me().ns ^ 1);
+    q.record_namespace(owner::me().ns);
+    assert_eq!(q.waits.0.users_ns.load(Ordering::Relaxed), MIXED_NS);
+    let Claim::Got { index, .. } = q.claim_push(u32::MAX - 1) else {
+        panic!("an empty queue has room")
+    };
+    let word = q.slots[index].word.load(Ordering::Relaxed);
+    assert!(!q.claimer_dead(index, word, &owner::me()));
+}
+
+#[test]
+fn the_fingerprint_depends_on_capacity_and_item_and_opens_read_no_slot() {
+    assert_ne!(
+        ShmQueue::<u64, 4>::FINGERPRINT,
+        ShmQueue::<u64, 8>::FINGERPRINT
+    );
+    assert_ne!(
+        ShmQueue::<u64, 4>::FINGERPRINT,
+        ShmQueue::<i64, 4>::FINGERPRINT
+    );
+    // Items are protocol data: a typed open never checks them, even for a
+    // type with invalid bit patterns.
+    assert!(!ShmQueue::<bool, 4>::LAYOUT.needs_check());
+    assert!(crate::layout::zeros_are_valid::<
+        ShmQueue<core::num::NonZeroU32, 4>,
+    >());
+    // No drop glue (a `SharedSafe` promise).
+    assert!(!core::mem::needs_drop::<ShmQueue<u64, 4>>());
+}

@@ -1,0 +1,219 @@
+//! ShmQueue across processes: exactly-once delivery with per-producer order
+//! (4 producers x 4 consumers), timeouts against another process, and
+//! zero-copy 1 MiB items in a zeroed named segment.
+//!
+//! The test harness runs tests on several threads, so children are forked
+//! with `fork_unchecked`; each child touches only shared memory and this
+//! crate's queue, and reports failure by exit code. Sizes: `QUEUE_ITEMS`
+//! (default 100 000 items in all) scales the exactly-once test; the script
+//! `scripts/queue-stress.sh` runs it with 1 000 000.
+
+use shm_runtime::process::Child;
+use shm_runtime::queue::ShmQueue;
+use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+const JOIN: Duration = Duration::from_secs(120);
+
+fn fork(child: impl FnOnce()) -> Child {
+    // SAFETY: every child in this file touches only shared memory, atomics
+    // and shm_runtime's queue, then returns or _exits.
+    unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
+}
+
+/// An item: who pushed it, its number, and a check word that a torn item
+/// (halves of two items) would not match.
+#[derive(SharedSafe, Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C)]
+struct Item {
+    producer: u32,
+    seq: u32,
+    check: u64,
+}
+
+impl Item {
+    fn new(producer: u32, seq: u32) -> Item {
+        Item {
+            producer,
+            seq,
+            check: Item::check_of(producer, seq),
+        }
+    }
+
+    fn check_of(producer: u32, seq: u32) -> u64 {
+        (u64::from(producer) << 32 | u64::from(seq)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5
+    }
+
+    fn is_whole(&self) -> bool {
+        self.check == Item::check_of(self.producer, self.seq)
+    }
+}
+
+#[derive(SharedSafe, bytemuck::Zeroable)]
+#[repr(C)]
+struct Run {
+    queue: ShmQueue<Item, 64>,
+    /// Items popped, by all consumers.
+    popped: AtomicU64,
+}
+
+fn total_items() -> u64 {
+    std::env::var("QUEUE_ITEMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn queue_4_producers_4_consumers_deliver_every_item_once_in_producer_order() {
+    const PRODUCERS: u32 = 4;
+    const CONSUMERS: usize = 4;
+    let per = (total_items() / u64::from(PRODUCERS)) as u32;
+    let total = u64::from(per) * u64::from(PRODUCERS);
+    let run = Shared::<Run>::anonymous_zeroed().unwrap();
+    // How often each item was popped: must end at exactly 1 each.
+    let seen = Shared::<[AtomicU8]>::slice_zeroed(total as usize).unwrap();
+    let start = Instant::now();
+    let consumers: Vec<Child> = (0..CONSUMERS)
+        .map(|c| {
+            fork(|| {
+                let mut last = [None::<u32>; PRODUCERS as usize];
+                while run.popped.load(Ordering::Relaxed) < total {
+                    // Half the consumers block, half spin on `try_pop`.
+                    let item = if c % 2 == 0 {
+                        match run.queue.pop_timeout(Duration::from_millis(50)) {
+                            Ok(item) => item,
+                            Err(e) if e.kind() == ErrorKind::TimedOut => continue,
+                            Err(_) => shm_workspace::exit_child(2),
+                        }
+                    } else {
+                        match run.queue.try_pop() {
+                            Ok(Some(item)) => item,
+                            Ok(None) => {
+                                std::hint::spin_loop();
+                                continue;
+                            }
+                            Err(_) => shm_workspace::exit_child(2),
+                        }
+                    };
+                    if !item.is_whole() || item.producer >= PRODUCERS || item.seq >= per {
+                        shm_workspace::exit_child(3);
+                    }
+                    let p = item.producer as usize;
+                    if last[p].is_some_and(|l| l >= item.seq) {
+                        shm_workspace::exit_child(4); // out of producer order
+                    }
+                    last[p] = Some(item.seq);
+                    let index = p * per as usize + item.seq as usize;
+                    if seen[index].fetch_add(1, Ordering::Relaxed) != 0 {
+                        shm_workspace::exit_child(5); // delivered twice
+                    }
+                    run.popped.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let queue = &run.queue;
+    let producers: Vec<Child> = (0..PRODUCERS)
+        .map(|p| {
+            fork(move || {
+                for seq in 0..per {
+                    // Half blocking pushes, half in-place writes.
+                    if seq % 2 == 0 {
+                        queue.push(Item::new(p, seq));
+                    } else {
+                        queue.push_with(|slot| *slot = Item::new(p, seq));
+                    }
+                }
+            })
+        })
+        .collect();
+    for child in producers.into_iter().chain(consumers) {
+        child.join(JOIN).unwrap();
+    }
+    assert_eq!(run.popped.load(Ordering::Relaxed), total);
+    let missing = seen
+        .iter()
+        .filter(|s| s.load(Ordering::Relaxed) != 1)
+        .count();
+    assert_eq!(missing, 0, "items not delivered exactly once");
+    assert!(run.queue.is_empty());
+    eprintln!("{total} items, 4 -> 4 processes, in {:?}", start.elapsed());
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn queue_timeouts_hold_against_another_process_then_deliver() {
+    let q = Shared::<ShmQueue<u64, 2>>::anonymous_zeroed().unwrap();
+    // Empty: a pop times out after its timeout, not much later.
+    let start = Instant::now();
+    let err = q.pop_timeout(Duration::from_millis(30)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(30), "{waited:?}");
+    // A child pushes after 50 ms: a pop with a long timeout gets it.
+    let child = fork(|| {
+        std::thread::sleep(Duration::from_millis(50));
+        q.push(7);
+        // Then fills the queue and waits for room with a timeout that the
+        // parent lets expire once, then frees.
+        q.push(8);
+        q.push(9);
+        if q.push_timeout(10, Duration::from_millis(30)) != Err(10) {
+            shm_workspace::exit_child(3);
+        }
+        if q.push_timeout(11, Duration::from_secs(30)).is_err() {
+            shm_workspace::exit_child(4);
+        }
+    });
+    assert_eq!(q.pop_timeout(Duration::from_secs(30)).unwrap(), 7);
+    // Let the child's short push_timeout expire on the full queue.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(q.pop_timeout(Duration::from_secs(30)).unwrap(), 8);
+    child.join(JOIN).unwrap();
+    assert_eq!(q.try_pop().unwrap(), Some(9));
+    assert_eq!(q.try_pop().unwrap(), Some(11));
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+/// A 1 MiB frame: its bytes and a sum over them.
+#[derive(SharedSafe, Clone, Copy, bytemuck::AnyBitPattern)]
+#[repr(C)]
+struct Frame {
+    number: u64,
+    bytes: [u8; 1 << 20],
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "maps a named segment and forks")]
+fn queue_1_mib_items_go_zero_copy_through_a_zeroed_named_segment() {
+    let name = format!("/shmrt-queue-frames-{}", std::process::id());
+    let segment = Segment::posix(&name).remove_on_drop(true);
+    // 4 MiB of slots: created zeroed in the segment, never on the stack.
+    let frames = segment.create_zeroed::<ShmQueue<Frame, 4>>().unwrap();
+    const FRAMES: u64 = 16;
+    let child = fork(|| {
+        let segment = Segment::posix(&name);
+        let Ok(frames) = segment.open::<ShmQueue<Frame, 4>>() else {
+            shm_workspace::exit_child(2)
+        };
+        for number in 0..FRAMES {
+            frames.push_with(|frame| {
+                frame.number = number;
+                frame.bytes.fill(number as u8);
+            });
+        }
+    });
+    for number in 0..FRAMES {
+        let ok = frames
+            .pop_with(|frame| {
+                frame.number == number && frame.bytes.iter().all(|&b| b == number as u8)
+            })
+            .unwrap();
+        assert!(ok, "frame {number} arrived whole and in order");
+    }
+    child.join(JOIN).unwrap();
+    assert!(frames.is_empty());
+}
