@@ -574,6 +574,29 @@ fn values_land_in_shared_memory_with_zeroed_padding() {
     assert_eq!(padding_of(bytes), &[0; 7]);
 }
 
+/// A `SeqLock` of a padded type stores only the value's data bytes: the
+/// padding of a value from a dirty stack never reaches shared memory.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn seqlock_writes_of_a_padded_value_leave_no_stack_bytes() {
+    let lock = Shared::anonymous(shm_runtime::SeqLock::new(dirty_padded())).unwrap();
+    let value = |lock: &shm_runtime::SeqLock<Padded>| {
+        let base: *const shm_runtime::SeqLock<Padded> = lock;
+        // SAFETY: the value follows the 16 bytes of the sequence and the
+        // namespace word; no one writes the lock during the copy (this
+        // thread is its only user), and shared memory bytes are initialized.
+        unsafe { std::slice::from_raw_parts(base.cast::<u8>().add(16), size_of::<Padded>()) }
+            .to_vec()
+    };
+    assert_eq!(padding_of(&value(&lock)), &[0; 7], "created");
+    lock.write(dirty_padded());
+    assert_eq!(padding_of(&value(&lock)), &[0; 7], "after write");
+    lock.update(|v| *v = dirty_padded());
+    assert_eq!(padding_of(&value(&lock)), &[0; 7], "after update");
+    let read = lock.read();
+    assert_eq!((read.tag, read.values), (1, [2; 8]));
+}
+
 #[test]
 fn layouts_describe_what_checks_need() {
     fn needs(layout: &TypeLayout) -> bool {
