@@ -272,7 +272,7 @@ impl fmt::Display for ErrorKind {
         f.write_str(match self {
             ErrorKind::Os => "operating system error",
             ErrorKind::InvalidSize => "invalid size or alignment",
-            ErrorKind::OutOfMemory => "out of memory or space",
+            ErrorKind::OutOfMemory => "out of memory or space, or a limit reached",
             ErrorKind::PermissionDenied => "permission denied",
             ErrorKind::NotFound => "not found",
             ErrorKind::AlreadyExists => "already exists",

@@ -716,6 +716,70 @@ pub(crate) fn for_each_data_run(layout: &TypeLayout, mut run: impl FnMut(usize, 
     }
 }
 
+/// How many ranges of data bytes [`DataRuns`] holds.
+pub(crate) const MAX_DATA_RUNS: usize = 16;
+
+/// The ranges of a type's data bytes (the bytes that are not padding), as
+/// [`for_each_data_run`] gives them, computed at compile time: up to
+/// [`MAX_DATA_RUNS`]; `complete` is false when the type has more.
+pub(crate) struct DataRuns {
+    /// `(start, end)` of each range, in increasing order; the first `len`.
+    pub(crate) runs: [(usize, usize); MAX_DATA_RUNS],
+    pub(crate) len: usize,
+    pub(crate) complete: bool,
+}
+
+impl DataRuns {
+    pub(crate) const fn of(layout: &TypeLayout) -> DataRuns {
+        let mut runs = DataRuns {
+            runs: [(0, 0); MAX_DATA_RUNS],
+            len: 0,
+            complete: true,
+        };
+        runs.push_data(layout, 0);
+        runs
+    }
+
+    const fn push_data(&mut self, layout: &TypeLayout, at: usize) {
+        if !self.complete || layout.size == 0 {
+            return;
+        }
+        if !layout.has_padding() {
+            self.push(at, at + layout.size);
+            return;
+        }
+        match &layout.kind {
+            LayoutKind::Array { element, len } => {
+                let mut i = 0;
+                while i < *len && self.complete {
+                    self.push_data(element, at + i * element.size);
+                    i += 1;
+                }
+            }
+            LayoutKind::Struct { fields, .. } | LayoutKind::Library { fields, .. } => {
+                let mut i = 0;
+                while i < fields.len() && self.complete {
+                    self.push_data(fields[i].layout, at + fields[i].offset);
+                    i += 1;
+                }
+            }
+            // No padding (handled above).
+            LayoutKind::Scalar(_) | LayoutKind::Enum { .. } => {}
+        }
+    }
+
+    const fn push(&mut self, start: usize, end: usize) {
+        if self.len > 0 && self.runs[self.len - 1].1 == start {
+            self.runs[self.len - 1].1 = end;
+        } else if self.len == MAX_DATA_RUNS {
+            self.complete = false;
+        } else {
+            self.runs[self.len] = (start, end);
+            self.len += 1;
+        }
+    }
+}
+
 fn visit_data(layout: &TypeLayout, at: usize, visit: &mut impl FnMut(usize, usize)) {
     if layout.size == 0 {
         return;
@@ -1165,5 +1229,21 @@ mod tests {
         assert_eq!(runs(u64::LAYOUT), [(0, 8)]);
         assert_eq!(runs(<[Inner; 1]>::LAYOUT), [(0, 1), (4, 8)]);
         assert!(runs(<()>::LAYOUT).is_empty());
+    }
+
+    /// The compile-time ranges are the runtime walk's, up to their
+    /// capacity; beyond it they say they are incomplete.
+    #[test]
+    fn compile_time_data_runs_agree_with_the_walk() {
+        const OUTER: DataRuns = DataRuns::of(Outer::LAYOUT);
+        assert!(OUTER.complete);
+        assert_eq!(OUTER.runs[..OUTER.len], runs(Outer::LAYOUT)[..]);
+        let many = DataRuns::of(<[Inner; 20]>::LAYOUT);
+        // A flag, then each value merged with the next flag.
+        assert_eq!(runs(<[Inner; 20]>::LAYOUT).len(), 21);
+        assert!(!many.complete, "21 ranges do not fit in {MAX_DATA_RUNS}");
+        let few = DataRuns::of(<[Inner; 8]>::LAYOUT);
+        assert!(few.complete);
+        assert_eq!(few.runs[..few.len], runs(<[Inner; 8]>::LAYOUT)[..]);
     }
 }

@@ -176,6 +176,17 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// forget (or die, or panic), the flag stays set and the next locker is told
 /// again: the warning is never lost.
 ///
+/// `lock()?` does not compile in a function that returns
+/// `Box<dyn Error>`: the [`OwnerDied`] holds the guard, which borrows the
+/// mutex. Three calls compose with `?` instead:
+/// [`lock_consistent`](ShmMutex::lock_consistent) (an owner's death is an
+/// error of kind [`OwnerDied`](ErrorKind::OwnerDied); the mutex is unlocked
+/// and stays marked for whoever repairs it),
+/// [`lock_or_repair`](ShmMutex::lock_or_repair) (repairs in the same call)
+/// and [`lock_or_repair_timeout`](ShmMutex::lock_or_repair_timeout) (the
+/// same, bounded). An `OwnerDied` also converts into an [`Error`] with
+/// `Error::from` or `?`.
+///
 /// A *thread* that ends holding the lock (after `mem::forget(guard)`, or
 /// `Box::leak`) while its process lives on keeps it held for good, like a
 /// leaked guard of std's `Mutex`: a `&mut T` derived from a leaked guard

@@ -537,16 +537,26 @@ fn blank<T: SharedSafe>() -> MaybeUninit<T> {
 }
 
 /// Calls `run(start, end)` for every range of `T`'s data bytes (the bytes
-/// that are not padding): one range for a `T` without padding.
+/// that are not padding): one range for a `T` without padding. The ranges
+/// are computed at compile time (up to [`MAX_DATA_RUNS`] of them; a type
+/// with more walks its layout on each copy).
+///
+/// [`MAX_DATA_RUNS`]: crate::layout::MAX_DATA_RUNS
 #[inline(always)]
-fn data_runs<T: SharedSafe>(run: impl FnMut(usize, usize)) {
-    if const { T::LAYOUT.has_padding() } {
-        crate::layout::for_each_data_run(T::LAYOUT, run);
-    } else {
-        let mut run = run;
+fn data_runs<T: SharedSafe>(mut run: impl FnMut(usize, usize)) {
+    if const { !T::LAYOUT.has_padding() } {
         if size_of::<T>() != 0 {
             run(0, size_of::<T>());
         }
+        return;
+    }
+    let runs: &crate::layout::DataRuns = const { &crate::layout::DataRuns::of(T::LAYOUT) };
+    if runs.complete {
+        for &(start, end) in &runs.runs[..runs.len] {
+            run(start, end);
+        }
+    } else {
+        crate::layout::for_each_data_run(T::LAYOUT, run);
     }
 }
 
@@ -558,14 +568,19 @@ fn data_runs<T: SharedSafe>(run: impl FnMut(usize, usize)) {
 #[inline(always)]
 fn split(start: usize, end: usize, mut access: impl FnMut(usize, bool)) {
     let mut at = start;
+    // Bytes up to the first 8-aligned offset, words, then the tail's bytes
+    // (for a value without padding: `size / 8` words from 0, then bytes).
+    while at < end && at & 7 != 0 {
+        access(at, false);
+        at += 1;
+    }
+    while end - at >= 8 {
+        access(at, true);
+        at += 8;
+    }
     while at < end {
-        if at & 7 == 0 && end - at >= 8 {
-            access(at, true);
-            at += 8;
-        } else {
-            access(at, false);
-            at += 1;
-        }
+        access(at, false);
+        at += 1;
     }
 }
 
@@ -733,6 +748,21 @@ mod tests {
         assert!(err.to_string().contains("`on` holds 0x02"), "{err}");
         lock.write(Padded::new(4));
         assert_eq!(lock.read(), Padded::new(4));
+    }
+
+    /// A type with more ranges of data bytes than are computed at compile
+    /// time is copied by walking its layout, as exactly.
+    #[test]
+    fn many_padded_elements_round_trip() {
+        let many: [Padded; 20] = std::array::from_fn(|i| Padded::new(i as u64));
+        let mut runs = 0;
+        data_runs::<[Padded; 20]>(|_, _| runs += 1);
+        assert!(runs > crate::layout::MAX_DATA_RUNS, "{runs} ranges");
+        let lock = SeqLock::new(many);
+        assert_eq!(lock.read(), many);
+        let more: [Padded; 20] = std::array::from_fn(|i| Padded::new(100 + i as u64));
+        lock.write(more);
+        assert_eq!(lock.read(), more);
     }
 
     /// Readers and writers split a padded value into the same accesses:
