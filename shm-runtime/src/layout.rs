@@ -1235,9 +1235,9 @@ mod tests {
     /// capacity; beyond it they say they are incomplete.
     #[test]
     fn compile_time_data_runs_agree_with_the_walk() {
-        const OUTER: DataRuns = DataRuns::of(Outer::LAYOUT);
-        assert!(OUTER.complete);
-        assert_eq!(OUTER.runs[..OUTER.len], runs(Outer::LAYOUT)[..]);
+        let outer = const { DataRuns::of(Outer::LAYOUT) };
+        assert!(outer.complete);
+        assert_eq!(outer.runs[..outer.len], runs(Outer::LAYOUT)[..]);
         let many = DataRuns::of(<[Inner; 20]>::LAYOUT);
         // A flag, then each value merged with the next flag.
         assert_eq!(runs(<[Inner; 20]>::LAYOUT).len(), 21);
