@@ -302,6 +302,27 @@ fn a_torn_value_is_never_handed_out_by_any_lock_path() {
     assert_eq!(repaired.get(), 9);
     drop(repaired);
     assert!(!m.is_inconsistent());
+
+    // lock_consistent: an error (saying the value is torn), no guard; the
+    // mutex stays marked, and the torn value is still refused after it.
+    die_leaving_torn(&m, 0);
+    let err = m.lock_consistent().err().expect("an error");
+    assert_eq!(err.kind(), shm_runtime::ErrorKind::OwnerDied, "{err}");
+    assert!(err.to_string().contains("not even a valid value"), "{err}");
+    assert!(m.is_inconsistent());
+    assert!(m.lock().unwrap_err().into_inner().is_err(), "still torn");
+
+    // lock_or_repair_timeout: as lock_or_repair, bounded.
+    let repaired = m
+        .lock_or_repair_timeout(
+            JOIN,
+            |_| panic!("a torn value reached the repair closure"),
+            || NonZeroU128::new(10).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(repaired.get(), 10);
+    drop(repaired);
+    assert!(!m.is_inconsistent());
 }
 
 #[test]
