@@ -45,7 +45,15 @@ fn usage(msg: impl Into<String>) -> Fail {
 }
 
 fn err(e: shm_runtime::Error) -> Fail {
-    Fail(e.to_string(), 1)
+    // The error, then its causes (the OS error), as error reporters show a
+    // chain: `Display` does not repeat the source.
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        msg.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Fail(msg, 1)
 }
 
 fn main() -> ExitCode {
