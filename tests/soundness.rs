@@ -598,7 +598,6 @@ fn values_land_in_shared_memory_with_zeroed_padding() {
 /// A `SeqLock` of a padded type stores only the value's data bytes: the
 /// padding of a value from a dirty stack never reaches shared memory.
 #[test]
-#[cfg_attr(miri, ignore)]
 fn seqlock_writes_of_a_padded_value_leave_no_stack_bytes() {
     let lock = Shared::anonymous(shm_runtime::SeqLock::new(dirty_padded())).unwrap();
     let value = |lock: &shm_runtime::SeqLock<Padded>| {

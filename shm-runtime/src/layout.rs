@@ -385,7 +385,7 @@ impl TypeLayout {
     }
 
     /// Whether the type has padding bytes, which a plain copy of a value
-    /// leaves uninitialized.
+    /// leaves uninitialized; [`padding`](TypeLayout::padding) says where.
     ///
     /// ```
     /// use shm_runtime::SharedSafe;

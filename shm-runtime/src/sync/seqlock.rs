@@ -59,9 +59,12 @@ use std::time::{Duration, Instant};
 /// every process). A `T` without padding is copied as `size_of::<T>() / 8`
 /// words and a tail of bytes; one with padding (a
 /// [`FixedString<N>`](crate::FixedString) whose `N` is not a multiple of
-/// four, a struct of a `u8` and a `u64`) as the same over each range of its
-/// data bytes. The padding in shared memory keeps what creation left there
-/// (zeroes: see [`Shared`](crate::Shared)).
+/// four, a struct of a `u8` and a `u64`) range by range of its data bytes:
+/// bytes up to an 8-aligned offset, words, then bytes. The ranges are
+/// computed at compile time for up to 16 of them (a type with more, such
+/// as a long array of padded structs, walks its layout on every copy). The
+/// padding in shared memory keeps what creation left there (zeroes: see
+/// [`Shared`](crate::Shared)).
 ///
 /// The copy lives in a `MaybeUninit<T>` (zeroed first when `T` has padding)
 /// and becomes a `T` only once validated, when its bytes are exactly those
