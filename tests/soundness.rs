@@ -306,7 +306,7 @@ fn a_torn_value_is_never_handed_out_by_any_lock_path() {
     // lock_consistent: an error (saying the value is torn), no guard; the
     // mutex stays marked, and the torn value is still refused after it.
     die_leaving_torn(&m, 0);
-    let err = m.lock_consistent().err().expect("an error");
+    let err = m.lock_consistent().expect_err("an error");
     assert_eq!(err.kind(), shm_runtime::ErrorKind::OwnerDied, "{err}");
     assert!(err.to_string().contains("not even a valid value"), "{err}");
     assert!(m.is_inconsistent());
