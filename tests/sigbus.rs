@@ -305,6 +305,11 @@ fn locks_and_waits_in_a_truncated_mapping_report_it() {
         }
         let truncated = |r: Result<(), shm_runtime::Error>| matches!(r, Err(e) if e.kind() == ErrorKind::Truncated);
         if !truncated(view.mutex.lock_timeout(short).map(drop))
+            || !truncated(
+                view.mutex
+                    .lock_or_repair_timeout(short, |_| {}, || 0)
+                    .map(drop),
+            )
             || !truncated(view.event.wait_timeout(short))
             || !truncated(view.semaphore.acquire_timeout(short))
             || !truncated(view.seqlock.read_timeout(short).map(drop))

@@ -302,6 +302,27 @@ fn a_torn_value_is_never_handed_out_by_any_lock_path() {
     assert_eq!(repaired.get(), 9);
     drop(repaired);
     assert!(!m.is_inconsistent());
+
+    // lock_consistent: an error (saying the value is torn), no guard; the
+    // mutex stays marked, and the torn value is still refused after it.
+    die_leaving_torn(&m, 0);
+    let err = m.lock_consistent().expect_err("an error");
+    assert_eq!(err.kind(), shm_runtime::ErrorKind::OwnerDied, "{err}");
+    assert!(err.to_string().contains("not even a valid value"), "{err}");
+    assert!(m.is_inconsistent());
+    assert!(m.lock().unwrap_err().into_inner().is_err(), "still torn");
+
+    // lock_or_repair_timeout: as lock_or_repair, bounded.
+    let repaired = m
+        .lock_or_repair_timeout(
+            JOIN,
+            |_| panic!("a torn value reached the repair closure"),
+            || NonZeroU128::new(10).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(repaired.get(), 10);
+    drop(repaired);
+    assert!(!m.is_inconsistent());
 }
 
 #[test]
@@ -572,6 +593,28 @@ fn values_land_in_shared_memory_with_zeroed_padding() {
     // SAFETY: the lock is held; the bytes were all written (zeroed padding).
     let bytes = unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size_of::<Padded>()) };
     assert_eq!(padding_of(bytes), &[0; 7]);
+}
+
+/// A `SeqLock` of a padded type stores only the value's data bytes: the
+/// padding of a value from a dirty stack never reaches shared memory.
+#[test]
+fn seqlock_writes_of_a_padded_value_leave_no_stack_bytes() {
+    let lock = Shared::anonymous(shm_runtime::SeqLock::new(dirty_padded())).unwrap();
+    let value = |lock: &shm_runtime::SeqLock<Padded>| {
+        let base: *const shm_runtime::SeqLock<Padded> = lock;
+        // SAFETY: the value follows the 16 bytes of the sequence and the
+        // namespace word; no one writes the lock during the copy (this
+        // thread is its only user), and shared memory bytes are initialized.
+        unsafe { std::slice::from_raw_parts(base.cast::<u8>().add(16), size_of::<Padded>()) }
+            .to_vec()
+    };
+    assert_eq!(padding_of(&value(&lock)), &[0; 7], "created");
+    lock.write(dirty_padded());
+    assert_eq!(padding_of(&value(&lock)), &[0; 7], "after write");
+    lock.update(|v| *v = dirty_padded());
+    assert_eq!(padding_of(&value(&lock)), &[0; 7], "after update");
+    let read = lock.read();
+    assert_eq!((read.tag, read.values), (1, [2; 8]));
 }
 
 #[test]

@@ -433,3 +433,136 @@ fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 }
+
+/// A child that takes the lock, half-updates the pair, says so, and dies
+/// holding it (as a crash would).
+fn die_mid_update(state: &Crash) {
+    let mut child = fork(|| {
+        let mut pair = match state.pair.lock() {
+            Ok(guard) => guard,
+            Err(_) => exit_child(2),
+        };
+        pair.a += 1; // half an update: `b` should follow
+        state.holding.set();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    state
+        .holding
+        .wait_timeout(Duration::from_secs(30))
+        .expect("the child took the lock");
+    child.kill().unwrap();
+}
+
+/// Adds one to both halves of the pair with `?` in a function returning
+/// `Box<dyn Error>` (what `lock()?` cannot do: its error borrows the mutex).
+fn add_one(state: &Crash) -> Result<u64, Box<dyn std::error::Error>> {
+    let mut pair = state.pair.lock_consistent()?;
+    pair.a += 1;
+    pair.b += 1;
+    Ok(pair.a)
+}
+
+/// `lock_consistent` composes with `?`; after an owner's death it is an
+/// error of kind `OwnerDied` that leaves the mutex unlocked and still marked
+/// inconsistent, so that `lock` and `lock_or_repair` still see the death.
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn sync_mutex_lock_consistent_reports_an_owners_death_and_keeps_the_mark() {
+    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    assert_eq!(add_one(&state).unwrap(), 1);
+    die_mid_update(&state);
+
+    let err = add_one(&state).unwrap_err();
+    let err = err
+        .downcast::<shm_runtime::Error>()
+        .expect("an shm_runtime::Error");
+    assert_eq!(err.kind(), ErrorKind::OwnerDied, "{err}");
+    assert!(err.to_string().contains("died"), "{err}");
+    assert!(state.pair.is_inconsistent());
+    // Unlocked again (a try_lock gets it at once) and still marked: every
+    // later locker is told, until one repairs.
+    for _ in 0..2 {
+        match state.pair.try_lock() {
+            Err(shm_runtime::sync::TryLockError::OwnerDied(died)) => drop(died),
+            Err(other) => panic!("expected OwnerDied, got {other:?}"),
+            Ok(_) => panic!("expected OwnerDied, got the lock"),
+        }
+    }
+    assert_eq!(
+        state.pair.lock_consistent().err().expect("an error").kind(),
+        ErrorKind::OwnerDied
+    );
+    let pair = state
+        .pair
+        .lock_or_repair(|p| p.b = p.a, || Pair { a: 0, b: 0 });
+    assert_eq!((pair.a, pair.b), (2, 2));
+    drop(pair);
+    assert_eq!(add_one(&state).unwrap(), 3);
+}
+
+/// `?` on `lock()` in a function returning `shm_runtime::Result` converts an
+/// `OwnerDied` into an error, keeping the mark.
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn sync_mutex_owner_died_converts_into_an_error_with_question_mark() {
+    fn read_a(state: &Crash) -> shm_runtime::Result<u64> {
+        Ok(state.pair.lock()?.a)
+    }
+    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    die_mid_update(&state);
+    let err = read_a(&state).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OwnerDied, "{err}");
+    assert!(state.pair.is_inconsistent());
+    assert!(state.pair.lock().is_err(), "the death is reported again");
+}
+
+/// `lock_or_repair_timeout` takes over a dead owner's lock within its
+/// timeout, runs the repair on the half-updated value, and marks it
+/// consistent; the reset closure is not used for a valid value.
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn sync_mutex_lock_or_repair_timeout_repairs_after_an_owner_died() {
+    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    die_mid_update(&state);
+    let start = Instant::now();
+    let mut repaired = false;
+    let pair = state
+        .pair
+        .lock_or_repair_timeout(
+            Duration::from_secs(30),
+            |p| {
+                assert_eq!((p.a, p.b), (1, 0), "the half-updated value");
+                p.b = p.a;
+                repaired = true;
+            },
+            || panic!("a valid value is repaired, not reset"),
+        )
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!((pair.a, pair.b), (1, 1));
+    drop(pair);
+    assert!(repaired);
+    assert!(!state.pair.is_inconsistent());
+    assert!(state.pair.try_lock().is_ok(), "consistent and free again");
+}
+
+/// Locking twice from one thread is `WouldDeadlock` for `lock_consistent`
+/// and `lock_or_repair_timeout`, never a panic or a hang.
+#[test]
+#[cfg_attr(miri, ignore = "reads /proc for this process's start time")]
+fn sync_mutex_lock_consistent_by_the_holder_is_would_deadlock() {
+    let m = Shared::anonymous(ShmMutex::new(0u32)).unwrap();
+    let held = m.lock().unwrap();
+    assert_eq!(
+        m.lock_consistent().unwrap_err().kind(),
+        ErrorKind::WouldDeadlock
+    );
+    let err = m
+        .lock_or_repair_timeout(Duration::from_secs(30), |_| {}, || 0)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WouldDeadlock);
+    drop(held);
+    assert!(m.lock_consistent().is_ok());
+}

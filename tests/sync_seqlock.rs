@@ -205,3 +205,73 @@ fn sync_seqlock_a_zombie_writer_is_taken_over() {
     assert_eq!(shared.sample.read().words[0], 2);
     drop(child); // reaps it
 }
+
+/// A record with padding (after `tag`, inside `name`, at the end): what
+/// `SeqLock` took only once it copied data bytes alone.
+#[derive(Clone, Copy, Debug, PartialEq, SharedSafe, bytemuck::Zeroable)]
+#[repr(C)]
+struct Record {
+    tag: u8,
+    count: u64,
+    name: shm_runtime::FixedString<5>,
+    odd: bool,
+}
+
+impl Record {
+    fn new(i: u64) -> Record {
+        let mut name = shm_runtime::FixedString::new();
+        name.push_str(&format!("{:05}", i % 100_000));
+        Record {
+            tag: i as u8,
+            count: i,
+            name,
+            odd: i % 2 == 1,
+        }
+    }
+}
+
+#[derive(SharedSafe, bytemuck::Zeroable)]
+#[repr(C)]
+struct Records {
+    record: SeqLock<Record>,
+    stop: AtomicBool,
+}
+
+/// A writer process keeps replacing a padded record while a reader process
+/// checks that every read is one record the writer wrote whole.
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn sync_seqlock_a_padded_record_is_never_torn_across_processes() {
+    const READS: u64 = 300_000;
+    let shared = Shared::<Records>::anonymous_zeroed().unwrap();
+    shared.record.write(Record::new(1));
+    let writer = fork(|| {
+        let mut i = 1u64;
+        while !shared.stop.load(Ordering::Relaxed) {
+            i += 1;
+            if i.is_multiple_of(3) {
+                shared.record.update(|r| *r = Record::new(r.count + 1));
+                i += 1;
+            } else {
+                shared.record.write(Record::new(i));
+            }
+        }
+    });
+    let reader = fork(|| {
+        let mut last = 0;
+        for _ in 0..READS {
+            let r = shared.record.read();
+            if r != Record::new(r.count) || r.count < last {
+                exit_child(2);
+            }
+            last = r.count;
+        }
+    });
+    let read = reader.join(JOIN);
+    shared.stop.store(true, Ordering::Relaxed);
+    writer.join(JOIN).unwrap();
+    read.unwrap();
+    let r = shared.record.read();
+    assert_eq!(r, Record::new(r.count));
+    assert!(r.count > 1, "the writer wrote");
+}

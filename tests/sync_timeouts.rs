@@ -94,3 +94,36 @@ fn sync_timeout_semaphore_acquire_timeout() {
     assert_eq!(err.kind(), ErrorKind::TimedOut);
     assert_bounded(start);
 }
+
+/// `lock_or_repair_timeout` on a mutex that a live process holds times out
+/// within its bound, running neither closure.
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn sync_timeout_lock_or_repair_timeout_on_a_mutex_held_by_another_process() {
+    let held = Shared::<Held>::anonymous_zeroed().unwrap();
+    drop(held.mutex.lock().unwrap());
+    let child = fork(|| {
+        let _guard = held.mutex.lock();
+        held.holding.set();
+        let _ = held.release.wait_timeout(Duration::from_secs(60));
+    });
+    held.holding.wait_timeout(Duration::from_secs(30)).unwrap();
+    let start = Instant::now();
+    let err = held
+        .mutex
+        .lock_or_repair_timeout(
+            SHORT,
+            |_| panic!("nothing to repair"),
+            || panic!("nothing to reset"),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert_bounded(start);
+    held.release.set();
+    child.join(Duration::from_secs(60)).unwrap();
+    let guard = held
+        .mutex
+        .lock_or_repair_timeout(SHORT, |_| panic!("consistent"), || 0)
+        .unwrap();
+    assert_eq!(*guard, 0);
+}

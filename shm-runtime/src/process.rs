@@ -547,6 +547,7 @@ impl Child {
             ),
             io::Error::from_raw_os_error(libc::ECHILD),
         )
+        .explained()
     }
 
     fn waitpid(&mut self, flags: libc::c_int) -> Result<Option<ExitStatus>> {

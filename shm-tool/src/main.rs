@@ -204,8 +204,20 @@ struct Fail(Option<String>, u8);
 
 impl From<shm_runtime::Error> for Fail {
     fn from(e: shm_runtime::Error) -> Fail {
-        Fail(Some(e.to_string()), 1)
+        Fail(Some(chain(&e)), 1)
     }
+}
+
+/// The error, then its causes (the OS error), as error reporters show a
+/// chain: an error's `Display` does not repeat its source.
+fn chain(e: &shm_runtime::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        msg.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    msg
 }
 
 fn main() -> ExitCode {
@@ -536,11 +548,11 @@ fn rm(args: RmArgs) -> Result<(), Fail> {
 
 /// Removes one named object; says what it removed, or why not.
 fn remove_one(target: &Target, force: bool) -> Result<String, String> {
-    let info = target.inspect().map_err(|e| e.to_string())?;
+    let info = target.inspect().map_err(|e| chain(&e))?;
     let name = display_name(&info.location);
     let state = state_text(&info);
     if !info.is_foreign() {
-        info.remove().map_err(|e| e.to_string())?;
+        info.remove().map_err(|e| chain(&e))?;
         return Ok(format!("{name} ({}, {state})", type_text(&info)));
     }
     if !force {
@@ -557,7 +569,7 @@ fn remove_one(target: &Target, force: bool) -> Result<String, String> {
         }
         _ => info.remove(),
     };
-    result.map_err(|e| e.to_string())?;
+    result.map_err(|e| chain(&e))?;
     Ok(format!("{name} ({state}, forced)"))
 }
 

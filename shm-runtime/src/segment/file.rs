@@ -32,7 +32,8 @@ pub(crate) fn open_flags(
                 ErrorKind::PermissionDenied,
                 format!("{doing}: it is a symbolic link, which is not followed (open its target)"),
                 err,
-            ));
+            )
+            .explained());
         }
         return Err(Error::os(doing.to_owned(), err));
     }

@@ -756,7 +756,7 @@ fn open_path(path: &Path, what: &str) -> Result<(Option<Source>, Found)> {
 fn open_path_plain(path: &Path, what: &str) -> Result<(Option<Source>, Found)> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::os(format!("inspecting {what}: no such segment or file"), e)
+            Error::os(format!("inspecting {what}: no such segment or file"), e).explained()
         } else {
             Error::os(format!("inspecting {what}"), e)
         }

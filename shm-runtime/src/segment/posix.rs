@@ -100,7 +100,8 @@ pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<(OwnedFd, 
                 Some(libc::EEXIST) => Error::os(
                     format!("creating {what}: it exists already (open it, or remove it first)"),
                     e,
-                ),
+                )
+                .explained(),
                 _ => Error::os(format!("creating {what}"), e),
             }
         })?;
@@ -125,7 +126,8 @@ pub(crate) fn open(name: &CString, writable: bool, what: &str) -> Result<OwnedFd
         Some(libc::ENOENT) => Error::os(
             format!("opening {what}: no such segment (create it first, or check the name)"),
             e,
-        ),
+        )
+        .explained(),
         Some(libc::EACCES) => Error::os(
             format!(
                 "opening {what} {}: its mode does not allow this user (see `ls -l /dev/shm`)",
@@ -136,7 +138,8 @@ pub(crate) fn open(name: &CString, writable: bool, what: &str) -> Result<OwnedFd
                 }
             ),
             e,
-        ),
+        )
+        .explained(),
         _ => Error::os(format!("opening {what}"), e),
     })
 }

@@ -63,7 +63,8 @@ pub(crate) fn create_unnamed(
             Some(libc::ENOENT) => Err(Error::os(
                 format!("creating {what}: its directory does not exist"),
                 err,
-            )),
+            )
+            .explained()),
             _ => Err(Error::os(format!("creating {what}"), err)),
         };
     }
@@ -285,7 +286,8 @@ impl Link {
                     ErrorKind::AlreadyExists,
                     format!("creating {what}: it exists already (open it, or remove it first)"),
                     err,
-                ),
+                )
+                .explained(),
                 _ => Error::os(format!("publishing {what} under its name"), err),
             });
         }

@@ -293,6 +293,41 @@ impl<G> fmt::Display for OwnerDied<G> {
 #[cfg(target_os = "linux")]
 impl<G> std::error::Error for OwnerDied<G> {}
 
+/// An owner's death as an [`Error`](crate::Error) of kind
+/// [`OwnerDied`](crate::ErrorKind::OwnerDied), for `?`: the guard is
+/// dropped, which unlocks the mutex and leaves it marked inconsistent (a
+/// later `lock` reports the death again, `lock_or_repair` repairs it). The
+/// message says whether the value is even a valid one.
+///
+/// ```
+/// use shm_runtime::{ErrorKind, ShmMutex};
+///
+/// fn read(m: &ShmMutex<u32>) -> shm_runtime::Result<u32> {
+///     Ok(*m.lock()?) // `?` converts an `OwnerDied`
+/// }
+///
+/// let m = ShmMutex::new(5u32);
+/// assert_eq!(read(&m)?, 5);
+/// std::thread::scope(|s| {
+///     let _ = s.spawn(|| { let _g = m.lock(); panic!("mid-update") }).join();
+/// });
+/// assert_eq!(read(&m).unwrap_err().kind(), ErrorKind::OwnerDied);
+/// assert!(m.is_inconsistent()); // still marked
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+#[cfg(target_os = "linux")]
+impl<G> From<OwnerDied<G>> for crate::Error {
+    fn from(died: OwnerDied<G>) -> crate::Error {
+        let message = format!(
+            "locking an ShmMutex: {died}; the lock was released and the mutex stays marked \
+             inconsistent (`lock()` then `mark_consistent`, or `lock_or_repair`, repairs it)"
+        );
+        // Unlocks without marking the data consistent.
+        drop(died);
+        crate::Error::new(crate::ErrorKind::OwnerDied, message)
+    }
+}
+
 /// The value of a lock whose owner died, found not to be a valid value of
 /// its type: no reference to it is ever handed out. The lock is held;
 /// [`reset`](TornValue::reset) replaces the value (and marks the lock

@@ -176,6 +176,17 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 /// forget (or die, or panic), the flag stays set and the next locker is told
 /// again: the warning is never lost.
 ///
+/// `lock()?` does not compile in a function that returns
+/// `Box<dyn Error>`: the [`OwnerDied`] holds the guard, which borrows the
+/// mutex. Three calls compose with `?` instead:
+/// [`lock_consistent`](ShmMutex::lock_consistent) (an owner's death is an
+/// error of kind [`OwnerDied`](ErrorKind::OwnerDied); the mutex is unlocked
+/// and stays marked for whoever repairs it),
+/// [`lock_or_repair`](ShmMutex::lock_or_repair) (repairs in the same call)
+/// and [`lock_or_repair_timeout`](ShmMutex::lock_or_repair_timeout) (the
+/// same, bounded). An `OwnerDied` also converts into an [`Error`] with
+/// `Error::from` or `?`.
+///
 /// A *thread* that ends holding the lock (after `mem::forget(guard)`, or
 /// `Box::leak`) while its process lives on keeps it held for good, like a
 /// leaked guard of std's `Mutex`: a `&mut T` derived from a leaked guard
@@ -537,6 +548,106 @@ impl<T: SharedSafe> ShmMutex<T> {
             Ok(guard) => guard,
             Err(died) => died.into_repaired(repair, reset),
         }
+    }
+
+    /// Locks the mutex like [`lock`](ShmMutex::lock), as a plain
+    /// [`Result`](crate::Result) that composes with `?` in any function
+    /// (also one returning `Box<dyn Error>`, which `lock()?` cannot: its
+    /// [`OwnerDied`] holds the guard, which borrows the mutex).
+    ///
+    /// * The data is consistent: the guard.
+    /// * A previous owner died or panicked holding the lock: an error of
+    ///   kind [`OwnerDied`](ErrorKind::OwnerDied). The lock is released
+    ///   again and the mutex **stays marked inconsistent**, so nothing is
+    ///   lost: the next [`lock`](ShmMutex::lock) (in this process or
+    ///   another) still gets `Err(OwnerDied)`, and
+    ///   [`lock_or_repair`](ShmMutex::lock_or_repair) still repairs.
+    ///   To repair in the same call instead, use `lock_or_repair` or
+    ///   [`lock_or_repair_timeout`](ShmMutex::lock_or_repair_timeout).
+    /// * This thread holds the lock already: an error of kind
+    ///   [`WouldDeadlock`](ErrorKind::WouldDeadlock) instead of `lock`'s
+    ///   panic (where that can be told: see
+    ///   [Threads](ShmMutex#threads-fork-and-the-guard); else it deadlocks,
+    ///   as `lock` does).
+    ///
+    /// Otherwise it waits as `lock` does, as long as it takes. The other
+    /// lock calls convert too: an [`OwnerDied`] becomes this error with
+    /// `Error::from` (or `?` in a function returning
+    /// [`shm_runtime::Result`](crate::Result)), e.g.
+    /// `m.lock_timeout(t)?.map_err(shm_runtime::Error::from)?`.
+    ///
+    /// ```
+    /// use shm_runtime::{ErrorKind, Shared, ShmMutex};
+    ///
+    /// fn add(total: &ShmMutex<u64>, n: u64) -> Result<u64, Box<dyn std::error::Error>> {
+    ///     let mut guard = total.lock_consistent()?;
+    ///     *guard += n;
+    ///     Ok(*guard)
+    /// }
+    ///
+    /// let total = Shared::anonymous(ShmMutex::new(1u64))?;
+    /// assert_eq!(add(&total, 2)?, 3);
+    ///
+    /// // A holder that panics leaves the data inconsistent: an error, and
+    /// // the mark stays for whoever repairs it.
+    /// std::thread::scope(|s| {
+    ///     let _ = s.spawn(|| { let _g = total.lock(); panic!("mid-update") }).join();
+    /// });
+    /// let err = total.lock_consistent().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::OwnerDied);
+    /// assert!(total.lock().is_err());
+    /// let repaired = total.lock_or_repair(|v| *v = 0, || 0);
+    /// assert_eq!(*repaired, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lock_consistent(&self) -> Result<ShmMutexGuard<'_, T>> {
+        match self.acquire(Wait::Forever) {
+            Ok(taken) => Ok(self.guard(taken)?),
+            Err(Busy::ByMe) => Err(Error::new(
+                ErrorKind::WouldDeadlock,
+                "locking an ShmMutex: this thread holds it already",
+            )),
+            Err(Busy::Held) => unreachable!("a lock without a deadline waits until it is taken"),
+        }
+    }
+
+    /// [`lock_or_repair`](ShmMutex::lock_or_repair), waiting at most
+    /// `timeout`: the guard, with the value repaired (or reset, when it is
+    /// torn) if a previous owner died or panicked. Fails as
+    /// [`lock_timeout`](ShmMutex::lock_timeout) does, and runs neither
+    /// closure then: [`TimedOut`](ErrorKind::TimedOut) when the lock is
+    /// still held after `timeout`, [`WouldDeadlock`](ErrorKind::WouldDeadlock)
+    /// when this thread holds it, [`Truncated`](ErrorKind::Truncated) in a
+    /// mapping another process truncated. Never panics (unless a closure
+    /// does).
+    ///
+    /// ```
+    /// use shm_runtime::{ErrorKind, ShmMutex};
+    /// use std::time::Duration;
+    ///
+    /// let m = ShmMutex::new(7u32);
+    /// let guard = m.lock_or_repair_timeout(Duration::from_secs(1), |v| *v = 0, || 0)?;
+    /// assert_eq!(*guard, 7);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let err = m
+    ///             .lock_or_repair_timeout(Duration::from_millis(10), |v| *v = 0, || 0)
+    ///             .unwrap_err();
+    ///         assert_eq!(err.kind(), ErrorKind::TimedOut);
+    ///     });
+    /// });
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn lock_or_repair_timeout(
+        &self,
+        timeout: Duration,
+        repair: impl FnOnce(&mut T),
+        reset: impl FnOnce() -> T,
+    ) -> Result<ShmMutexGuard<'_, T>> {
+        Ok(match self.lock_timeout(timeout)? {
+            Ok(guard) => guard,
+            Err(died) => died.into_repaired(repair, reset),
+        })
     }
 
     /// Whether a previous owner died or panicked and nobody has called

@@ -51,11 +51,35 @@ use std::time::{Duration, Instant};
 ///   `Acquire` fence and loads the sequence again: if both are the same even
 ///   number, no write overlapped the copy.
 ///
-/// Copying `T` as words reads every byte of it, so `T` must have no padding
-/// (uninitialised bytes): hence `T: bytemuck::NoUninit`. The copy lives in a
-/// `MaybeUninit<T>` and becomes a `T` only once validated, when its bytes are
-/// exactly those of a `T` that a writer stored: a torn copy is never a `T`,
-/// so `T` need not accept every bit pattern.
+/// Only the bytes of `T` that are not padding are copied, in and out:
+/// padding bytes are uninitialised in a `T` (reading them would be undefined
+/// behaviour, and writing them would carry the writer's stack into shared
+/// memory), so `T`'s [layout](crate::layout::TypeLayout) tells which bytes
+/// are data, and the split into words and bytes follows from it (the same in
+/// every process). A `T` without padding is copied as `size_of::<T>() / 8`
+/// words and a tail of bytes; one with padding (a
+/// [`FixedString<N>`](crate::FixedString) whose `N` is not a multiple of
+/// four, a struct of a `u8` and a `u64`) range by range of its data bytes:
+/// bytes up to an 8-aligned offset, words, then bytes. The ranges are
+/// computed at compile time for up to 16 of them (a type with more, such
+/// as a long array of padded structs, walks its layout on every copy). The
+/// padding in shared memory keeps what creation left there (zeroes: see
+/// [`Shared`](crate::Shared)).
+///
+/// The copy lives in a `MaybeUninit<T>` (zeroed first when `T` has padding)
+/// and becomes a `T` only once validated, when its bytes are exactly those
+/// of a `T` that a writer stored: a torn copy is never a `T`, so `T` need not
+/// accept every bit pattern.
+///
+/// ```
+/// use shm_runtime::{FixedString, SeqLock, Shared};
+///
+/// // `{ len: u32, bytes: [u8; 5] }`: three bytes of padding.
+/// let status = Shared::anonymous(SeqLock::new(FixedString::<5>::new()))?;
+/// status.write("ready".try_into().unwrap());
+/// assert_eq!(status.read(), "ready");
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
 ///
 /// # A writer that dies
 ///
@@ -141,9 +165,10 @@ fn writer_pid(word: u64) -> u32 {
 
 // SAFETY: (1) an `AtomicU64` and a `T: SharedSafe`: no address. (2)
 // `repr(C)`. (3) no drop glue (`T` has none). (4) the value is only mutated
-// through `&Self` by atomic stores under the writer bit of the sequence. (5)
-// the fingerprint includes `T`'s and the layout.
-unsafe impl<T: SharedSafe + bytemuck::NoUninit> SharedSafe for SeqLock<T> {
+// through `&Self` by atomic stores (of its data bytes, never its padding)
+// under the writer bit of the sequence; `T: Copy` has no interior
+// mutability of its own. (5) the fingerprint includes `T`'s and the layout.
+unsafe impl<T: SharedSafe + Copy> SharedSafe for SeqLock<T> {
     const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
         "SeqLock",
         "SeqLock atomic-words v2",
@@ -160,7 +185,7 @@ unsafe impl<T: SharedSafe + bytemuck::NoUninit> SharedSafe for SeqLock<T> {
 
 // SAFETY: all-zero bytes are sequence 0 (no write in progress), no writer
 // namespace yet, and an all-zero `T`, valid since `T: Zeroable`.
-unsafe impl<T: bytemuck::NoUninit + bytemuck::Zeroable> bytemuck::Zeroable for SeqLock<T> {}
+unsafe impl<T: bytemuck::Zeroable> bytemuck::Zeroable for SeqLock<T> {}
 
 // SAFETY: readers and writers on several threads copy `T`s in and out: that
 // moves `T` values between threads, sound when `T: Send`. There are no
@@ -171,7 +196,7 @@ unsafe impl<T: Send> Sync for SeqLock<T> {}
 impl<T> std::panic::RefUnwindSafe for SeqLock<T> {}
 impl<T> std::panic::UnwindSafe for SeqLock<T> {}
 
-impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
+impl<T: SharedSafe + Copy> SeqLock<T> {
     /// A new sequence lock holding `value`.
     ///
     /// ```
@@ -281,7 +306,7 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         if before & 1 != 0 {
             return Copied::Busy;
         }
-        let mut copy = MaybeUninit::<T>::uninit();
+        let mut copy = blank::<T>();
         // SAFETY: `copy` has room for a `T`.
         unsafe { self.load_into(copy.as_mut_ptr().cast()) };
         fence(Ordering::Acquire);
@@ -293,8 +318,8 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         // holds exactly the bytes last published: a `T` when a writer of
         // this library stored them, but not necessarily when the segment was
         // corrupted or written outside the protocol. Checked, then.
-        // SAFETY: `copy` is initialized (every byte loaded; `T: NoUninit` has
-        // no padding) and private to this thread.
+        // SAFETY: `copy` is initialized (every data byte loaded, the padding
+        // zeroed by `blank`) and private to this thread.
         match unsafe { crate::layout::check_value(copy.as_ptr()) } {
             // SAFETY: checked to be a valid `T`.
             Ok(()) => Copied::Value(unsafe { copy.assume_init() }),
@@ -332,10 +357,10 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         let mut spins = 0u32;
         let (_writing, mut value) = loop {
             let writing = self.begin_write(false);
-            let mut copy = MaybeUninit::<T>::uninit();
+            let mut copy = blank::<T>();
             // SAFETY: we hold the writer bit, and the `Acquire` that took it
-            // saw the previous writer's `Release`: the words hold whole bytes
-            // that were last published (`T: NoUninit`: no padding).
+            // saw the previous writer's `Release`: the data bytes are those
+            // last published (the padding is zeroed by `blank`).
             unsafe { self.load_into(copy.as_mut_ptr().cast()) };
             // SAFETY: `copy` is initialized and private to this thread.
             if unsafe { crate::layout::check_value(copy.as_ptr()) }.is_ok() {
@@ -442,49 +467,123 @@ impl<T: SharedSafe + bytemuck::NoUninit> SeqLock<T> {
         base
     }
 
-    /// Copies the value's bytes into `out` with relaxed atomic loads.
+    /// Copies the value's data bytes (not its padding) into `out` with
+    /// relaxed atomic loads; `out`'s padding bytes are left as they are.
     ///
     /// # Safety
     /// `out` is valid for `size_of::<T>()` bytes of writes.
     unsafe fn load_into(&self, out: *mut u8) {
         let base = self.base();
-        let words = size_of::<T>() / 8;
-        for i in 0..words {
-            // SAFETY: word `i` lies inside the value, is 8-aligned, and is
-            // only ever accessed atomically while shared (see the type docs).
-            let word = unsafe { AtomicU64::from_ptr(base.add(8 * i).cast()) };
-            // SAFETY: `out` has room for `size_of::<T>()` bytes.
-            unsafe {
-                out.add(8 * i)
-                    .cast::<u64>()
-                    .write_unaligned(word.load(Ordering::Relaxed))
-            };
-        }
-        for i in 8 * words..size_of::<T>() {
-            // SAFETY: byte `i` lies inside the value, accessed atomically only.
-            let byte = unsafe { AtomicU8::from_ptr(base.add(i)) };
-            // SAFETY: as above.
-            unsafe { out.add(i).write(byte.load(Ordering::Relaxed)) };
-        }
+        data_runs::<T>(|start, end| {
+            split(start, end, |at, wide| {
+                if wide {
+                    // SAFETY: bytes `at..at + 8` are data bytes of the value,
+                    // 8-aligned (`base` is), and only ever accessed as this
+                    // word while shared (the split is the same everywhere).
+                    let word = unsafe { AtomicU64::from_ptr(base.add(at).cast()) };
+                    // SAFETY: `out` has room for `size_of::<T>()` bytes.
+                    unsafe {
+                        out.add(at)
+                            .cast::<u64>()
+                            .write_unaligned(word.load(Ordering::Relaxed))
+                    };
+                } else {
+                    // SAFETY: byte `at` is a data byte of the value, only
+                    // ever accessed as this byte while shared.
+                    let byte = unsafe { AtomicU8::from_ptr(base.add(at)) };
+                    // SAFETY: as above.
+                    unsafe { out.add(at).write(byte.load(Ordering::Relaxed)) };
+                }
+            })
+        });
     }
 
-    /// Stores `value`'s bytes into the value with relaxed atomic stores.
+    /// Stores `value`'s data bytes (not its padding, which is uninitialised
+    /// in `value`) into the value with relaxed atomic stores.
     ///
     /// # Safety
     /// The caller holds the writer bit.
     unsafe fn store_from(&self, value: &T) {
-        let bytes: &[u8] = bytemuck::bytes_of(value);
+        let src = (value as *const T).cast::<u8>();
         let base = self.base();
-        let words = size_of::<T>() / 8;
-        for i in 0..words {
-            let word = u64::from_ne_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap());
-            // SAFETY: as in `load_into`.
-            unsafe { AtomicU64::from_ptr(base.add(8 * i).cast()) }.store(word, Ordering::Relaxed);
+        data_runs::<T>(|start, end| {
+            split(start, end, |at, wide| {
+                if wide {
+                    // SAFETY: bytes `at..at + 8` of `value` are data bytes of
+                    // a valid `T`, so initialized, and readable through its
+                    // reference.
+                    let word = unsafe { src.add(at).cast::<u64>().read_unaligned() };
+                    // SAFETY: as in `load_into`.
+                    unsafe { AtomicU64::from_ptr(base.add(at).cast()) }
+                        .store(word, Ordering::Relaxed);
+                } else {
+                    // SAFETY: byte `at` of `value` is a data byte: initialized.
+                    let byte = unsafe { src.add(at).read() };
+                    // SAFETY: as in `load_into`.
+                    unsafe { AtomicU8::from_ptr(base.add(at)) }.store(byte, Ordering::Relaxed);
+                }
+            })
+        });
+    }
+}
+
+/// Where a copy of a `T` goes before it is checked: uninitialised when
+/// every byte of it is loaded, zeroed when `T` has padding (which is not
+/// loaded), so that a check that reads any byte reads initialized memory.
+#[inline(always)]
+fn blank<T: SharedSafe>() -> MaybeUninit<T> {
+    if const { T::LAYOUT.has_padding() } {
+        MaybeUninit::zeroed()
+    } else {
+        MaybeUninit::uninit()
+    }
+}
+
+/// Calls `run(start, end)` for every range of `T`'s data bytes (the bytes
+/// that are not padding): one range for a `T` without padding. The ranges
+/// are computed at compile time (up to [`MAX_DATA_RUNS`] of them; a type
+/// with more walks its layout on each copy).
+///
+/// [`MAX_DATA_RUNS`]: crate::layout::MAX_DATA_RUNS
+#[inline(always)]
+fn data_runs<T: SharedSafe>(mut run: impl FnMut(usize, usize)) {
+    if const { !T::LAYOUT.has_padding() } {
+        if size_of::<T>() != 0 {
+            run(0, size_of::<T>());
         }
-        for (i, byte) in bytes.iter().enumerate().skip(8 * words) {
-            // SAFETY: as in `load_into`.
-            unsafe { AtomicU8::from_ptr(base.add(i)) }.store(*byte, Ordering::Relaxed);
+        return;
+    }
+    let runs: &crate::layout::DataRuns = const { &crate::layout::DataRuns::of(T::LAYOUT) };
+    if runs.complete {
+        for &(start, end) in &runs.runs[..runs.len] {
+            run(start, end);
         }
+    } else {
+        crate::layout::for_each_data_run(T::LAYOUT, run);
+    }
+}
+
+/// Splits the bytes `start..end` of a value at an 8-aligned address into the
+/// accesses that copy them: `access(at, true)` for an aligned word
+/// `at..at + 8` inside the range, `access(at, false)` for a single byte.
+/// Readers and writers split alike, so accesses to the same bytes never mix
+/// sizes.
+#[inline(always)]
+fn split(start: usize, end: usize, mut access: impl FnMut(usize, bool)) {
+    let mut at = start;
+    // Bytes up to the first 8-aligned offset, words, then the tail's bytes
+    // (for a value without padding: `size / 8` words from 0, then bytes).
+    while at < end && at & 7 != 0 {
+        access(at, false);
+        at += 1;
+    }
+    while end - at >= 8 {
+        access(at, true);
+        at += 8;
+    }
+    while at < end {
+        access(at, false);
+        at += 1;
     }
 }
 
@@ -520,7 +619,7 @@ fn backoff(spins: &mut u32) {
     *spins = spins.saturating_add(1);
 }
 
-impl<T: SharedSafe + bytemuck::NoUninit + fmt::Debug> fmt::Debug for SeqLock<T> {
+impl<T: SharedSafe + Copy + fmt::Debug> fmt::Debug for SeqLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeqLock")
             .field("value", &self.try_read())
@@ -550,6 +649,139 @@ mod tests {
         lock.write(Odd { a: [9; 13] });
         assert_eq!(lock.try_read().unwrap().a[12], 9);
         assert_eq!(size_of::<SeqLock<Odd>>(), 32);
+    }
+
+    /// A struct with padding after `tag` (7 bytes), inside `name` (3) and
+    /// at the end (3), and a field that needs a check.
+    #[derive(Clone, Copy, Debug, PartialEq, crate::SharedSafe)]
+    #[repr(C)]
+    struct Padded {
+        tag: u8,
+        count: u64,
+        name: crate::FixedString<5>,
+        on: bool,
+    }
+
+    impl Padded {
+        fn new(i: u64) -> Padded {
+            let mut name = crate::FixedString::new();
+            name.push_str(&format!("n{}", i % 1000));
+            Padded {
+                tag: i as u8,
+                count: i,
+                name,
+                on: i % 2 == 1,
+            }
+        }
+    }
+
+    /// The offsets of `Padded`'s padding bytes.
+    fn padding_bytes() -> Vec<usize> {
+        Padded::LAYOUT
+            .padding()
+            .iter()
+            .flat_map(|p| p.offset..p.offset + p.len)
+            .collect()
+    }
+
+    /// A padded type is accepted, and reads, writes and updates copy its
+    /// data bytes exactly. Made by `new` in ordinary memory, its padding is
+    /// uninitialised: Miri reports any read of it.
+    #[test]
+    fn padded_values_round_trip_without_touching_the_padding() {
+        assert!(Padded::LAYOUT.has_padding());
+        assert_eq!(padding_bytes().len(), 7 + 3 + 3);
+        let lock = SeqLock::new(Padded::new(1));
+        assert_eq!(lock.read(), Padded::new(1));
+        lock.write(Padded::new(2));
+        assert_eq!(lock.try_read(), Some(Padded::new(2)));
+        let old = lock.update(|v| {
+            let old = *v;
+            *v = Padded::new(3);
+            old
+        });
+        assert_eq!(old, Padded::new(2));
+        assert_eq!(
+            lock.read_timeout(Duration::from_secs(1)).unwrap(),
+            Padded::new(3)
+        );
+        let strings = SeqLock::new(crate::FixedString::<5>::try_from("abc").unwrap());
+        strings.write("hello".try_into().unwrap());
+        assert_eq!(strings.read(), "hello");
+    }
+
+    /// Writes store data bytes only: what the padding held before (here a
+    /// marker) is left alone, so no byte of the writer's stack can land in
+    /// shared memory.
+    #[test]
+    fn writes_leave_the_padding_alone() {
+        let lock = SeqLock::new(Padded::new(1));
+        let base = lock.value.get().cast::<u8>();
+        for at in padding_bytes() {
+            // SAFETY: a padding byte of the value, written by this thread
+            // only; padding holds any byte.
+            unsafe { base.add(at).write(0xA5) };
+        }
+        for i in 0..10 {
+            lock.write(Padded::new(i));
+            lock.update(|v| v.count += 1);
+        }
+        for at in padding_bytes() {
+            // SAFETY: as above; the byte was written (initialized) above and
+            // only by this thread.
+            assert_eq!(unsafe { base.add(at).read() }, 0xA5, "byte {at}");
+        }
+        let mut last = Padded::new(9);
+        last.count += 1;
+        assert_eq!(lock.read(), last);
+    }
+
+    /// A copy of a padded type is still checked: an invalid `bool` written
+    /// outside the protocol is never handed out.
+    #[test]
+    fn an_invalid_padded_copy_is_refused() {
+        let lock = SeqLock::new(Padded::new(1));
+        let on = offset_of!(Padded, on);
+        // SAFETY: the `bool`'s byte, written by this thread only, while no
+        // one reads the lock.
+        unsafe { lock.value.get().cast::<u8>().add(on).write(2) };
+        assert_eq!(lock.try_read(), None);
+        let err = lock.read_timeout(Duration::from_millis(10)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidValue);
+        assert!(err.to_string().contains("`on` holds 0x02"), "{err}");
+        lock.write(Padded::new(4));
+        assert_eq!(lock.read(), Padded::new(4));
+    }
+
+    /// A type with more ranges of data bytes than are computed at compile
+    /// time is copied by walking its layout, as exactly.
+    #[test]
+    fn many_padded_elements_round_trip() {
+        let many: [Padded; 20] = std::array::from_fn(|i| Padded::new(i as u64));
+        let mut runs = 0;
+        data_runs::<[Padded; 20]>(|_, _| runs += 1);
+        assert!(runs > crate::layout::MAX_DATA_RUNS, "{runs} ranges");
+        let lock = SeqLock::new(many);
+        assert_eq!(lock.read(), many);
+        let more: [Padded; 20] = std::array::from_fn(|i| Padded::new(100 + i as u64));
+        lock.write(more);
+        assert_eq!(lock.read(), more);
+    }
+
+    /// Readers and writers split a padded value into the same accesses:
+    /// words where 8 aligned data bytes allow, bytes elsewhere.
+    #[test]
+    fn a_padded_value_is_split_by_its_data_runs() {
+        let mut runs = Vec::new();
+        data_runs::<Padded>(|start, end| runs.push((start, end)));
+        // tag; count and name's len and bytes; on.
+        assert_eq!(runs, [(0, 1), (8, 25), (28, 29)]);
+        let mut accesses = Vec::new();
+        split(8, 25, |at, wide| accesses.push((at, wide)));
+        assert_eq!(accesses, [(8, true), (16, true), (24, false)]);
+        let mut runs = Vec::new();
+        data_runs::<[u64; 3]>(|start, end| runs.push((start, end)));
+        assert_eq!(runs, [(0, 24)]);
     }
 
     #[test]
