@@ -55,6 +55,7 @@ pub mod fixed;
 pub mod layout;
 mod liveness;
 mod map;
+mod platform;
 mod pod_field;
 pub mod process;
 mod rel_ptr;
@@ -75,7 +76,6 @@ pub use segment::{Segment, SegmentOwner, SysvKey};
 pub use shared::Shared;
 pub use shared_safe::SharedSafe;
 pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
-#[cfg(target_os = "linux")]
 pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
 pub use volatile::Volatile;
 

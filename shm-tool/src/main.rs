@@ -243,6 +243,16 @@ fn collect(files: &[String]) -> Vec<SegmentInfo> {
         Err(e) if e.kind() == shm_runtime::ErrorKind::NotFound => {}
         Err(e) => eprintln!("shm-tool: warning: {what}: {e}"),
     };
+    // Only Linux lists its POSIX objects (files of `/dev/shm`) and System V
+    // segments (`/proc/sysvipc/shm`): macOS offers no way at all to list
+    // POSIX objects (`shm_open` by name only), and FreeBSD none that this
+    // tool reads yet. There only the FILEs given are listed.
+    #[cfg(not(target_os = "linux"))]
+    eprintln!(
+        "shm-tool: note: this system cannot list its POSIX shared memory objects or System V \
+         segments: only the FILEs given are listed; inspect a segment by its name \
+         (`shm-tool inspect /NAME`)"
+    );
     if let Ok(dir) = std::fs::read_dir("/dev/shm") {
         let mut names: Vec<String> = dir
             .filter_map(|e| e.ok())
@@ -477,19 +487,13 @@ fn json_info(info: &SegmentInfo, users: &Users) -> String {
 fn inspect_cmd(args: &Args) -> Result<(), Fail> {
     let info = args.target()?.inspect()?;
     let users = Users::load();
-    #[cfg(target_os = "linux")]
     let mutexes = if args.flag("--scan-mutexes") {
         Some(info.scan_mutexes().map_err(err)?)
     } else {
         None
     };
-    #[cfg(not(target_os = "linux"))]
-    if args.flag("--scan-mutexes") {
-        return Err(Fail("--scan-mutexes is supported on Linux only".into(), 1));
-    }
     if args.flag("--json") {
         let mut out = json_info(&info, &users);
-        #[cfg(target_os = "linux")]
         if let Some(mutexes) = &mutexes {
             let list: Vec<String> = mutexes
                 .iter()
@@ -570,7 +574,6 @@ fn inspect_cmd(args: &Args) -> Result<(), Fail> {
             lines.push(("marked removed", "yes (freed at the last detach)".into()));
         }
     }
-    #[cfg(target_os = "linux")]
     if let Some(mutexes) = &mutexes {
         lines.push(("mutexes found", mutexes.len().to_string()));
         for m in mutexes {

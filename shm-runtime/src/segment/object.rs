@@ -84,9 +84,9 @@ pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &s
     if !reserve {
         return Ok(());
     }
-    // SAFETY: as above; `posix_fallocate` allocates blocks for the range.
-    // It returns the error number instead of setting errno.
-    let rc = unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len_off) };
+    // `posix_fallocate`, or what the platform has instead (it returns the
+    // error number instead of setting errno).
+    let rc = crate::platform::reserve(fd.as_fd(), len_off);
     match rc {
         0 => Ok(()),
         // The file system cannot reserve space: nothing more we can do.
