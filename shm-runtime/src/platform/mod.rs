@@ -412,3 +412,65 @@ pub(crate) mod process {
         State::Unknown
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each thread has its own nonzero id (on the systems that have one).
+    #[test]
+    fn threads_have_distinct_ids() {
+        let here = thread_id();
+        let there = std::thread::spawn(thread_id).join().unwrap();
+        if cfg!(any(
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "freebsd"
+        )) {
+            assert_ne!(here, 0);
+            assert_ne!(there, 0);
+        }
+        assert_ne!(here, there);
+        assert_eq!(here, thread_id());
+    }
+
+    /// The saved and restored errno is this thread's.
+    #[test]
+    fn errno_location_is_this_threads_errno() {
+        let at = errno_location().expect("known on the tested systems");
+        // SAFETY: this thread's errno, written and read by this thread.
+        unsafe { *at = libc::EINTR };
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EINTR)
+        );
+    }
+
+    /// What Linux has is there; what it lacks elsewhere is a typed
+    /// `Unsupported` error, never a compile error.
+    #[test]
+    fn mapping_features_are_flags_or_unsupported() {
+        for result in [populate_flag("x"), madv_hugepage("x"), map_hugetlb("x")] {
+            match result {
+                Ok(flag) => assert_ne!(flag, 0),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::Unsupported),
+            }
+        }
+        if cfg!(target_os = "linux") {
+            assert!(populate_flag("x").is_ok() && map_hugetlb("x").is_ok());
+            assert_eq!(SHM_NAME_MAX, 255);
+        }
+        assert!(
+            is_truncation_code(2),
+            "BUS_ADRERR is 2 on every system here"
+        );
+        assert!(!is_truncation_code(1), "BUS_ADRALN is no truncation");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "asks the kernel for random bytes")]
+    fn random_words_come_from_the_system() {
+        let (a, b) = (random_u64(), random_u64());
+        assert!(a.is_some() && a != b, "two draws of 64 random bits differ");
+    }
+}

@@ -537,3 +537,74 @@ pub(crate) fn spin_until(mut done: impl FnMut() -> bool) -> bool {
 }
 
 const SPINS: u32 = 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    /// A wait on a word that holds another value returns at once; one on
+    /// an unchanged word returns at its deadline, not before.
+    #[test]
+    fn a_changed_word_returns_at_once_an_unchanged_one_at_the_deadline() {
+        let word = AtomicU32::new(7);
+        let far = Deadline::after(Duration::from_secs(60));
+        assert_eq!(wait(&word, 8, Some(&far)), Wake::Retry);
+        let start = std::time::Instant::now();
+        let soon = Deadline::after(Duration::from_millis(30));
+        loop {
+            match wait(&word, 7, Some(&soon)) {
+                Wake::TimedOut => break,
+                Wake::Retry => assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "spurious wake-ups without end"
+                ),
+            }
+        }
+        assert!(start.elapsed() >= Duration::from_millis(30));
+    }
+
+    /// `wake` ends the wait of a thread blocked on the word (bounded: the
+    /// waiter gives up after 10 s, and the test fails then).
+    #[test]
+    fn wake_ends_a_wait() {
+        let word = Arc::new(AtomicU32::new(0));
+        let waiter = {
+            let word = Arc::clone(&word);
+            std::thread::spawn(move || {
+                let deadline = Deadline::after(Duration::from_secs(10));
+                while word.load(Ordering::Acquire) == 0 {
+                    if wait(&word, 0, Some(&deadline)) == Wake::TimedOut {
+                        return false;
+                    }
+                }
+                true
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        word.store(1, Ordering::Release);
+        wake(&word, 1);
+        assert!(waiter.join().unwrap(), "the waiter was not woken");
+    }
+
+    /// The 64-bit word's waits compare its low half as a number, on either
+    /// byte order: a word whose high half holds `expected` is "changed".
+    #[test]
+    fn wait_low_compares_the_low_half() {
+        let word = AtomicU64::new((5 << 32) | 9);
+        let far = Deadline::after(Duration::from_secs(60));
+        // The high half is 5, the low half 9: expecting 5 is a changed word.
+        assert_eq!(wait_low(&word, 5, Some(&far)), Wake::Retry);
+        let soon = Deadline::after(Duration::from_millis(20));
+        let start = std::time::Instant::now();
+        while wait_low(&word, 9, Some(&soon)) != Wake::TimedOut {
+            assert!(start.elapsed() < Duration::from_secs(10));
+        }
+        assert!(soon.passed());
+        // SAFETY: reads 4 bytes of the live atomic, which nobody writes.
+        let low = unsafe { *low_half(&word) };
+        assert_eq!(low, 9);
+        wake_low(&word, 1);
+    }
+}
