@@ -161,7 +161,7 @@ fn compute(generation: u64, slot: &'static ThreadSlot) -> Me {
             && std::fs::read_link("/proc/thread-self")
                 .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
         let process_start = proc_ok
-            .then(|| std::fs::read(format!("/proc/{pid}/stat")).ok())
+            .then(|| std::fs::read(stat_path(pid)).ok())
             .flatten()
             .and_then(|stat| parse_stat(&stat))
             .map_or(0, |(_, start)| start);
@@ -231,6 +231,16 @@ fn norm_start(ticks: u64) -> u32 {
     (ticks as u32).max(1)
 }
 
+/// Where the state and start time of process `pid` are read: the stat of
+/// its leader thread, `/proc/<pid>/task/<pid>/stat`, which says what
+/// `/proc/<pid>/stat` does (the leader's state, the process's start time).
+/// Not the shorter path, which qemu-user (running an aarch64 build of this
+/// crate here) fakes for its own process, with a start time per thread.
+#[cfg(target_os = "linux")]
+fn stat_path(pid: u32) -> String {
+    format!("/proc/{pid}/task/{pid}/stat")
+}
+
 /// The state letter and the normalised start time in a `/proc/<tid>/stat`.
 #[cfg(target_os = "linux")]
 fn parse_stat(stat: &[u8]) -> Option<(u8, u32)> {
@@ -280,7 +290,7 @@ pub(crate) fn status(pid: u32, proc_ok: bool) -> Status {
     if !proc_ok {
         return Status::Alive(None);
     }
-    match std::fs::read(format!("/proc/{pid}/stat")) {
+    match std::fs::read(stat_path(pid)) {
         Ok(stat) => match parse_stat(&stat) {
             Some((b'Z' | b'X' | b'x', start)) => {
                 if other_threads(pid) {
