@@ -41,7 +41,9 @@
 //! crate. C and Python peers get `SIGBUS` on their side all the same.
 //!
 //! System V segments cannot shrink, and anonymous mappings have no object:
-//! neither is registered.
+//! neither is registered. Nor can a POSIX object on macOS, which sizes one
+//! only once: there only files can be truncated under a mapping. (The
+//! FreeBSD and macOS paths of the handler are compiled, not run.)
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 

@@ -69,7 +69,9 @@ pub(crate) fn fchmod(fd: &OwnedFd, mode: u32, what: &str) -> Result<()> {
 
 /// Sizes `fd` to `len` bytes and, with `reserve`, reserves the memory or
 /// disk blocks, so that a full `/dev/shm` or disk is an error now rather
-/// than a `SIGBUS` later.
+/// than a `SIGBUS` later. Called once per object, at its creation: macOS
+/// sizes a POSIX shared memory object only once (a second `ftruncate` fails
+/// with `EINVAL`), so nothing here resizes an object afterwards.
 pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &str) -> Result<()> {
     let len_off = libc::off_t::try_from(len).map_err(|_| {
         Error::new(
