@@ -9,7 +9,11 @@
 # (shm-test-peer, shm-tool, shm-bench) are aarch64 binaries too: they run
 # only where the kernel hands aarch64 binaries to qemu (binfmt_misc); where
 # it does not, the tests that spawn them fail to start them (exit 127 or
-# "Exec format error"), which says nothing of the library.
+# "Exec format error"), which says nothing of the library. Two more
+# artefacts of the emulation: qemu-user runs a thread of its own, so the safe
+# `process::fork` refuses (MultiThreaded) in the tests that call it, and it
+# refuses MAP_HUGETLB with another error than the kernel's. The README's
+# platform section gives the last measured counts.
 #
 # Usage: scripts/test-aarch64.sh [cargo test arguments...]
 set -euo pipefail
