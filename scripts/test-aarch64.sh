@@ -4,9 +4,9 @@
 # runs each test binary with `qemu-aarch64 -L /usr/aarch64-linux-gnu` (the
 # runner in .cargo/config.toml). Installs what is missing (apt-get, as root).
 #
-# Not part of .ci/run: emulated, the suite takes far longer than CI's budget
-# allows (see the README's platform table). Programs that the tests spawn
-# (shm-test-peer, shm-tool, shm-bench) are aarch64 binaries too: they run
+# .ci/run runs `--in-process` (below); the whole suite is a manual run,
+# because of what the emulation cannot do here: programs that the tests spawn
+# (shm-test-peer, shm-tool, shm-bench) are aarch64 binaries too, and run
 # only where the kernel hands aarch64 binaries to qemu (binfmt_misc); where
 # it does not, the tests that spawn them fail to start them (exit 127 or
 # "Exec format error"), which says nothing of the library. Two more
