@@ -214,6 +214,7 @@ fn a_fault_outside_this_crates_mappings_still_kills_by_default() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // a tmpfs mounted in a private mount namespace
 #[cfg_attr(miri, ignore)]
 fn a_full_file_system_is_reported_not_hidden_under_zeros() {
     // A tiny tmpfs in a mount namespace of the child's own (it disappears

@@ -259,6 +259,7 @@ fn sync_mutex_a_thread_that_exits_holding_keeps_it_until_its_process_ends() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // a zombie leader with live threads is a Linux state
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_holder_whose_main_thread_ended_is_alive() {
     // Its main thread ends while another thread holds the lock: the leader
@@ -293,6 +294,7 @@ fn sync_mutex_a_holder_whose_main_thread_ended_is_alive() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // Linux time namespaces
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_holder_in_another_time_namespace_is_never_taken_over() {
     // Start times read through `/proc` are relative to the reader's time

@@ -159,9 +159,9 @@ pub mod fixed;
 pub mod layout;
 mod liveness;
 mod map;
+mod platform;
 mod pod_field;
 pub mod process;
-#[cfg(target_os = "linux")]
 pub mod queue;
 mod rel_ptr;
 pub mod segment;
@@ -176,14 +176,12 @@ pub use fingerprint::Fingerprint;
 pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use map::{page_size, HugePages, MapOptions};
 pub use pod_field::PodField;
-#[cfg(target_os = "linux")]
 pub use queue::ShmQueue;
 pub use rel_ptr::RelPtr;
 pub use segment::{Segment, SegmentOwner, SysvKey};
 pub use shared::Shared;
 pub use shared_safe::{SharedSafe, ZeroInit};
 pub use sync::{SeqLock, ShmEvent, ShmSemaphore};
-#[cfg(target_os = "linux")]
 pub use sync::{ShmCondvar, ShmMutex, ShmMutexGuard};
 pub use volatile::Volatile;
 

@@ -8,30 +8,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// and its pid cannot be reused until it is reaped. A process of another
 /// user counts as running.
 pub(crate) fn pid_alive(pid: u32) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        use crate::sync::owner::{me, status, Status};
-        // `/proc` is consulted only when it names this process's threads as
-        // the kernel does (see `owner::Me::proc_ok`).
-        match status(pid, me().proc_ok) {
-            Status::Alive(_) => true,
-            Status::Gone => false,
-            // A main thread that ended on its own (`pthread_exit`) shows as
-            // a zombie while the other threads of its process run on.
-            Status::Zombie => other_thread_runs(pid),
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return false;
-        };
-        if pid <= 0 {
-            return false;
-        }
-        // SAFETY: signal 0 only checks that the process exists.
-        let rc = unsafe { libc::kill(pid, 0) };
-        rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    use crate::sync::owner::{me, status, Status};
+    // `/proc` (elsewhere: `sysctl`, `proc_pidinfo`) is consulted only when
+    // it names this process's threads as the kernel does (see
+    // `owner::Me::proc_ok`).
+    match status(pid, me().proc_ok) {
+        Status::Alive(_) => true,
+        Status::Gone => false,
+        // A main thread that ended on its own (`pthread_exit`) shows as a
+        // zombie on Linux while the other threads of its process run on.
+        #[cfg(target_os = "linux")]
+        Status::Zombie => other_thread_runs(pid),
+        // Elsewhere a process is a zombie once all its threads ended.
+        #[cfg(not(target_os = "linux"))]
+        Status::Zombie => false,
     }
 }
 
@@ -57,7 +47,9 @@ fn other_thread_runs(pid: u32) -> bool {
     })
 }
 
-/// The inode of this process's PID namespace (`/proc/self/ns/pid`). When it
+/// The inode of this process's PID namespace (`/proc/self/ns/pid`; on
+/// FreeBSD its jail, on macOS, which has no PID namespaces, a constant: see
+/// [`platform::pid_namespace`](crate::platform::pid_namespace)). When it
 /// cannot be read, a random value with the top bit set, drawn anew in every
 /// process: a namespace that is unknown must never look like another one,
 /// since a pid is judged only between processes of the same namespace.
@@ -77,13 +69,17 @@ pub(crate) fn pid_namespace() -> u64 {
     if seen == generation && ns != 0 {
         return ns;
     }
+    #[cfg(target_os = "linux")]
     let ns = std::fs::read_link("/proc/self/ns/pid")
         .ok()
         .and_then(|link| {
             let link = link.to_string_lossy().into_owned();
             let digits = link.strip_prefix("pid:[")?.strip_suffix(']')?;
             digits.parse::<u64>().ok()
-        })
+        });
+    #[cfg(not(target_os = "linux"))]
+    let ns = crate::platform::pid_namespace();
+    let ns = ns
         .filter(|ns| *ns > 1 && *ns < 1 << 63)
         .unwrap_or_else(|| unknown_namespace(generation));
     NS.with(|cell| cell.set((generation, ns)));
@@ -93,14 +89,7 @@ pub(crate) fn pid_namespace() -> u64 {
 /// Which fork of this process this is (0 before any fork), so that a child
 /// recomputes what it inherited.
 fn generation() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        crate::sync::fork_generation()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
-    }
+    crate::sync::fork_generation()
 }
 
 /// The stand-in for an unreadable namespace: random, with the top bit set,
@@ -128,20 +117,13 @@ fn unknown_namespace(generation: u64) -> u64 {
 /// 64 random bits from the kernel (or, failing that, from the clock, the
 /// pid and an address: enough that two processes do not collide).
 fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: writes at most 8 bytes into `bytes`.
-        let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-        if n == 8 {
-            return u64::from_ne_bytes(bytes);
-        }
+    if let Some(random) = crate::platform::random_u64() {
+        return random;
     }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    bytes = nanos.to_ne_bytes();
-    u64::from_ne_bytes(bytes) ^ (u64::from(std::process::id()) << 32) ^ (&bytes as *const _ as u64)
+    nanos ^ (u64::from(std::process::id()) << 32) ^ (&nanos as *const u64 as usize as u64)
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ impl Mapping {
         return Mapping::miri_anonymous(len, page, options, what);
         let base = libc::MAP_SHARED | libc::MAP_ANONYMOUS;
         let populate = if options.prefault {
-            libc::MAP_POPULATE
+            crate::platform::populate_flag(what)?
         } else {
             0
         };
@@ -228,7 +228,11 @@ impl Mapping {
             HugePages::Off => Mapping::map(len, base | populate, what)?,
             HugePages::Transparent => {
                 let mapping = Mapping::map(len, base, what)?;
-                mapping.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what)?;
+                mapping.advise(
+                    crate::platform::madv_hugepage(what)?,
+                    "transparent huge pages",
+                    what,
+                )?;
                 mapping.prefault_if(options, what)?;
                 mapping
             }
@@ -239,7 +243,9 @@ impl Mapping {
                     let mapping = Mapping::map(len, base, what)?;
                     // Best effort: without THP support the mapping stays on
                     // ordinary pages, which `Prefer` accepts.
-                    let _ = mapping.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what);
+                    if let Ok(advice) = crate::platform::madv_hugepage(what) {
+                        let _ = mapping.advise(advice, "transparent huge pages", what);
+                    }
                     mapping.prefault_if(options, what)?;
                     mapping
                 }
@@ -305,15 +311,17 @@ impl Mapping {
 
     fn map_huge(len: usize, flags: libc::c_int, what: &str) -> Result<Mapping> {
         let len = round_up(len, huge_page_size()).ok_or_else(|| too_large(len, what))?;
-        Mapping::map(len, flags | libc::MAP_HUGETLB, what).map_err(|e| match e.kind() {
-            ErrorKind::OutOfMemory => Error::new(
-                ErrorKind::OutOfMemory,
-                format!(
-                    "mapping {what} on explicit huge pages: none free (reserve some in \
+        Mapping::map(len, flags | crate::platform::map_hugetlb(what)?, what).map_err(|e| {
+            match e.kind() {
+                ErrorKind::OutOfMemory => Error::new(
+                    ErrorKind::OutOfMemory,
+                    format!(
+                        "mapping {what} on explicit huge pages: none free (reserve some in \
                      /proc/sys/vm/nr_hugepages, or use HugePages::Prefer)"
+                    ),
                 ),
-            ),
-            _ => e,
+                _ => e,
+            }
         })
     }
 
@@ -362,7 +370,7 @@ impl Mapping {
             libc::PROT_READ
         };
         let populate = if options.prefault {
-            libc::MAP_POPULATE
+            crate::platform::populate_flag(what)?
         } else {
             0
         };
@@ -451,12 +459,16 @@ impl Mapping {
 
     fn finish_options(&self, options: &MapOptions, what: &str) -> Result<()> {
         match options.huge_pages {
-            HugePages::Transparent => {
-                self.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what)?
-            }
+            HugePages::Transparent => self.advise(
+                crate::platform::madv_hugepage(what)?,
+                "transparent huge pages",
+                what,
+            )?,
             HugePages::Prefer => {
                 // Best effort, as for anonymous mappings.
-                let _ = self.advise(libc::MADV_HUGEPAGE, "transparent huge pages", what);
+                if let Ok(advice) = crate::platform::madv_hugepage(what) {
+                    let _ = self.advise(advice, "transparent huge pages", what);
+                }
             }
             HugePages::Off | HugePages::Explicit => {}
         }

@@ -436,10 +436,14 @@ fn thread_count() -> Result<usize> {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        Err(Error::new(
-            ErrorKind::Unsupported,
-            "counting threads is supported on Linux only: use `process::fork_unchecked`",
-        ))
+        // FreeBSD: `sysctl(KERN_PROC_PID)`; macOS: `proc_pidinfo`.
+        crate::platform::thread_count().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                "counting threads is supported on Linux, FreeBSD and macOS only: use \
+                 `process::fork_unchecked`",
+            )
+        })
     }
 }
 

@@ -8,7 +8,9 @@
 //! mappings, maps private zero pages over the lost range (`MAP_FIXED`),
 //! marks the mapping truncated, and lets the program go on:
 //!
-//! * only a truncation is handled: `si_code == BUS_ADRERR` and the address
+//! * only a truncation is handled: `si_code == BUS_ADRERR` (on FreeBSD and
+//!   macOS also `BUS_OBJERR`, which they report for a page past the end of
+//!   its object) and the address
 //!   past the object's current size (`fstat`, async-signal-safe). Any other
 //!   `SIGBUS` (a full file system, an I/O error, a hardware memory error
 //!   `BUS_MCEERR_*`, a fault outside this crate's mappings) goes to the
@@ -39,7 +41,9 @@
 //! crate. C and Python peers get `SIGBUS` on their side all the same.
 //!
 //! System V segments cannot shrink, and anonymous mappings have no object:
-//! neither is registered.
+//! neither is registered. Nor can a POSIX object on macOS, which sizes one
+//! only once: there only files can be truncated under a mapping. (The
+//! FreeBSD and macOS paths of the handler are compiled, not run.)
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
@@ -428,13 +432,18 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
     // SAFETY: the kernel passes a valid `siginfo_t` to an `SA_SIGINFO`
     // handler.
     let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
-    if code == libc::BUS_ADRERR {
-        // SAFETY: errno is saved and restored around the calls.
-        let errno = unsafe { *libc::__errno_location() };
+    if crate::platform::is_truncation_code(code) {
+        // errno is saved and restored around the calls (the platform's
+        // errno: `__errno_location` on Linux, `__error` on the BSDs).
+        let errno_at = crate::platform::errno_location();
+        // SAFETY: the address of this thread's errno, valid while it runs.
+        let errno = errno_at.map(|at| unsafe { *at });
         // SAFETY: async-signal-safe work only.
         let outcome = unsafe { repair(addr) };
-        // SAFETY: as above.
-        unsafe { *libc::__errno_location() = errno };
+        if let (Some(at), Some(errno)) = (errno_at, errno) {
+            // SAFETY: as above.
+            unsafe { *at = errno };
+        }
         match outcome {
             Outcome::Handled => return,
             Outcome::Chain => {}

@@ -184,7 +184,7 @@ impl Access for ReadOnly {
 ///     bytes.read_at::<u64>(12),
 ///     Err(AccessError::OutOfBounds { offset: 12, size: 8, len: 16 })
 /// );
-/// assert_eq!(bytes.read_at::<u64>(4), Err(AccessError::Misaligned { offset: 4, align: 8 }));
+/// assert_eq!(bytes.read_at::<u32>(2), Err(AccessError::Misaligned { offset: 2, align: 4 }));
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -374,11 +374,11 @@ atomic_integers! {
 ///
 /// ```
 /// use shm_runtime::segment::Segment;
-/// use std::sync::atomic::AtomicU64;
+/// use std::sync::atomic::AtomicU32;
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roatomic-{}", std::process::id()));
-/// std::fs::write(&path, 5u64.to_ne_bytes())?;
-/// let counter = Segment::file(&path).open_raw_read_only::<u64>()?;
-/// assert_eq!(counter.atomic_at::<AtomicU64>(0)?.load(), 5);
+/// std::fs::write(&path, 5u32.to_ne_bytes())?;
+/// let counter = Segment::file(&path).open_raw_read_only::<u32>()?;
+/// assert_eq!(counter.atomic_at::<AtomicU32>(0)?.load(), 5);
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -488,8 +488,8 @@ impl<T, F> Field<T, F> {
     ///     Field::<[u32; 4], u32>::new(16).unwrap_err(),
     ///     AccessError::OutOfBounds { offset: 16, size: 4, len: 16 }
     /// );
-    /// // A `u64` is not aligned at offset 8 of every `[u32; 4]`.
-    /// assert!(Field::<[u32; 4], u64>::new(8).is_err());
+    /// // A `u32` is not aligned at offset 8 of every `[u16; 8]`.
+    /// assert!(Field::<[u16; 8], u32>::new(8).is_err());
     /// ```
     pub const fn new(offset: usize) -> core::result::Result<Field<T, F>, AccessError> {
         let fits = match offset.checked_add(size_of::<F>()) {

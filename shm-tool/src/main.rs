@@ -396,21 +396,12 @@ fn inspect_cmd(args: InspectArgs) -> Result<(), Fail> {
     };
     let info = target.inspect()?;
     let mut users = Users::default();
-    #[cfg(target_os = "linux")]
     let mutexes = if args.scan_mutexes {
         Some(info.scan_mutexes()?)
     } else {
         None
     };
-    #[cfg(not(target_os = "linux"))]
-    if args.scan_mutexes {
-        return Err(Fail(
-            Some("--scan-mutexes is supported on Linux only".into()),
-            1,
-        ));
-    }
     if args.json {
-        #[cfg(target_os = "linux")]
         let mutexes = mutexes.as_ref().map(|found| {
             found
                 .iter()
@@ -423,8 +414,6 @@ fn inspect_cmd(args: InspectArgs) -> Result<(), Fail> {
                 })
                 .collect()
         });
-        #[cfg(not(target_os = "linux"))]
-        let mutexes = None;
         json::print(&json::Inspect {
             info: json::Info::new(&info, &mut users),
             mutexes,
@@ -495,7 +484,6 @@ fn inspect_cmd(args: InspectArgs) -> Result<(), Fail> {
             lines.push(("marked removed", "yes (freed at the last detach)".into()));
         }
     }
-    #[cfg(target_os = "linux")]
     if let Some(mutexes) = &mutexes {
         lines.push(("mutexes found", mutexes.len().to_string()));
         for m in mutexes {

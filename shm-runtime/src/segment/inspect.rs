@@ -558,7 +558,6 @@ impl SegmentInfo {
     /// # drop(guard);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    #[cfg(target_os = "linux")]
     pub fn scan_mutexes(&self) -> Result<Vec<MutexInfo>> {
         use crate::sync::mutex::{probe, PROBE_ALIGN, PROBE_LEN};
         let what = self.what();
@@ -636,7 +635,6 @@ impl SegmentInfo {
 }
 
 /// An [`ShmMutex`](crate::ShmMutex) found by [`SegmentInfo::scan_mutexes`].
-#[cfg(target_os = "linux")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MutexInfo {
@@ -794,6 +792,7 @@ fn open_sysv(shmid: i32) -> Result<(Option<Source>, Found)> {
         Ok(ds) => Found {
             #[allow(clippy::unnecessary_cast)] // size_t width varies by target
             object_size: ds.shm_segsz as u64,
+            #[allow(clippy::useless_conversion)] // mode's width varies by target
             mode: u32::from(ds.shm_perm.mode) & 0o777,
             owner_uid: ds.shm_perm.uid,
             #[allow(clippy::unnecessary_cast)] // time_t width varies by target
@@ -802,6 +801,7 @@ fn open_sysv(shmid: i32) -> Result<(Option<Source>, Found)> {
             changed: time(ds.shm_ctime as i64),
             #[allow(clippy::unnecessary_cast)] // shmatt_t width varies by target
             attached: Some(ds.shm_nattch as u64),
+            #[allow(clippy::useless_conversion)] // mode's width varies by target
             removed: u32::from(ds.shm_perm.mode) & 0o1000 != 0,
             identity: Some(Identity::ShmId(shmid)),
             unreadable: None,

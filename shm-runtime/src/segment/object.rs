@@ -5,7 +5,7 @@ use super::sysv;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::MapOptions;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 /// An opened segment object, not yet mapped.
@@ -83,7 +83,9 @@ pub(crate) fn set_mode(fd: &OwnedFd, mode: u32, what: &str) -> Result<Stat> {
 
 /// Sizes `fd` to `len` bytes and, with `reserve`, reserves the memory or
 /// disk blocks, so that a full `/dev/shm` or disk is an error now rather
-/// than a `SIGBUS` later.
+/// than a `SIGBUS` later. Called once per object, at its creation: macOS
+/// sizes a POSIX shared memory object only once (a second `ftruncate` fails
+/// with `EINVAL`), so nothing here resizes an object afterwards.
 pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &str) -> Result<()> {
     let len_off = libc::off_t::try_from(len).map_err(|_| {
         Error::new(
@@ -116,9 +118,9 @@ pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &s
     if !reserve {
         return Ok(());
     }
-    // SAFETY: as above; `posix_fallocate` allocates blocks for the range.
-    // It returns the error number instead of setting errno.
-    let rc = unsafe { libc::posix_fallocate(fd.as_raw_fd(), 0, len_off) };
+    // `posix_fallocate`, or what the platform has instead (it returns the
+    // error number instead of setting errno).
+    let rc = crate::platform::reserve(fd.as_fd(), len_off);
     match rc {
         0 => Ok(()),
         // The file system cannot reserve space: nothing more we can do.

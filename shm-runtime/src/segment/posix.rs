@@ -9,8 +9,9 @@ use crate::error::{Error, ErrorKind, Result};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-/// The longest name (with its leading `/`) that `/dev/shm` accepts.
-const NAME_MAX: usize = 255;
+/// The longest name (with its leading `/`): 255 bytes, what `/dev/shm`
+/// accepts; 31 on macOS (`PSHMNAMLEN`).
+const NAME_MAX: usize = crate::platform::SHM_NAME_MAX;
 
 /// Checks a POSIX shared memory name: a leading `/`, then 1 to 254 bytes
 /// with no other `/` and no NUL, and not `.` or `..`.
@@ -30,7 +31,11 @@ pub(crate) fn validate_os_name(name: &std::ffi::OsStr) -> Result<CString> {
     } else if bytes[1..].contains(&b'/') {
         Some("may hold no `/` after the first")
     } else if bytes.len() > NAME_MAX {
-        Some("is longer than 255 bytes")
+        Some(if NAME_MAX == 255 {
+            "is longer than 255 bytes"
+        } else {
+            "is longer than 31 bytes (macOS's limit)"
+        })
     } else if bytes == b"/." || bytes == b"/.." {
         Some("may not be `.` or `..`")
     } else if bytes.contains(&0) {
@@ -43,7 +48,7 @@ pub(crate) fn validate_os_name(name: &std::ffi::OsStr) -> Result<CString> {
             ErrorKind::InvalidName,
             format!(
                 "segment name `{}` {problem}: POSIX shared memory names look like \
-                 `/my-app.jobs` (at most 255 bytes)",
+                 `/my-app.jobs` (at most {NAME_MAX} bytes here)",
                 escape_name(name)
             ),
         )),
@@ -83,8 +88,7 @@ pub(crate) fn escape_name(name: &std::ffi::OsStr) -> String {
 fn shm_open(name: &CString, flags: libc::c_int, mode: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: `name` is a valid NUL-terminated string; `shm_open` returns a
     // new descriptor that we then own.
-    let fd =
-        unsafe { libc::shm_open(name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::mode_t) };
+    let fd = unsafe { crate::platform::shm_open(name.as_ptr(), flags | libc::O_CLOEXEC, mode) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }

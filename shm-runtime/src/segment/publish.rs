@@ -16,7 +16,9 @@
 //! creation takes the name first and relies on the header's init states
 //! (see the [segment documentation](super#creation)).
 
-use super::object::{c_string, set_mode, Stat};
+#[cfg(target_os = "linux")]
+use super::object::set_mode;
+use super::object::{c_string, Stat};
 use crate::error::{Error, ErrorKind, Result};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

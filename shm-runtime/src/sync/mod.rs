@@ -21,11 +21,13 @@
 //! waits like [`ShmMutex::lock`] for as long as its holder's process lives
 //! (a holder whose process died is detected, and reported as [`OwnerDied`]).
 //!
-//! Linux is the first-class target: every type here waits on shared futexes
-//! and holds no address. `ShmMutex` and `ShmCondvar` are Linux-only (a
-//! mutex judges its holders by Linux process ids and `/proc`); on other
-//! Unixes `ShmEvent`, `ShmSemaphore` and `SeqLock` remain, their futex
-//! waits falling back to sleeping in short steps.
+//! Every type here exists on Linux, FreeBSD and macOS, waits on the
+//! system's process-shared address wait (Linux `futex`, FreeBSD `_umtx_op`,
+//! macOS `os_sync_wait_on_address` or `__ulock_wait`) and holds no address.
+//! A mutex judges its holders by process id and process start time (Linux
+//! `/proc`, FreeBSD `sysctl`, macOS `proc_pidinfo`). Only Linux is tested:
+//! FreeBSD and macOS are compiled for, not run (see the README's platform
+//! table). On other Unixes the waits fall back to sleeping in short steps.
 //!
 //! ```
 //! use shm_runtime::{process, Shared, SharedSafe, ShmCondvar, ShmMutex};
@@ -58,36 +60,24 @@
 //! [`SharedSafe`]: crate::SharedSafe
 //! [`Shared::anonymous_zeroed`]: crate::Shared::anonymous_zeroed
 
-// The mutex judges its holders by Linux process ids and `/proc`; the
-// condition variable that uses its guards follows it.
-#[cfg(target_os = "linux")]
 mod condvar;
 mod event;
-pub(crate) mod futex;
-#[cfg(target_os = "linux")]
+pub(crate) use crate::platform::wait as futex;
 pub(crate) mod mutex;
-#[cfg(target_os = "linux")]
 pub(crate) mod owner;
 mod semaphore;
 mod seqlock;
 
-#[cfg(target_os = "linux")]
 pub use condvar::{ShmCondvar, WaitTimeoutResult};
 pub use event::ShmEvent;
-#[cfg(target_os = "linux")]
 pub use mutex::{LockResult, ShmMutex, ShmMutexGuard, TryLockError, TryLockResult};
 pub use semaphore::ShmSemaphore;
 pub use seqlock::SeqLock;
 
-#[cfg(target_os = "linux")]
 use crate::layout::InvalidValue;
-#[cfg(target_os = "linux")]
 use crate::SharedSafe;
-#[cfg(target_os = "linux")]
 use std::fmt;
-#[cfg(target_os = "linux")]
 use std::mem::MaybeUninit;
-#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A lock was taken, but its previous owner died (or panicked) while holding
@@ -130,14 +120,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// drop(guard);
 /// assert!(m.lock().is_ok());
 /// ```
-#[cfg(target_os = "linux")]
 pub struct OwnerDied<G> {
     guard: G,
     /// Why the value is not a valid one, if it is not.
     invalid: Option<InvalidValue>,
 }
 
-#[cfg(target_os = "linux")]
 impl<G> OwnerDied<G> {
     /// A lock whose value passed its validity check.
     pub(crate) fn new(guard: G) -> OwnerDied<G> {
@@ -237,7 +225,6 @@ impl<G> OwnerDied<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<G: LockedValue> OwnerDied<G> {
     /// The guard after recovery: `repair` runs on a valid value, a torn one
     /// is replaced by `reset()`; either way the data is marked consistent.
@@ -267,7 +254,6 @@ impl<G: LockedValue> OwnerDied<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<G> fmt::Debug for OwnerDied<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnerDied")
@@ -276,7 +262,6 @@ impl<G> fmt::Debug for OwnerDied<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<G> fmt::Display for OwnerDied<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
@@ -290,7 +275,6 @@ impl<G> fmt::Display for OwnerDied<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<G> std::error::Error for OwnerDied<G> {}
 
 /// An owner's death as an [`Error`](crate::Error) of kind
@@ -315,7 +299,6 @@ impl<G> std::error::Error for OwnerDied<G> {}
 /// assert!(m.is_inconsistent()); // still marked
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
-#[cfg(target_os = "linux")]
 impl<G> From<OwnerDied<G>> for crate::Error {
     fn from(died: OwnerDied<G>) -> crate::Error {
         let message = format!(
@@ -346,13 +329,11 @@ impl<G> From<OwnerDied<G>> for crate::Error {
 /// };
 /// assert_eq!(*guard, 3);
 /// ```
-#[cfg(target_os = "linux")]
 pub struct TornValue<G> {
     guard: G,
     invalid: InvalidValue,
 }
 
-#[cfg(target_os = "linux")]
 impl<G> TornValue<G> {
     /// What is not valid, and where.
     ///
@@ -366,7 +347,6 @@ impl<G> TornValue<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<G: LockedValue> TornValue<G> {
     /// Replaces the value by `value` (with zeroed padding), marks the lock
     /// consistent, and gives the guard.
@@ -407,7 +387,6 @@ impl<G: LockedValue> TornValue<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<G> fmt::Debug for TornValue<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TornValue")
@@ -416,7 +395,6 @@ impl<G> fmt::Debug for TornValue<G> {
     }
 }
 
-#[cfg(target_os = "linux")]
 mod sealed {
     pub trait Sealed {}
 }
@@ -430,7 +408,6 @@ mod sealed {
 /// fn takes<G: LockedValue<Value = u32>>(_: G) {}
 /// takes(shm_runtime::ShmMutex::new(1u32).lock().unwrap());
 /// ```
-#[cfg(target_os = "linux")]
 pub trait LockedValue: sealed::Sealed {
     /// The type of the value the lock guards.
     type Value: SharedSafe;
@@ -444,10 +421,8 @@ pub trait LockedValue: sealed::Sealed {
     fn mark_consistent(&mut self);
 }
 
-#[cfg(target_os = "linux")]
 impl<T: SharedSafe> sealed::Sealed for ShmMutexGuard<'_, T> {}
 
-#[cfg(target_os = "linux")]
 impl<T: SharedSafe> LockedValue for ShmMutexGuard<'_, T> {
     type Value = T;
 
@@ -460,10 +435,8 @@ impl<T: SharedSafe> LockedValue for ShmMutexGuard<'_, T> {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl<T: SharedSafe> sealed::Sealed for (ShmMutexGuard<'_, T>, WaitTimeoutResult) {}
 
-#[cfg(target_os = "linux")]
 impl<T: SharedSafe> LockedValue for (ShmMutexGuard<'_, T>, WaitTimeoutResult) {
     type Value = T;
 
@@ -479,10 +452,8 @@ impl<T: SharedSafe> LockedValue for (ShmMutexGuard<'_, T>, WaitTimeoutResult) {
 /// How many times this process's ancestors forked to make it: a guard
 /// remembers the generation of the process that locked, so a copy of it in
 /// a forked child knows it owns nothing.
-#[cfg(target_os = "linux")]
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 
-#[cfg(target_os = "linux")]
 extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
@@ -490,7 +461,6 @@ extern "C" fn after_fork_in_child() {
 /// The fork generation of this process (see [`FORK_GENERATION`]). The fork
 /// handler is registered before the first guard exists, so every `fork`
 /// that could copy a guard (`fork(2)` through the C library) bumps it.
-#[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn fork_generation() -> u64 {
     if FORK_HANDLER.load(Ordering::Acquire) != REGISTERED {
@@ -501,7 +471,6 @@ pub(crate) fn fork_generation() -> u64 {
 
 /// The fork generation, without making sure the fork handler is registered:
 /// for a guard, which exists only once [`owner::me`] registered it.
-#[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn registered_fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
@@ -511,12 +480,9 @@ pub(crate) fn registered_fork_generation() -> u64 {
 /// registering it. Not a `std::sync::Once`: a child forked (by another
 /// thread) while its parent was registering would wait forever for a thread
 /// it does not have; here it sees a foreign pid and registers for itself.
-#[cfg(target_os = "linux")]
 static FORK_HANDLER: AtomicU64 = AtomicU64::new(0);
-#[cfg(target_os = "linux")]
 const REGISTERED: u64 = 1;
 
-#[cfg(target_os = "linux")]
 #[cold]
 fn register_fork_handler() {
     // SAFETY: getpid has no preconditions.

@@ -10,9 +10,33 @@
 //! relative to the reader's *time* namespace (its boot-time offset), so they
 //! are compared only between processes of one time namespace: both
 //! namespaces are part of [`Me::ns`].
+//!
+//! # Other systems
+//!
+//! The scheme needs of a system a pid that fits 32 bits, a process start
+//! time, and a key for the set of processes whose pids mean the same thing
+//! ([`crate::platform`] supplies them):
+//!
+//! * FreeBSD: pids below 100000 (`kern.pid_max`, 99999 at most), start times
+//!   from `sysctl(KERN_PROC_PID)` (`ki_start` less the boot time, in
+//!   milliseconds of uptime), no PID namespaces but jails, which see only
+//!   their own processes: the key is the jail id (a lock shared between
+//!   jails is judged by nobody, as one shared between PID namespaces).
+//! * macOS: pids below 100000 (`PID_MAX` 99999), start times from
+//!   `proc_pidinfo(PROC_PIDTBSDINFO)` (the wall-clock time recorded at fork,
+//!   in milliseconds), no PID namespaces at all: the key is a constant.
+//!   Neither has time namespaces: start times are always comparable.
+//!
+//! The OS thread id ([`Me::tid`]) is recorded for diagnostics only, in a
+//! 64-bit owner record: Linux `gettid` (22 bits), FreeBSD `thr_self` (from
+//! 100001 up, 32 bits), macOS `pthread_threadid_np` (64 bits, system-wide)
+//! all fit whole. (`MutexInfo::holder_tid`, a `u32`, shows its low 32 bits
+//! on macOS.) The lock word itself holds the pid and a per-process token,
+//! never a thread id, so it is the same on every system.
 
 use super::fork_generation;
 use crate::liveness::pid_namespace;
+use crate::platform;
 use crate::process::{self, ThreadSlot};
 use std::cell::Cell;
 use std::io;
@@ -27,7 +51,8 @@ pub(crate) struct Me {
     pub(crate) token: u32,
     /// `getpid()`: this thread's process, in this process's PID namespace.
     pub(crate) pid: u32,
-    /// The OS thread id (`gettid()` on Linux), recorded for diagnostics
+    /// The OS thread id ([`platform::thread_id`]: `gettid()` on Linux),
+    /// recorded for diagnostics
     /// only: nothing is judged by it.
     pub(crate) tid: u64,
     /// [`norm_start`] of this process's start time (its leader's); 0 when
@@ -37,7 +62,8 @@ pub(crate) struct Me {
     /// ones this process reads: its time namespace is known.
     pub(crate) starts_comparable: bool,
     /// Whether this process's `/proc` names its threads as the kernel's
-    /// calls do (see [`status`]).
+    /// calls do (see [`status`]); elsewhere, whether the system told this
+    /// process's own start time (then it can tell others').
     pub(crate) proc_ok: bool,
     /// This process's PID and time namespaces ([`namespace_key`]).
     pub(crate) ns: u64,
@@ -95,9 +121,8 @@ pub(crate) fn me() -> Me {
 
 #[cold]
 fn compute(generation: u64, slot: &'static ThreadSlot) -> Me {
-    // SAFETY: gettid and getpid have no preconditions.
-    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u64;
-    // SAFETY: as above.
+    let tid = platform::thread_id();
+    // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() } as u32;
     let token = slot.token();
     assert!(
@@ -107,36 +132,65 @@ fn compute(generation: u64, slot: &'static ThreadSlot) -> Me {
     );
     #[cfg(miri)]
     miri_threads::register(tid as u32);
-    // `/proc` is only trusted when it names this thread as gettid does:
-    // a `/proc` mounted for another PID namespace would name other threads.
-    // Under Miri it names the interpreter's own threads, whose ids may match
-    // an interpreted thread's (`getpid() + index`) by chance: never trusted.
-    let proc_ok = !cfg!(miri)
-        && std::fs::read_link("/proc/thread-self")
-            .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
-    let process_start = proc_ok
-        .then(|| std::fs::read(format!("/proc/{pid}/stat")).ok())
-        .flatten()
-        .and_then(|stat| parse_stat(&stat))
-        .map_or(0, |(_, start)| start);
-    // Start times of other processes are compared with ours only within one
-    // time namespace: unknown, never.
-    let time_ns = proc_ok.then(time_namespace).flatten();
-    Me {
-        token,
-        pid,
-        tid,
-        process_start,
-        starts_comparable: time_ns.is_some() && process_start != 0,
-        proc_ok,
-        ns: namespace_key(pid_namespace(), time_ns),
-        generation,
-        slot,
+    #[cfg(not(target_os = "linux"))]
+    {
+        // No `/proc`, no time namespaces: the system's own records.
+        let process_start = match platform::process::state(pid) {
+            platform::process::State::Alive(start) => norm_start(start),
+            _ => 0,
+        };
+        Me {
+            token,
+            pid,
+            tid,
+            process_start,
+            starts_comparable: process_start != 0,
+            proc_ok: process_start != 0,
+            ns: namespace_key(pid_namespace(), Some(NO_TIME_NAMESPACE)),
+            generation,
+            slot,
+        }
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // `/proc` is only trusted when it names this thread as gettid does:
+        // a `/proc` mounted for another PID namespace would name other threads.
+        // Under Miri it names the interpreter's own threads, whose ids may match
+        // an interpreted thread's (`getpid() + index`) by chance: never trusted.
+        let proc_ok = !cfg!(miri)
+            && std::fs::read_link("/proc/thread-self")
+                .is_ok_and(|link| link.as_os_str() == format!("{pid}/task/{tid}").as_str());
+        let process_start = proc_ok
+            .then(|| std::fs::read(stat_path(pid)).ok())
+            .flatten()
+            .and_then(|stat| parse_stat(&stat))
+            .map_or(0, |(_, start)| start);
+        // Start times of other processes are compared with ours only within one
+        // time namespace: unknown, never.
+        let time_ns = proc_ok.then(time_namespace).flatten();
+        Me {
+            token,
+            pid,
+            tid,
+            process_start,
+            starts_comparable: time_ns.is_some() && process_start != 0,
+            proc_ok,
+            ns: namespace_key(pid_namespace(), time_ns),
+            generation,
+            slot,
+        }
     }
 }
 
+/// The time namespace of the systems that have none (FreeBSD, macOS): one
+/// constant, so start times are compared between all processes whose pids
+/// are comparable.
+#[cfg(not(target_os = "linux"))]
+const NO_TIME_NAMESPACE: u64 = 1;
+
 /// The inode of this process's time namespace (`/proc/self/ns/time`):
 /// `None` when unknown (a kernel before 5.6 has none).
+#[cfg(target_os = "linux")]
 fn time_namespace() -> Option<u64> {
     let link = std::fs::read_link("/proc/self/ns/time").ok()?;
     let link = link.to_str()?;
@@ -168,15 +222,27 @@ pub(crate) fn namespace_key(pid_ns: u64, time_ns: Option<u64>) -> u64 {
     }
 }
 
-/// A start time in clock ticks, folded into 32 bits and never 0 (which
-/// means "unknown"). Two processes with one pid whose start times differ by
-/// exactly a multiple of 2^32 ticks (16 months at 100 Hz) would compare
-/// equal; the reuse of a pid is detected in every other case.
+/// A start time in clock ticks (on FreeBSD and macOS: milliseconds), folded
+/// into 32 bits and never 0 (which means "unknown"). Two processes with one
+/// pid whose start times differ by exactly a multiple of 2^32 ticks (16
+/// months at 100 Hz; 49.7 days in milliseconds) would compare equal; the
+/// reuse of a pid is detected in every other case.
 fn norm_start(ticks: u64) -> u32 {
     (ticks as u32).max(1)
 }
 
+/// Where the state and start time of process `pid` are read: the stat of
+/// its leader thread, `/proc/<pid>/task/<pid>/stat`, which says what
+/// `/proc/<pid>/stat` does (the leader's state, the process's start time).
+/// Not the shorter path, which qemu-user (running an aarch64 build of this
+/// crate here) fakes for its own process, with a start time per thread.
+#[cfg(target_os = "linux")]
+fn stat_path(pid: u32) -> String {
+    format!("/proc/{pid}/task/{pid}/stat")
+}
+
 /// The state letter and the normalised start time in a `/proc/<tid>/stat`.
+#[cfg(target_os = "linux")]
 fn parse_stat(stat: &[u8]) -> Option<(u8, u32)> {
     // The command name (field 2) may hold spaces and parentheses: the
     // fields that follow start after its last ')'.
@@ -195,6 +261,27 @@ fn parse_stat(stat: &[u8]) -> Option<(u8, u32)> {
 /// A process is a zombie only *as a whole*: a main thread that ended (say,
 /// by `pthread_exit`) while others run shows state `Z` too, and its
 /// process lives on.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn status(pid: u32, proc_ok: bool) -> Status {
+    use platform::process::{state, State};
+    if pid == 0 || !thread_exists(pid) {
+        return Status::Gone;
+    }
+    if !proc_ok {
+        return Status::Alive(None);
+    }
+    // On FreeBSD and macOS a process is a zombie only once all its threads
+    // ended.
+    match state(pid) {
+        State::Gone => Status::Gone,
+        State::Zombie => Status::Zombie,
+        State::Alive(start) => Status::Alive(Some(norm_start(start))),
+        State::Unknown => Status::Alive(None),
+    }
+}
+
+/// See the other definition: Linux, with `/proc`.
+#[cfg(target_os = "linux")]
 pub(crate) fn status(pid: u32, proc_ok: bool) -> Status {
     let exists = thread_exists;
     if pid == 0 || !exists(pid) {
@@ -203,7 +290,7 @@ pub(crate) fn status(pid: u32, proc_ok: bool) -> Status {
     if !proc_ok {
         return Status::Alive(None);
     }
-    match std::fs::read(format!("/proc/{pid}/stat")) {
+    match std::fs::read(stat_path(pid)) {
         Ok(stat) => match parse_stat(&stat) {
             Some((b'Z' | b'X' | b'x', start)) => {
                 if other_threads(pid) {
@@ -224,6 +311,7 @@ pub(crate) fn status(pid: u32, proc_ok: bool) -> Status {
 
 /// Whether process `pid` has a thread other than its leader (or cannot
 /// tell: then it may).
+#[cfg(target_os = "linux")]
 fn other_threads(pid: u32) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         // It was reaped meanwhile (then no), or `/proc` hides it.
@@ -302,6 +390,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_os = "linux")]
     #[cfg_attr(miri, ignore = "reads /proc, which does not know Miri's threads")]
     fn this_thread_knows_itself_and_is_alive() {
         let me = me();
@@ -340,6 +429,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn stat_lines_with_odd_command_names_parse() {
         let line = b"42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 \
                      123456 1000 10 18446744073709551615";

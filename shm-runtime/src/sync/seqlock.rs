@@ -125,7 +125,8 @@ pub struct SeqLock<T> {
 }
 
 /// The counter is the low 42 bits of the sequence word, the writer's pid the
-/// top 22 (Linux pids are below `PID_MAX_LIMIT`, 2^22).
+/// top 22 (Linux pids are below `PID_MAX_LIMIT`, 2^22; FreeBSD's below
+/// 100000, `kern.pid_max`; macOS's below `PID_MAX`, 99999: all fit).
 const PID_SHIFT: u32 = 42;
 const COUNTER: u64 = (1 << PID_SHIFT) - 1;
 /// `writers_ns` when writers from several PID namespaces used the lock.
