@@ -1146,44 +1146,13 @@ const fn hash_fields(state: u64, fields: &[Field]) -> u64 {
     s
 }
 
-/// The widest atomic, in bytes, whose `load` is a plain load instruction on
-/// this target (no store, no read-modify-write), so that it works on a
-/// read-only mapping. An allow-list: 64-bit loads are plain on the 64-bit
-/// targets below and on 32-bit x86 (an SSE2 or x87 load) and ARMv7
-/// (`ldrexd`, a load); ARM before v7 makes 64-bit atomics of a kernel
-/// compare-exchange helper. On every other target no atomic is assumed to
-/// load without a store.
-const PLAIN_ATOMIC_LOAD_MAX: usize = if cfg!(any(
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "riscv64",
-    target_arch = "powerpc64",
-    target_arch = "s390x",
-    target_arch = "loongarch64",
-    target_arch = "x86",
-    all(target_arch = "arm", target_feature = "v7"),
-)) {
-    8
-} else if cfg!(target_arch = "arm") {
-    4
-} else {
-    0
-};
-
-/// The library protocols (by name prefix) whose reads only load: a
-/// `SeqLock` reader loads its sequence and value words and stores nothing
-/// (a writer's death is judged from `/proc`); the fixed-capacity types, a
-/// `PodField` and a `RelPtr` are data read with loads. Not in it: `ShmMutex`,
-/// `ShmCondvar`, `ShmEvent` and `ShmSemaphore`, whose every use (lock, wait,
-/// wake, acquire) stores to their words, and every protocol this crate does
-/// not know.
-const READ_ONLY_PROTOCOLS: &[&str] = &[
-    "SeqLock ",
-    "FixedString ",
-    "FixedVec ",
-    "PodField ",
-    "RelPtr ",
-];
+/// The library protocols (by name prefix) that are plain data, with no
+/// interior mutability of their own: the fixed-capacity types and a
+/// `PodField` (their parts are checked too: a `FixedVec` of atomics has
+/// interior mutability). Not in it: `ShmMutex`, `ShmCondvar`, `ShmEvent`,
+/// `ShmSemaphore`, `SeqLock` and `RelPtr` (atomics inside), and every
+/// protocol this crate does not know.
+const PLAIN_PROTOCOLS: &[&str] = &["FixedString ", "FixedVec ", "PodField "];
 
 const fn starts_with(s: &str, prefix: &str) -> bool {
     let (s, prefix) = (s.as_bytes(), prefix.as_bytes());
@@ -1201,33 +1170,32 @@ const fn starts_with(s: &str, prefix: &str) -> bool {
 }
 
 impl TypeLayout {
-    /// Whether every read of this type only loads from its memory, so that
-    /// a view of it on a read-only mapping (`PROT_READ`) can be read: plain
-    /// data, integer atomics whose `load` is a plain load instruction on
-    /// this target (8 to 64 bits on x86, x86-64, ARMv7, AArch64, RISC-V 64,
-    /// PowerPC 64, s390x and LoongArch; on other targets no atomic), a
-    /// `SeqLock` (its readers only load), the fixed-capacity types, and
-    /// arrays and structs of them. Not: `ShmMutex`, `ShmCondvar`,
-    /// `ShmEvent`, `ShmSemaphore` (every use of them writes), nor a library
-    /// type of a protocol this crate does not know.
-    ///
-    /// [`Segment::open_read_only`](crate::segment::Segment::open_read_only)
-    /// accepts exactly these types.
+    /// Whether this type has interior mutability: an atomic, a lock, a
+    /// `SeqLock`, a `RelPtr`, or a library type of a protocol this crate
+    /// does not know, anywhere inside it. A `&T` of a type without it
+    /// cannot write, so it may view a read-only mapping
+    /// ([`Segment::open_read_only`](crate::segment::Segment::open_read_only)
+    /// takes exactly those types): std makes every atomic operation on
+    /// read-only memory undefined behaviour but small `Relaxed` loads, and a
+    /// `&AtomicU64` would let safe code store, `fetch_add` or load with
+    /// `Acquire`.
     ///
     /// ```
-    /// use shm_runtime::{SeqLock, SharedSafe, ShmMutex};
+    /// use shm_runtime::{FixedString, SeqLock, SharedSafe, ShmMutex};
     /// use std::sync::atomic::AtomicU32;
-    /// assert!(<[AtomicU32; 4]>::LAYOUT.reads_never_write());
-    /// assert!(<SeqLock<[u64; 2]>>::LAYOUT.reads_never_write());
-    /// assert!(!<ShmMutex<u64>>::LAYOUT.reads_never_write());
+    /// assert!(!<[u32; 4]>::LAYOUT.has_interior_mutability());
+    /// assert!(!<FixedString<16>>::LAYOUT.has_interior_mutability());
+    /// assert!(<[AtomicU32; 4]>::LAYOUT.has_interior_mutability());
+    /// assert!(<SeqLock<[u64; 2]>>::LAYOUT.has_interior_mutability());
+    /// assert!(<ShmMutex<u64>>::LAYOUT.has_interior_mutability());
     /// ```
-    pub const fn reads_never_write(&'static self) -> bool {
-        self.first_writer().is_none()
+    pub const fn has_interior_mutability(&'static self) -> bool {
+        self.interior_mutable_part().is_some()
     }
 
     /// The first part of this type (itself, or a field or element type)
-    /// whose reads may write: see
-    /// [`reads_never_write`](Self::reads_never_write).
+    /// with interior mutability: see
+    /// [`has_interior_mutability`](Self::has_interior_mutability).
     ///
     /// ```
     /// use shm_runtime::{SharedSafe, ShmMutex};
@@ -1237,35 +1205,29 @@ impl TypeLayout {
     ///     count: u64,
     ///     queue: ShmMutex<[u32; 8]>,
     /// }
-    /// assert_eq!(Jobs::LAYOUT.first_writer().map(|l| l.name), Some("ShmMutex"));
+    /// assert_eq!(Jobs::LAYOUT.interior_mutable_part().map(|l| l.name), Some("ShmMutex"));
     /// ```
-    pub const fn first_writer(&'static self) -> Option<&'static TypeLayout> {
+    pub const fn interior_mutable_part(&'static self) -> Option<&'static TypeLayout> {
         match &self.kind {
             LayoutKind::Scalar(
                 Scalar::AtomicUnsigned | Scalar::AtomicSigned | Scalar::AtomicBool,
-            ) => {
-                if self.size <= PLAIN_ATOMIC_LOAD_MAX {
-                    None
-                } else {
-                    Some(self)
-                }
-            }
+            ) => Some(self),
             LayoutKind::Scalar(_) | LayoutKind::Enum { .. } => None,
             LayoutKind::Array { element, len } => {
                 if *len == 0 {
                     None
                 } else {
-                    element.first_writer()
+                    element.interior_mutable_part()
                 }
             }
-            LayoutKind::Struct { fields, .. } => fields_first_writer(fields),
+            LayoutKind::Struct { fields, .. } => fields_interior_mutable(fields),
             LayoutKind::Library {
                 protocol, fields, ..
             } => {
                 let mut i = 0;
-                while i < READ_ONLY_PROTOCOLS.len() {
-                    if starts_with(protocol, READ_ONLY_PROTOCOLS[i]) {
-                        return fields_first_writer(fields);
+                while i < PLAIN_PROTOCOLS.len() {
+                    if starts_with(protocol, PLAIN_PROTOCOLS[i]) {
+                        return fields_interior_mutable(fields);
                     }
                     i += 1;
                 }
@@ -1275,15 +1237,13 @@ impl TypeLayout {
     }
 }
 
-/// The first field whose reads may write; fields read under a protocol
-/// (a `SeqLock`'s value, copied by its reader's loads) are the protocol's.
-const fn fields_first_writer(fields: &'static [Field]) -> Option<&'static TypeLayout> {
+/// The first field, protected ones included (a `FixedVec`'s slots), with
+/// interior mutability.
+const fn fields_interior_mutable(fields: &'static [Field]) -> Option<&'static TypeLayout> {
     let mut i = 0;
     while i < fields.len() {
-        if matches!(fields[i].access, Access::Plain) {
-            if let Some(writer) = fields[i].layout.first_writer() {
-                return Some(writer);
-            }
+        if let Some(part) = fields[i].layout.interior_mutable_part() {
+            return Some(part);
         }
         i += 1;
     }

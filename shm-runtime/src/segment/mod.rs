@@ -174,35 +174,23 @@
 //! such a mapping: the storing instruction faults, and the process is
 //! killed by `SIGSEGV` before anything is written.
 //!
-//! What the API allows follows from that. `&T` of a type with interior
-//! mutability can store (an atomic's `store` or `fetch_add`, a lock's
-//! `lock`): through a read-only view that is not undefined behaviour (the
-//! memory is never changed, no other process sees anything, and no code of
-//! this process runs past the faulting store, exactly as with a stack
-//! overflow's guard page), but it is a crash. So the read-only opens take
-//! the types whose *reads* never store, and refuse the rest with
-//! [`Unsupported`](ErrorKind::Unsupported) before any system call
-//! ([`TypeLayout::reads_never_write`](crate::layout::TypeLayout::reads_never_write),
-//! computed from the type's layout description):
-//!
-//! * plain data, including `bool`, enums and the fixed-capacity types
-//!   ([`FixedString`](crate::FixedString), [`FixedVec`](crate::FixedVec));
-//! * integer atomics whose `load` is a plain load instruction on this
-//!   target, an allow-list by `cfg`: 8 to 64 bits on x86, x86-64, ARMv7,
-//!   AArch64, RISC-V 64, PowerPC 64, s390x and LoongArch (32 bits on older
-//!   ARM; on other targets no atomic). A load implemented as a
-//!   compare-exchange (64-bit atomics on ARMv6, lock-based fallbacks)
-//!   writes, and would fault on every read;
-//! * [`SeqLock`](crate::SeqLock), whose readers only load (its `write`
-//!   stores, and would fault);
-//! * structs and arrays of these.
-//!
-//! Refused: [`ShmMutex`](crate::ShmMutex), [`ShmCondvar`](crate::ShmCondvar),
-//! [`ShmEvent`](crate::ShmEvent) and [`ShmSemaphore`](crate::ShmSemaphore),
-//! whose every use writes, and library types of protocols this crate does
-//! not know. A program that knows better (it only `load`s a hand-written
-//! type's atomics, say) uses
-//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked).
+//! What the API allows follows from that, and from std's rule that every
+//! atomic operation on read-only memory is undefined behaviour, but for
+//! `Relaxed` loads of at most 4 or 8 bytes (by target): a safe read-only
+//! view must give no way to store, nor to load an atomic otherwise. So the
+//! safe read-only opens take the types without interior mutability
+//! ([`TypeLayout::has_interior_mutability`](crate::layout::TypeLayout::has_interior_mutability),
+//! computed from the type's layout description), whose `&T` cannot write:
+//! plain data, including `bool`, enums and the fixed-capacity types
+//! ([`FixedString`](crate::FixedString), [`FixedVec`](crate::FixedVec)),
+//! and structs and arrays of them. They refuse, with
+//! [`Unsupported`](ErrorKind::Unsupported) and before any system call,
+//! every type that holds an atomic, an [`ShmMutex`](crate::ShmMutex), a
+//! [`SeqLock`](crate::SeqLock), a condition variable, event, semaphore or
+//! `RelPtr`: their `&T` has methods that store. A monitor of such a type
+//! that only makes `Relaxed` loads within std's size limit uses
+//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked), whose
+//! contract says so; or opens the segment writable.
 //!
 //! A program that installs its own `SIGSEGV` handler sees that handler run
 //! for such a store; returning from it retries the store, which faults
@@ -1357,14 +1345,21 @@ impl Segment {
                     Err(e) => return Err(e),
                 }
             }
-            Object::Fd(_) if stat.size >= HEADER_SIZE && !self.map_options.prefault => {
+            // 64-bit targets only: std allows the 8-byte `Relaxed` loads of
+            // the header's words on a read-only mapping there.
+            Object::Fd(_)
+                if stat.size >= HEADER_SIZE
+                    && !self.map_options.prefault
+                    && cfg!(target_pointer_width = "64") =>
+            {
                 let mapping = object.map(stat.size, writable, &self.map_options, &what)?;
                 mapping.guarded().then_some(mapping)
             }
             _ => None,
         };
         let mut reader = match (&object, &attached) {
-            (_, Some(mapping)) => Reader::SysV(mapping),
+            (Object::SysV(_), Some(mapping)) => Reader::SysV(mapping),
+            (Object::Fd(_), Some(mapping)) => Reader::Mapped(mapping),
             (Object::Fd(fd), None) => Reader::Fd(fd.as_fd()),
             (Object::SysV(_), None) => {
                 return Err(Error::new(
@@ -2167,93 +2162,83 @@ impl Segment {
     }
 
     /// Opens the existing segment read-only (`O_RDONLY`, `PROT_READ`,
-    /// `SHM_RDONLY`): enough with read permission only. For types whose
-    /// reads never write ([`TypeLayout::reads_never_write`](crate::layout::TypeLayout::reads_never_write)):
-    /// plain data, atomics (on the targets where their loads are plain
-    /// loads), a [`SeqLock`](crate::SeqLock), the fixed-capacity types, and
-    /// structs and arrays of them. Others are refused with
-    /// [`Unsupported`](ErrorKind::Unsupported), naming the part that writes
-    /// (an [`ShmMutex`](crate::ShmMutex) is locked by a store). A store
-    /// through the view (an atomic's `store` or `fetch_add`, a SeqLock
-    /// `write`) ends the process with `SIGSEGV`; see the
-    /// [module documentation](self#read-only-views).
+    /// `SHM_RDONLY`): enough with read permission only. For types without
+    /// interior mutability
+    /// ([`TypeLayout::has_interior_mutability`](crate::layout::TypeLayout::has_interior_mutability)):
+    /// plain data, the fixed-capacity types, and structs and arrays of them.
+    /// Others (atomics, locks, a [`SeqLock`](crate::SeqLock)) are refused
+    /// with [`Unsupported`](ErrorKind::Unsupported), naming the part; see
+    /// the [module documentation](self#read-only-views).
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
-    /// use shm_runtime::{SeqLock, SharedSafe};
-    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use shm_runtime::{ErrorKind, FixedString, SharedSafe};
+    /// use std::sync::atomic::AtomicU64;
     ///
-    /// #[derive(SharedSafe)]
+    /// #[derive(SharedSafe, Clone, Copy)]
     /// #[repr(C)]
-    /// struct Telemetry {
-    ///     samples: AtomicU64,
-    ///     position: SeqLock<[f64; 3]>,
+    /// struct Config {
+    ///     workers: u32,
+    ///     verbose: bool,
+    ///     name: FixedString<16>,
     /// }
     ///
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ro-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let publisher = segment.create(Telemetry {
-    ///     samples: AtomicU64::new(0),
-    ///     position: SeqLock::new([0.0; 3]),
-    /// })?;
-    /// publisher.position.write([1.0, 2.0, 3.0]);
-    /// publisher.samples.fetch_add(1, Ordering::Release);
-    /// // The monitor: read-only, no `unsafe`.
-    /// let monitor = segment.open_read_only::<Telemetry>()?;
-    /// assert_eq!(monitor.samples.load(Ordering::Acquire), 1);
-    /// assert_eq!(monitor.position.read(), [1.0, 2.0, 3.0]);
-    /// # Ok::<(), shm_runtime::Error>(())
+    /// let _made = segment.create(Config { workers: 4, verbose: false, name: "api".parse()? })?;
+    /// // A reader with read permission only: no `unsafe`.
+    /// let config = segment.open_read_only::<Config>()?;
+    /// assert_eq!((config.workers, config.name.as_str()), (4, "api"));
+    ///
+    /// // Atomics could be stored to through `&T`: refused.
+    /// let counters = Segment::posix(format!("/shm-runtime-doc-ro2-{}", std::process::id()))
+    ///     .remove_on_drop(true);
+    /// let _made = counters.create_zeroed::<[AtomicU64; 4]>()?;
+    /// let refused = counters.open_read_only::<[AtomicU64; 4]>().unwrap_err();
+    /// assert_eq!(refused.kind(), ErrorKind::Unsupported);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_read_only<T: SharedSafe>(&self) -> Result<Shared<T>> {
-        self.check_reads_never_write::<T>()?;
+        self.check_no_interior_mutability::<T>()?;
         let view = self.open_layout(&Layout::value::<T>(), false)?;
         self.checked_value_view(view)
     }
 
-    /// Refuses, before any system call, a read-only open of a type whose
-    /// reads may write.
-    fn check_reads_never_write<T: SharedSafe>(&self) -> Result<()> {
-        let Some(writer) = T::LAYOUT.first_writer() else {
+    /// Refuses, before any system call, a read-only open of a type with
+    /// interior mutability.
+    fn check_no_interior_mutability<T: SharedSafe>(&self) -> Result<()> {
+        let Some(part) = T::LAYOUT.interior_mutable_part() else {
             return Ok(());
         };
         let (what, ty) = (self.what(), std::any::type_name::<T>());
-        let why = if matches!(writer.kind, crate::layout::LayoutKind::Scalar(_)) {
-            format!(
-                "a {}-byte atomic, whose `load` on this target is not known to be a plain load \
-                 (it may be a compare-exchange, which writes)",
-                writer.size
-            )
+        let part = if matches!(part.kind, crate::layout::LayoutKind::Scalar(_)) {
+            format!("an atomic (`{}`)", part.name)
         } else {
-            format!(
-                "a `{}`, whose use writes to its memory (locking, waiting and waking store to \
-                 its words), or whose protocol this crate does not know to read only",
-                writer.name
-            )
+            format!("a `{}`", part.name)
         };
         Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "opening {what} read-only as `{ty}`: it holds {why}, and a read-only mapping \
-                 refuses every store (`SIGSEGV`); open it writable with `open`"
+                "opening {what} read-only as `{ty}`: it holds {part}, whose methods store (an \
+                 atomic or lock operation on read-only memory is undefined behaviour); open it \
+                 with `open`, or, for `Relaxed` loads only, `open_read_only_unchecked`"
             ),
         ))
     }
 
     /// Like [`open_read_only`](Self::open_read_only), for a slice: a
-    /// monitor reading every worker's counters.
+    /// reader of a table of plain records.
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
-    /// use std::sync::atomic::{AtomicU32, Ordering};
     /// let segment = Segment::posix(format!("/shm-runtime-doc-ros-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let workers = segment.create_slice_zeroed::<AtomicU32>(4)?;
-    /// workers[3].store(9, Ordering::Relaxed);
-    /// assert_eq!(segment.open_slice_read_only::<AtomicU32>()?[3].load(Ordering::Relaxed), 9);
+    /// let _table = segment.create_slice_from_fn(4, |i| i as u32 * 10)?;
+    /// assert_eq!(segment.open_slice_read_only::<u32>()?[3], 30);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn open_slice_read_only<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
-        self.check_reads_never_write::<T>()?;
+        self.check_no_interior_mutability::<T>()?;
         let view = self.open_layout(&Layout::slice::<T>(), false)?;
         self.checked_slice_view(view)
     }

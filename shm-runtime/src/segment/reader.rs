@@ -8,7 +8,7 @@ use super::header::{Snapshot, HEADER_SIZE, STATE_PREFIX};
 use crate::error::{Error, Result};
 use crate::map::Mapping;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 /// Where the bytes come from.
 pub(crate) enum Reader<'a> {
@@ -16,6 +16,9 @@ pub(crate) enum Reader<'a> {
     Fd(BorrowedFd<'a>),
     /// A System V attachment of the segment's full size.
     SysV(&'a Mapping),
+    /// A mapping of a POSIX object or file that the SIGBUS handler guards:
+    /// its header is read only once ready (see [`Reader::header`]).
+    Mapped(&'a Mapping),
 }
 
 impl Reader<'_> {
@@ -24,17 +27,40 @@ impl Reader<'_> {
     pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         match self {
             Reader::Fd(fd) => pread_all(*fd, offset, buf),
-            Reader::SysV(mapping) => Ok(read_attached(mapping, offset, buf)),
+            Reader::SysV(mapping) | Reader::Mapped(mapping) => {
+                Ok(read_attached(mapping, offset, buf))
+            }
         }
     }
 
     /// Reads the header: the state word first, then (after an acquire
     /// fence) the rest, so that "ready" guarantees the fields. `None` when
     /// the object is shorter than a header (it was truncated).
+    ///
+    /// From a mapping, the state prefix is loaded at the widths its writers
+    /// store it (the magic and state words as `u64`, the version and header
+    /// size as `u32`), the state word last, then an acquire fence. A
+    /// [`Mapped`](Reader::Mapped) reader reads no further unless that says
+    /// "ready" (`None` then: the caller reads again with `pread`), since the
+    /// other fields are plain data that a creator may be writing; from a
+    /// System V attachment the rest is read either way (those segments have
+    /// no other way to be read).
     pub(crate) fn header(&self) -> Result<Option<Snapshot>> {
         let mut bytes = [0u8; HEADER_SIZE];
-        if self.read_at(0, &mut bytes[..STATE_PREFIX])? < STATE_PREFIX {
-            return Ok(None);
+        match self {
+            Reader::Fd(_) => {
+                if self.read_at(0, &mut bytes[..STATE_PREFIX])? < STATE_PREFIX {
+                    return Ok(None);
+                }
+            }
+            Reader::SysV(mapping) | Reader::Mapped(mapping) => {
+                let Some(state) = read_prefix_attached(mapping, &mut bytes) else {
+                    return Ok(None);
+                };
+                if matches!(self, Reader::Mapped(_)) && !super::header::is_ready_word(state) {
+                    return Ok(None);
+                }
+            }
         }
         // The creator publishes "ready" with a release store after writing
         // the fields. For System V the load above is atomic and this fence
@@ -77,6 +103,36 @@ fn pread_all(fd: BorrowedFd<'_>, offset: u64, buf: &mut [u8]) -> Result<usize> {
         }
     }
     Ok(done)
+}
+
+/// Loads the header's state prefix from `mapping` into `bytes` at the
+/// widths its writers use, the state word last; returns the state word, or
+/// `None` if the mapping is shorter than the prefix. `Relaxed` loads (the
+/// caller's acquire fence follows), as std allows on read-only memory for
+/// atomics of up to 8 bytes on 64-bit targets, the only ones that read a
+/// read-only mapping this way.
+fn read_prefix_attached(mapping: &Mapping, bytes: &mut [u8; HEADER_SIZE]) -> Option<u64> {
+    if mapping.len() < STATE_PREFIX {
+        return None;
+    }
+    let base = mapping.ptr().as_ptr();
+    // SAFETY: the mapping holds at least `STATE_PREFIX` (24) bytes from its
+    // page-aligned start: the magic (u64 at 0), version and header size
+    // (u32 at 8 and 12) and the state word (u64 at 16), all aligned; other
+    // processes store them with atomics of these widths.
+    let (magic, version, header_size, state) = unsafe {
+        (
+            (*base.cast::<AtomicU64>()).load(Ordering::Relaxed),
+            (*base.add(8).cast::<AtomicU32>()).load(Ordering::Relaxed),
+            (*base.add(12).cast::<AtomicU32>()).load(Ordering::Relaxed),
+            (*base.add(16).cast::<AtomicU64>()).load(Ordering::Relaxed),
+        )
+    };
+    bytes[0..8].copy_from_slice(&magic.to_ne_bytes());
+    bytes[8..12].copy_from_slice(&version.to_ne_bytes());
+    bytes[12..16].copy_from_slice(&header_size.to_ne_bytes());
+    bytes[16..24].copy_from_slice(&state.to_ne_bytes());
+    Some(state)
 }
 
 fn read_attached(mapping: &Mapping, offset: u64, buf: &mut [u8]) -> usize {
