@@ -2251,24 +2251,16 @@ impl Segment {
     /// `fetch_*`, `swap` or compare-exchange, no lock taken. The memory is
     /// mapped `PROT_READ` (`SHM_RDONLY`), so such a write raises `SIGSEGV`.
     ///
-    /// An atomic `load` is allowed only where it compiles to a plain load
-    /// instruction. That holds for std's atomics of 8, 16 and 32 bits on
-    /// every target, and of 64 bits on 64-bit targets (x86-64, AArch64,
-    /// RISC-V 64, PowerPC 64, s390x) and on the 32-bit targets this crate
-    /// builds for: x86 (an SSE2 or x87 load) and 32-bit ARM (`ldrexd`, a
-    /// load). A load that is implemented as a read-modify-write writes to
-    /// the memory even though it stores back the value it read, and so
-    /// faults here:
-    ///
-    /// * 128-bit atomics (std has none stable; a crate's `AtomicU128` or a
-    ///   C peer's `_Atomic __int128`): on x86-64 a load is a `lock
-    ///   cmpxchg16b` unless the code was built for AVX, on AArch64 without
-    ///   FEAT_LSE2 an `ldxp`/`stxp` loop;
-    /// * 64-bit atomics on a 32-bit target with no 64-bit atomic load
-    ///   instruction, whose loads compilers emulate with a compare-exchange
-    ///   (LLVM turns such a load into a compare-exchange of 0 with 0);
-    /// * any lock-based fallback (libatomic, or `portable-atomic` for widths
-    ///   without lock-free support), which writes its lock.
+    /// The only atomic operations allowed are those std allows on
+    /// read-only memory ("Atomic accesses to read-only memory" in
+    /// `std::sync::atomic`): `Relaxed` loads of at most 8 bytes on 64-bit
+    /// targets (x86-64, AArch64, RISC-V 64, PowerPC 64, s390x, LoongArch 64)
+    /// and of at most 4 bytes on 32-bit ones (x86, ARM). Any other ordering,
+    /// a wider load, a compare-exchange that would fail, and every
+    /// operation of a type this crate builds on atomics (a
+    /// [`SeqLock`](crate::SeqLock) read loads with an acquire ordering) is
+    /// undefined behaviour on such a mapping, whatever the hardware does
+    /// with it: 128-bit loads and lock-based fallbacks do write.
     ///
     /// For such types, open the segment writable
     /// ([`open`](Self::open)) even to read it.
