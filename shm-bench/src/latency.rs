@@ -160,8 +160,8 @@ pub fn spin_rounds(pp: &PingPong, n: usize, reps: usize) -> Res<Vec<f64>> {
 /// The harness of every round-trip measurement: a forked child answers
 /// `(reps + 1) * n` rounds (`child_round(i)` for i = 1, 2, ...), while the
 /// parent times `n` rounds per repetition (`parent_round(i)`, numbered the
-/// same way) after one warm-up repetition.
-fn round_trips(
+/// same way) after one warm-up repetition. The queue section uses it too.
+pub(crate) fn round_trips(
     n: usize,
     reps: usize,
     mut child_round: impl FnMut(u64),

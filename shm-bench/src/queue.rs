@@ -5,6 +5,7 @@
 //! adds to the fast path: one store of the owner record per operation, and
 //! the pid in the claiming compare-and-swap).
 
+use crate::latency::round_trips;
 use crate::report::Section;
 use crate::sys::{join, ns_since, pipe, repeat, spawn, spin_until, Res};
 use crate::{outcome, Config};
@@ -232,33 +233,6 @@ fn plain_pair_cost(items: u64, reps: usize) -> Res<Vec<f64>> {
         }
         Ok(ns_since(start) / items as f64)
     })
-}
-
-/// The harness of the round trips: a forked child answers `(reps + 1) *
-/// n` rounds while the parent times `n` per repetition after a warm-up.
-fn round_trips(
-    n: usize,
-    reps: usize,
-    mut child_round: impl FnMut(u64),
-    mut parent_round: impl FnMut(u64) -> Res<()>,
-) -> Res<Vec<f64>> {
-    let total = ((reps + 1) * n) as u64;
-    let child = spawn(move || {
-        for i in 1..=total {
-            child_round(i);
-        }
-    })?;
-    let mut i = 0u64;
-    let samples = repeat(reps, || {
-        let start = Instant::now();
-        for _ in 0..n {
-            i += 1;
-            parent_round(i)?;
-        }
-        Ok(ns_since(start) / n as f64)
-    })?;
-    join(child)?;
-    Ok(samples)
 }
 
 /// Two counters on cache lines of their own: the floor's ping-pong.
