@@ -120,3 +120,34 @@ pub fn truncate_and_restore(
     }
     exit_child(0)
 }
+
+/// Runs the example program `name` with `args`, as a user would, and
+/// returns its output; kills it (and fails the test) when it runs longer
+/// than `limit`. `cargo test` builds every example next to the test
+/// binaries (`target/<profile>/examples/`), which is where it is found.
+pub fn run_example(name: &str, args: &[&str], limit: std::time::Duration) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} not built", path.display());
+    let mut child = Command::new(&path)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the example");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("waiting for the example").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("example {name} ran longer than {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("the example's output")
+}

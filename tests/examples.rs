@@ -4,38 +4,14 @@
 //! (`target/<profile>/examples/`), so they are run from there; each run is
 //! bounded by a timeout and killed if it overruns.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "{} not built", path.display());
-    path
-}
-
-/// Runs an example to completion within `LIMIT`; returns its stdout.
+/// Runs an example to completion within `LIMIT`, checks that it succeeded,
+/// and returns its stdout.
 fn run(name: &str, args: &[&str]) -> String {
-    let mut child = Command::new(example(name))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > LIMIT {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("example {name} ran longer than {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = shm_workspace::run_example(name, args, LIMIT);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -107,4 +83,24 @@ fn people_writer_then_reader_round_trip_through_a_file() {
 #[cfg_attr(miri, ignore = "spawns the example programs")]
 fn shared_memory_server_client_checks_every_byte() {
     run("shared_memory_server_client", &[]);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
+fn job_queue_demo_delivers_every_job_once_between_five_programs() {
+    let out = run("job_queue", &["demo"]);
+    let expected: u64 = (1..=2000u64).map(|i| i * i).sum();
+    assert!(
+        out.contains(&format!(
+            "2000 jobs, sum of squares {expected} (expected {expected})"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
+fn queue_pool_counts_the_primes_below_100_000() {
+    let out = run("queue_pool", &[]);
+    assert_eq!(out.trim(), "4 workers, 100 jobs: 9592 primes below 100000");
 }
