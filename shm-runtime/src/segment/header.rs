@@ -792,6 +792,113 @@ mod tests {
         assert_eq!(&MAGIC.to_le_bytes(), b"SHMRTSEG");
     }
 
+    /// A page-aligned, zeroed buffer standing in for a mapped header.
+    #[repr(C, align(4096))]
+    struct Page([u8; 4096]);
+
+    fn header(page: &mut Page) -> HeaderPtr {
+        // SAFETY: the page is aligned and outlives every use in the test.
+        unsafe { HeaderPtr::new(NonNull::from(&mut page.0).cast()) }
+    }
+
+    fn word_of(header: &HeaderPtr) -> u64 {
+        header.state().load(Ordering::Acquire)
+    }
+
+    /// The behaviour: a claim (fresh or reclaiming) reads "claimed" until
+    /// the claimer recorded itself; only then can it publish; a header
+    /// retired (or reclaimed) by another process meanwhile is never
+    /// overwritten by the publish, and a retired one is never reclaimed.
+    #[test]
+    #[cfg_attr(miri, ignore = "reads /proc for this process's start time")]
+    fn claims_record_before_initializing_and_publish_never_overwrites() {
+        let mut page = Page([0; 4096]);
+        let h = header(&mut page);
+        let (me, other) = (std::process::id(), std::process::id() + 1);
+        assert!(h.claim_fresh(me));
+        let claimed = word_of(&h);
+        assert_eq!(
+            classify(0, claimed, || 0, || 0),
+            Poll::Initializing {
+                pid: me,
+                word: claimed,
+                recorded: false
+            }
+        );
+        assert!(!h.publish(me), "not publishable before it is recorded");
+        assert!(h.set_creator(me, true));
+        let initializing = word_of(&h);
+        assert_eq!(
+            classify(0, initializing, || 0, || 0),
+            Poll::Initializing {
+                pid: me,
+                word: initializing,
+                recorded: true
+            }
+        );
+        // Another process retires it (judging this one dead): the publish
+        // fails and leaves "retired".
+        assert!(h.retire(initializing, other));
+        let retired = word_of(&h);
+        assert!(!h.publish(me));
+        assert_eq!(word_of(&h), retired);
+        h.abandon(me);
+        assert_eq!(word_of(&h), retired, "abandon leaves another's state");
+        // A reclaimer of another's claim cannot record itself or publish
+        // once a third process took the header over.
+        let mut page = Page([0; 4096]);
+        let h = header(&mut page);
+        assert!(h.claim_fresh(other));
+        assert!(h.reclaim(word_of(&h), me));
+        assert!(!h.set_creator(other, false), "no longer its claim");
+        assert!(h.set_creator(me, false));
+        assert!(h.publish(me));
+        assert_eq!(word_of(&h) >> 32, STATE_READY);
+    }
+
+    /// The behaviour: a pid is judged by a recorded start time only when
+    /// the record is its own ("initializing", "ready"); while "claimed"
+    /// (the record may be a dead predecessor's) and "retired" (the record
+    /// is the dead creator's, the pid the replacer's), a live pid is alive
+    /// whatever start time the header holds.
+    #[test]
+    #[cfg_attr(miri, ignore = "reads /proc to judge pids")]
+    fn start_times_are_compared_only_with_their_own_pid() {
+        let mut page = Page([0; 4096]);
+        let h = header(&mut page);
+        let me = std::process::id();
+        assert!(h.claim_fresh(me));
+        assert!(h.set_creator(me, true));
+        if pid_namespace() == 0 {
+            eprintln!("no PID namespace to record here: no pid can be judged");
+            return;
+        }
+        let (start, key) = process_start();
+        // Another process's start time (a dead predecessor's).
+        h.creator_start()
+            .store(start.wrapping_add(1), Ordering::Relaxed);
+        // A retired header has its magic (which `classify` requires).
+        h.magic().store(MAGIC, Ordering::Relaxed);
+        h.version().store(FORMAT_VERSION, Ordering::Relaxed);
+        let snapshot = |state: u64| {
+            h.state()
+                .store(HeaderPtr::word(state, me), Ordering::Relaxed);
+            // SAFETY: the page's first HEADER_SIZE bytes are initialized,
+            // and no other thread writes them.
+            let bytes = unsafe { &*h.0.as_ptr().cast::<[u8; HEADER_SIZE]>() };
+            Snapshot::decode(bytes)
+        };
+        for state in [STATE_CLAIMED, STATE_RETIRED] {
+            assert_eq!(snapshot(state).creator(), Creator::Alive, "state {state}");
+        }
+        let expected = if start != 0 && key != 0 {
+            Creator::Dead
+        } else {
+            Creator::Alive // start times unknown here: judged by pid
+        };
+        assert_eq!(snapshot(STATE_INITIALIZING).creator(), expected);
+    }
+
     #[test]
     fn truncated_names_stay_utf8() {
         let s = "ab\u{e9}";
