@@ -482,3 +482,177 @@ fn format_2_segments_are_unsupported_and_not_replaced() {
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
     assert!(err.to_string().contains("header format 2"), "{err}");
 }
+
+/// Waits (bounded) until the child `pid` has stopped itself (`SIGSTOP`).
+fn wait_stopped(pid: u32, what: &str) {
+    let start = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim().chars().next());
+        match state {
+            Some('T' | 't') => return,
+            Some('Z') | None => panic!("{what}: the child ended instead of stopping"),
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Lets a stopped child go on.
+fn resume(pid: u32) {
+    // SAFETY: signals a child of this test, which it has not reaped.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) }, 0);
+}
+
+/// The behaviour: a process that reclaims a segment whose creator died
+/// initializing it, seen between its compare-exchange of the state word and
+/// recording itself (so the header still holds the dead creator's start
+/// time), is judged by its pid alone: alive, so a plain open and another
+/// `open_or_create` wait for it (here until their timeout) instead of
+/// reporting `CreatorDied` or reclaiming and initializing the payload a
+/// second time; once it goes on, its value is the one everybody opens. For
+/// POSIX, files (both initialized in place, as where no atomic publication
+/// is possible) and System V.
+#[test]
+#[cfg_attr(miri, ignore = "forks, stops children and maps named segments")]
+fn a_reclaimer_not_yet_recorded_is_waited_for_not_reclaimed_again() {
+    for (segment, leftover) in backends("claim") {
+        let _owner = segment.owner();
+        // The first creator dies with its header written, not ready.
+        let dying = || {
+            shm_runtime::__private::publish_in_place(true);
+            shm_runtime::__private::die_during_creation_at(4);
+            let _ = segment.create(AtomicU64::new(1));
+            shm_workspace::exit_child(3)
+        };
+        // SAFETY: the child creates a segment and `_exit`s.
+        let child = unsafe { shm_workspace::fork_retrying(dying) }.unwrap();
+        assert!(child.wait().unwrap().success(), "died at step 4");
+        // The reclaimer stops right after its compare-exchange.
+        let reclaiming = || {
+            shm_runtime::__private::publish_in_place(true);
+            shm_runtime::__private::stop_during_creation_at(1);
+            let made = segment
+                .clone()
+                .open_timeout(Duration::from_secs(20))
+                .open_or_create(|| AtomicU64::new(7));
+            match made {
+                Ok(view) if view.origin() == Origin::Reclaimed => {
+                    std::mem::forget(view);
+                    shm_workspace::exit_child(0)
+                }
+                _ => shm_workspace::exit_child(3),
+            }
+        };
+        // SAFETY: the child opens or creates a segment and `_exit`s.
+        let mut reclaimer = unsafe { shm_workspace::fork_retrying(reclaiming) }.unwrap();
+        wait_stopped(reclaimer.id(), "the reclaimer stopping after its claim");
+        let pid = reclaimer.id();
+        let short = segment.clone().open_timeout(Duration::from_millis(300));
+        let err = short.open::<AtomicU64>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("its creator (pid {pid}) is still initializing")),
+            "{err}"
+        );
+        let err = short.open_or_create(|| AtomicU64::new(9)).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::TimedOut,
+            "not reclaimed again: {err}"
+        );
+        resume(pid);
+        let status = reclaimer
+            .wait_timeout(Duration::from_secs(20))
+            .unwrap()
+            .expect("the reclaimer ends");
+        assert!(status.success(), "the reclaimer reclaimed it: {status:?}");
+        let opened = segment.open::<AtomicU64>().unwrap();
+        assert_eq!(opened.load(Ordering::Relaxed), 7);
+        drop(opened);
+        segment.remove().unwrap();
+        leftover.assert_gone();
+    }
+}
+
+/// The behaviour: a stale segment retired by a live replacer that has not
+/// yet removed its name is judged by the replacer's pid (not by the dead
+/// creator's start time): plain opens, waiting opens and other replacers
+/// wait for it (here until their timeout) instead of failing with
+/// `CreatorDied` or retiring it again; once the replacer goes on, its new
+/// segment is the one opened. For POSIX, files and System V.
+#[test]
+#[cfg_attr(miri, ignore = "forks, stops children and maps named segments")]
+fn a_live_replacer_is_waited_for() {
+    for (segment, leftover) in backends("retire") {
+        let _owner = segment.owner();
+        let mut stale = creator_child(&segment, 1, true);
+        stale.kill().unwrap();
+        let replacing = || {
+            shm_runtime::__private::stop_during_creation_at(2);
+            let made = segment
+                .clone()
+                .remove_on_drop(true)
+                .replace_stale(true)
+                .open_timeout(Duration::from_secs(20))
+                .open_or_create(|| AtomicU64::new(5));
+            match made {
+                Ok(view) if view.origin() == Origin::Reclaimed => {
+                    std::mem::forget(view);
+                    shm_workspace::exit_child(0)
+                }
+                _ => shm_workspace::exit_child(3),
+            }
+        };
+        // SAFETY: the child opens or creates a segment and `_exit`s.
+        let mut replacer = unsafe { shm_workspace::fork_retrying(replacing) }.unwrap();
+        wait_stopped(replacer.id(), "the replacer stopping after retiring");
+        let pid = replacer.id();
+        let short = segment.clone().open_timeout(Duration::from_millis(300));
+        for open in [short.clone(), short.clone().wait_for_creation(true)] {
+            let err = open.open::<AtomicU64>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("process {pid} is replacing it")),
+                "{err}"
+            );
+        }
+        let err = short
+            .clone()
+            .remove_on_drop(true)
+            .replace_stale(true)
+            .open_or_create(|| AtomicU64::new(9))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "not retired again: {err}");
+        let err = short
+            .clone()
+            .replace_stale(true)
+            .create(AtomicU64::new(9))
+            .unwrap_err();
+        // Refused, not replaced: it waits for the replacer's creation lock
+        // where there is one, or judges the replacer alive.
+        assert!(
+            matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::AlreadyExists),
+            "{err}"
+        );
+        resume(pid);
+        let status = replacer
+            .wait_timeout(Duration::from_secs(20))
+            .unwrap()
+            .expect("the replacer ends");
+        assert!(status.success(), "the replacer replaced it: {status:?}");
+        let opened = segment.open::<AtomicU64>().unwrap();
+        assert_eq!(opened.load(Ordering::Relaxed), 5);
+        drop(opened);
+        segment.remove().unwrap();
+        leftover.assert_gone();
+    }
+}

@@ -292,6 +292,16 @@ pub fn die_during_creation_at(step: u32) {
     crate::segment::die_during_creation_at(step);
 }
 
+/// Test hook: this process stops itself (`SIGSTOP`, until a `SIGCONT`)
+/// at `point` of a creation: 1 right after it claimed (or reclaimed) a
+/// segment's header and before it recorded itself as its creator, 2 right
+/// after it retired a stale segment and before it removed its name; 0
+/// disables it. For tests of what other processes see in those windows;
+/// call it in a forked child only.
+pub fn stop_during_creation_at(point: u32) {
+    crate::segment::stop_during_creation_at(point);
+}
+
 /// Test hook: with `true`, this process creates POSIX objects and files
 /// under their name first and initializes them in place (the header's init
 /// states), as it must on platforms and file systems where atomic

@@ -8,7 +8,10 @@
 //!     16    8 state word       (state << 32) | creator pid (atomic)
 //!                              state: 0 uninitialized, 1 initializing,
 //!                                     2 ready, 3 abandoned, 4 retired
-//!                                     (being replaced, since format 3)
+//!                                     (being replaced, since format 3),
+//!                                     5 claimed (its claimer not yet
+//!                                     recorded at 192..220, since
+//!                                     format 3)
 //!     24    8 fingerprint      the payload type's layout fingerprint
 //!     32    8 type size        size_of::<T>()
 //!     40    8 type align       align_of::<T>()
@@ -36,7 +39,19 @@
 //! ```
 //!
 //! The magic, version, header size and state word are atomics: openers read
-//! them while the creator may still be writing. Every other field is written
+//! them while the creator may still be writing.
+//!
+//! The creator's record (PID namespace, start time, namespace key, flags at
+//! 192..220) belongs to the pid of the state word only in the states
+//! "initializing" and "ready": a claimer (of a fresh header, or reclaiming
+//! one whose creator died or gave up) compare-exchanges the state word to
+//! "claimed" with its pid, writes its record, and only then moves "claimed"
+//! to "initializing" (a release compare-exchange), so that a reader never
+//! judges a pid by the start time of another process (the previous,
+//! possibly dead, creator whose record is still there). In "claimed",
+//! "abandoned" and "retired" the state word's pid is judged by its existence
+//! alone (a retired segment's record is still its dead creator's, not its
+//! replacer's). Every other field is written
 //! by the creator between claiming the state word (uninitialized ->
 //! initializing, a compare-exchange) and publishing "ready" (a release
 //! store), and read by openers only after an acquire load saw "ready". The
@@ -54,7 +69,7 @@
 //! |---|---|---|
 //! | 1 | the first format | shm-runtime 0.1 until the soundness rework |
 //! | 2 | same header fields; the fingerprint is computed from the type's layout description ([`crate::layout`]): 128-bit enum discriminants are hashed whole, library types by their protocol; payloads are checked for valid values at open | shm-runtime 0.1 since the soundness rework |
-//! | 3 | the creator's process start time and namespace key (offsets 200, 208) and the flags word (216, bit 0: tied to its creator) in what were reserved bytes, so that a segment left behind by a dead creator is told from one whose creator's pid was reused ([`Segment::replace_stale`](super::Segment::replace_stale)) | shm-runtime 0.1 since stale segments are replaced |
+//! | 3 | the creator's process start time and namespace key (offsets 200, 208) and the flags word (216, bit 0: tied to its creator) in what were reserved bytes, so that a segment left behind by a dead creator is told from one whose creator's pid was reused ([`Segment::replace_stale`](super::Segment::replace_stale)); the states 4 retired and 5 claimed | shm-runtime 0.1 since stale segments are replaced |
 
 use crate::error::{Error, ErrorKind, Result};
 #[cfg(not(target_os = "linux"))]
@@ -79,6 +94,7 @@ const STATE_INITIALIZING: u64 = 1;
 const STATE_READY: u64 = 2;
 const STATE_ABANDONED: u64 = 3;
 const STATE_RETIRED: u64 = 4;
+const STATE_CLAIMED: u64 = 5;
 
 pub(crate) const KIND_VALUE: u32 = 1;
 pub(crate) const KIND_SLICE: u32 = 2;
@@ -189,7 +205,11 @@ pub(crate) enum Poll {
     /// All zero: the creator has not claimed it yet.
     Uninit,
     /// The creator `pid` is writing it; `word` is the state word seen.
-    Initializing { pid: u32, word: u64 },
+    /// `recorded`: the creator's record (start time, namespaces) is its own
+    /// (state "initializing"); `false` while it has only claimed the header
+    /// (state "claimed"), when the record may still be a previous
+    /// creator's.
+    Initializing { pid: u32, word: u64, recorded: bool },
     /// Published: every field and the payload may be read.
     Ready,
     /// The creator `pid` gave up (its initializer panicked or failed).
@@ -263,17 +283,29 @@ impl HeaderPtr {
         unsafe { &*addr_of!((*self.0.as_ptr()).flags) }
     }
 
-    /// Records who just claimed the header: its PID namespace, its process
-    /// start time and the namespaces that time is relative to, and whether
-    /// the segment's lifetime is `tied` to it (`remove_on_drop`).
-    pub(crate) fn set_creator(&self, tied: bool) {
+    /// Records who just claimed the header (state "claimed" with `pid`):
+    /// its PID namespace, its process start time and the namespaces that
+    /// time is relative to, and whether the segment's lifetime is `tied` to
+    /// it (`remove_on_drop`); then moves the state to "initializing" with a
+    /// release compare-exchange, so that whoever sees that state sees this
+    /// record. `false` (nothing is this process's any more) when another
+    /// process took the header over meanwhile.
+    pub(crate) fn set_creator(&self, pid: u32, tied: bool) -> bool {
         let (start, key) = process_start();
         self.creator_start().store(start, Ordering::Relaxed);
         self.creator_ns_key().store(key, Ordering::Relaxed);
         self.flags()
             .store(if tied { FLAG_TIED } else { 0 }, Ordering::Relaxed);
         self.creator_pid_ns()
-            .store(pid_namespace(), Ordering::Release);
+            .store(pid_namespace(), Ordering::Relaxed);
+        self.state()
+            .compare_exchange(
+                Self::word(STATE_CLAIMED, pid),
+                Self::word(STATE_INITIALIZING, pid),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
     }
 
     /// The state word of a given state and creator pid.
@@ -281,13 +313,14 @@ impl HeaderPtr {
         (state << 32) | u64::from(pid)
     }
 
-    /// Claims a fresh (all-zero) header for the creator `pid`: exactly one
+    /// Claims a fresh (all-zero) header for the creator `pid` (state
+    /// "claimed"; [`set_creator`](Self::set_creator) follows): exactly one
     /// claimer wins.
     pub(crate) fn claim_fresh(&self, pid: u32) -> bool {
         self.state()
             .compare_exchange(
                 0,
-                Self::word(STATE_INITIALIZING, pid),
+                Self::word(STATE_CLAIMED, pid),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
@@ -295,12 +328,14 @@ impl HeaderPtr {
     }
 
     /// Takes over a segment whose creator died or gave up, seen with state
-    /// word `seen`: exactly one reclaimer wins.
+    /// word `seen` (state "claimed"; [`set_creator`](Self::set_creator)
+    /// follows): exactly one reclaimer wins. Never a retired one.
     pub(crate) fn reclaim(&self, seen: u64, pid: u32) -> bool {
+        debug_assert_ne!(seen >> 32, STATE_RETIRED, "retired segments are replaced");
         self.state()
             .compare_exchange(
                 seen,
-                Self::word(STATE_INITIALIZING, pid),
+                Self::word(STATE_CLAIMED, pid),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
@@ -324,12 +359,17 @@ impl HeaderPtr {
     /// Marks a claimed segment as given up by its creator `pid`, so that
     /// openers stop waiting for it and `open_or_create` may reclaim it.
     pub(crate) fn abandon(&self, pid: u32) {
-        let _ = self.state().compare_exchange(
-            Self::word(STATE_INITIALIZING, pid),
-            Self::word(STATE_ABANDONED, pid),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        for state in [STATE_INITIALIZING, STATE_CLAIMED] {
+            let gave_up = self.state().compare_exchange(
+                Self::word(state, pid),
+                Self::word(STATE_ABANDONED, pid),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            if gave_up.is_ok() {
+                return;
+            }
+        }
     }
 
     /// Writes every field but the state word, for a payload of `len`
@@ -368,10 +408,19 @@ impl HeaderPtr {
     }
 
     /// Publishes a fully initialized segment: every write before this call
-    /// is visible to whoever then sees "ready".
-    pub(crate) fn publish(&self, pid: u32) {
+    /// is visible to whoever then sees "ready". A compare-exchange from
+    /// "initializing" by `pid`: `false` (nothing published) when another
+    /// process retired or reclaimed the header meanwhile, whose state word
+    /// is never overwritten.
+    pub(crate) fn publish(&self, pid: u32) -> bool {
         self.state()
-            .store(Self::word(STATE_READY, pid), Ordering::Release);
+            .compare_exchange(
+                Self::word(STATE_INITIALIZING, pid),
+                Self::word(STATE_READY, pid),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
     }
 }
 
@@ -398,7 +447,16 @@ fn classify(
     }
     match state {
         STATE_UNINIT if word == 0 => Poll::Uninit,
-        STATE_INITIALIZING if pid != 0 => Poll::Initializing { pid, word },
+        STATE_INITIALIZING if pid != 0 => Poll::Initializing {
+            pid,
+            word,
+            recorded: true,
+        },
+        STATE_CLAIMED if pid != 0 => Poll::Initializing {
+            pid,
+            word,
+            recorded: false,
+        },
         STATE_READY if magic == MAGIC => {
             let version = version();
             if (1..FORMAT_VERSION).contains(&version) {
@@ -568,15 +626,22 @@ impl Snapshot {
         }
     }
 
-    /// Whether the process that created (or last reclaimed) the segment is
-    /// alive, judged by pid, PID namespace and start time.
+    /// Whether the process of the state word's pid (the creator, the last
+    /// reclaimer, or the replacer of a retired segment) is alive: judged by
+    /// pid, PID namespace and start time where the record is that pid's own
+    /// (states "initializing" and "ready"), by the pid's existence alone
+    /// otherwise (a record left by another process is never compared with
+    /// this pid).
     pub(crate) fn creator(&self) -> Creator {
-        creator_liveness(
-            self.creator_pid(),
-            self.creator_pid_ns,
-            self.creator_start,
-            self.creator_ns_key,
-        )
+        match self.poll {
+            Poll::Ready | Poll::Initializing { recorded: true, .. } => creator_liveness(
+                self.creator_pid(),
+                self.creator_pid_ns,
+                self.creator_start,
+                self.creator_ns_key,
+            ),
+            _ => creator_status(self.creator_pid(), self.creator_pid_ns),
+        }
     }
 
     /// Whether the segment was made with `remove_on_drop`: its lifetime is
@@ -731,6 +796,113 @@ mod tests {
     #[test]
     fn magic_spells_the_library() {
         assert_eq!(&MAGIC.to_le_bytes(), b"SHMRTSEG");
+    }
+
+    /// A page-aligned, zeroed buffer standing in for a mapped header.
+    #[repr(C, align(4096))]
+    struct Page([u8; 4096]);
+
+    fn header(page: &mut Page) -> HeaderPtr {
+        // SAFETY: the page is aligned and outlives every use in the test.
+        unsafe { HeaderPtr::new(NonNull::from(&mut page.0).cast()) }
+    }
+
+    fn word_of(header: &HeaderPtr) -> u64 {
+        header.state().load(Ordering::Acquire)
+    }
+
+    /// The behaviour: a claim (fresh or reclaiming) reads "claimed" until
+    /// the claimer recorded itself; only then can it publish; a header
+    /// retired (or reclaimed) by another process meanwhile is never
+    /// overwritten by the publish, and a retired one is never reclaimed.
+    #[test]
+    #[cfg_attr(miri, ignore = "reads /proc for this process's start time")]
+    fn claims_record_before_initializing_and_publish_never_overwrites() {
+        let mut page = Page([0; 4096]);
+        let h = header(&mut page);
+        let (me, other) = (std::process::id(), std::process::id() + 1);
+        assert!(h.claim_fresh(me));
+        let claimed = word_of(&h);
+        assert_eq!(
+            classify(0, claimed, || 0, || 0),
+            Poll::Initializing {
+                pid: me,
+                word: claimed,
+                recorded: false
+            }
+        );
+        assert!(!h.publish(me), "not publishable before it is recorded");
+        assert!(h.set_creator(me, true));
+        let initializing = word_of(&h);
+        assert_eq!(
+            classify(0, initializing, || 0, || 0),
+            Poll::Initializing {
+                pid: me,
+                word: initializing,
+                recorded: true
+            }
+        );
+        // Another process retires it (judging this one dead): the publish
+        // fails and leaves "retired".
+        assert!(h.retire(initializing, other));
+        let retired = word_of(&h);
+        assert!(!h.publish(me));
+        assert_eq!(word_of(&h), retired);
+        h.abandon(me);
+        assert_eq!(word_of(&h), retired, "abandon leaves another's state");
+        // A reclaimer of another's claim cannot record itself or publish
+        // once a third process took the header over.
+        let mut page = Page([0; 4096]);
+        let h = header(&mut page);
+        assert!(h.claim_fresh(other));
+        assert!(h.reclaim(word_of(&h), me));
+        assert!(!h.set_creator(other, false), "no longer its claim");
+        assert!(h.set_creator(me, false));
+        assert!(h.publish(me));
+        assert_eq!(word_of(&h) >> 32, STATE_READY);
+    }
+
+    /// The behaviour: a pid is judged by a recorded start time only when
+    /// the record is its own ("initializing", "ready"); while "claimed"
+    /// (the record may be a dead predecessor's) and "retired" (the record
+    /// is the dead creator's, the pid the replacer's), a live pid is alive
+    /// whatever start time the header holds.
+    #[test]
+    #[cfg_attr(miri, ignore = "reads /proc to judge pids")]
+    fn start_times_are_compared_only_with_their_own_pid() {
+        let mut page = Page([0; 4096]);
+        let h = header(&mut page);
+        let me = std::process::id();
+        assert!(h.claim_fresh(me));
+        assert!(h.set_creator(me, true));
+        if pid_namespace() == 0 {
+            eprintln!("no PID namespace to record here: no pid can be judged");
+            return;
+        }
+        let (start, key) = process_start();
+        // Another process's start time (a dead predecessor's).
+        h.creator_start()
+            .store(start.wrapping_add(1), Ordering::Relaxed);
+        // A retired header has its magic (which `classify` requires).
+        h.magic().store(MAGIC, Ordering::Relaxed);
+        h.version().store(FORMAT_VERSION, Ordering::Relaxed);
+        let snapshot = |state: u64| {
+            h.state()
+                .store(HeaderPtr::word(state, me), Ordering::Relaxed);
+            // SAFETY: the page's first HEADER_SIZE bytes are initialized,
+            // and no other thread writes them.
+            let bytes = unsafe { &*h.0.as_ptr().cast::<[u8; HEADER_SIZE]>() };
+            Snapshot::decode(bytes)
+        };
+        for state in [STATE_CLAIMED, STATE_RETIRED] {
+            assert_eq!(snapshot(state).creator(), Creator::Alive, "state {state}");
+        }
+        let expected = if start != 0 && key != 0 {
+            Creator::Dead
+        } else {
+            Creator::Alive // start times unknown here: judged by pid
+        };
+        assert_eq!(snapshot(STATE_INITIALIZING).creator(), expected);
     }
 
     #[test]

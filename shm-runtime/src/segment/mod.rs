@@ -544,7 +544,10 @@ enum Find {
 /// state word it was judged by, or why not. Stale are a ready segment made
 /// with `remove_on_drop` whose creator is dead (pid, PID namespace and start
 /// time, see [`header::creator_liveness`]), and one whose creator (or
-/// replacer) died before it was ready or while replacing it, or gave up.
+/// replacer) died before it was ready or while replacing it, or gave up. A
+/// pid is compared only with its own start time (see
+/// [`header::Snapshot::creator`]): a retired segment's replacer, and a
+/// claimer that has not yet recorded itself, by their pid's existence.
 fn staleness(snapshot: &header::Snapshot) -> std::result::Result<u64, String> {
     let pid = snapshot.creator_pid();
     let judged = |word: u64| match snapshot.creator() {
@@ -1289,12 +1292,20 @@ impl Segment {
                 format!("creating {what}: another process wrote into it before it was claimed"),
             ));
         }
-        header.set_creator(self.remove_on_drop);
+        claim_step();
+        if !header.set_creator(pid, self.remove_on_drop) {
+            // Judged dead by another process, which took the header over.
+            guard.disarm();
+            return Err(taken_over(&what));
+        }
         creation_step(3);
         guard.header = Some(header);
         // SAFETY: this process claimed the header; the payload is fresh.
-        unsafe { initialize(header, &mapping, layout, len, pid, true, init) };
+        let published = unsafe { initialize(header, &mapping, layout, len, pid, true, init) };
         guard.disarm();
+        if !published {
+            return Err(taken_over(&what));
+        }
         let view = View {
             mapping,
             offset: layout.payload_offset(),
@@ -1448,7 +1459,7 @@ impl Segment {
                      creating it, its creator died before claiming it or it is not a segment \
                      of this library; remove it"
                     .to_owned(),
-                Some(Poll::Initializing { pid, word }) => {
+                Some(Poll::Initializing { pid, word, .. }) => {
                     let dead = snapshot
                         .as_ref()
                         .is_some_and(|s| s.creator() == header::Creator::Dead);
@@ -1624,6 +1635,7 @@ impl Segment {
                 "another process is replacing it or took it over since it was judged stale",
             ));
         }
+        stop_step(STOP_RETIRED);
         match self.target.remove(Some(stat.identity)) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -1816,14 +1828,18 @@ impl Segment {
             }) => {
                 // SAFETY: `find` mapped at least the header, page-aligned.
                 let header = unsafe { HeaderPtr::new(mapping.ptr()) };
-                if header.reclaim(seen, std::process::id()) {
-                    header.set_creator(self.remove_on_drop);
-                    let init = init.take().expect("init runs once");
-                    return self
-                        .init_reclaimed(object, stat, mapping, layout, len, init)
-                        .map(Some);
+                let pid = std::process::id();
+                if header.reclaim(seen, pid) {
+                    claim_step();
+                    if header.set_creator(pid, self.remove_on_drop) {
+                        let init = init.take().expect("init runs once");
+                        return self
+                            .init_reclaimed(object, stat, mapping, layout, len, init)
+                            .map(Some);
+                    }
                 }
-                // Another process reclaimed it first: wait for it.
+                // Another process reclaimed it first (or took it over from
+                // this one, judging it dead): wait for it.
                 match self.find(layout, true, deadline, Find::OrCreate) {
                     Ok(Found::Ready(view)) => Ok(Some(view)),
                     Ok(Found::Abandoned { pid, .. }) => Err(self.creator_died(pid)),
@@ -1905,8 +1921,11 @@ impl Segment {
         };
         // SAFETY: this process reclaimed the header with a compare-exchange;
         // `initialize` zeroes the payload the dead creator left.
-        unsafe { initialize(header, &mapping, layout, len, pid, false, init) };
+        let published = unsafe { initialize(header, &mapping, layout, len, pid, false, init) };
         guard.disarm();
+        if !published {
+            return Err(taken_over(&what));
+        }
         Ok(View {
             mapping,
             offset: layout.payload_offset(),
@@ -2436,7 +2455,9 @@ fn write_elements<T: SharedSafe>(
 }
 
 /// Writes the header fields and the payload of a claimed segment, then
-/// publishes it.
+/// publishes it: `false` when another process took the header over
+/// meanwhile (judging this one dead), so that nothing was published and
+/// the payload must not be handed out.
 ///
 /// # Safety
 /// This process claimed the header (state "initializing" with `pid`); the
@@ -2450,7 +2471,7 @@ unsafe fn initialize(
     pid: u32,
     fresh: bool,
     init: impl FnOnce(NonNull<u8>),
-) {
+) -> bool {
     // SAFETY: claimed by this process (caller's contract).
     unsafe { header.write_fields(layout, len) };
     creation_step(4);
@@ -2463,7 +2484,50 @@ unsafe fn initialize(
     }
     init(payload);
     creation_step(5);
-    header.publish(pid);
+    header.publish(pid)
+}
+
+/// The error of a creator whose header another process took over (retired
+/// or reclaimed, having judged this process dead) before it was published.
+fn taken_over(what: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!(
+            "creating {what}: another process took it over before it was ready, judging this \
+             one dead (were its pid or PID namespace misjudged?); open it again"
+        ),
+    )
+}
+
+/// The test hook of [`crate::__private::stop_during_creation_at`]: 0, or
+/// the point at which this process stops itself.
+static STOP_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// [`crate::__private::stop_during_creation_at`]: a header claimed or
+/// reclaimed, its claimer not yet recorded.
+const STOP_CLAIMED: u32 = 1;
+/// [`crate::__private::stop_during_creation_at`]: a stale segment retired,
+/// its name not yet removed.
+const STOP_RETIRED: u32 = 2;
+
+/// Stops this process with `SIGSTOP` (until a `SIGCONT`) if a test asked
+/// for it at `point`.
+fn stop_step(point: u32) {
+    if STOP_AT.load(std::sync::atomic::Ordering::Relaxed) == point {
+        // SAFETY: raising a signal has no memory-safety preconditions.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+}
+
+/// The point between claiming a header and recording the claimer.
+fn claim_step() {
+    stop_step(STOP_CLAIMED);
+}
+
+/// See [`crate::__private::stop_during_creation_at`].
+#[doc(hidden)]
+pub fn stop_during_creation_at(point: u32) {
+    STOP_AT.store(point, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The test hook of [`crate::__private::die_during_creation_at`]: 0, or the
