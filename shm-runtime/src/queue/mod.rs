@@ -1,6 +1,7 @@
-//! [`ShmQueue<T, N>`]: a bounded FIFO of `SharedSafe` values between any
-//! number of producers and consumers in any processes, lock-free, that a
-//! process killed at any instant cannot block.
+//! [`ShmQueue<T, N>`]: a bounded FIFO of plain `SharedSafe` values between
+//! any number of producers and consumers in any processes, without a lock
+//! on its fast path, that a process killed at any instant cannot block for
+//! long.
 //!
 //! ```
 //! use shm_runtime::queue::ShmQueue;
@@ -24,12 +25,23 @@
 //!   claimed their slots, so the items of one producer reach any one
 //!   consumer in the order they were pushed. (Between consumers, "first" is
 //!   the order of claims: two consumers may finish in either order.)
-//! * **Lock-free fast path.** A push is a compare-and-swap on its slot, a
-//!   compare-and-swap on the producers' counter (which may fail harmlessly),
-//!   one store of the slot's owner record, the item's bytes, and one store
-//!   publishing it; a pop likewise. Neither side makes a system call while
-//!   nobody sleeps: sleepers register in a count that the other side reads
-//!   after each operation, and only then wakes them (`futex` on Linux).
+//! * **No lock on the fast path.** A push is a compare-and-swap on its
+//!   slot, a compare-and-swap on the producers' counter (which may fail
+//!   harmlessly), one store of the slot's owner record, the item's bytes,
+//!   and one store publishing it; a pop likewise. Neither side makes a
+//!   system call while nobody sleeps: sleepers register in a count that the
+//!   other side reads after each operation, and only then wakes them
+//!   (`futex` on Linux).
+//! * **Not lock-free in the strict sense.** Like every queue of Vyukov's
+//!   design, a claimed slot is a small lock on its position: consumers
+//!   reach the items in order, so a producer that claimed a slot and is
+//!   *alive but slow* (descheduled, stopped with `SIGSTOP` or a debugger,
+//!   or running a long [`push_with`](ShmQueue::push_with) closure) makes
+//!   every consumer that reaches its position wait until it publishes,
+//!   even while later items are ready. Likewise a consumer alive inside a
+//!   long [`pop_with`](ShmQueue::pop_with) closure holds its slot, and
+//!   producers that lap the ring to it wait. Only a *dead* claimer is
+//!   detected and skipped (below); keep the closures short.
 //! * **Crash robustness.** Each claim names the claiming process in the
 //!   slot's word, in the same compare-and-swap (there is no instant at which
 //!   a slot is claimed by nobody known), and the claimer's start time right
@@ -52,11 +64,25 @@
 //! * **Validity.** All-zero bytes are an empty queue, and opening a segment
 //!   never reads the slots (they are written under this protocol, like a
 //!   lock's value). A popped item of a type with invalid bit patterns
-//!   (`bool`, enums, `NonZero*`) is checked before it is handed out; an
-//!   invalid one (only bytes written outside this protocol make one) is
-//!   consumed and reported as [`ErrorKind::InvalidValue`]; the queue goes on
-//!   with the next item. For every other type the check compiles to nothing
-//!   and the pops never fail.
+//!   (`bool`, enums, `NonZero*`) is checked whole before it is handed out
+//!   ([`pop`](ShmQueue::pop) checks the copy it returns); an invalid one
+//!   (only bytes written outside this protocol make one) is consumed and
+//!   reported as [`ErrorKind::InvalidValue`]; the queue goes on with the
+//!   next item. For every other type the check compiles to nothing and the
+//!   pops never fail.
+//! * **Plain data only.** The item type may not hold a field written under
+//!   a protocol of its own ([`ShmMutex`](crate::ShmMutex),
+//!   [`SeqLock`](crate::SeqLock), another `ShmQueue`): the check of a popped
+//!   item could not look into it, so the build stops (a compile-time
+//!   assertion). Integers, floats, `bool`, `char`, enums, atomics, arrays,
+//!   derived structs of them, [`FixedString`](crate::FixedString) and
+//!   [`FixedVec`](crate::FixedVec) of plain data are all fine.
+//! * **No fork inside the closures.** While a
+//!   [`push_with`](ShmQueue::push_with) or [`pop_with`](ShmQueue::pop_with)
+//!   closure holds its reference into the slot, [`process::fork`](crate::process::fork)
+//!   refuses with [`ErrorKind::ForkWhileLocked`] (as inside an
+//!   `ShmMutexGuard`): a child would keep the reference after this process
+//!   published the item or gave the slot back.
 //!
 //! What it cannot judge: a claimer in another PID or time namespace than the
 //! judge (the queue records the namespaces of its users, as `ShmMutex`
@@ -69,7 +95,44 @@
 //! by another process reads as private zeros (see [`sigbus`](crate::sigbus)):
 //! an empty queue that shares nothing any more. A blocked pop then returns
 //! [`ErrorKind::Truncated`] instead of waiting for nobody; pushes land in
-//! this process only.
+//! this process only, and once it is full a blocked push gives its value
+//! back at once ([`push_timeout`](ShmQueue::push_timeout)) or panics
+//! ([`push`](ShmQueue::push), which has no way to return it). Where zeros
+//! are no valid value of some part of the item type (a `NonZero*` leaf, an
+//! enum without a variant 0), a truncation under a live process aborts it
+//! instead (zeros would appear under a reference [`pop_with`](ShmQueue::pop_with)
+//! lends).
+//!
+//! A queue of items holding a lock does not build:
+//!
+//! ```compile_fail
+//! use shm_runtime::queue::ShmQueue;
+//! use shm_runtime::ShmMutex;
+//! // A forged slot could hold a `bool` of value 2 inside the mutex, which
+//! // the check of a popped item would not see: refused at compile time.
+//! let q = ShmQueue::<ShmMutex<bool>, 4>::new();
+//! q.push(ShmMutex::new(true));
+//! ```
+//!
+//! (The same with plain items builds:)
+//!
+//! ```
+//! use shm_runtime::queue::ShmQueue;
+//! use shm_runtime::{FixedString, FixedVec, SharedSafe};
+//!
+//! #[derive(SharedSafe, Clone, Copy)]
+//! #[repr(C)]
+//! struct Job {
+//!     name: FixedString<8>,
+//!     flags: FixedVec<bool, 4>,
+//! }
+//!
+//! let q = ShmQueue::<Job, 4>::new();
+//! let name = FixedString::try_from("resize").unwrap();
+//! q.push(Job { name, flags: FixedVec::new() });
+//! assert_eq!(q.pop()?.name.as_str(), "resize");
+//! # Ok::<(), shm_runtime::Error>(())
+//! ```
 
 mod atomic;
 mod ring;
