@@ -338,3 +338,37 @@ fn queue_a_truncation_ends_blocked_pushes_and_pops() {
         .expect("the child ends in time");
     assert_eq!(status.code(), Some(0), "{status}");
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "maps a file and forks")]
+fn queue_of_nonzero_items_truncated_under_a_live_view_aborts_rather_than_read_zeros() {
+    type Q = ShmQueue<std::num::NonZeroU64, 2>;
+    let temp = TempPath::new("queue-truncated-nonzero");
+    drop(Segment::file(&temp.0).create_zeroed::<Q>().unwrap());
+    let path = temp.0.clone();
+    let mut child = fork(|| {
+        let Ok(q) = Segment::file(&path).open::<Q>() else {
+            exit_child(2)
+        };
+        // The view could lend a `&NonZeroU64` into a slot (`pop_with`):
+        // zero pages under it would be no valid value. Although a typed
+        // open never checks the items, the handler must know.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_len(0))
+            .unwrap_or_else(|_| exit_child(3));
+        // The next access faults: the handler aborts the process.
+        let _ = q.len();
+        exit_child(0)
+    });
+    let status = child
+        .wait_timeout(JOIN)
+        .unwrap()
+        .expect("the child ends in time");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGABRT),
+        "{status}"
+    );
+}
