@@ -399,3 +399,33 @@ fn an_invalid_item_is_refused_by_pop_with_without_calling_the_reader() {
     assert_eq!(err.kind(), ErrorKind::InvalidValue);
     assert_eq!(q.try_pop().unwrap(), None, "the item was consumed");
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a process")]
+fn recovering_a_dead_producers_slot_wakes_sleeping_consumers_too() {
+    let q = ShmQueue::<u32, 4>::new();
+    q.record_namespace(owner::me().ns);
+    let Claim::Got { index, .. } = q.claim_push(dead_pid()) else {
+        panic!("an empty queue has room")
+    };
+    q.push(5);
+    // A consumer registered as (about to be) asleep on the dead slot: the
+    // consumer that skips the slot must wake it, not only producers.
+    q.waits.0.pop_sleepers.store(1, Ordering::SeqCst);
+    let pushed = q.waits.0.pushed.load(Ordering::SeqCst);
+    let start = Instant::now();
+    // A spinning consumer skips the dead slot, then takes the item.
+    while q.try_pop().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "stuck behind a dead producer"
+        );
+    }
+    assert_eq!(ring::claimer(q.slots[index].word.load(Ordering::SeqCst)), 0);
+    assert_ne!(
+        q.waits.0.pushed.load(Ordering::SeqCst),
+        pushed,
+        "the sleeping consumer was woken"
+    );
+    q.waits.0.pop_sleepers.store(0, Ordering::SeqCst);
+}
