@@ -484,7 +484,11 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     ///
     /// For types whose every bit pattern is valid (`bytemuck::AnyBitPattern`),
     /// since the slot's old bytes are a value of it. If `write` panics, the
-    /// slot is skipped: consumers never see it.
+    /// slot is skipped: consumers never see it. After `write` returns, the
+    /// item's padding bytes are zeroed (an assignment in `write` may have
+    /// copied them from this process's stack). While `write` runs, forks are
+    /// refused ([`ErrorKind::ForkWhileLocked`]), and consumers that reach
+    /// this slot wait for it (see the [module docs](self#the-guarantees)).
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -593,8 +597,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 
     /// Reads the oldest item in place, if any, and removes it: `read` gets
-    /// it by reference in its slot (no copy, however large `T` is), and its
-    /// result is returned. If `read` panics, the item is consumed.
+    /// it by reference in its slot (no copy, however large `T` is), checked,
+    /// and its result is returned. If `read` panics, the item is consumed.
+    /// While `read` runs, forks are refused ([`ErrorKind::ForkWhileLocked`]),
+    /// and producers that lap the ring to this slot wait for it.
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
