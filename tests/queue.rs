@@ -358,7 +358,15 @@ fn queue_of_nonzero_items_truncated_under_a_live_view_aborts_rather_than_read_ze
             .open(&path)
             .and_then(|file| file.set_len(0))
             .unwrap_or_else(|_| exit_child(3));
-        // The next access faults: the handler aborts the process.
+        // No core file for the abort below.
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: sets a limit of this (child) process from a valid struct.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+        // The next access faults: the handler aborts the process (and says
+        // so on stderr).
         let _ = q.len();
         exit_child(0)
     });
