@@ -1,6 +1,7 @@
 //! ShmQueue across processes: exactly-once delivery with per-producer order
-//! (4 producers x 4 consumers), timeouts against another process, and
-//! zero-copy 1 MiB items in a zeroed named segment.
+//! (4 producers x 4 consumers), timeouts against another process, zero-copy
+//! 1 MiB items in a zeroed named segment, no fork while an item is lent in
+//! place, and blocked pushes and pops ended by a truncation.
 //!
 //! The test harness runs tests on several threads, so children are forked
 //! with `fork_unchecked`; each child touches only shared memory and this
@@ -8,9 +9,10 @@
 //! (default 100 000 items in all) scales the exactly-once test; the script
 //! `scripts/queue-stress.sh` runs it with 1 000 000.
 
-use shm_runtime::process::Child;
+use shm_runtime::process::{self, Child};
 use shm_runtime::queue::ShmQueue;
 use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
+use shm_workspace::{exit_child, TempPath};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -216,4 +218,165 @@ fn queue_1_mib_items_go_zero_copy_through_a_zeroed_named_segment() {
     }
     child.join(JOIN).unwrap();
     assert!(frames.is_empty());
+}
+
+/// Whether a fork from this thread, now, is refused with `ForkWhileLocked`.
+fn fork_is_refused() -> bool {
+    // SAFETY: the child does nothing and returns (if the fork is not
+    // refused, which the caller reports as a failure).
+    match unsafe { process::fork_unchecked(|| {}) } {
+        Err(e) => e.kind() == ErrorKind::ForkWhileLocked,
+        Ok(child) => {
+            let _ = child.join(JOIN);
+            false
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "forks")]
+fn queue_no_fork_while_an_item_is_written_or_read_in_place() {
+    let q = Shared::<ShmQueue<[u64; 4], 2>>::anonymous_zeroed().unwrap();
+    // A child forked inside the closure would keep the `&mut` into the
+    // slot and could write it after this process published the item (a
+    // torn item for its consumer): refused.
+    let mut refused = false;
+    q.push_with(|item| {
+        refused = fork_is_refused();
+        *item = [1, 2, 3, 4];
+    });
+    assert!(refused, "a fork inside push_with is refused");
+    assert!(q.try_push_with(|item| {
+        refused = fork_is_refused();
+        *item = [5; 4];
+    }));
+    assert!(refused, "a fork inside try_push_with is refused");
+    // Likewise a child keeping the `&T` of `pop_with` could read the slot
+    // after this process released it to producers.
+    let (sum, refused) = q
+        .pop_with(|item| (item.iter().sum::<u64>(), fork_is_refused()))
+        .unwrap();
+    assert_eq!(sum, 10);
+    assert!(refused, "a fork inside pop_with is refused");
+    let refused = q.try_pop_with(|_| fork_is_refused()).unwrap();
+    assert_eq!(refused, Some(true), "a fork inside try_pop_with is refused");
+    // Outside the closures, forking works.
+    q.push([7; 4]);
+    let child = fork(|| {
+        if q.pop().ok() != Some([7; 4]) {
+            exit_child(2)
+        }
+    });
+    child.join(JOIN).unwrap();
+    assert!(q.is_empty());
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "maps a file and forks")]
+fn queue_a_truncation_ends_blocked_pushes_and_pops() {
+    let temp = TempPath::new("queue-truncated");
+    drop(
+        Segment::file(&temp.0)
+            .create_zeroed::<ShmQueue<u64, 2>>()
+            .unwrap(),
+    );
+    let path = temp.0.clone();
+    // In a child: a signal that should not be survived kills it, not the
+    // test harness.
+    let mut child = fork(|| {
+        let Ok(q) = Segment::file(&path).open::<ShmQueue<u64, 2>>() else {
+            exit_child(2)
+        };
+        // Another process (here: this one, through the file) truncates it.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_len(0))
+            .unwrap_or_else(|_| exit_child(3));
+        // The lost page reads as zeros: an empty queue of this process only.
+        if !q.is_empty() || !q.is_truncated() {
+            exit_child(4);
+        }
+        let long = Duration::from_secs(30);
+        let start = Instant::now();
+        // Nobody can push any more: a blocked pop says so at once.
+        match q.pop_timeout(long) {
+            Err(e) if e.kind() == ErrorKind::Truncated => {}
+            _ => exit_child(5),
+        }
+        // Pushes land in this process until it is full ...
+        if q.try_push(1).is_err() || q.push_timeout(2, long).is_err() {
+            exit_child(6);
+        }
+        // ... then nobody can pop: a blocked push gives its value back at
+        // once instead of after its timeout ...
+        if q.push_timeout(3, long) != Err(3) || q.push_with_timeout(|_| exit_child(7), long) {
+            exit_child(8);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            exit_child(9);
+        }
+        // ... and one without a timeout panics instead of waiting forever.
+        // (A silent hook: the child must not write to stderr, whose lock
+        // another thread of the parent may have held at the fork.)
+        std::panic::set_hook(Box::new(|_| {}));
+        let push = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.push(4)));
+        let push_with = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            q.push_with(|_| exit_child(10))
+        }));
+        if push.is_ok() || push_with.is_ok() {
+            exit_child(11);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            exit_child(12);
+        }
+        exit_child(0)
+    });
+    let status = child
+        .wait_timeout(JOIN)
+        .unwrap()
+        .expect("the child ends in time");
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "maps a file and forks")]
+fn queue_of_nonzero_items_truncated_under_a_live_view_aborts_rather_than_read_zeros() {
+    type Q = ShmQueue<std::num::NonZeroU64, 2>;
+    let temp = TempPath::new("queue-truncated-nonzero");
+    drop(Segment::file(&temp.0).create_zeroed::<Q>().unwrap());
+    let path = temp.0.clone();
+    let mut child = fork(|| {
+        let Ok(q) = Segment::file(&path).open::<Q>() else {
+            exit_child(2)
+        };
+        // The view could lend a `&NonZeroU64` into a slot (`pop_with`):
+        // zero pages under it would be no valid value. Although a typed
+        // open never checks the items, the handler must know.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_len(0))
+            .unwrap_or_else(|_| exit_child(3));
+        // No core file for the abort below.
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: sets a limit of this (child) process from a valid struct.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+        // The next access faults: the handler aborts the process (and says
+        // so on stderr).
+        let _ = q.len();
+        exit_child(0)
+    });
+    let status = child
+        .wait_timeout(JOIN)
+        .unwrap()
+        .expect("the child ends in time");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGABRT),
+        "{status}"
+    );
 }

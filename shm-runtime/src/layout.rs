@@ -965,25 +965,90 @@ pub(crate) unsafe fn check_values<T: SharedSafe>(
     Ok(())
 }
 
-/// Whether all-zero bytes are a valid `T` (compile-time true for a type
-/// whose every bit pattern is valid; else one check of zeroed memory).
+/// Whether all-zero bytes are a valid `T`, deeply: for every part of it, at
+/// every depth, [`Protocol`](Access::Protocol) fields (a lock's value)
+/// included, and each part on its own. This is the answer the `SIGBUS`
+/// handler needs: after a truncation it maps zeros under whatever reference
+/// into the value is alive (a lock guard's `&mut T`, an item lent by a
+/// queue's `pop_with`, an element of a `FixedVec`), so zeros must be valid
+/// for each of them, not only for the value as a whole as a typed open
+/// checks it. Conservative: every scalar leaf must accept zero (no
+/// `NonZero*`), every enum must have a variant 0, a type without a known
+/// check (`Validity::Unknown`) is refused, and a custom check must accept
+/// zeros as well as every part it is made of.
 pub(crate) fn zeros_are_valid<T: SharedSafe>() -> bool {
-    if const { !T::LAYOUT.needs_check() } {
+    if const { !T::LAYOUT.needs_check() && !has_protocol_parts(T::LAYOUT) } {
         return true;
     }
-    let layout = std::alloc::Layout::new::<T>();
-    if layout.size() == 0 {
+    layout_accepts_zeros(T::LAYOUT)
+}
+
+/// Whether a [`Protocol`](Access::Protocol) field lies anywhere in `layout`
+/// (the fields that [`TypeLayout::needs_check`] does not look into).
+pub(crate) const fn has_protocol_parts(layout: &TypeLayout) -> bool {
+    match &layout.kind {
+        LayoutKind::Scalar(_) | LayoutKind::Enum { .. } => false,
+        LayoutKind::Array { element, len } => *len > 0 && has_protocol_parts(element),
+        LayoutKind::Struct { fields, .. } | LayoutKind::Library { fields, .. } => {
+            let mut i = 0;
+            while i < fields.len() {
+                if matches!(fields[i].access, Access::Protocol)
+                    || has_protocol_parts(fields[i].layout)
+                {
+                    return true;
+                }
+                i += 1;
+            }
+            false
+        }
+    }
+}
+
+/// [`zeros_are_valid`] for a layout.
+fn layout_accepts_zeros(layout: &TypeLayout) -> bool {
+    if layout.size == 0 {
         return true;
     }
-    // SAFETY: a non-zero size; the memory is freed below with the same layout.
-    let zeros = unsafe { std::alloc::alloc_zeroed(layout) };
+    match &layout.kind {
+        LayoutKind::Scalar(scalar) => {
+            !matches!(scalar, Scalar::NonZeroUnsigned | Scalar::NonZeroSigned)
+        }
+        LayoutKind::Enum { variants, .. } => variants.iter().any(|v| v.value == 0),
+        LayoutKind::Array { element, len } => *len == 0 || layout_accepts_zeros(element),
+        LayoutKind::Struct { fields, .. } => fields.iter().all(|f| layout_accepts_zeros(f.layout)),
+        LayoutKind::Library {
+            fields, validity, ..
+        } => {
+            let parts = fields.iter().all(|f| layout_accepts_zeros(f.layout));
+            match validity {
+                Validity::Fields => parts,
+                Validity::AnyBits => true,
+                Validity::Unknown => false,
+                Validity::Custom(check) => parts && custom_check_accepts_zeros(layout, *check),
+            }
+        }
+    }
+}
+
+/// Runs a custom check on zeroed memory of `layout`'s size and alignment.
+fn custom_check_accepts_zeros(
+    layout: &TypeLayout,
+    check: unsafe fn(*const u8) -> Result<(), InvalidValue>,
+) -> bool {
+    let Ok(memory) = std::alloc::Layout::from_size_align(layout.size, layout.align) else {
+        return false;
+    };
+    // SAFETY: a non-zero size (checked by the caller); freed below with the
+    // same layout.
+    let zeros = unsafe { std::alloc::alloc_zeroed(memory) };
     if zeros.is_null() {
         return false;
     }
-    // SAFETY: `size_of::<T>()` zeroed, aligned bytes that nobody else sees.
-    let valid = unsafe { T::LAYOUT.check(zeros) }.is_ok();
+    // SAFETY: `layout.size` zeroed, aligned bytes that nobody else sees or
+    // writes: what the check's contract asks.
+    let valid = unsafe { check(zeros) }.is_ok();
     // SAFETY: allocated above with this layout.
-    unsafe { std::alloc::dealloc(zeros, layout) };
+    unsafe { std::alloc::dealloc(zeros, memory) };
     valid
 }
 

@@ -24,9 +24,11 @@
 //!   [`Shared::is_truncated`](crate::Shared::is_truncated)) reports
 //!   [`Truncated`](crate::ErrorKind::Truncated);
 //! * zero bytes must be a valid value of what is mapped there. For a typed
-//!   view of a `T` whose all-zero bytes are no valid `T` (a `NonZeroU32`, an
-//!   enum without a 0 variant), nothing sound is possible once its bytes are
-//!   gone: the handler aborts the process with a message instead;
+//!   view of a `T` some part of which takes no all-zero value (a
+//!   `NonZeroU32`, an enum without a 0 variant, at any depth, the value of
+//!   a lock or of a queue's slots included, since a reference into it may
+//!   be alive), nothing sound is possible once its bytes are gone: the
+//!   handler aborts the process with a message instead;
 //! * the registry of mappings is lock-free (the handler only loads atomics
 //!   and calls `fstat` and `mmap`), and a mapping leaves it before it is
 //!   unmapped, waiting for any handler still using its entry: `MAP_FIXED`

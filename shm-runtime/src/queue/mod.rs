@@ -1,6 +1,7 @@
-//! [`ShmQueue<T, N>`]: a bounded FIFO of `SharedSafe` values between any
-//! number of producers and consumers in any processes, lock-free, that a
-//! process killed at any instant cannot block.
+//! [`ShmQueue<T, N>`]: a bounded FIFO of plain `SharedSafe` values between
+//! any number of producers and consumers in any processes, without a lock
+//! on its fast path, that a process killed at any instant cannot block for
+//! long.
 //!
 //! ```
 //! use shm_runtime::queue::ShmQueue;
@@ -24,12 +25,23 @@
 //!   claimed their slots, so the items of one producer reach any one
 //!   consumer in the order they were pushed. (Between consumers, "first" is
 //!   the order of claims: two consumers may finish in either order.)
-//! * **Lock-free fast path.** A push is a compare-and-swap on its slot, a
-//!   compare-and-swap on the producers' counter (which may fail harmlessly),
-//!   one store of the slot's owner record, the item's bytes, and one store
-//!   publishing it; a pop likewise. Neither side makes a system call while
-//!   nobody sleeps: sleepers register in a count that the other side reads
-//!   after each operation, and only then wakes them (`futex` on Linux).
+//! * **No lock on the fast path.** A push is a compare-and-swap on its
+//!   slot, a compare-and-swap on the producers' counter (which may fail
+//!   harmlessly), one store of the slot's owner record, the item's bytes,
+//!   and one store publishing it; a pop likewise. Neither side makes a
+//!   system call while nobody sleeps: sleepers register in a count that the
+//!   other side reads after each operation, and only then wakes them
+//!   (`futex` on Linux).
+//! * **Not lock-free in the strict sense.** Like every queue of Vyukov's
+//!   design, a claimed slot is a small lock on its position: consumers
+//!   reach the items in order, so a producer that claimed a slot and is
+//!   *alive but slow* (descheduled, stopped with `SIGSTOP` or a debugger,
+//!   or running a long [`push_with`](ShmQueue::push_with) closure) makes
+//!   every consumer that reaches its position wait until it publishes,
+//!   even while later items are ready. Likewise a consumer alive inside a
+//!   long [`pop_with`](ShmQueue::pop_with) closure holds its slot, and
+//!   producers that lap the ring to it wait. Only a *dead* claimer is
+//!   detected and skipped (below); keep the closures short.
 //! * **Crash robustness.** Each claim names the claiming process in the
 //!   slot's word, in the same compare-and-swap (there is no instant at which
 //!   a slot is claimed by nobody known), and the claimer's start time right
@@ -52,11 +64,25 @@
 //! * **Validity.** All-zero bytes are an empty queue, and opening a segment
 //!   never reads the slots (they are written under this protocol, like a
 //!   lock's value). A popped item of a type with invalid bit patterns
-//!   (`bool`, enums, `NonZero*`) is checked before it is handed out; an
-//!   invalid one (only bytes written outside this protocol make one) is
-//!   consumed and reported as [`ErrorKind::InvalidValue`]; the queue goes on
-//!   with the next item. For every other type the check compiles to nothing
-//!   and the pops never fail.
+//!   (`bool`, enums, `NonZero*`) is checked whole before it is handed out
+//!   ([`pop`](ShmQueue::pop) checks the copy it returns); an invalid one
+//!   (only bytes written outside this protocol make one) is consumed and
+//!   reported as [`ErrorKind::InvalidValue`]; the queue goes on with the
+//!   next item. For every other type the check compiles to nothing and the
+//!   pops never fail.
+//! * **Plain data only.** The item type may not hold a field written under
+//!   a protocol of its own ([`ShmMutex`](crate::ShmMutex),
+//!   [`SeqLock`](crate::SeqLock), another `ShmQueue`): the check of a popped
+//!   item could not look into it, so the build stops (a compile-time
+//!   assertion). Integers, floats, `bool`, `char`, enums, atomics, arrays,
+//!   derived structs of them, [`FixedString`](crate::FixedString) and
+//!   [`FixedVec`](crate::FixedVec) of plain data are all fine.
+//! * **No fork inside the closures.** While a
+//!   [`push_with`](ShmQueue::push_with) or [`pop_with`](ShmQueue::pop_with)
+//!   closure holds its reference into the slot, [`process::fork`](crate::process::fork)
+//!   refuses with [`ErrorKind::ForkWhileLocked`] (as inside an
+//!   `ShmMutexGuard`): a child would keep the reference after this process
+//!   published the item or gave the slot back.
 //!
 //! What it cannot judge: a claimer in another PID or time namespace than the
 //! judge (the queue records the namespaces of its users, as `ShmMutex`
@@ -69,7 +95,44 @@
 //! by another process reads as private zeros (see [`sigbus`](crate::sigbus)):
 //! an empty queue that shares nothing any more. A blocked pop then returns
 //! [`ErrorKind::Truncated`] instead of waiting for nobody; pushes land in
-//! this process only.
+//! this process only, and once it is full a blocked push gives its value
+//! back at once ([`push_timeout`](ShmQueue::push_timeout)) or panics
+//! ([`push`](ShmQueue::push), which has no way to return it). Where zeros
+//! are no valid value of some part of the item type (a `NonZero*` leaf, an
+//! enum without a variant 0), a truncation under a live process aborts it
+//! instead (zeros would appear under a reference [`pop_with`](ShmQueue::pop_with)
+//! lends).
+//!
+//! A queue of items holding a lock does not build:
+//!
+//! ```compile_fail
+//! use shm_runtime::queue::ShmQueue;
+//! use shm_runtime::ShmMutex;
+//! // A forged slot could hold a `bool` of value 2 inside the mutex, which
+//! // the check of a popped item would not see: refused at compile time.
+//! let q = ShmQueue::<ShmMutex<bool>, 4>::new();
+//! q.push(ShmMutex::new(true));
+//! ```
+//!
+//! (The same with plain items builds:)
+//!
+//! ```
+//! use shm_runtime::queue::ShmQueue;
+//! use shm_runtime::{FixedString, FixedVec, SharedSafe};
+//!
+//! #[derive(SharedSafe, Clone, Copy)]
+//! #[repr(C)]
+//! struct Job {
+//!     name: FixedString<8>,
+//!     flags: FixedVec<bool, 4>,
+//! }
+//!
+//! let q = ShmQueue::<Job, 4>::new();
+//! let name = FixedString::try_from("resize").unwrap();
+//! q.push(Job { name, flags: FixedVec::new() });
+//! assert_eq!(q.pop()?.name.as_str(), "resize");
+//! # Ok::<(), shm_runtime::Error>(())
+//! ```
 
 mod atomic;
 mod ring;
@@ -83,7 +146,7 @@ use core::mem::MaybeUninit;
 #[cfg(not(all(test, loom)))]
 use crate::error::{Error, ErrorKind, Result};
 #[cfg(not(all(test, loom)))]
-use crate::layout::{Field, TypeLayout, Validity};
+use crate::layout::{Field, InvalidValue, TypeLayout, Validity};
 #[cfg(not(all(test, loom)))]
 use crate::sync::futex::{self, Deadline, Wake};
 #[cfg(not(all(test, loom)))]
@@ -229,6 +292,52 @@ impl<const N: usize> CheckN<N> {
     );
 }
 
+/// Stops the build for an item type that holds a lock, a `SeqLock` or a
+/// queue (a field written under a protocol): see [`ShmQueue`].
+#[cfg(not(all(test, loom)))]
+struct CheckItem<T>(core::marker::PhantomData<T>);
+
+#[cfg(not(all(test, loom)))]
+impl<T: SharedSafe> CheckItem<T> {
+    const OK: () = assert!(
+        !crate::layout::has_protocol_parts(T::LAYOUT),
+        "a ShmQueue carries plain data: its item type must not hold an ShmMutex, a SeqLock, \
+         a ShmQueue or another field written under a protocol (a popped item could not be \
+         checked whole)"
+    );
+}
+
+/// The outcome of [`ShmQueue::push_inner`].
+#[cfg(not(all(test, loom)))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pushed {
+    /// Published.
+    Yes,
+    /// No room in time.
+    Full,
+    /// No room, and the queue's segment was truncated by another process:
+    /// none will come.
+    Truncated,
+}
+
+#[cfg(not(all(test, loom)))]
+impl Pushed {
+    /// For the calls that wait forever: only a truncation ends them without
+    /// an item pushed.
+    #[track_caller]
+    fn or_panic<T, const N: usize>(self) {
+        if self == Pushed::Truncated {
+            panic!(
+                "pushing to a ShmQueue<{}, {N}>: the queue is full and its segment was \
+                 truncated by another process, so no room can come (use `push_timeout` or \
+                 `push_with_timeout` to get the item back)",
+                std::any::type_name::<T>()
+            );
+        }
+        debug_assert_eq!(self, Pushed::Yes);
+    }
+}
+
 #[cfg(all(test, loom))]
 impl<T, const N: usize> ShmQueue<T, N> {
     /// An empty queue (loom's atomics cannot be zeroed).
@@ -269,6 +378,8 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     pub const fn new() -> Self {
         #[allow(clippy::let_unit_value)]
         let () = CheckN::<N>::OK;
+        #[allow(clippy::let_unit_value)]
+        let () = CheckItem::<T>::OK;
         // SAFETY: all-zero bytes are an empty queue: zero counters and
         // words, and `MaybeUninit` items, valid with any bytes.
         unsafe { MaybeUninit::<Self>::zeroed().assume_init() }
@@ -317,14 +428,20 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     /// ```
     pub fn try_push(&self, value: T) -> std::result::Result<(), T> {
         let mut value = Some(value);
-        if self.push_inner(Wait::No, |slot| write_value(slot, &mut value)) {
-            Ok(())
-        } else {
-            Err(value.take().expect("not pushed"))
+        match self.push_inner(Wait::No, |slot| write_value(slot, &mut value)) {
+            Pushed::Yes => Ok(()),
+            Pushed::Full | Pushed::Truncated => Err(value.take().expect("not pushed")),
         }
     }
 
     /// Pushes `value`, waiting while the queue is full.
+    ///
+    /// # Panics
+    ///
+    /// If another process truncated the segment holding the queue while
+    /// it was full (see the [module docs](self)): the queue then shares
+    /// nothing any more, and waiting for room would wait forever. (Use
+    /// [`push_timeout`](Self::push_timeout) to get the value back instead.)
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -335,11 +452,13 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     pub fn push(&self, value: T) {
         let mut value = Some(value);
         let pushed = self.push_inner(Wait::Forever, |slot| write_value(slot, &mut value));
-        debug_assert!(pushed);
+        pushed.or_panic::<T, N>();
     }
 
     /// Pushes `value`, waiting up to `timeout` (on `CLOCK_MONOTONIC`) while
-    /// the queue is full; gives it back if there was no room in time.
+    /// the queue is full; gives it back if there was no room in time, or at
+    /// once if the queue is full and its segment was truncated by another
+    /// process (nobody can make room any more).
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -351,10 +470,9 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     pub fn push_timeout(&self, value: T, timeout: Duration) -> std::result::Result<(), T> {
         let mut value = Some(value);
         let deadline = Deadline::after(timeout);
-        if self.push_inner(Wait::Until(&deadline), |slot| write_value(slot, &mut value)) {
-            Ok(())
-        } else {
-            Err(value.take().expect("not pushed"))
+        match self.push_inner(Wait::Until(&deadline), |slot| write_value(slot, &mut value)) {
+            Pushed::Yes => Ok(()),
+            Pushed::Full | Pushed::Truncated => Err(value.take().expect("not pushed")),
         }
     }
 
@@ -366,7 +484,11 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     ///
     /// For types whose every bit pattern is valid (`bytemuck::AnyBitPattern`),
     /// since the slot's old bytes are a value of it. If `write` panics, the
-    /// slot is skipped: consumers never see it.
+    /// slot is skipped: consumers never see it. After `write` returns, the
+    /// item's padding bytes are zeroed (an assignment in `write` may have
+    /// copied them from this process's stack). While `write` runs, forks are
+    /// refused ([`ErrorKind::ForkWhileLocked`]), and consumers that reach
+    /// this slot wait for it (see the [module docs](self#the-guarantees)).
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -381,11 +503,16 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     where
         T: bytemuck::AnyBitPattern,
     {
-        self.push_inner(Wait::No, |slot| write_in_place(slot, write))
+        self.push_inner(Wait::No, |slot| write_in_place(slot, write)) == Pushed::Yes
     }
 
     /// [`try_push_with`](Self::try_push_with), waiting while the queue is
     /// full.
+    ///
+    /// # Panics
+    ///
+    /// As [`push`](Self::push), if the queue is full and its segment was
+    /// truncated by another process (`write` is not called).
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -399,11 +526,13 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         T: bytemuck::AnyBitPattern,
     {
         let pushed = self.push_inner(Wait::Forever, |slot| write_in_place(slot, write));
-        debug_assert!(pushed);
+        pushed.or_panic::<T, N>();
     }
 
     /// [`try_push_with`](Self::try_push_with), waiting up to `timeout`
-    /// while the queue is full: `false` if there was no room in time.
+    /// while the queue is full: `false` if there was no room in time (or the
+    /// queue is full and its segment was truncated: see
+    /// [`push_timeout`](Self::push_timeout)).
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -417,7 +546,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         T: bytemuck::AnyBitPattern,
     {
         let deadline = Deadline::after(timeout);
-        self.push_inner(Wait::Until(&deadline), |slot| write_in_place(slot, write))
+        self.push_inner(Wait::Until(&deadline), |slot| write_in_place(slot, write)) == Pushed::Yes
     }
 
     /// Pops the oldest item, if any: never blocks. An error only for an
@@ -468,8 +597,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 
     /// Reads the oldest item in place, if any, and removes it: `read` gets
-    /// it by reference in its slot (no copy, however large `T` is), and its
-    /// result is returned. If `read` panics, the item is consumed.
+    /// it by reference in its slot (no copy, however large `T` is), checked,
+    /// and its result is returned. If `read` panics, the item is consumed.
+    /// While `read` runs, forks are refused ([`ErrorKind::ForkWhileLocked`]),
+    /// and producers that lap the ring to this slot wait for it.
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -514,10 +645,12 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 
     /// Claims a slot, lets `write` fill it, publishes it; waits as `wait`
-    /// says while the queue is full. `false`: no room in time (`write` was
-    /// not called).
+    /// says while the queue is full. Unless [`Pushed::Yes`], `write` was not
+    /// called.
     #[inline]
-    fn push_inner(&self, wait: Wait<'_>, write: impl FnOnce(*mut MaybeUninit<T>)) -> bool {
+    fn push_inner(&self, wait: Wait<'_>, write: impl FnOnce(*mut MaybeUninit<T>)) -> Pushed {
+        #[allow(clippy::let_unit_value)]
+        let () = CheckItem::<T>::OK;
         let me = owner::me();
         self.record_namespace(me.ns);
         let mut stall = Stalls::new(wait);
@@ -528,10 +661,16 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
                 Claim::Blocked => {}
                 Claim::Stalled { index, word } => {
                     if self.stalled(index, word, &me, &mut stall) {
-                        self.notify(&self.waits.0.popped, &self.waits.0.push_sleepers);
                         continue;
                     }
                 }
+            }
+            if !matches!(wait, Wait::No)
+                && crate::sigbus::is_truncated_at(self as *const Self as usize)
+            {
+                // Truncated by another process: nobody can pop any more, so
+                // no room will come.
+                return Pushed::Truncated;
             }
             let go_on = sleep.wait(
                 wait,
@@ -540,7 +679,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
                 || self.push_ready(),
             );
             if !go_on {
-                return false;
+                return Pushed::Full;
             }
         };
         self.record_claim(index, stamp, &me);
@@ -554,13 +693,20 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         core::mem::forget(claimed);
         self.publish(index, stamp);
         self.notify(&self.waits.0.pushed, &self.waits.0.pop_sleepers);
-        true
+        Pushed::Yes
     }
 
-    /// Claims an item, lets `read` take it, releases its slot; waits as
-    /// `wait` says while the queue is empty. `Ok(None)`: no item in time.
+    /// Claims an item, lets `read` check and take it, releases its slot;
+    /// waits as `wait` says while the queue is empty. `Ok(None)`: no item in
+    /// time.
     #[inline]
-    fn pop_inner<R>(&self, wait: Wait<'_>, read: impl FnOnce(*const T) -> R) -> Result<Option<R>> {
+    fn pop_inner<R>(
+        &self,
+        wait: Wait<'_>,
+        read: impl FnOnce(*const T) -> core::result::Result<R, InvalidValue>,
+    ) -> Result<Option<R>> {
+        #[allow(clippy::let_unit_value)]
+        let () = CheckItem::<T>::OK;
         let me = owner::me();
         self.record_namespace(me.ns);
         let mut stall = Stalls::new(wait);
@@ -571,7 +717,6 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
                 Claim::Blocked => {}
                 Claim::Stalled { index, word } => {
                     if self.stalled(index, word, &me, &mut stall) {
-                        self.notify(&self.waits.0.popped, &self.waits.0.push_sleepers);
                         continue;
                     }
                 }
@@ -598,18 +743,13 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
             index,
             stamp,
         };
-        let item = claimed.queue.slots[index].value.with(|slot| {
-            let slot = slot.cast::<T>();
-            // SAFETY: we claimed the slot holding a published item: its
-            // bytes were written whole by its producer before its
-            // publishing store, which our claim acquired, and nobody else
-            // accesses them until we release the slot. Nothing writes them
-            // during the check.
-            match unsafe { crate::layout::check_value(slot) } {
-                Ok(()) => Ok(read(slot)),
-                Err(invalid) => Err(invalid),
-            }
-        });
+        // `read` gets a claimed slot holding a published item: its bytes
+        // were written whole by its producer before its publishing store,
+        // which our claim acquired, and nobody else accesses them until we
+        // release the slot (below, after `read` returned).
+        let item = claimed.queue.slots[index]
+            .value
+            .with(|slot| read(slot.cast::<T>()));
         drop(claimed);
         match item {
             Ok(item) => Ok(Some(item)),
@@ -690,7 +830,18 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         if !stalls.due(key) {
             return false;
         }
-        self.claimer_dead(index, word, me) && self.recover(index, word)
+        if !(self.claimer_dead(index, word, me) && self.recover(index, word)) {
+            return false;
+        }
+        let waits = &self.waits.0;
+        // The slot is free for the next lap's producer ...
+        self.notify(&waits.popped, &waits.push_sleepers);
+        if ring::stamp(word) & 1 == 0 {
+            // ... and, a dead producer's slot being skipped, consumers
+            // waiting on it move on to the next position.
+            self.notify(&waits.pushed, &waits.pop_sleepers);
+        }
+        true
     }
 
     /// Whether the claimer of slot `index`, whose word is `word`, is dead:
@@ -900,40 +1051,84 @@ fn write_value<T: SharedSafe>(slot: *mut MaybeUninit<T>, value: &mut Option<T>) 
     unsafe { crate::layout::write_zero_padded(slot.cast::<T>(), value) }
 }
 
-/// Lets `write` change the item in `slot` in place.
+/// Lets `write` change the item in `slot` in place, then zeroes the
+/// item's padding (which `write` may have filled from its stack).
 #[cfg(not(all(test, loom)))]
 #[inline(always)]
 fn write_in_place<T: SharedSafe + bytemuck::AnyBitPattern>(
     slot: *mut MaybeUninit<T>,
     write: impl FnOnce(&mut T),
 ) {
-    // SAFETY: the slot is claimed by this thread, so the `&mut` is
-    // exclusive for the call. Its bytes are initialized: the queue started
-    // zeroed (every constructor zeroes it) and every later write stored a
-    // whole `T` (padding aside, which a `T` may leave uninitialized), and
-    // any initialized bytes are a valid `T` (`AnyBitPattern`).
-    write(unsafe { &mut *slot.cast::<T>() })
+    {
+        // No fork while `write` holds the `&mut T`: a child forked inside
+        // `write` could go on writing the slot after we published it.
+        let _no_fork = crate::process::ForkBarrier::new();
+        // SAFETY: the slot is claimed by this thread, so the `&mut` is
+        // exclusive for the call. Its bytes are initialized: the queue
+        // started zeroed (every constructor zeroes it) and every later
+        // write stored a whole `T` with zeroed padding (`write_value`, and
+        // below), and any initialized bytes are a valid `T`
+        // (`AnyBitPattern`).
+        write(unsafe { &mut *slot.cast::<T>() });
+    }
+    if const { T::LAYOUT.has_padding() } {
+        let bytes = slot.cast::<u8>();
+        let mut covered = 0;
+        let zero = |start: usize, end: usize| {
+            // SAFETY: `start..end` lies inside the claimed slot's `T`,
+            // which nobody else accesses; no reference to it is alive.
+            unsafe { bytes.add(start).write_bytes(0, end - start) }
+        };
+        crate::layout::for_each_data_run(T::LAYOUT, |start, end| {
+            zero(covered, start);
+            covered = end;
+        });
+        zero(covered, core::mem::size_of::<T>());
+    }
 }
 
-/// Moves the item out of its slot.
+/// Copies the item out of its slot, checks the copy, and hands it out:
+/// the check and the value are the same bytes, whatever happens to the slot
+/// meanwhile (a truncation maps zeros under it).
 #[cfg(not(all(test, loom)))]
 #[inline(always)]
-fn read_value<T: SharedSafe>(slot: *const T) -> T {
-    // SAFETY: called on a claimed slot holding a checked, valid item; the
-    // slot is then released without being read again (a bitwise copy of a
-    // type without drop glue).
-    unsafe { slot.read() }
+fn read_value<T: SharedSafe>(slot: *const T) -> core::result::Result<T, InvalidValue> {
+    let mut copy = MaybeUninit::<T>::uninit();
+    // SAFETY: called on a claimed slot holding a published item, which
+    // nobody writes while we hold it; the copy is a distinct local. A
+    // `MaybeUninit` takes any bytes (padding uninitialized included).
+    unsafe {
+        copy.as_mut_ptr()
+            .cast::<MaybeUninit<T>>()
+            .copy_from_nonoverlapping(slot.cast::<MaybeUninit<T>>(), 1)
+    };
+    // SAFETY: the copy is aligned, readable, and nobody writes it.
+    unsafe { crate::layout::check_value(copy.as_ptr()) }?;
+    // SAFETY: checked just above: a valid `T`. The slot is released
+    // without being read again (a bitwise move of a type without drop
+    // glue).
+    Ok(unsafe { copy.assume_init() })
 }
 
-/// Lends the item in its slot to `read`.
+/// Checks the item in its slot and lends it to `read`.
 #[cfg(not(all(test, loom)))]
 #[inline(always)]
-fn read_in_place<T: SharedSafe, R>(read: impl FnOnce(&T) -> R) -> impl FnOnce(*const T) -> R {
+fn read_in_place<T: SharedSafe, R>(
+    read: impl FnOnce(&T) -> R,
+) -> impl FnOnce(*const T) -> core::result::Result<R, InvalidValue> {
     move |slot| {
-        // SAFETY: called on a claimed slot holding a checked, valid item,
-        // which nobody writes until this thread releases the slot, after
-        // `read` returned.
-        read(unsafe { &*slot })
+        // SAFETY: called on a claimed slot holding a published item, which
+        // nobody writes while we hold it.
+        unsafe { crate::layout::check_value(slot) }?;
+        // No fork while `read` holds the `&T`: a child forked inside `read`
+        // could go on reading the slot after we released it to producers.
+        let _no_fork = crate::process::ForkBarrier::new();
+        // SAFETY: checked above, and nobody writes the slot until this
+        // thread releases it, after `read` returned. A truncation of the
+        // segment meanwhile maps zeros under the reference: the `SIGBUS`
+        // handler does so only where zeros are valid for every part of `T`
+        // (`layout::zeros_are_valid`, deep), and aborts otherwise.
+        Ok(read(unsafe { &*slot }))
     }
 }
 
@@ -996,6 +1191,8 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for ShmQueue<T, N> {
     const LAYOUT: &'static TypeLayout = &{
         #[allow(clippy::let_unit_value)]
         let () = CheckN::<N>::OK;
+        #[allow(clippy::let_unit_value)]
+        let () = CheckItem::<T>::OK;
         TypeLayout::library::<Self>(
             "ShmQueue",
             "ShmQueue pid-claimed vyukov v1",

@@ -331,9 +331,101 @@ fn the_fingerprint_depends_on_capacity_and_item_and_opens_read_no_slot() {
     // Items are protocol data: a typed open never checks them, even for a
     // type with invalid bit patterns.
     assert!(!ShmQueue::<bool, 4>::LAYOUT.needs_check());
-    assert!(crate::layout::zeros_are_valid::<
-        ShmQueue<core::num::NonZeroU32, 4>,
-    >());
     // No drop glue (a `SharedSafe` promise).
     assert!(!core::mem::needs_drop::<ShmQueue<u64, 4>>());
+}
+
+#[test]
+fn zeros_are_valid_looks_into_items_for_the_sigbus_handler() {
+    use crate::layout::zeros_are_valid;
+    use core::num::NonZeroU64;
+    // An item lent by `pop_with` is a live `&T` into the slot: after a
+    // truncation the handler must not map zeros under a `&NonZeroU64`,
+    // although a typed open checks no item (protocol fields).
+    assert!(!zeros_are_valid::<ShmQueue<NonZeroU64, 4>>());
+    assert!(zeros_are_valid::<ShmQueue<u64, 4>>());
+    assert!(zeros_are_valid::<ShmQueue<bool, 4>>());
+    // The same for the other protocol fields: a guard's `&mut T` ...
+    assert!(!zeros_are_valid::<crate::ShmMutex<NonZeroU64>>());
+    assert!(zeros_are_valid::<crate::ShmMutex<u64>>());
+    assert!(!zeros_are_valid::<crate::SeqLock<NonZeroU64>>());
+    // ... and an element of a vector, whose zeroed whole (length 0) is
+    // valid but whose items are not.
+    assert!(!zeros_are_valid::<crate::FixedVec<NonZeroU64, 4>>());
+    assert!(zeros_are_valid::<crate::FixedVec<u32, 4>>());
+    assert!(zeros_are_valid::<crate::FixedString<16>>());
+}
+
+/// An item with padding: three bytes after `tag`.
+#[derive(crate::SharedSafe, Clone, Copy, bytemuck::AnyBitPattern)]
+#[repr(C)]
+struct Padded {
+    tag: u8,
+    value: u32,
+}
+
+#[test]
+fn push_with_zeroes_the_padding_its_closure_filled() {
+    let q = ShmQueue::<Padded, 2>::new();
+    q.push_with(|item| {
+        // Every byte, padding included, as a copy from the stack may do.
+        // SAFETY: `item` is a valid, exclusive `Padded`; any bytes are one.
+        unsafe { (item as *mut Padded).cast::<u8>().write_bytes(0xAA, 8) };
+        item.value = 7;
+    });
+    let bytes = q.slots[0].value.with(|slot| {
+        // SAFETY: nobody else uses this queue; the published slot's bytes
+        // are all initialized (the padding zeroed by the push).
+        unsafe { *slot.cast::<[u8; 8]>() }
+    });
+    assert_eq!(&bytes[1..4], &[0, 0, 0], "padding zeroed: {bytes:?}");
+    assert_eq!(bytes[0], 0xAA, "data bytes kept");
+    let item = q.pop().unwrap();
+    assert_eq!((item.tag, item.value), (0xAA, 7));
+}
+
+#[test]
+fn an_invalid_item_is_refused_by_pop_with_without_calling_the_reader() {
+    let q = ShmQueue::<bool, 2>::new();
+    q.push(true);
+    q.slots[0].value.with_mut(|slot| {
+        // SAFETY: nobody else uses this queue; the published item's byte
+        // is overwritten with one no `bool` has.
+        unsafe { slot.cast::<u8>().write(3) }
+    });
+    let err = q
+        .try_pop_with(|_| panic!("the reader never sees an invalid item"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidValue);
+    assert_eq!(q.try_pop().unwrap(), None, "the item was consumed");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a process")]
+fn recovering_a_dead_producers_slot_wakes_sleeping_consumers_too() {
+    let q = ShmQueue::<u32, 4>::new();
+    q.record_namespace(owner::me().ns);
+    let Claim::Got { index, .. } = q.claim_push(dead_pid()) else {
+        panic!("an empty queue has room")
+    };
+    q.push(5);
+    // A consumer registered as (about to be) asleep on the dead slot: the
+    // consumer that skips the slot must wake it, not only producers.
+    q.waits.0.pop_sleepers.store(1, Ordering::SeqCst);
+    let pushed = q.waits.0.pushed.load(Ordering::SeqCst);
+    let start = Instant::now();
+    // A spinning consumer skips the dead slot, then takes the item.
+    while q.try_pop().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "stuck behind a dead producer"
+        );
+    }
+    assert_eq!(ring::claimer(q.slots[index].word.load(Ordering::SeqCst)), 0);
+    assert_ne!(
+        q.waits.0.pushed.load(Ordering::SeqCst),
+        pushed,
+        "the sleeping consumer was woken"
+    );
+    q.waits.0.pop_sleepers.store(0, Ordering::SeqCst);
 }
