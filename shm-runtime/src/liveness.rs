@@ -175,7 +175,21 @@ mod tests {
         // SAFETY: the child only spawns a thread and ends its own thread;
         // it takes no lock another thread of this test process may hold
         // (glibc's allocator resets its locks in a forked child).
-        let mut child = unsafe { crate::process::fork_unchecked(child_body) }.unwrap();
+        // Other tests of this binary hold guards for moments, which refuse
+        // forks (`ForkWhileLocked`): try again, within bounds.
+        let start = std::time::Instant::now();
+        let mut child = loop {
+            // SAFETY: as argued above.
+            match unsafe { crate::process::fork_unchecked(child_body) } {
+                Err(e)
+                    if e.kind() == crate::ErrorKind::ForkWhileLocked
+                        && start.elapsed() < std::time::Duration::from_secs(30) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                forked => break forked.unwrap(),
+            }
+        };
         let pid = child.id();
         // Wait until the leader is a zombie.
         let start = std::time::Instant::now();
