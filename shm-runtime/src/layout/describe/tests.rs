@@ -489,16 +489,16 @@ fn size_does_not_grow_with_array_length() {
 }
 
 /// A type whose every level holds the one below twice is one record per
-/// level: the size is linear in the depth, not in the 2^12 leaves.
+/// level: the size is linear in the depth, not in the 2^10 leaves.
 #[test]
 fn shared_subtrees_are_stored_once() {
     type T4 = Pair<Pair<Pair<Pair<u8>>>>;
-    type T12 = Pair<Pair<Pair<Pair<Pair<Pair<Pair<Pair<T4>>>>>>>>;
-    let bytes = encode(T12::LAYOUT).unwrap();
+    type T10 = Pair<Pair<Pair<Pair<Pair<Pair<T4>>>>>>;
+    let bytes = encode(T10::LAYOUT).unwrap();
     // Each `Pair` record: 1 + 2+4 + 16 + 2+7 + 4 + 2 × (2+1 + 8+4+1).
-    assert_eq!(bytes.len(), 16 + 22 + 12 * 68);
-    let d = round_trip(T12::LAYOUT);
-    assert_eq!(d.get(d.root()).size, 4096);
+    assert_eq!(bytes.len(), 16 + 22 + 10 * 68);
+    let d = round_trip(T10::LAYOUT);
+    assert_eq!(d.get(d.root()).size, 1024);
 }
 
 /// The nesting limit holds in the encoder: 64 levels encode, 65 do not.
@@ -1038,13 +1038,16 @@ fn a_difference_exactly_when_fingerprints_differ() {
         &LOCK_PROTECTED,
         &OPAQUE_4,
     ];
-    let described: Vec<Description> = layouts.iter().map(|l| round_trip(l)).collect();
-    for (s, stored) in described.iter().zip(layouts) {
-        for (o, ours) in described.iter().zip(layouts) {
+    let described: Vec<(Description, Fingerprint)> = layouts
+        .iter()
+        .map(|l| (round_trip(l), Fingerprint::of_layout(l)))
+        .collect();
+    for ((s, s_print), stored) in described.iter().zip(layouts) {
+        for ((o, o_print), ours) in described.iter().zip(layouts) {
             let diff = s.first_difference(o);
             assert_eq!(
                 diff.is_none(),
-                s.fingerprint() == o.fingerprint(),
+                s_print == o_print,
                 "`{}` against `{}`: {diff:?}",
                 stored.name,
                 ours.name
@@ -1185,7 +1188,9 @@ fn sample() -> Vec<u8> {
 fn every_prefix_is_refused() {
     let valid = sample();
     assert!(Description::decode(&valid).is_ok());
-    for n in 0..valid.len() {
+    // Under Miri, every fifth prefix (and the longest).
+    let step = if cfg!(miri) { 5 } else { 1 };
+    for n in (0..valid.len()).step_by(step).chain([valid.len() - 1]) {
         assert!(Description::decode(&valid[..n]).is_err(), "prefix of {n}");
         if n >= HEADER_LEN {
             let mut patched = valid[..n].to_vec();
@@ -1201,12 +1206,13 @@ fn every_prefix_is_refused() {
 fn random_bytes_are_refused() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let rounds = if cfg!(miri) { 50 } else { 5000 };
+    let header = sample();
     for _ in 0..rounds {
         let len = rng.below(300) as usize;
         let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         assert!(Description::decode(&bytes).is_err());
         if len >= HEADER_LEN {
-            bytes[..8].copy_from_slice(&sample()[..8]);
+            bytes[..8].copy_from_slice(&header[..8]);
             bytes[8..12].copy_from_slice(&(len as u32).to_le_bytes());
             bytes[12..16].copy_from_slice(&(1 + rng.below(8) as u32).to_le_bytes());
             assert!(Description::decode(&bytes).is_err());
@@ -1220,7 +1226,7 @@ fn random_bytes_are_refused() {
 fn mutated_encodings_never_panic() {
     let valid = sample();
     let original = Description::decode(&valid).unwrap();
-    let step = if cfg!(miri) { 13 } else { 1 };
+    let step = if cfg!(miri) { 29 } else { 1 };
     let mut accepted = 0;
     for at in (0..valid.len()).step_by(step) {
         for flip in [0x01u8, 0x80, 0xff] {
