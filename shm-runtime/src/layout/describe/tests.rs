@@ -945,7 +945,9 @@ const LOCK_PROTECTED: TypeLayout = TypeLayout::library::<u32>(
     Validity::Fields,
 );
 const OPAQUE_4: TypeLayout = TypeLayout::opaque::<u32>("Handle", "handle v1", Validity::AnyBits);
-const OPAQUE_8: TypeLayout = TypeLayout::opaque::<u64>("Handle", "handle v1", Validity::AnyBits);
+// `AtomicU64`: 8-aligned on 32-bit x86 too, where a `u64` is 4-aligned.
+const OPAQUE_8: TypeLayout =
+    TypeLayout::opaque::<AtomicU64>("Handle", "handle v1", Validity::AnyBits);
 const HOLDER: TypeLayout = TypeLayout {
     name: "Holder",
     size: 8,
