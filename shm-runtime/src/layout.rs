@@ -46,6 +46,8 @@ use crate::{Fingerprint, SharedSafe};
 use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 
+pub mod describe;
+
 /// What a [`SharedSafe`] type is made of: see the [module documentation](self).
 ///
 /// ```
