@@ -2365,5 +2365,6 @@ fn int_name(repr: Scalar, size: u64) -> String {
     format!("{sign}{}", size.saturating_mul(8))
 }
 
-#[cfg(test)]
+// Not in the loom build, whose queue is a model without a `SharedSafe` impl.
+#[cfg(all(test, not(loom)))]
 mod tests;
