@@ -29,7 +29,8 @@ pub struct PingPong {
 }
 
 impl PingPong {
-    fn new() -> PingPong {
+    /// Both counters at zero.
+    pub fn new() -> PingPong {
         PingPong {
             ping: AtomicU64::new(0),
             _pad: [0; 15],

@@ -5,7 +5,7 @@
 //! adds to the fast path: one store of the owner record per operation, and
 //! the pid in the claiming compare-and-swap).
 
-use crate::latency::round_trips;
+use crate::latency::{round_trips, spin_rounds, PingPong};
 use crate::report::Section;
 use crate::sys::{join, ns_since, pipe, repeat, spawn, spin_until, Res};
 use crate::{outcome, Config};
@@ -235,38 +235,12 @@ fn plain_pair_cost(items: u64, reps: usize) -> Res<Vec<f64>> {
     })
 }
 
-/// Two counters on cache lines of their own: the floor's ping-pong.
-#[derive(SharedSafe)]
-#[repr(C)]
-struct PingPong {
-    ping: AtomicU64,
-    _pad: [u64; 15],
-    pong: AtomicU64,
-    _pad2: [u64; 15],
-}
-
 /// The floor: the parent stores a round number, the child copies it back,
-/// both spinning on plain atomics in a `Shared<PingPong>`.
+/// both spinning on plain atomics in a `Shared<PingPong>` (the latency
+/// section's spin round trip).
 fn floor_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
-    let pp = Shared::anonymous(PingPong {
-        ping: AtomicU64::new(0),
-        _pad: [0; 15],
-        pong: AtomicU64::new(0),
-        _pad2: [0; 15],
-    })?;
-    round_trips(
-        n,
-        reps,
-        |i| {
-            spin_until(|| pp.ping.load(Ordering::Acquire) == i);
-            pp.pong.store(i, Ordering::Release);
-        },
-        |i| {
-            pp.ping.store(i, Ordering::Release);
-            spin_until(|| pp.pong.load(Ordering::Acquire) == i);
-            Ok(())
-        },
-    )
+    let pp = Shared::anonymous(PingPong::new())?;
+    spin_rounds(&pp, n, reps)
 }
 
 /// Pops from `q`: spinning on `try_pop`, or blocking.
