@@ -415,16 +415,15 @@ impl TypeLayout {
     ///
     /// #[derive(SharedSafe)]
     /// #[repr(C)]
-    /// struct Entry { tag: u8, value: u64, name: FixedString<5> }
+    /// struct Entry { tag: u8, value: u32, name: FixedString<5> }
     ///
     /// let padding = Entry::LAYOUT.padding();
     /// let shown: Vec<String> = padding.iter().map(|p| p.to_string()).collect();
     /// assert_eq!(
     ///     shown,
     ///     [
-    ///         "bytes 1..8 (7 bytes after `tag`)",
-    ///         "bytes 25..28 (3 bytes after `name.bytes`)",
-    ///         "bytes 28..32 (4 bytes after `name`)",
+    ///         "bytes 1..4 (3 bytes after `tag`)",
+    ///         "bytes 17..20 (3 bytes after `name.bytes`)",
     ///     ]
     /// );
     /// assert!(u64::LAYOUT.padding().is_empty());
