@@ -565,12 +565,6 @@ impl Mapping {
         self.len
     }
 
-    /// Whether the SIGBUS handler guards this mapping: a truncation of its
-    /// object by another process is then survived (see [`crate::sigbus`]).
-    pub(crate) fn guarded(&self) -> bool {
-        self.registration.is_some()
-    }
-
     /// Whether another process truncated the object and this mapping's
     /// lost pages were replaced by private zero pages (see [`crate::sigbus`]).
     pub(crate) fn truncated(&self) -> bool {

@@ -545,12 +545,6 @@ fn process_start() -> (u64, u64) {
     (0, 0)
 }
 
-/// Whether a state word says "ready" (the fields before it are then
-/// complete, once it was loaded with `Acquire`).
-pub(crate) fn is_ready_word(word: u64) -> bool {
-    word >> 32 == STATE_READY
-}
-
 /// The bytes of the header up to and including the state word: a reader
 /// copies these first, then (after an acquire fence) the rest, so that a
 /// state word that says "ready" guarantees the fields read after it.

@@ -16,9 +16,6 @@ pub(crate) enum Reader<'a> {
     Fd(BorrowedFd<'a>),
     /// A System V attachment of the segment's full size.
     SysV(&'a Mapping),
-    /// A mapping of a POSIX object or file that the SIGBUS handler guards:
-    /// its header is read only once ready (see [`Reader::header`]).
-    Mapped(&'a Mapping),
 }
 
 impl Reader<'_> {
@@ -27,9 +24,7 @@ impl Reader<'_> {
     pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         match self {
             Reader::Fd(fd) => pread_all(*fd, offset, buf),
-            Reader::SysV(mapping) | Reader::Mapped(mapping) => {
-                Ok(read_attached(mapping, offset, buf))
-            }
+            Reader::SysV(mapping) => Ok(read_attached(mapping, offset, buf)),
         }
     }
 
@@ -37,14 +32,10 @@ impl Reader<'_> {
     /// fence) the rest, so that "ready" guarantees the fields. `None` when
     /// the object is shorter than a header (it was truncated).
     ///
-    /// From a mapping, the state prefix is loaded at the widths its writers
-    /// store it (the magic and state words as `u64`, the version and header
-    /// size as `u32`), the state word last, then an acquire fence. A
-    /// [`Mapped`](Reader::Mapped) reader reads no further unless that says
-    /// "ready" (`None` then: the caller reads again with `pread`), since the
-    /// other fields are plain data that a creator may be writing; from a
-    /// System V attachment the rest is read either way (those segments have
-    /// no other way to be read).
+    /// From a System V attachment, the state prefix is loaded at the widths
+    /// its writers store it (the magic and state words as `u64`, the version
+    /// and header size as `u32`), the state word last, then an acquire
+    /// fence.
     pub(crate) fn header(&self) -> Result<Option<Snapshot>> {
         let mut bytes = [0u8; HEADER_SIZE];
         match self {
@@ -53,11 +44,8 @@ impl Reader<'_> {
                     return Ok(None);
                 }
             }
-            Reader::SysV(mapping) | Reader::Mapped(mapping) => {
-                let Some(state) = read_prefix_attached(mapping, &mut bytes) else {
-                    return Ok(None);
-                };
-                if matches!(self, Reader::Mapped(_)) && !super::header::is_ready_word(state) {
+            Reader::SysV(mapping) => {
+                if !read_prefix_attached(mapping, &mut bytes) {
                     return Ok(None);
                 }
             }
@@ -106,14 +94,11 @@ fn pread_all(fd: BorrowedFd<'_>, offset: u64, buf: &mut [u8]) -> Result<usize> {
 }
 
 /// Loads the header's state prefix from `mapping` into `bytes` at the
-/// widths its writers use, the state word last; returns the state word, or
-/// `None` if the mapping is shorter than the prefix. `Relaxed` loads (the
-/// caller's acquire fence follows), as std allows on read-only memory for
-/// atomics of up to 8 bytes on 64-bit targets, the only ones that read a
-/// read-only mapping this way.
-fn read_prefix_attached(mapping: &Mapping, bytes: &mut [u8; HEADER_SIZE]) -> Option<u64> {
+/// widths its writers use, the state word last (`Relaxed`: the caller's
+/// acquire fence follows); false if the mapping is shorter than the prefix.
+fn read_prefix_attached(mapping: &Mapping, bytes: &mut [u8; HEADER_SIZE]) -> bool {
     if mapping.len() < STATE_PREFIX {
-        return None;
+        return false;
     }
     let base = mapping.ptr().as_ptr();
     // SAFETY: the mapping holds at least `STATE_PREFIX` (24) bytes from its
@@ -132,7 +117,7 @@ fn read_prefix_attached(mapping: &Mapping, bytes: &mut [u8; HEADER_SIZE]) -> Opt
     bytes[8..12].copy_from_slice(&version.to_ne_bytes());
     bytes[12..16].copy_from_slice(&header_size.to_ne_bytes());
     bytes[16..24].copy_from_slice(&state.to_ne_bytes());
-    Some(state)
+    true
 }
 
 fn read_attached(mapping: &Mapping, offset: u64, buf: &mut [u8]) -> usize {
