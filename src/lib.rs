@@ -71,6 +71,39 @@ pub unsafe fn fork_retrying(
     }
 }
 
+/// A queue test's item: who pushed it, its number, and a check word that a
+/// torn item (halves of two items) would not match.
+#[derive(SharedSafe, Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C)]
+pub struct QueueItem {
+    /// The producer that pushed it.
+    pub producer: u32,
+    /// Its number among that producer's items.
+    pub seq: u32,
+    /// A hash of both, for [`is_whole`](QueueItem::is_whole).
+    pub check: u64,
+}
+
+impl QueueItem {
+    /// Item `seq` of `producer`.
+    pub fn new(producer: u32, seq: u32) -> QueueItem {
+        QueueItem {
+            producer,
+            seq,
+            check: Self::check_of(producer, seq),
+        }
+    }
+
+    fn check_of(producer: u32, seq: u32) -> u64 {
+        (u64::from(producer) << 32 | u64::from(seq)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5
+    }
+
+    /// Whether its check word matches its producer and number.
+    pub fn is_whole(&self) -> bool {
+        self.check == Self::check_of(self.producer, self.seq)
+    }
+}
+
 /// Ends a forked child at once with `code`, as a crash would: no unwinding,
 /// no destructors, no output flushed.
 pub fn exit_child(code: i32) -> ! {

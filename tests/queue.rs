@@ -12,7 +12,7 @@
 use shm_runtime::process::{self, Child};
 use shm_runtime::queue::ShmQueue;
 use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
-use shm_workspace::{exit_child, TempPath};
+use shm_workspace::{exit_child, QueueItem as Item, TempPath};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -22,34 +22,6 @@ fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: every child in this file touches only shared memory, atomics
     // and shm_runtime's queue, then returns or _exits.
     unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
-}
-
-/// An item: who pushed it, its number, and a check word that a torn item
-/// (halves of two items) would not match.
-#[derive(SharedSafe, Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]
-#[repr(C)]
-struct Item {
-    producer: u32,
-    seq: u32,
-    check: u64,
-}
-
-impl Item {
-    fn new(producer: u32, seq: u32) -> Item {
-        Item {
-            producer,
-            seq,
-            check: Item::check_of(producer, seq),
-        }
-    }
-
-    fn check_of(producer: u32, seq: u32) -> u64 {
-        (u64::from(producer) << 32 | u64::from(seq)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5
-    }
-
-    fn is_whole(&self) -> bool {
-        self.check == Item::check_of(self.producer, self.seq)
-    }
 }
 
 #[derive(SharedSafe, bytemuck::Zeroable)]

@@ -10,6 +10,7 @@
 use shm_runtime::process::Child;
 use shm_runtime::queue::ShmQueue;
 use shm_runtime::{ErrorKind, Shared, SharedSafe};
+use shm_workspace::QueueItem as Item;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,18 +25,6 @@ fn fork(child: impl FnOnce()) -> Child {
     // SAFETY: every child in this file touches only shared memory, atomics
     // and shm_runtime's queue, then returns or _exits.
     unsafe { shm_workspace::fork_retrying(child) }.expect("fork")
-}
-
-#[derive(SharedSafe, Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]
-#[repr(C)]
-struct Item {
-    producer: u32,
-    seq: u32,
-    check: u64,
-}
-
-fn check_of(producer: u32, seq: u32) -> u64 {
-    (u64::from(producer) << 32 | u64::from(seq)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5A5A
 }
 
 #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -60,11 +49,7 @@ struct Books {
 
 fn producer(run: &Run, books: &Books, id: u32) {
     for seq in 0..PER {
-        let item = Item {
-            producer: id,
-            seq,
-            check: check_of(id, seq),
-        };
+        let item = Item::new(id, seq);
         if seq % 2 == 0 {
             run.queue.push(item);
         } else {
@@ -83,7 +68,7 @@ fn consumer(run: &Run, books: &Books, incarnations: usize) {
             Err(_) => shm_workspace::exit_child(2),
         };
         let p = item.producer as usize;
-        if p >= incarnations || item.seq >= PER || item.check != check_of(item.producer, item.seq) {
+        if p >= incarnations || item.seq >= PER || !item.is_whole() {
             run.violations.fetch_add(1, Ordering::Relaxed);
             continue;
         }
