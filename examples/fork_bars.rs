@@ -5,7 +5,7 @@
 //! In C the struct is written with plain stores from two processes; here the
 //! fields are atomics, so the compiler knows another process may change them.
 //! (`examples/fork_mutex.rs` does the same under a process-shared mutex.)
-use shm_runtime::{process, Shared, SharedSafe};
+use shm_runtime::{init, process, Shared, SharedSafe};
 use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ fn print(who: &str, shared: &Foo) {
 
 fn main() -> Result<(), shm_runtime::Error> {
     // All-zero, as the C example initializes bar[0..3] to (0, 0).
-    let shared = Shared::<Foo>::anonymous_zeroed()?;
+    let shared = Shared::<Foo>::anonymous(init::zeroed())?;
     print("data before fork", &shared);
 
     let child = process::fork(|| {

@@ -6,7 +6,7 @@
 //! `pthread_mutex_t` with `PTHREAD_PROCESS_SHARED` that the programmer must
 //! remember to set up; here the types carry it.
 use bytemuck::Zeroable;
-use shm_runtime::{process, Shared, SharedSafe, ShmMutex};
+use shm_runtime::{init, process, Shared, SharedSafe, ShmMutex};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, SharedSafe, bytemuck::Zeroable)]
@@ -33,11 +33,11 @@ fn print(who: &str, shared: &Foo) {
 fn main() -> Result<(), shm_runtime::Error> {
     // Built in place in a zero-filled shared mapping; before the fork, the
     // parent is its only user and may fill it through `&mut`.
-    let shared = Shared::<Foo>::anonymous_init(|init| {
+    let shared = Shared::anonymous(init::in_place(|init: &mut Foo| {
         for (i, bar) in init.bar.get_mut().iter_mut().enumerate() {
             *bar = Bar { a: i as i32, b: 0 };
         }
-    })?;
+    }))?;
     print("parent before", &shared);
 
     // The process runs one thread, so the safe `fork` is allowed.

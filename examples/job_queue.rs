@@ -14,7 +14,7 @@
 //! many stop jobs as it is told. A consumer or producer killed at any
 //! instant never blocks the others (see `shm_runtime::queue`): at most the
 //! one job it was pushing or popping is lost.
-use shm_runtime::queue::ShmQueue;
+use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{Segment, SharedSafe};
 use std::process::{Command, Stdio};
 
@@ -34,7 +34,7 @@ type Jobs = ShmQueue<Job, 256>;
 fn open(name: &str) -> shm_runtime::Result<shm_runtime::Shared<Jobs>> {
     // Whoever comes first creates it, zeroed (an empty queue); the others
     // wait until it is ready and open it.
-    Segment::posix(name).open_or_create_with::<Jobs>(|_| {})
+    Segment::posix(name).open_or_create(init::zeroed::<Jobs>())
 }
 
 fn producer(name: &str, jobs: u64, stops: u64, first: u64) -> shm_runtime::Result<()> {

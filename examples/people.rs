@@ -1,7 +1,7 @@
 //! The anonymous-mapping program of the classic `mmap` tutorial: the parent
 //! maps 10 records `{ name: [u8; 4], age }`, writes five of them, forks; the
 //! child prints them and sets the first age to 100; the parent reads 100.
-use shm_runtime::{process, Shared, SharedSafe};
+use shm_runtime::{init, process, Shared, SharedSafe};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -19,12 +19,12 @@ fn name(person: &People) -> &str {
 
 fn main() -> Result<(), shm_runtime::Error> {
     // Built in place before any other process can see it, so plain writes.
-    let people = Shared::<[People; 10]>::anonymous_init(|people| {
+    let people = Shared::anonymous(init::in_place(|people: &mut [People; 10]| {
         for (i, person) in people.iter_mut().take(5).enumerate() {
             person.name = [b'b', b'a' + i as u8, 0, 0];
             *person.age.get_mut() = 20 + i as i32;
         }
-    })?;
+    }))?;
 
     let child = process::fork(|| {
         for person in people.iter().take(5) {

@@ -12,7 +12,7 @@
 //! cargo run --example people_live                  # writer; starts the reader itself
 //! cargo run --example people_live -- reader /NAME  # a reader alone, for an existing board
 //! ```
-use shm_runtime::{FixedString, FixedVec, Segment, SharedSafe, ShmCondvar, ShmMutex};
+use shm_runtime::{init, FixedString, FixedVec, Segment, SharedSafe, ShmCondvar, ShmMutex};
 use std::time::Duration;
 
 const PEOPLE: usize = 10;
@@ -36,7 +36,7 @@ fn writer() -> Result<(), Box<dyn std::error::Error>> {
     let name = format!("/people-live-{}", std::process::id());
     let segment = Segment::posix(&name);
     // Zero bytes are an empty board and unlocked primitives.
-    let board = segment.create_zeroed::<Board>()?;
+    let board = segment.create(init::zeroed::<Board>())?;
     // Removes the name when the writer ends, however it ends.
     let _owner = segment.owner();
 

@@ -26,11 +26,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // any time, so its view hands out copies, never references.
     let people = if raw {
         segment
-            .open_raw_slice_read_only::<People>(10)
+            .raw()
+            .read_only()
+            .len(10)
+            .open::<[People]>()
             .map(|people| people.to_vec())
     } else {
         segment
-            .open_slice_read_only::<People>()
+            .read_only()
+            .open::<[People]>()
             .map(|people| people.to_vec())
     };
     let people = match people {

@@ -14,7 +14,7 @@
 //! its blocks are reserved before it is mapped (no SIGBUS on a full disk),
 //! and it is sized for the 10 records it holds (the C writer sized it for 5
 //! and wrote 10, past the end of the file).
-use shm_runtime::segment::Segment;
+use shm_runtime::{init, segment::Segment};
 use shm_workspace::People;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,11 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let segment = Segment::file(path);
     let records = if raw {
-        let people = segment.create_raw_slice_from_fn(10, person)?;
+        let people = segment.clone().raw().create(init::from_fn(10, person))?;
         people.flush()?;
         people.len()
     } else {
-        let people = segment.create_slice_from_fn(10, person)?;
+        let people = segment.create(init::from_fn(10, person))?;
         people.flush()?;
         people.len()
     };

@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --example queue_pool
 //! ```
-use shm_runtime::queue::ShmQueue;
+use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{process, Shared, SharedSafe};
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     const JOBS: u64 = 100;
     const SPAN: u64 = 1000;
     // Zeroed memory is two empty queues.
-    let pool = Shared::<Pool>::anonymous_zeroed()?;
+    let pool = Shared::<Pool>::anonymous(init::zeroed())?;
     let workers = (0..WORKERS)
         .map(|_| {
             process::fork(|| loop {

@@ -10,7 +10,7 @@
 //! As in Boost, a guard removes the segment when the server leaves, even by
 //! an error or a panic. Unlike Boost, the client opens it by name *and type*
 //! (`[u8]` here): the header says what the segment holds.
-use shm_runtime::segment::Segment;
+use shm_runtime::{init, segment::Segment};
 use std::process::Command;
 
 const LEN: usize = 1000;
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let [_, role, name] = args.as_slice() {
         assert_eq!(role, "client");
         // The client: open the segment read-only and check every byte.
-        let bytes = Segment::posix(name).open_slice_read_only::<u8>()?;
+        let bytes = Segment::posix(name).read_only().open::<[u8]>()?;
         if bytes.len() != LEN || bytes.iter().enumerate().any(|(i, b)| *b != byte(i)) {
             return Err("the client saw other bytes than the server wrote".into());
         }
@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let name = format!("/MySharedMemory-{}", std::process::id());
     let segment = Segment::posix(&name);
     let _remover = segment.owner();
-    let bytes = segment.create_slice_from_fn(LEN, byte)?;
+    let bytes = segment.create(init::from_fn(LEN, byte))?;
     println!("server: wrote {} bytes to segment `{name}`", bytes.len());
     // Launch the client: this program again, as a separate process.
     let status = Command::new(std::env::current_exe()?)

@@ -5,7 +5,7 @@
 //! memory (no printing, no locks), which its contract allows. Every child is
 //! joined with a timeout (killed and reaped if it overruns).
 
-use shm_runtime::{process, ErrorKind, HugePages, MapOptions, Shared, SharedSafe};
+use shm_runtime::{init, process, ErrorKind, HugePages, MapOptions, Shared, SharedSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ struct Mailbox {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn child_and_parent_see_each_others_writes() {
-    let mailbox = Shared::<Mailbox>::anonymous_zeroed().unwrap();
+    let mailbox = Shared::<Mailbox>::anonymous(init::zeroed()).unwrap();
     let child = spawn(|| {
         mailbox.to_parent.store(0xC0FFEE, Ordering::Release);
         wait_until(|| mailbox.to_child.load(Ordering::Acquire) == 0xBEEF);
@@ -81,12 +81,12 @@ fn n_children_times_m_increments_is_exact_every_time() {
 fn quarter_gib_slices_are_correct_at_both_ends() {
     // 1 MiB under Miri, which interprets every write.
     const LEN: usize = if cfg!(miri) { 1 << 20 } else { 256 << 20 } / 8;
-    let zeroed = Shared::<[u64]>::slice_zeroed(LEN).unwrap();
+    let zeroed = Shared::<[u64]>::anonymous(init::zeroed_slice(LEN)).unwrap();
     assert_eq!(zeroed.len(), LEN);
     assert_eq!((zeroed[0], zeroed[LEN / 2], zeroed[LEN - 1]), (0, 0, 0));
     drop(zeroed);
 
-    let built = Shared::<[u64]>::slice_from_fn(LEN, |i| i as u64 * 3).unwrap();
+    let built = Shared::<[u64]>::anonymous(init::from_fn(LEN, |i| i as u64 * 3)).unwrap();
     assert_eq!(built[0], 0);
     assert_eq!(built[1], 3);
     assert_eq!(built[LEN - 1], (LEN as u64 - 1) * 3);
@@ -96,7 +96,7 @@ fn quarter_gib_slices_are_correct_at_both_ends() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn a_shared_slice_of_atomics_is_shared_with_a_child() {
-    let slots = Shared::<[AtomicU32]>::slice_zeroed(1000).unwrap();
+    let slots = Shared::<[AtomicU32]>::anonymous(init::zeroed_slice(1000)).unwrap();
     spawn(|| {
         for (i, slot) in slots.iter().enumerate() {
             slot.store(i as u32 + 1, Ordering::Relaxed);
@@ -124,7 +124,7 @@ fn is_mapped(start: usize, end: usize) -> bool {
 #[test]
 #[cfg_attr(miri, ignore = "reads the kernel mappings in /proc/self/maps")]
 fn drop_unmaps() {
-    let shared = Shared::<[u8; 12345]>::anonymous_zeroed().unwrap();
+    let shared = Shared::<[u8; 12345]>::anonymous(init::zeroed()).unwrap();
     let start = shared.as_mut_ptr() as usize;
     let end = start + shared.mapped_len();
     assert_eq!(
@@ -155,7 +155,7 @@ fn mapping_options_give_working_memory() {
     // Fewer pages under Miri, which interprets every write.
     const LEN: usize = if cfg!(miri) { 1 << 14 } else { 1 << 20 };
     for options in options {
-        let s = options.slice_from_fn(LEN, |i| i as u32).unwrap();
+        let s = options.anonymous(init::from_fn(LEN, |i| i as u32)).unwrap();
         assert_eq!(s[LEN - 1], LEN as u32 - 1, "{options:?}");
     }
 }
@@ -172,7 +172,7 @@ fn free_huge_pages() -> u64 {
 fn explicit_huge_pages_fail_clearly_when_none_are_reserved() {
     let result = MapOptions::new()
         .huge_pages(HugePages::Explicit)
-        .slice_zeroed::<u8>(1 << 20);
+        .anonymous(init::zeroed_slice::<u8>(1 << 20));
     if free_huge_pages() == 0 {
         let err = result.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::OutOfMemory);
@@ -197,13 +197,13 @@ fn alignment_beyond_a_page_is_an_error_not_ub() {
 
 #[test]
 fn oversized_slices_are_an_error() {
-    let err = Shared::<[u64]>::slice_zeroed(usize::MAX / 2).unwrap_err();
+    let err = Shared::<[u64]>::anonymous(init::zeroed_slice(usize::MAX / 2)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSize);
     // 2^60 bytes: a valid size no machine can back. (A 32-bit address space
     // has no such size: the first case covers it there.)
     #[cfg(target_pointer_width = "64")]
     {
-        let err = Shared::<[u8]>::slice_zeroed(1 << 60).unwrap_err();
+        let err = Shared::<[u8]>::anonymous(init::zeroed_slice(1 << 60)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::OutOfMemory, "{err}");
     }
 }

@@ -6,7 +6,7 @@
 //! panics into the harness's per-thread capture buffer if a check fails).
 //! The parent joins it with a timeout, so a stuck child fails the test.
 
-use shm_runtime::{FixedString, FixedVec, PodField, RelPtr, Shared, SharedSafe};
+use shm_runtime::{init, FixedString, FixedVec, PodField, RelPtr, Shared, SharedSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,7 @@ const ROUNDS: u32 = 10_000;
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn fixed_types_are_shared_with_a_forked_child() {
-    let mut team = Shared::<Team>::anonymous_init(|team| {
+    let mut team = Shared::anonymous(init::in_place(|team: &mut Team| {
         team.title.push_str("Analytical Engines");
         for name in ["ada", "charles", "grace"] {
             team.members.push(name.parse().unwrap());
@@ -65,9 +65,9 @@ fn fixed_types_are_shared_with_a_forked_child() {
             y: 2.0,
             z: 3.0,
         });
-    })
+    }))
     .unwrap();
-    let flags = Shared::<Flags>::anonymous_zeroed().unwrap();
+    let flags = Shared::<Flags>::anonymous(init::zeroed()).unwrap();
 
     let in_child = || {
         // 1. The child sees what the parent wrote.

@@ -8,7 +8,7 @@
 //! system calls), and returns. Every wait is bounded, and every child is
 //! joined or reaped before its test ends.
 
-use shm_runtime::{process, ErrorKind, Shared, SharedSafe};
+use shm_runtime::{init, process, ErrorKind, Shared, SharedSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -61,7 +61,7 @@ fn first_child(flags: &Flags) -> process::Child {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn a_child_handle_dropped_in_another_process_does_not_kill_the_child() {
-    let flags = Shared::<Flags>::anonymous_zeroed().unwrap();
+    let flags = Shared::<Flags>::anonymous(init::zeroed()).unwrap();
     let mut first = Some(first_child(&flags));
     // The second child gets a copy of the handle (the parent keeps its own:
     // `take` empties the child's copy of `first`, not the parent's) and
@@ -87,7 +87,7 @@ fn a_child_handle_dropped_in_another_process_does_not_kill_the_child() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn a_child_handle_in_another_process_neither_kills_nor_waits() {
-    let flags = Shared::<Flags>::anonymous_zeroed().unwrap();
+    let flags = Shared::<Flags>::anonymous(init::zeroed()).unwrap();
     let mut first = Some(first_child(&flags));
     let code = |result: shm_runtime::Result<()>| match result {
         Ok(()) => 3,
@@ -117,7 +117,7 @@ fn a_child_handle_in_another_process_neither_kills_nor_waits() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn the_parent_still_kills_a_child_whose_handle_it_drops() {
-    let flags = Shared::<Flags>::anonymous_zeroed().unwrap();
+    let flags = Shared::<Flags>::anonymous(init::zeroed()).unwrap();
     let first = first_child(&flags);
     let pid = first.id() as libc::pid_t;
     drop(first); // killed and reaped: the pid is no child of ours any more
@@ -134,7 +134,7 @@ fn the_parent_still_kills_a_child_whose_handle_it_drops() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn a_detached_child_runs_on() {
-    let flags = Shared::<Flags>::anonymous_zeroed().unwrap();
+    let flags = Shared::<Flags>::anonymous(init::zeroed()).unwrap();
     let first = first_child(&flags);
     let pid = first.id() as libc::pid_t;
     first.detach();

@@ -10,7 +10,7 @@
 //! `scripts/queue-stress.sh` runs it with 1 000 000.
 
 use shm_runtime::process::{self, Child};
-use shm_runtime::queue::ShmQueue;
+use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
 use shm_workspace::{exit_child, QueueItem as Item, TempPath};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -46,9 +46,9 @@ fn queue_4_producers_4_consumers_deliver_every_item_once_in_producer_order() {
     const CONSUMERS: usize = 4;
     let per = (total_items() / u64::from(PRODUCERS)) as u32;
     let total = u64::from(per) * u64::from(PRODUCERS);
-    let run = Shared::<Run>::anonymous_zeroed().unwrap();
+    let run = Shared::<Run>::anonymous(init::zeroed()).unwrap();
     // How often each item was popped: must end at exactly 1 each.
-    let seen = Shared::<[AtomicU8]>::slice_zeroed(total as usize).unwrap();
+    let seen = Shared::<[AtomicU8]>::anonymous(init::zeroed_slice(total as usize)).unwrap();
     let start = Instant::now();
     let consumers: Vec<Child> = (0..CONSUMERS)
         .map(|c| {
@@ -120,7 +120,7 @@ fn queue_4_producers_4_consumers_deliver_every_item_once_in_producer_order() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn queue_timeouts_hold_against_another_process_then_deliver() {
-    let q = Shared::<ShmQueue<u64, 2>>::anonymous_zeroed().unwrap();
+    let q = Shared::<ShmQueue<u64, 2>>::anonymous(init::zeroed()).unwrap();
     // Empty: a pop times out after its timeout, not much later.
     let start = Instant::now();
     let err = q.pop_timeout(Duration::from_millis(30)).unwrap_err();
@@ -166,7 +166,9 @@ fn queue_1_mib_items_go_zero_copy_through_a_zeroed_named_segment() {
     let name = format!("/shmrt-queue-frames-{}", std::process::id());
     let segment = Segment::posix(&name).remove_on_drop(true);
     // 4 MiB of slots: created zeroed in the segment, never on the stack.
-    let frames = segment.create_zeroed::<ShmQueue<Frame, 4>>().unwrap();
+    let frames = segment
+        .create(init::zeroed::<ShmQueue<Frame, 4>>())
+        .unwrap();
     const FRAMES: u64 = 16;
     let child = fork(|| {
         let segment = Segment::posix(&name);
@@ -208,7 +210,7 @@ fn fork_is_refused() -> bool {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn queue_no_fork_while_an_item_is_written_or_read_in_place() {
-    let q = Shared::<ShmQueue<[u64; 4], 2>>::anonymous_zeroed().unwrap();
+    let q = Shared::<ShmQueue<[u64; 4], 2>>::anonymous(init::zeroed()).unwrap();
     // A child forked inside the closure would keep the `&mut` into the
     // slot and could write it after this process published the item (a
     // torn item for its consumer): refused.
@@ -249,7 +251,7 @@ fn queue_a_truncation_ends_blocked_pushes_and_pops() {
     let temp = TempPath::new("queue-truncated");
     drop(
         Segment::file(&temp.0)
-            .create_zeroed::<ShmQueue<u64, 2>>()
+            .create(init::zeroed::<ShmQueue<u64, 2>>())
             .unwrap(),
     );
     let path = temp.0.clone();
@@ -316,7 +318,7 @@ fn queue_a_truncation_ends_blocked_pushes_and_pops() {
 fn queue_of_nonzero_items_truncated_under_a_live_view_aborts_rather_than_read_zeros() {
     type Q = ShmQueue<std::num::NonZeroU64, 2>;
     let temp = TempPath::new("queue-truncated-nonzero");
-    drop(Segment::file(&temp.0).create_zeroed::<Q>().unwrap());
+    drop(Segment::file(&temp.0).create(init::zeroed::<Q>()).unwrap());
     let path = temp.0.clone();
     let mut child = fork(|| {
         let Ok(q) = Segment::file(&path).open::<Q>() else {

@@ -7,8 +7,8 @@
 //! Children are forked with `fork_unchecked` (the harness runs tests on
 //! several threads); each touches only shared memory and the queue.
 
-use shm_runtime::process::Child;
 use shm_runtime::queue::ShmQueue;
+use shm_runtime::{init, process::Child};
 use shm_runtime::{ErrorKind, Shared, SharedSafe};
 use shm_workspace::QueueItem as Item;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -101,10 +101,11 @@ fn queue_random_sigkills_of_producers_and_consumers_never_hang_duplicate_or_tear
         .and_then(|n| n.parse().ok())
         .unwrap_or(30);
     let incarnations = PRODUCERS + kills;
-    let run = Shared::<Run>::anonymous_zeroed().unwrap();
+    let run = Shared::<Run>::anonymous(init::zeroed()).unwrap();
     let books = Books {
-        pushed: Shared::<[AtomicU32]>::slice_zeroed(incarnations).unwrap(),
-        seen: Shared::<[AtomicU8]>::slice_zeroed(incarnations * PER as usize).unwrap(),
+        pushed: Shared::<[AtomicU32]>::anonymous(init::zeroed_slice(incarnations)).unwrap(),
+        seen: Shared::<[AtomicU8]>::anonymous(init::zeroed_slice(incarnations * PER as usize))
+            .unwrap(),
     };
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

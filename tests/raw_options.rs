@@ -1,7 +1,8 @@
 //! Raw mode's options: a view at an offset of a large object
 //! (`Segment::offset`), zeroed exclusive creation of single values and
 //! slices (`create_new`), and open-or-create (`create_missing`), for POSIX
-//! objects, files and System V segments; typed methods refuse them.
+//! objects, files and System V segments. Typed segments do not have these
+//! options (a compile error, shown by the doc tests of `Segment::raw`).
 
 use shm_runtime::segment::{Segment, SysvKey};
 use shm_runtime::ErrorKind;
@@ -42,8 +43,9 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
     let index = 4 * PAGE_RECORDS + 3; // not at a page boundary
     let record = file
         .clone()
+        .raw()
         .offset(8 * index as u64)
-        .open_raw::<u64>()
+        .open::<u64>()
         .unwrap();
     assert_eq!(record.read(), index as u64);
     assert!(record.mapped_len() <= 2 * 4096, "{}", record.mapped_len());
@@ -58,26 +60,31 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
     // A slice from an offset, and all of the rest.
     let three = file
         .clone()
+        .raw()
         .offset(8 * 10)
-        .open_raw_slice_read_only::<u64>(3)
+        .read_only()
+        .len(3)
+        .open::<[u64]>()
         .unwrap();
     assert_eq!(three.to_vec(), [10, 11, 12]);
     let tail = file
         .clone()
+        .raw()
         .offset(8 * (16 * PAGE_RECORDS as u64 - 2))
-        .open_raw_slice_all::<u64>()
+        .open::<[u64]>()
         .unwrap();
     assert_eq!(
         tail.to_vec(),
         [16 * PAGE_RECORDS as u64 - 2, 16 * PAGE_RECORDS as u64 - 1]
     );
     // Refused: misaligned, and past the end.
-    let err = file.clone().offset(2).open_raw::<u64>().unwrap_err();
+    let err = file.clone().raw().offset(2).open::<u64>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSize, "{err}");
     let err = file
         .clone()
+        .raw()
         .offset(records.len() as u64 - 8)
-        .open_raw::<[u64; 2]>()
+        .open::<[u64; 2]>()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooShort, "{err}");
     assert!(err.to_string().contains("at offset"), "{err}");
@@ -91,12 +98,15 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
 fn create_new_makes_zeroed_raw_values_exclusively() {
     for segment in backends("new") {
         let _owner = segment.owner();
-        let making = segment.clone().create_new(true);
-        let value = making.open_raw::<[u32; 3]>().unwrap();
+        let making = segment.clone().raw().create_new(true);
+        let value = making.open::<[u32; 3]>().unwrap();
         assert_eq!(value.read(), [0; 3]);
         value.write([1, 2, 3]);
-        assert_eq!(segment.open_raw::<[u32; 3]>().unwrap().read(), [1, 2, 3]);
-        let err = making.open_raw::<[u32; 3]>().unwrap_err();
+        assert_eq!(
+            segment.clone().raw().open::<[u32; 3]>().unwrap().read(),
+            [1, 2, 3]
+        );
+        let err = making.open::<[u32; 3]>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
         drop(value);
         segment.remove().unwrap();
@@ -104,11 +114,12 @@ fn create_new_makes_zeroed_raw_values_exclusively() {
         let slice = making
             .clone()
             .offset(4096 + 8)
-            .open_raw_slice::<u64>(2)
+            .len(2)
+            .open::<[u64]>()
             .unwrap();
         assert_eq!(slice.to_vec(), [0, 0]);
         slice.set(1, 9).unwrap();
-        let all = segment.open_raw_slice_all::<u64>().unwrap();
+        let all = segment.clone().raw().open::<[u64]>().unwrap();
         assert!(all.len() >= (4096 + 24) / 8, "{}", all.len());
         assert_eq!(all.get((4096 + 16) / 8), Some(9));
         drop((slice, all));
@@ -126,13 +137,15 @@ fn create_missing_is_open_or_create_for_raw_segments() {
         let _owner = segment.owner();
         let shared = segment
             .clone()
+            .raw()
             .create_missing(true)
-            .open_timeout(Duration::from_secs(20));
+            .open_timeout(Duration::from_secs(20))
+            .len(16);
         let mut children = Vec::new();
         for _ in 0..4 {
             let in_child = || {
                 let ok = shared
-                    .open_raw_slice::<u32>(16)
+                    .open::<[u32]>()
                     .ok()
                     .and_then(|slots| {
                         slots
@@ -154,44 +167,45 @@ fn create_missing_is_open_or_create_for_raw_segments() {
                 .unwrap();
             assert!(status.success(), "{status:?}");
         }
-        let slots = segment.open_raw_slice::<u32>(16).unwrap();
+        let slots = segment.clone().raw().len(16).open::<[u32]>().unwrap();
         assert_eq!(slots.get(15), Some(4));
         assert_eq!(slots.get(0), Some(0));
         // An existing object keeps its contents.
-        assert_eq!(shared.open_raw_slice::<u32>(16).unwrap().get(15), Some(4));
+        assert_eq!(shared.open::<[u32]>().unwrap().get(15), Some(4));
         drop(slots);
         segment.remove().unwrap();
     }
 }
 
-/// The behaviour: the raw-mode options are refused by the typed methods,
-/// which have a header at offset 0 and their own verbs, and by
-/// `open_raw_slice_all`, which cannot know what length to create.
+/// The behaviour: the raw options that cannot apply to a view are refused
+/// at open, before anything is created: a length for a single value, and
+/// creation of a slice without a length (it takes its length from the
+/// object). (Typed segments have no raw options at all: a compile error.)
 #[test]
 #[cfg_attr(miri, ignore = "names segments")]
-fn typed_methods_refuse_the_raw_options() {
+fn raw_options_that_cannot_apply_are_refused() {
     let segment = backends("typed").remove(0);
     let _owner = segment.owner();
-    for configured in [
-        segment.clone().offset(8),
-        segment.clone().create_new(true),
-        segment.clone().create_missing(true),
-    ] {
-        let err = configured.create(1u64).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-        assert!(err.to_string().contains("raw views only"), "{err}");
-        let err = configured.open::<u64>().unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-        let err = configured.open_or_create(|| 0u64).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-    }
     let err = segment
         .clone()
-        .create_missing(true)
-        .open_raw_slice_all::<u8>()
+        .raw()
+        .create_new(true)
+        .len(2)
+        .open::<u64>()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-    assert!(segment.open_raw::<u8>().is_err(), "nothing was created");
+    assert!(err.to_string().contains("`.len(2)`"), "{err}");
+    let err = segment
+        .clone()
+        .raw()
+        .create_missing(true)
+        .open::<[u8]>()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(
+        segment.clone().raw().open::<u8>().is_err(),
+        "nothing was created"
+    );
 }
 
 /// The behaviour: an object truncated under a view at an offset is
@@ -204,8 +218,10 @@ fn truncation_under_a_view_at_an_offset_is_survived() {
     let path = shm_workspace::TempPath::new("rawopt-trunc");
     std::fs::write(&path.0, vec![0xabu8; 4 * 4096]).unwrap();
     let view = Segment::file(&path.0)
+        .raw()
         .offset(3 * 4096 + 8)
-        .open_raw_read_only::<u64>()
+        .read_only()
+        .open::<u64>()
         .unwrap();
     assert_eq!(view.read(), u64::from_ne_bytes([0xab; 8]));
     // Two pages left: the object is longer than the view's offset within

@@ -12,7 +12,7 @@
 
 use shm_runtime::segment::{Segment, SysvKey};
 use shm_runtime::volatile::{AccessError, Field};
-use shm_runtime::{field, process, ErrorKind, FixedString, SharedSafe};
+use shm_runtime::{field, init, process, ErrorKind, FixedString, SharedSafe};
 use shm_workspace::People;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -121,12 +121,17 @@ fn a_reader_sees_every_store_of_a_writer_in_another_process() {
         let value = segment
             .clone()
             .remove_on_drop(true)
-            .create_raw_slice_from_fn(1, |_| 0u64)
+            .raw()
+            .create(init::from_fn(1, |_| 0u64))
             .unwrap();
         let reading = shm_runtime::Shared::anonymous(AtomicU32::new(0)).unwrap();
         let writer = spawn(|| {
             // Another process, with a mapping of its own, as a C peer's.
-            let shared = segment.open_raw::<u64>().expect("the writer opens it");
+            let shared = segment
+                .clone()
+                .raw()
+                .open::<u64>()
+                .expect("the writer opens it");
             // Starts once the reader spins, so that they overlap.
             let deadline = Instant::now() + LIMIT;
             while reading.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
@@ -175,13 +180,14 @@ fn a_c_style_atomic_counter_reaches_the_exact_total() {
         let made = segment
             .clone()
             .remove_on_drop(true)
-            .create_raw_slice_from_fn(1, |_| CCounters { hits: 0, misses: 0 })
+            .raw()
+            .create(init::from_fn(1, |_| CCounters { hits: 0, misses: 0 }))
             .unwrap();
         let children: Vec<_> = (0..2)
             .map(|_| {
                 let segment = segment.clone();
                 spawn(move || {
-                    let counters = segment.open_raw::<CCounters>().expect("opens it");
+                    let counters = segment.clone().raw().open::<CCounters>().expect("opens it");
                     // No `unsafe`: the field is checked and aligned.
                     let hits = counters
                         .atomic_field::<AtomicU64>(field!(CCounters, hits))
@@ -211,7 +217,12 @@ fn a_c_style_atomic_counter_reaches_the_exact_total() {
         let hits = made.atomic_field::<AtomicU64>(0, field!(CCounters, hits));
         assert_eq!(hits.unwrap().load(Ordering::Acquire), 2 * N);
         // A monitor that maps it read-only loads the same totals.
-        let monitor = segment.open_raw_read_only::<CCounters>().unwrap();
+        let monitor = segment
+            .clone()
+            .raw()
+            .read_only()
+            .open::<CCounters>()
+            .unwrap();
         // (On 32-bit targets an 8-byte atomic load may write, so a
         // read-only mapping refuses it with a typed error.)
         match monitor.atomic_field::<AtomicU64>(field!(CCounters, hits)) {
@@ -232,11 +243,17 @@ fn raw_opens_refuse_typed_segments() {
         let segment = &scratch.segment;
         let typed = segment.clone().remove_on_drop(true).create(7u64).unwrap();
         let refusals = [
-            segment.open_raw::<u64>().map(drop),
-            segment.open_raw_read_only::<u64>().map(drop),
-            segment.open_raw_slice::<u8>(8).map(drop),
-            segment.open_raw_slice_read_only::<u8>(8).map(drop),
-            segment.open_raw_slice_all::<u8>().map(drop),
+            segment.clone().raw().open::<u64>().map(drop),
+            segment.clone().raw().read_only().open::<u64>().map(drop),
+            segment.clone().raw().len(8).open::<[u8]>().map(drop),
+            segment
+                .clone()
+                .raw()
+                .read_only()
+                .len(8)
+                .open::<[u8]>()
+                .map(drop),
+            segment.clone().raw().open::<[u8]>().map(drop),
         ];
         for refused in refusals {
             let err = refused.unwrap_err();
@@ -256,14 +273,27 @@ fn raw_opens_refuse_typed_segments() {
     let mut bytes = magic.to_ne_bytes().to_vec();
     bytes.resize(512, 0);
     std::fs::write(scratch.leftover.as_ref().unwrap(), &bytes).unwrap();
-    let err = scratch.segment.open_raw_slice::<u8>(512).unwrap_err();
+    let err = scratch
+        .segment
+        .clone()
+        .raw()
+        .len(512)
+        .open::<[u8]>()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
     assert!(err.to_string().contains("other byte order"), "{err}");
     // A foreign object that starts otherwise is mapped as before.
     bytes[..8].copy_from_slice(b"SHMRTSEF");
     std::fs::write(scratch.leftover.as_ref().unwrap(), &bytes).unwrap();
     assert_eq!(
-        scratch.segment.open_raw_slice::<u8>(512).unwrap().to_vec(),
+        scratch
+            .segment
+            .clone()
+            .raw()
+            .len(512)
+            .open::<[u8]>()
+            .unwrap()
+            .to_vec(),
         bytes
     );
 }
@@ -279,14 +309,14 @@ fn a_raw_open_never_maps_a_typed_segment_being_made() {
     let table = segment
         .clone()
         .remove_on_drop(true)
-        .create_with(|words: &mut [u64; 8]| {
-            let err = segment.open_raw_slice::<u64>(8).unwrap_err();
+        .create(init::in_place(|words: &mut [u64; 8]| {
+            let err = segment.clone().raw().len(8).open::<[u64]>().unwrap_err();
             assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
             words.fill(5);
-        })
+        }))
         .unwrap();
     assert_eq!(*table, [5; 8]);
-    let err = segment.open_raw_slice::<u64>(8).unwrap_err();
+    let err = segment.clone().raw().len(8).open::<[u64]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
 
     // Another process opening it raw all along, while this one holds the
@@ -298,7 +328,7 @@ fn a_raw_open_never_maps_a_typed_segment_being_made() {
     let opener = spawn(|| {
         let deadline = Instant::now() + LIMIT;
         loop {
-            match other.open_raw_slice::<u8>(1) {
+            match other.clone().raw().len(1).open::<[u8]>() {
                 Err(e) if e.kind() == ErrorKind::TypedSegment => break,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     started.store(1, Ordering::Release);
@@ -314,7 +344,7 @@ fn a_raw_open_never_maps_a_typed_segment_being_made() {
         .segment
         .clone()
         .remove_on_drop(true)
-        .create_with(|words: &mut [u64; 8]| {
+        .create(init::in_place(|words: &mut [u64; 8]| {
             let deadline = Instant::now() + LIMIT;
             while started.load(Ordering::Acquire) == 0 {
                 assert!(Instant::now() < deadline, "the opener never looked");
@@ -322,7 +352,7 @@ fn a_raw_open_never_maps_a_typed_segment_being_made() {
             }
             std::thread::sleep(Duration::from_millis(50));
             words.fill(1);
-        })
+        }))
         .unwrap();
     opener.join(LIMIT).unwrap();
     assert_eq!(*made, [1; 8]);
@@ -342,11 +372,11 @@ fn a_raw_open_during_in_place_initialization_is_refused() {
         let table = segment
             .clone()
             .remove_on_drop(true)
-            .create_with(|words: &mut [u64; 8]| {
-                let err = segment.open_raw_slice::<u64>(8).unwrap_err();
+            .create(init::in_place(|words: &mut [u64; 8]| {
+                let err = segment.clone().raw().len(8).open::<[u64]>().unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
                 words.fill(5);
-            })
+            }))
             .unwrap();
         assert_eq!(*table, [5; 8]);
     });
@@ -368,7 +398,11 @@ fn read_only_views_read_and_load_but_cannot_write() {
     std::fs::write(&path, &bytes).unwrap();
     let people = scratch
         .segment
-        .open_raw_slice_read_only::<People>(3)
+        .clone()
+        .raw()
+        .read_only()
+        .len(3)
+        .open::<[People]>()
         .unwrap();
     assert_eq!(people.len(), 3);
     assert_eq!(people.get(2).map(|p| p.name()), Some("r".to_owned()));
@@ -378,14 +412,32 @@ fn read_only_views_read_and_load_but_cannot_write() {
     let age = people.atomic_field::<AtomicI32>(2, field!(People, age));
     assert_eq!(age.unwrap().load(), 42);
     // A writer that changes the file is seen by the next copy.
-    let writer = scratch.segment.open_raw_slice::<People>(3).unwrap();
+    let writer = scratch
+        .segment
+        .clone()
+        .raw()
+        .len(3)
+        .open::<[People]>()
+        .unwrap();
     writer.write_field(2, field!(People, age), 99).unwrap();
     assert_eq!(people.read_field(2, field!(People, age)), Some(99));
-    let value = scratch.segment.open_raw_read_only::<People>().unwrap();
+    let value = scratch
+        .segment
+        .clone()
+        .raw()
+        .read_only()
+        .open::<People>()
+        .unwrap();
     assert_eq!(value.read().age, 40);
     // The read-only open needs read permission only.
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
-    let readable = scratch.segment.open_raw_read_only::<[u8; 24]>().unwrap();
+    let readable = scratch
+        .segment
+        .clone()
+        .raw()
+        .read_only()
+        .open::<[u8; 24]>()
+        .unwrap();
     assert_eq!(readable.read()[0], b'p');
 }
 
@@ -397,7 +449,8 @@ fn out_of_range_and_misaligned_accesses_are_typed_errors() {
         .segment
         .clone()
         .remove_on_drop(true)
-        .create_raw_slice_from_fn(4, |i| i as u32)
+        .raw()
+        .create(init::from_fn(4, |i| i as u32))
         .unwrap();
     let oob = AccessError::IndexOutOfBounds {
         index: 4,
@@ -519,13 +572,20 @@ fn a_fixed_string_is_read_from_a_copy() {
         .segment
         .clone()
         .remove_on_drop(true)
-        .create_raw_slice_from_fn(1, |_| text)
+        .raw()
+        .create(init::from_fn(1, |_| text))
         .unwrap();
     let copy = name.get(0).unwrap();
     assert_eq!(copy.as_str(), "héllo");
     // The peer then breaks the UTF-8 (the second byte of `é`): the copy,
     // and the `&str` borrowed from it, do not change.
-    let peer = scratch.segment.open_raw_slice::<u8>(16).unwrap();
+    let peer = scratch
+        .segment
+        .clone()
+        .raw()
+        .len(16)
+        .open::<[u8]>()
+        .unwrap();
     peer.set(4 + 2, 0xff).unwrap();
     assert_eq!(copy.as_str(), "héllo");
     // A new copy shows the longest valid prefix.
@@ -541,14 +601,15 @@ fn views_keep_their_mapping_flush_and_remove_on_drop() {
         .segment
         .clone()
         .remove_on_drop(true)
-        .create_raw_slice_from_fn(4, |i| i as u8)
+        .raw()
+        .create(init::from_fn(4, |i| i as u8))
         .unwrap();
     data.set(3, 30).unwrap();
     data.flush().unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), [0, 1, 2, 30]);
     // The creating view removes the name when dropped; an opener's view
     // stays mapped after the name is gone.
-    let opened = scratch.segment.open_raw_slice_all::<u8>().unwrap();
+    let opened = scratch.segment.clone().raw().open::<[u8]>().unwrap();
     drop(data);
     assert!(!scratch.exists(), "the creating view removes the name");
     assert_eq!(opened.to_vec(), [0, 1, 2, 30]);
@@ -558,11 +619,22 @@ fn views_keep_their_mapping_flush_and_remove_on_drop() {
     drop(opened);
     // Without remove_on_drop the segment outlives its view.
     let posix = Scratch::posix("keep");
-    let kept = posix.segment.create_raw_slice_from_fn(2, |_| 1u16).unwrap();
+    let kept = posix
+        .segment
+        .clone()
+        .raw()
+        .create(init::from_fn(2, |_| 1u16))
+        .unwrap();
     drop(kept);
     assert!(posix.exists());
     assert_eq!(
-        posix.segment.open_raw_slice_all::<u16>().unwrap().to_vec(),
+        posix
+            .segment
+            .clone()
+            .raw()
+            .open::<[u16]>()
+            .unwrap()
+            .to_vec(),
         [1, 1]
     );
 }

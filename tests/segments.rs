@@ -6,7 +6,7 @@
 //! `/dev/shm`, the temporary directory or the System V table.
 
 use shm_runtime::segment::{Segment, SysvKey};
-use shm_runtime::ErrorKind;
+use shm_runtime::{init, ErrorKind};
 use shm_workspace::{Pattern, People, PATTERN_WORD};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
@@ -160,7 +160,7 @@ fn each_backend_round_trips_a_typed_value_between_processes() {
         // The peer creates, this process opens.
         assert_eq!(peer(&["create", &spec, "u64", "7"]), "ok created");
         assert_eq!(*segment.open::<u64>().unwrap(), 7);
-        assert_eq!(*segment.open_read_only::<u64>().unwrap(), 7);
+        assert_eq!(*segment.clone().read_only().open::<u64>().unwrap(), 7);
         segment.remove().unwrap();
     }
     scratch.assert_clean();
@@ -179,7 +179,7 @@ fn wrong_type_names_both_types() {
         "{out}"
     );
     // The same type as a slice: the message says which open to use.
-    let err = segment.open_slice::<u64>().unwrap_err();
+    let err = segment.open::<[u64]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongType);
     assert!(
         err.to_string()
@@ -191,12 +191,12 @@ fn wrong_type_names_both_types() {
     let _slice = slices
         .clone()
         .remove_on_drop(true)
-        .create_slice_zeroed::<u64>(3)
+        .create(init::zeroed_slice::<u64>(3))
         .unwrap();
     let err = slices.open::<u64>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongType);
     assert!(
-        err.to_string().contains("holds a slice") && err.to_string().contains("open_slice"),
+        err.to_string().contains("holds a slice") && err.to_string().contains("open::<[T]>()"),
         "{err}"
     );
     drop(_slice);
@@ -209,7 +209,7 @@ fn truncated_segments_are_refused_before_any_access() {
     let mut scratch = Scratch::new();
     let (segment, spec) = scratch.posix("trunc");
     let _owner = segment.owner();
-    segment.create_zeroed::<Pattern>().unwrap();
+    segment.create(init::zeroed::<Pattern>()).unwrap();
     let path = format!("/dev/shm{}", spec.strip_prefix("posix:").unwrap());
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     // Header intact, payload cut: the header describes more than exists.
@@ -242,7 +242,15 @@ fn garbage_is_not_a_segment() {
         assert!(out.starts_with("err NotASegment"), "{out}");
     }
     // Raw mode maps it all the same.
-    assert_eq!(file.open_raw_slice::<u8>(8192).unwrap().to_vec(), garbage);
+    assert_eq!(
+        file.clone()
+            .raw()
+            .len(8192)
+            .open::<[u8]>()
+            .unwrap()
+            .to_vec(),
+        garbage
+    );
     posix.remove().unwrap();
     file.remove().unwrap();
     scratch.assert_clean();
@@ -507,23 +515,34 @@ fn raw_mode_reads_what_a_c_program_wrote() {
         .unwrap()
         .write_all(&bytes)
         .unwrap();
-    let people = segment.open_raw_slice_read_only::<People>(10).unwrap();
+    let people = segment
+        .clone()
+        .raw()
+        .read_only()
+        .len(10)
+        .open::<[People]>()
+        .unwrap();
     let ninth = people.get(9).unwrap();
     assert_eq!(ninth.name(), "j");
     assert_eq!(ninth.age, 29);
     // A file of 5 records is too short for 10.
     std::fs::write(&path, &bytes[..40]).unwrap();
-    let err = segment.open_raw_slice::<People>(10).unwrap_err();
+    let err = segment
+        .clone()
+        .raw()
+        .len(10)
+        .open::<[People]>()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooShort);
     // A headered people file, read by another process.
     segment.remove().unwrap();
     let created = segment
         .clone()
         .remove_on_drop(true)
-        .create_slice_from_fn(3, |i| People {
+        .create(init::from_fn(3, |i| People {
             name: [b'x' + i as u8, 0, 0, 0],
             age: i as i32,
-        })
+        }))
         .unwrap();
     assert_eq!(peer(&["open", &spec, "people"]), "ok x:0,y:1,z:2");
     drop(created);
@@ -548,7 +567,9 @@ fn owners_remove_segments_even_on_panic() {
     // A panicking initializer removes the segment it was creating.
     let (segment, _) = scratch.posix("init-panic");
     let result = std::panic::catch_unwind(|| {
-        segment.create_with(|_: &mut [u64; 8]| panic!("initializer panics"))
+        segment.create(init::in_place(|_: &mut [u64; 8]| {
+            panic!("initializer panics")
+        }))
     });
     assert!(result.is_err());
     assert_eq!(
@@ -612,10 +633,22 @@ fn raw_mode_shares_segments_with_python() {
         return;
     };
     assert_eq!(out, "made");
-    let bytes = segment.open_raw_slice_read_only::<u8>(64).unwrap();
+    let bytes = segment
+        .clone()
+        .raw()
+        .read_only()
+        .len(64)
+        .open::<[u8]>()
+        .unwrap();
     assert!(bytes.iter().enumerate().all(|(i, b)| b as usize == i));
     assert_eq!(
-        segment.open_raw_slice::<u8>(65).unwrap_err().kind(),
+        segment
+            .clone()
+            .raw()
+            .len(65)
+            .open::<[u8]>()
+            .unwrap_err()
+            .kind(),
         ErrorKind::TooShort
     );
     assert_eq!(
@@ -630,7 +663,8 @@ fn raw_mode_shares_segments_with_python() {
     let made = segment
         .clone()
         .remove_on_drop(true)
-        .create_raw_slice_from_fn(16, |i| i as u32 * 3)
+        .raw()
+        .create(init::from_fn(16, |i| i as u32 * 3))
         .unwrap();
     let script = format!(
         "{PY_PRELUDE}shm = shared_memory.SharedMemory(name=sys.argv[1])\nuntrack(shm)\n\
@@ -652,10 +686,10 @@ fn openers_stop_waiting_when_the_creator_fails() {
     let creator = {
         let segment = segment.clone();
         std::thread::spawn(move || {
-            segment.create_with(|_: &mut [u64; 8]| {
+            segment.create(init::in_place(|_: &mut [u64; 8]| {
                 std::thread::sleep(Duration::from_millis(300));
                 panic!("the creator fails (expected by the test)");
-            })
+            }))
         })
     };
     std::thread::sleep(Duration::from_millis(100));

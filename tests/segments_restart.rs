@@ -165,15 +165,15 @@ fn open_or_create_replaces_a_stale_segment_and_says_so() {
         let _owner = segment.owner();
         let mut child = creator_child(&segment, 5, true);
         child.kill().unwrap();
-        let plain = segment.open_or_create(|| AtomicU64::new(0)).unwrap();
+        let plain = segment.open_or_create(AtomicU64::new(0)).unwrap();
         assert_eq!(plain.origin(), Origin::Opened);
         assert_eq!(plain.load(Ordering::Relaxed), 5);
         let replacing = segment.clone().remove_on_drop(true).replace_stale(true);
-        let fresh = replacing.open_or_create(|| [9u32; 4]).unwrap();
+        let fresh = replacing.open_or_create([9u32; 4]).unwrap();
         assert_eq!(fresh.origin(), Origin::Reclaimed);
         assert_eq!(*fresh, [9; 4]);
         assert_eq!(plain.load(Ordering::Relaxed), 5, "the old object stays");
-        let again = replacing.open_or_create(|| [0u32; 4]).unwrap();
+        let again = replacing.open_or_create([0u32; 4]).unwrap();
         assert_eq!(again.origin(), Origin::Opened);
         drop((fresh, again, plain));
         leftover.assert_gone();
@@ -203,7 +203,7 @@ fn live_creators_and_lasting_segments_are_never_replaced() {
         let opened = segment
             .clone()
             .replace_stale(true)
-            .open_or_create(|| AtomicU64::new(3))
+            .open_or_create(AtomicU64::new(3))
             .unwrap();
         assert_eq!(opened.origin(), Origin::Opened);
         assert_eq!(live.load(Ordering::Relaxed), 1);
@@ -439,7 +439,7 @@ fn a_replacer_that_died_midway_leaves_a_segment_the_next_one_replaces() {
     let err = segment.open::<AtomicU64>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CreatorDied, "{err}");
     assert!(err.to_string().contains("replace_stale(true)"), "{err}");
-    let err = segment.open_or_create(|| AtomicU64::new(9)).unwrap_err();
+    let err = segment.open_or_create(AtomicU64::new(9)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CreatorDied, "{err}");
     assert_eq!(
         old.load(Ordering::Relaxed),
@@ -450,7 +450,7 @@ fn a_replacer_that_died_midway_leaves_a_segment_the_next_one_replaces() {
         .clone()
         .replace_stale(true)
         .remove_on_drop(true)
-        .open_or_create(|| AtomicU64::new(2))
+        .open_or_create(AtomicU64::new(2))
         .unwrap();
     assert_eq!(new.origin(), Origin::Reclaimed);
     assert_eq!(
@@ -541,7 +541,7 @@ fn a_reclaimer_not_yet_recorded_is_waited_for_not_reclaimed_again() {
             let made = segment
                 .clone()
                 .open_timeout(Duration::from_secs(20))
-                .open_or_create(|| AtomicU64::new(7));
+                .open_or_create(AtomicU64::new(7));
             match made {
                 Ok(view) if view.origin() == Origin::Reclaimed => {
                     std::mem::forget(view);
@@ -562,7 +562,7 @@ fn a_reclaimer_not_yet_recorded_is_waited_for_not_reclaimed_again() {
                 .contains(&format!("its creator (pid {pid}) is still initializing")),
             "{err}"
         );
-        let err = short.open_or_create(|| AtomicU64::new(9)).unwrap_err();
+        let err = short.open_or_create(AtomicU64::new(9)).unwrap_err();
         assert_eq!(
             err.kind(),
             ErrorKind::TimedOut,
@@ -602,7 +602,7 @@ fn a_live_replacer_is_waited_for() {
                 .remove_on_drop(true)
                 .replace_stale(true)
                 .open_timeout(Duration::from_secs(20))
-                .open_or_create(|| AtomicU64::new(5));
+                .open_or_create(AtomicU64::new(5));
             match made {
                 Ok(view) if view.origin() == Origin::Reclaimed => {
                     std::mem::forget(view);
@@ -629,7 +629,7 @@ fn a_live_replacer_is_waited_for() {
             .clone()
             .remove_on_drop(true)
             .replace_stale(true)
-            .open_or_create(|| AtomicU64::new(9))
+            .open_or_create(AtomicU64::new(9))
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TimedOut, "not retired again: {err}");
         let err = short

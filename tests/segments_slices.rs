@@ -4,7 +4,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded);
 //! they touch only shared memory and segments, and are joined with a timeout.
 
-use shm_runtime::{Segment, Shared};
+use shm_runtime::{init, Segment, Shared};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -33,13 +33,13 @@ fn racing_slice_open_or_create_has_exactly_one_creator() {
             .map(|_| {
                 let child = || {
                     let slice = Segment::posix(&name)
-                        .open_or_create_slice_from_fn(LEN, |i| {
+                        .open_or_create(init::from_fn(LEN, |i| {
                             if i == 0 {
                                 creators.fetch_add(1, Ordering::SeqCst);
                             }
                             AtomicU64::new(i as u64 * 7)
-                        })
-                        .expect("open_or_create_slice_from_fn");
+                        }))
+                        .expect("open_or_create(init::from_fn(..))");
                     let whole = slice.len() == LEN
                         && slice
                             .iter()
@@ -71,12 +71,12 @@ fn an_existing_slice_keeps_its_length_and_a_value_segment_is_refused() {
     let name = format!("/shm-slices-len-{}", std::process::id());
     let _remove = Remove(name.clone());
     let first = Segment::posix(&name)
-        .open_or_create_slice_zeroed::<u32>(10)
+        .open_or_create(init::zeroed_slice::<u32>(10))
         .unwrap();
     let second = Segment::posix(&name)
-        .open_or_create_slice_zeroed::<u32>(99)
+        .open_or_create(init::zeroed_slice::<u32>(99))
         .unwrap();
     assert_eq!((first.len(), second.len()), (10, 10));
-    let err = Segment::posix(&name).open_or_create(|| 0u32).unwrap_err();
+    let err = Segment::posix(&name).open_or_create(0u32).unwrap_err();
     assert_eq!(err.kind(), shm_runtime::ErrorKind::WrongType, "{err}");
 }

@@ -8,9 +8,9 @@
 //! have been survived kills the child, not the test harness; the parent
 //! checks how the child ended.
 
-use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
 use shm_runtime::ErrorKind;
+use shm_runtime::{init, process::Child};
 use shm_workspace::{exit_child, TempPath};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -254,7 +254,9 @@ fn a_full_file_system_is_reported_not_hidden_under_zeros() {
         let file = std::fs::File::create(&sparse).unwrap();
         file.set_len(1 << 20).unwrap(); // 1 MiB on a 64 KiB file system
         let view = Segment::file(&sparse)
-            .open_raw_slice::<u8>(1 << 20)
+            .raw()
+            .len(1 << 20)
+            .open::<[u8]>()
             .unwrap();
         // Fill the file system.
         let _ = std::fs::write(dir.join("filler"), vec![1u8; 128 << 10]);
@@ -289,7 +291,7 @@ fn locks_and_waits_in_a_truncated_mapping_report_it() {
     let temp = TempPath::new("sigbus-locks");
     drop(
         Segment::file(&temp.0)
-            .create_with(|_: &mut Sync| {})
+            .create(init::in_place(|_: &mut Sync| {}))
             .unwrap(),
     );
     let path = temp.0.clone();

@@ -10,8 +10,8 @@
 //! process-shared primitives, then `_exit`s.
 
 use shm_runtime::layout::{LayoutKind, TypeLayout};
-use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
+use shm_runtime::{init, process::Child};
 use shm_runtime::{ErrorKind, FixedVec, Shared, SharedSafe, ShmMutex};
 use shm_workspace::{exit_child, TempPath};
 use std::mem::{offset_of, size_of, MaybeUninit};
@@ -167,7 +167,7 @@ fn a_forged_header_with_invalid_bools_is_refused() {
     assert_eq!(err.kind(), ErrorKind::InvalidValue);
     assert!(err.to_string().contains("`[0]` holds 0x02"), "{err}");
     // The read-only open checks too.
-    let err = forged.segment().open_read_only::<[u8; 4]>().unwrap_err();
+    let err = forged.segment().read_only().open::<[u8; 4]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongType, "another type: {err}");
 }
 
@@ -177,11 +177,11 @@ fn slice_elements_are_checked_and_named_by_index() {
     let temp = TempSegment::new("slice");
     let created = temp
         .segment()
-        .create_slice_from_fn(100, |i| i % 3 == 0)
+        .create(init::from_fn(100, |i| i % 3 == 0))
         .unwrap();
-    assert_eq!(temp.segment().open_slice::<bool>().unwrap().len(), 100);
+    assert_eq!(temp.segment().open::<[bool]>().unwrap().len(), 100);
     temp.forge(PAYLOAD + 57, &[9]);
-    let err = temp.segment().open_slice::<bool>().unwrap_err();
+    let err = temp.segment().open::<[bool]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidValue);
     assert!(err.to_string().contains("`[57]` holds 0x09"), "{err}");
     drop(created);
@@ -364,7 +364,7 @@ fn a_condvar_relock_after_a_torn_death_gives_no_guard() {
         set: bool,
         value: u32,
     }
-    let slot = Shared::<Slot>::anonymous_zeroed().unwrap();
+    let slot = Shared::<Slot>::anonymous(init::zeroed()).unwrap();
     let waiting = Shared::anonymous(AtomicBool::new(false)).unwrap();
     // Forked before the parent locks (no fork while a guard is held).
     let child = fork(|| {
@@ -562,7 +562,7 @@ fn values_land_in_shared_memory_with_zeroed_padding() {
     let temp = TempSegment::new("padding-slice");
     let created = temp
         .segment()
-        .create_slice_from_fn(3, |_| dirty_padded())
+        .create(init::from_fn(3, |_| dirty_padded()))
         .unwrap();
     let bytes = temp.bytes();
     for i in 0..3 {
@@ -575,7 +575,7 @@ fn values_land_in_shared_memory_with_zeroed_padding() {
     let temp = TempSegment::new("padding-vec");
     let created = temp
         .segment()
-        .create_with(|_: &mut ShmMutex<FixedVec<Padded, 4>>| {})
+        .create(init::in_place(|_: &mut ShmMutex<FixedVec<Padded, 4>>| {}))
         .unwrap();
     created.lock().unwrap().push(dirty_padded());
     created.flush().unwrap();

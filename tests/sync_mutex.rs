@@ -7,7 +7,9 @@
 //! crate's process-shared primitives, and reports failure by exit code.
 
 use shm_runtime::process::{self, Child};
-use shm_runtime::{ErrorKind, FixedString, Shared, SharedSafe, ShmEvent, ShmMutex, ShmMutexGuard};
+use shm_runtime::{
+    init, ErrorKind, FixedString, Shared, SharedSafe, ShmEvent, ShmMutex, ShmMutexGuard,
+};
 use std::time::{Duration, Instant};
 
 const JOIN: Duration = Duration::from_secs(120);
@@ -68,7 +70,7 @@ struct Crash {
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_owner_killed_while_holding_is_recovered_100_times() {
     // Zero-filled: the mutex is initialised lazily, by the first child.
-    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let state = Shared::<Crash>::anonymous(init::zeroed()).unwrap();
     for round in 1..=100u64 {
         state.holding.reset();
         let mut child = fork(|| {
@@ -135,7 +137,7 @@ struct Lazy {
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_zero_filled_is_initialised_once_by_racing_processes() {
     for _ in 0..20 {
-        let lazy = Shared::<Lazy>::anonymous_zeroed().unwrap();
+        let lazy = Shared::<Lazy>::anonymous(init::zeroed()).unwrap();
         let children: Vec<Child> = (0..4)
             .map(|_| {
                 fork(|| {
@@ -175,12 +177,12 @@ fn sync_mutex_no_fork_while_a_guard_is_held() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_no_fork_while_building_in_place() {
-    let result = Shared::<[u64; 4]>::anonymous_init(|value| {
+    let result = Shared::anonymous(init::in_place(|value: &mut [u64; 4]| {
         // SAFETY: refused before any child exists.
         let err = unsafe { process::fork_unchecked(|| {}) }.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ForkWhileLocked);
         value[0] = 1;
-    })
+    }))
     .unwrap();
     assert_eq!(result[0], 1);
 }
@@ -265,8 +267,9 @@ fn sync_mutex_a_holder_whose_main_thread_ended_is_alive() {
     // Its main thread ends while another thread holds the lock: the leader
     // is a zombie in `/proc`, but the process lives on.
     // 'static: the child's second thread outlives its (main) thread.
-    let state: &'static Shared<Crash> =
-        Box::leak(Box::new(Shared::<Crash>::anonymous_zeroed().unwrap()));
+    let state: &'static Shared<Crash> = Box::leak(Box::new(
+        Shared::<Crash>::anonymous(init::zeroed()).unwrap(),
+    ));
     let child = fork(|| {
         std::thread::spawn(|| {
             let guard = state.pair.lock().unwrap();
@@ -301,7 +304,7 @@ fn sync_mutex_a_holder_in_another_time_namespace_is_never_taken_over() {
     // namespace: a live holder whose boot time is offset must not look like
     // a process that reused the holder's pid.
     const NO_NAMESPACES: i32 = 77;
-    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let state = Shared::<Crash>::anonymous(init::zeroed()).unwrap();
     let mut child = fork(|| {
         // SAFETY: plain system calls. Unprivileged user namespaces may be
         // disabled: then the test has nothing to check.
@@ -344,7 +347,7 @@ fn sync_mutex_a_holder_in_another_time_namespace_is_never_taken_over() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_a_zombie_holder_is_dead_before_it_is_reaped() {
-    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let state = Shared::<Crash>::anonymous(init::zeroed()).unwrap();
     let child = fork(|| {
         std::mem::forget(state.pair.lock().unwrap());
         state.holding.set();
@@ -398,7 +401,7 @@ struct Waiting {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_condvar_wait_timeout_relocks_after_the_holder_dies() {
-    let w = Shared::<Waiting>::anonymous_zeroed().unwrap();
+    let w = Shared::<Waiting>::anonymous(init::zeroed()).unwrap();
     let mut child = fork(|| {
         if w.go.wait_timeout(Duration::from_secs(30)).is_err() {
             exit_child(2);
@@ -472,7 +475,7 @@ fn add_one(state: &Crash) -> Result<u64, Box<dyn std::error::Error>> {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_lock_consistent_reports_an_owners_death_and_keeps_the_mark() {
-    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let state = Shared::<Crash>::anonymous(init::zeroed()).unwrap();
     assert_eq!(add_one(&state).unwrap(), 1);
     die_mid_update(&state);
 
@@ -512,7 +515,7 @@ fn sync_mutex_owner_died_converts_into_an_error_with_question_mark() {
     fn read_a(state: &Crash) -> shm_runtime::Result<u64> {
         Ok(state.pair.lock()?.a)
     }
-    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let state = Shared::<Crash>::anonymous(init::zeroed()).unwrap();
     die_mid_update(&state);
     let err = read_a(&state).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OwnerDied, "{err}");
@@ -526,7 +529,7 @@ fn sync_mutex_owner_died_converts_into_an_error_with_question_mark() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_mutex_lock_or_repair_timeout_repairs_after_an_owner_died() {
-    let state = Shared::<Crash>::anonymous_zeroed().unwrap();
+    let state = Shared::<Crash>::anonymous(init::zeroed()).unwrap();
     die_mid_update(&state);
     let start = Instant::now();
     let mut repaired = false;

@@ -5,7 +5,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded)
 //! and touch only shared memory and shm_runtime's primitives.
 
-use shm_runtime::process::Child;
+use shm_runtime::{init, process::Child};
 use shm_runtime::{Shared, SharedSafe, ShmCondvar, ShmEvent, ShmMutex, ShmSemaphore};
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ struct Table {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_condvar_ping_pong_10_000_round_trips() {
-    let table = Shared::<Table>::anonymous_zeroed().unwrap();
+    let table = Shared::<Table>::anonymous(init::zeroed()).unwrap();
     drop(table.turn.lock().unwrap()); // initialise before forking
     let start = Instant::now();
     let child = fork(|| {
@@ -80,7 +80,7 @@ struct Events {
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_event_ping_pong_10_000_round_trips() {
     use std::sync::atomic::Ordering;
-    let ev = Shared::<Events>::anonymous_zeroed().unwrap();
+    let ev = Shared::<Events>::anonymous(init::zeroed()).unwrap();
     let start = Instant::now();
     let child = fork(|| {
         for i in 0..ROUNDS {
@@ -118,7 +118,7 @@ struct Semaphores {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_semaphore_ping_pong_10_000_round_trips() {
-    let sem = Shared::<Semaphores>::anonymous_zeroed().unwrap();
+    let sem = Shared::<Semaphores>::anonymous(init::zeroed()).unwrap();
     let start = Instant::now();
     let child = fork(|| {
         for _ in 0..ROUNDS {

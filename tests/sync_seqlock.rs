@@ -4,7 +4,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded)
 //! and touch only shared memory and shm_runtime's primitives.
 
-use shm_runtime::process::Child;
+use shm_runtime::{init, process::Child};
 use shm_runtime::{SeqLock, Shared, SharedSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ struct Board {
 fn sync_seqlock_readers_never_see_a_torn_value() {
     const READERS: usize = 2;
     const READS_PER_READER: u64 = 1_500_000;
-    let board = Shared::<Board>::anonymous_zeroed().unwrap();
+    let board = Shared::<Board>::anonymous(init::zeroed()).unwrap();
     let start = Instant::now();
     let writer = fork(|| {
         let mut i = 0u64;
@@ -152,7 +152,7 @@ fn stalled_writer(shared: &Shared<Stalled>) -> Child {
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
     for round in 1..=5u64 {
-        let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
+        let shared = Shared::<Stalled>::anonymous(init::zeroed()).unwrap();
         shared.sample.write(Sample::new(round));
         let mut child = stalled_writer(&shared);
 
@@ -187,7 +187,7 @@ fn sync_seqlock_a_dead_writer_is_reported_and_repaired_by_the_next_write() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_seqlock_a_zombie_writer_is_taken_over() {
-    let shared = Shared::<Stalled>::anonymous_zeroed().unwrap();
+    let shared = Shared::<Stalled>::anonymous(init::zeroed()).unwrap();
     shared.sample.write(Sample::new(1));
     let child = stalled_writer(&shared);
     // Killed, but not reaped: `child` still owns the zombie.
@@ -243,7 +243,7 @@ struct Records {
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_seqlock_a_padded_record_is_never_torn_across_processes() {
     const READS: u64 = 300_000;
-    let shared = Shared::<Records>::anonymous_zeroed().unwrap();
+    let shared = Shared::<Records>::anonymous(init::zeroed()).unwrap();
     shared.record.write(Record::new(1));
     let writer = fork(|| {
         let mut i = 1u64;

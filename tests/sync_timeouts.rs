@@ -4,7 +4,7 @@
 //! Children are forked with `fork_unchecked` (the harness is multi-threaded)
 //! and touch only shared memory and shm_runtime's primitives.
 
-use shm_runtime::process::Child;
+use shm_runtime::{init, process::Child};
 use shm_runtime::{ErrorKind, Shared, SharedSafe, ShmCondvar, ShmEvent, ShmMutex, ShmSemaphore};
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ struct Held {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_timeout_lock_timeout_on_a_mutex_held_by_another_process() {
-    let held = Shared::<Held>::anonymous_zeroed().unwrap();
+    let held = Shared::<Held>::anonymous(init::zeroed()).unwrap();
     drop(held.mutex.lock().unwrap());
     let child = fork(|| {
         let _guard = held.mutex.lock();
@@ -100,7 +100,7 @@ fn sync_timeout_semaphore_acquire_timeout() {
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn sync_timeout_lock_or_repair_timeout_on_a_mutex_held_by_another_process() {
-    let held = Shared::<Held>::anonymous_zeroed().unwrap();
+    let held = Shared::<Held>::anonymous(init::zeroed()).unwrap();
     drop(held.mutex.lock().unwrap());
     let child = fork(|| {
         let _guard = held.mutex.lock();

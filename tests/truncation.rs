@@ -7,9 +7,9 @@
 //! several threads); each touches only this crate's API and its own files,
 //! then `_exit`s.
 
-use shm_runtime::process::Child;
 use shm_runtime::segment::Segment;
 use shm_runtime::ErrorKind;
+use shm_runtime::{init, process::Child};
 use shm_workspace::{exit_child, TempPath};
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::ExitStatusExt;
@@ -210,7 +210,7 @@ fn a_creator_killed_inside_open_or_create_blocks_nobody() {
     for step in [1, 3, 5, 6] {
         let child = fork(|| {
             shm_runtime::__private::die_during_creation_at(step);
-            let _ = segment.open_or_create(|| 1u64);
+            let _ = segment.open_or_create(1u64);
             exit_child(9)
         });
         child.join(JOIN).unwrap();
@@ -223,11 +223,11 @@ fn a_creator_killed_inside_open_or_create_blocks_nobody() {
     // The dead creators' lock is free: the next one creates at once, and
     // removes the lock file they left.
     let start = Instant::now();
-    assert_eq!(*segment.open_or_create(|| 2u64).unwrap(), 2);
+    assert_eq!(*segment.open_or_create(2u64).unwrap(), 2);
     assert!(start.elapsed() < Duration::from_secs(2));
     assert_eq!(creation_locks("/dev/shm").len(), locks_before);
     assert_eq!(
-        *segment.open_or_create(|| 3u64).unwrap(),
+        *segment.open_or_create(3u64).unwrap(),
         2,
         "opened, not made again"
     );
@@ -246,11 +246,11 @@ fn creation_reserves_the_pages_unless_told_not_to() {
     let reserved = TempPath::new("reserved");
     let sparse = TempPath::new("sparse");
     let a = Segment::file(&reserved.0)
-        .create_slice_zeroed::<u64>(LEN / 8)
+        .create(init::zeroed_slice::<u64>(LEN / 8))
         .unwrap();
     let b = Segment::file(&sparse.0)
         .reserve(false)
-        .create_slice_zeroed::<u64>(LEN / 8)
+        .create(init::zeroed_slice::<u64>(LEN / 8))
         .unwrap();
     assert!(blocks(&reserved.0) * 512 >= LEN as u64, "reserved up front");
     assert!(

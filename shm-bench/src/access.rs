@@ -5,7 +5,7 @@
 use crate::report::Section;
 use crate::sys::{ns_since, RawMap, Res};
 use crate::{outcome, Config};
-use shm_runtime::Shared;
+use shm_runtime::{init, Shared};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -122,7 +122,7 @@ fn raw_u64(n: usize) -> Res<Pass> {
 }
 
 fn shared_u64(n: usize) -> Res<Pass> {
-    let data = Shared::<[u64]>::slice_from_fn(n, |i| i as u64)?;
+    let data = Shared::<[u64]>::anonymous(init::from_fn(n, |i| i as u64))?;
     Ok(Box::new(move || timed_sum(black_box(&*data), |x| *x)))
 }
 
@@ -138,7 +138,7 @@ fn raw_atomic(n: usize) -> Res<Pass> {
 }
 
 fn shared_atomic(n: usize) -> Res<Pass> {
-    let data = Shared::<[AtomicU64]>::slice_from_fn(n, |i| AtomicU64::new(i as u64))?;
+    let data = Shared::<[AtomicU64]>::anonymous(init::from_fn(n, |i| AtomicU64::new(i as u64)))?;
     Ok(Box::new(move || {
         timed_sum(black_box(&*data), |x| x.load(Ordering::Relaxed))
     }))

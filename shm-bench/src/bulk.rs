@@ -11,7 +11,7 @@
 use crate::report::Section;
 use crate::sys::{join, pipe, repeat, spawn, spin_until, Res};
 use crate::{outcome, Config};
-use shm_runtime::{Shared, SharedSafe};
+use shm_runtime::{init, Shared, SharedSafe};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -89,7 +89,7 @@ fn ring(c: &Config) -> Res<Vec<f64>> {
         consumed: AtomicU64::new(0),
         _pad2: [0; 15],
     })?;
-    let slots = Shared::<[u8]>::slice_zeroed(c.slots * c.chunk)?;
+    let slots = Shared::<[u8]>::anonymous(init::zeroed_slice(c.slots * c.chunk))?;
     // The slots are only ever accessed through this raw pointer (never
     // through `&[u8]`), each slot by one process at a time, as the counters
     // hand it over.

@@ -9,7 +9,7 @@ use crate::latency::{round_trips, spin_rounds, PingPong};
 use crate::report::Section;
 use crate::sys::{join, ns_since, pipe, repeat, spawn, spin_until, Res};
 use crate::{outcome, Config};
-use shm_runtime::queue::ShmQueue;
+use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{FixedVec, Shared, SharedSafe, ShmCondvar, ShmMutex};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -437,7 +437,7 @@ fn run_throughput(
 }
 
 fn queue_throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
-    let q = Shared::<ShmQueue<u64, 1024>>::anonymous_zeroed()?;
+    let q = Shared::<ShmQueue<u64, 1024>>::anonymous(init::zeroed())?;
     let q = &*q;
     run_throughput(
         items,
@@ -475,7 +475,7 @@ fn pipe_throughput(items: u64, reps: usize) -> Res<Vec<f64>> {
 /// One thread pushing and popping: the fast path's own cost, with no
 /// contention and no cache line moving between cores.
 fn pair_cost(items: u64, reps: usize) -> Res<Vec<f64>> {
-    let q = Shared::<ShmQueue<u64, 1024>>::anonymous_zeroed()?;
+    let q = Shared::<ShmQueue<u64, 1024>>::anonymous(init::zeroed())?;
     repeat(reps, || {
         let start = Instant::now();
         for i in 0..items {

@@ -9,7 +9,7 @@
 use crate::report::Section;
 use crate::sys::{os_error, repeat, Res};
 use crate::{outcome, Config};
-use shm_runtime::segment::Segment;
+use shm_runtime::{init, segment::Segment};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -358,17 +358,17 @@ enum Mode {
 
 fn checked_leave(name: &str, len: usize) -> Res<()> {
     let records = len / size_of::<Checked>();
-    Segment::posix(name).create_slice_from_fn(records, |i| Checked {
+    Segment::posix(name).create(init::from_fn(records, |i| Checked {
         active: i % 2 == 0,
         mode: if i % 3 == 0 { Mode::Busy } else { Mode::Idle },
         spare: [0; 6],
         value: i as u64,
-    })?;
+    }))?;
     Ok(())
 }
 
 fn checked_open(name: &str, len: usize) -> Res<()> {
-    let view = Segment::posix(name).open_slice::<Checked>()?;
+    let view = Segment::posix(name).open::<[Checked]>()?;
     if view.len() != len / size_of::<Checked>() || view[0].value != 0 {
         return Err(format!("segment holds {} records", view.len()).into());
     }
@@ -382,7 +382,7 @@ fn words(len: usize) -> usize {
 
 fn ours_create(name: &str, len: usize) -> Res<()> {
     let segment = Segment::posix(name);
-    let view = segment.create_slice_zeroed::<AtomicU64>(words(len))?;
+    let view = segment.create(init::zeroed_slice::<AtomicU64>(words(len)))?;
     view[0].store(1, Ordering::Relaxed);
     drop(view);
     segment.remove()?;
@@ -391,7 +391,7 @@ fn ours_create(name: &str, len: usize) -> Res<()> {
 
 fn ours_create_unreserved(name: &str, len: usize) -> Res<()> {
     let segment = Segment::posix(name).reserve(false);
-    let view = segment.create_slice_zeroed::<AtomicU64>(words(len))?;
+    let view = segment.create(init::zeroed_slice::<AtomicU64>(words(len)))?;
     view[0].store(1, Ordering::Relaxed);
     drop(view);
     segment.remove()?;
@@ -400,12 +400,12 @@ fn ours_create_unreserved(name: &str, len: usize) -> Res<()> {
 
 /// Creates a segment with this crate and leaves it in place.
 fn ours_leave(name: &str, len: usize) -> Res<()> {
-    Segment::posix(name).create_slice_zeroed::<AtomicU64>(words(len))?;
+    Segment::posix(name).create(init::zeroed_slice::<AtomicU64>(words(len)))?;
     Ok(())
 }
 
 fn ours_open(name: &str, len: usize) -> Res<()> {
-    let view = Segment::posix(name).open_slice::<AtomicU64>()?;
+    let view = Segment::posix(name).open::<[AtomicU64]>()?;
     if view.len() != words(len) {
         return Err(format!("segment holds {} words", view.len()).into());
     }

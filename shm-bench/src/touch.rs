@@ -10,7 +10,7 @@
 use crate::report::Section;
 use crate::sys::{repeat, RawMap, Res};
 use crate::{outcome, Config};
-use shm_runtime::{page_size, HugePages, MapOptions, Shared};
+use shm_runtime::{init, page_size, HugePages, MapOptions, Shared};
 use std::time::Instant;
 
 const DEFAULT: &str = "Shared<[u8]>, MapOptions::new()";
@@ -73,7 +73,7 @@ fn with_options(c: &Config, options: MapOptions) -> (Res<Vec<f64>>, Option<Strin
     let mut huge = None;
     let result = repeat(c.reps, || {
         let start = Instant::now();
-        let map: Shared<[u8]> = options.slice_zeroed(c.touch_bytes)?;
+        let map: Shared<[u8]> = options.anonymous(init::zeroed_slice(c.touch_bytes))?;
         // SAFETY: the new mapping is ours and we never form a `&[u8]` to it.
         unsafe { touch(map.as_mut_ptr().cast(), c.touch_bytes) };
         let ms = start.elapsed().as_secs_f64() * 1e3;

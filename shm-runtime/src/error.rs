@@ -18,10 +18,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `Display` adds the operation, the segment and the cause.
 ///
 /// ```
-/// use shm_runtime::{ErrorKind, Shared};
+/// use shm_runtime::{init, ErrorKind, Shared};
 ///
 /// // A slice so large that no address space can hold it.
-/// let err = Shared::<[u64]>::slice_zeroed(usize::MAX / 4).unwrap_err();
+/// let err = Shared::<[u64]>::anonymous(init::zeroed_slice(usize::MAX / 4)).unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::InvalidSize);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,10 +64,10 @@ pub enum ErrorKind {
     /// The segment or file does not start with the header of this library:
     /// it was made by another program, or is corrupt.
     NotASegment,
-    /// A raw open (`open_raw*`) found the header of this library at the start
+    /// A raw open (`Segment::raw`) found the header of this library at the start
     /// of the object: it is a typed segment, which raw views would bypass
     /// (its type check, its init protocol, the `&T` its users hold). Open it
-    /// with the typed `open`, `open_slice` or `open_read_only`.
+    /// with the typed `open` (or `read_only().open()`).
     TypedSegment,
     /// The segment was made by a newer version of this library, whose header
     /// format this version cannot read.

@@ -1240,7 +1240,7 @@ impl TypeLayout {
     /// `SeqLock`, a `RelPtr`, or a library type of a protocol this crate
     /// does not know, anywhere inside it. A `&T` of a type without it
     /// cannot write, so it may view a read-only mapping
-    /// ([`Segment::open_read_only`](crate::segment::Segment::open_read_only)
+    /// ([`Segment::read_only`](crate::segment::Segment::read_only)`.open()`
     /// takes exactly those types): std makes every atomic operation on
     /// read-only memory undefined behaviour but small `Relaxed` loads, and a
     /// `&AtomicU64` would let safe code store, `fetch_add` or load with

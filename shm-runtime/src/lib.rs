@@ -38,7 +38,7 @@
 //! [`process::fork`] starts (a pre-fork server, a worker pool):
 //!
 //! ```
-//! use shm_runtime::{process, Shared, SharedSafe};
+//! use shm_runtime::{init, process, Shared, SharedSafe};
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use std::time::Duration;
 //!
@@ -48,7 +48,7 @@
 //!     requests: AtomicU64,
 //! }
 //!
-//! let stats = Shared::<Stats>::anonymous_zeroed()?;
+//! let stats = Shared::<Stats>::anonymous(init::zeroed())?;
 //! let worker = process::fork(|| {
 //!     stats.requests.fetch_add(1, Ordering::Relaxed);
 //! })?;
@@ -71,7 +71,7 @@
 //! # let name = format!("/shm-runtime-doc-guide-{}", std::process::id());
 //! // In the publisher:
 //! let segment = Segment::posix(&name).remove_on_drop(true);
-//! let counter = segment.open_or_create(|| AtomicU64::new(0))?;
+//! let counter = segment.open_or_create(AtomicU64::new(0))?;
 //! assert_eq!(counter.origin(), Origin::Created);
 //! counter.fetch_add(1, Ordering::Relaxed);
 //!
@@ -86,7 +86,7 @@
 //! ([`wait_for_creation`](Segment::wait_for_creation)), take over the
 //! segment of a crashed predecessor on restart
 //! ([`replace_stale`](Segment::replace_stale)), monitor without write
-//! access ([`open_read_only`](Segment::open_read_only)), mapping options
+//! access ([`read_only`](Segment::read_only)), mapping options
 //! ([`MapOptions`]: huge pages, prefaulting).
 //!
 //! # 4. Guard what changes together
@@ -102,9 +102,9 @@
 //!   and offsets that mean the same in every process.
 //!
 //! ```
-//! use shm_runtime::{FixedVec, Shared, ShmMutex};
+//! use shm_runtime::{init, FixedVec, Shared, ShmMutex};
 //!
-//! let jobs = Shared::<ShmMutex<FixedVec<u32, 64>>>::anonymous_zeroed()?;
+//! let jobs = Shared::<ShmMutex<FixedVec<u32, 64>>>::anonymous(init::zeroed())?;
 //! let mut queue = jobs.lock_or_repair(|_| {}, FixedVec::new);
 //! queue.try_push(7).expect("room for one job");
 //! assert_eq!(queue.len(), 1);
@@ -114,7 +114,7 @@
 //! # 5. Talk to C and Python peers
 //!
 //! A segment made by a program without this library has no header: map it
-//! raw ([`Segment::open_raw`] and its options) and reach its bytes through
+//! raw ([`Segment::raw`] and its options) and reach its bytes through
 //! [`Volatile`] copies and atomics, which stay sound whatever the other
 //! side writes. The [`segment`] module documents the header's format for
 //! peers that want to read typed segments.
@@ -156,6 +156,7 @@ extern crate self as shm_runtime;
 mod error;
 mod fingerprint;
 pub mod fixed;
+pub mod init;
 pub mod layout;
 mod liveness;
 mod map;

@@ -89,12 +89,12 @@ pub enum HugePages {
 /// Options for new mappings: prefaulting, huge pages, locking in memory.
 ///
 /// ```
-/// use shm_runtime::{MapOptions, Shared};
+/// use shm_runtime::{init, MapOptions, Shared};
 /// use std::sync::atomic::AtomicU64;
 ///
 /// let counters: Shared<[AtomicU64]> = MapOptions::new()
 ///     .prefault(true)
-///     .slice_zeroed(1024)?;
+///     .anonymous(init::zeroed_slice(1024))?;
 /// assert_eq!(counters.len(), 1024);
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
@@ -124,9 +124,9 @@ impl MapOptions {
     /// huge pages), so that first accesses do not fault.
     ///
     /// ```
-    /// use shm_runtime::MapOptions;
+    /// use shm_runtime::{init, MapOptions};
     /// // A latency-sensitive table: every page faulted in up front.
-    /// let table = MapOptions::new().prefault(true).slice_zeroed::<u64>(1 << 16)?;
+    /// let table = MapOptions::new().prefault(true).anonymous(init::zeroed_slice::<u64>(1 << 16))?;
     /// assert_eq!(table[65535], 0);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
@@ -138,11 +138,11 @@ impl MapOptions {
     /// Use huge pages; see [`HugePages`].
     ///
     /// ```
-    /// use shm_runtime::{HugePages, MapOptions};
+    /// use shm_runtime::{init, HugePages, MapOptions};
     /// // Huge pages where the system has them, ordinary pages otherwise.
     /// let big = MapOptions::new()
     ///     .huge_pages(HugePages::Prefer)
-    ///     .slice_zeroed::<u8>(4 << 20)?;
+    ///     .anonymous(init::zeroed_slice::<u8>(4 << 20))?;
     /// assert_eq!(big.len(), 4 << 20);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```

@@ -1,11 +1,11 @@
 //! Running a closure in a forked child process.
 //!
 //! ```
-//! use shm_runtime::{process, Shared};
+//! use shm_runtime::{init, process, Shared};
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use std::time::Duration;
 //!
-//! let done = Shared::<AtomicU64>::anonymous_zeroed()?;
+//! let done = Shared::<AtomicU64>::anonymous(init::zeroed())?;
 //! let children = (0..3)
 //!     .map(|_| process::fork(|| { done.fetch_add(1, Ordering::Relaxed); }))
 //!     .collect::<Result<Vec<_>, _>>()?;
@@ -33,7 +33,7 @@
 //!
 //! Both refuse ([`ErrorKind::ForkWhileLocked`]) while any thread of this
 //! process holds an `ShmMutexGuard` or builds a shared value in place
-//! (`anonymous_init`, `create_with`, ...): a reference derived from the
+//! (`init::in_place`, ...): a reference derived from the
 //! guard, captured by the child, would alias data the parent then changes.
 //! Any thread: a guard leaked on a thread that then ended (`Box::leak`)
 //! leaves its `&mut T` to the threads that remain, so the count is the

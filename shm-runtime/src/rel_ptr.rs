@@ -57,7 +57,7 @@ use core::sync::atomic::{AtomicI64, Ordering};
 ///
 /// `#[repr(transparent)]` over an `AtomicI64` holding `target - self - 1`, in
 /// bytes; **0 is null**. The bias of one byte makes all-zero memory (a fresh
-/// mapping, [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed)) read
+/// mapping, [`Shared::anonymous(init::zeroed())`](crate::Shared::anonymous)) read
 /// as null while keeping a pointer to itself representable (a one-node
 /// circular list, a list head that points at its own node). The one address it gives up, one byte past the `RelPtr`'s start,
 /// is inside the `RelPtr` itself, where no other `T` can be. A C program reads

@@ -1,10 +1,11 @@
 //! [`Shared<T>`]: a typed view of memory shared between processes.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::init::{sealed, Init, Payload};
 use crate::map::{page_size, too_large, MapOptions, Mapping};
-use crate::{SharedSafe, ZeroInit};
+use crate::SharedSafe;
 use std::fmt;
-use std::mem::{align_of, size_of};
+use std::mem::align_of;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
@@ -78,102 +79,42 @@ fn check_align<T>(what: &str) -> Result<()> {
     Ok(())
 }
 
-impl<T: SharedSafe> Shared<T> {
-    /// Moves `value` into a new anonymous shared mapping.
+impl<T: ?Sized + Payload> Shared<T> {
+    /// A new anonymous shared mapping holding a `T` (or a slice) made by
+    /// `init`: a value moved in, or one of the [`init`](crate::init)
+    /// initializers, which build in place (see the table there).
     ///
-    /// `value` passes through the stack; for large types use
-    /// [`anonymous_zeroed`](Shared::anonymous_zeroed) or
-    /// [`anonymous_init`](Shared::anonymous_init), which build in place.
+    /// A value passes through the stack; for large types use
+    /// [`init::zeroed`](crate::init::zeroed) or
+    /// [`init::in_place`](crate::init::in_place).
     ///
     /// ```
-    /// use shm_runtime::Shared;
-    /// use std::sync::atomic::AtomicU32;
+    /// use shm_runtime::{init, Shared, SharedSafe};
+    /// use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     ///
     /// let flag = Shared::anonymous(AtomicU32::new(7))?;
-    /// assert_eq!(flag.load(std::sync::atomic::Ordering::Relaxed), 7);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn anonymous(value: T) -> Result<Shared<T>> {
-        MapOptions::new().anonymous(value)
-    }
-
-    /// A new anonymous shared mapping holding an all-zero `T`. The kernel
-    /// zero-fills the pages: no `T` is ever built on the stack.
-    ///
-    /// ```
-    /// use shm_runtime::Shared;
-    /// use std::sync::atomic::AtomicU64;
+    /// assert_eq!(flag.load(Ordering::Relaxed), 7);
     ///
     /// // 128 MiB of counters, never on the stack.
-    /// let big = Shared::<[AtomicU64; 16 << 20]>::anonymous_zeroed()?;
-    /// assert_eq!(big[(16 << 20) - 1].load(std::sync::atomic::Ordering::Relaxed), 0);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn anonymous_zeroed() -> Result<Shared<T>>
-    where
-        T: ZeroInit,
-    {
-        MapOptions::new().anonymous_zeroed()
-    }
-
-    /// A new anonymous shared mapping holding a `T` that starts all-zero and
-    /// is then finished in place by `init`, before any other process can see
-    /// it (so `init` gets a plain `&mut T`).
-    ///
-    /// ```
-    /// use shm_runtime::{Shared, SharedSafe};
+    /// let big = Shared::anonymous(init::zeroed::<[AtomicU64; 16 << 20]>())?;
+    /// assert_eq!(big[(16 << 20) - 1].load(Ordering::Relaxed), 0);
     ///
     /// #[derive(SharedSafe, bytemuck::Zeroable)]
     /// #[repr(C)]
     /// struct Table { rows: [[u32; 1024]; 1024] }
-    ///
-    /// let table = Shared::<Table>::anonymous_init(|t| {
+    /// let table = Shared::anonymous(init::in_place(|t: &mut Table| {
     ///     for (i, row) in t.rows.iter_mut().enumerate() {
     ///         row.fill(i as u32);
     ///     }
-    /// })?;
+    /// }))?;
     /// assert_eq!(table.rows[1023][5], 1023);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn anonymous_init(init: impl FnOnce(&mut T)) -> Result<Shared<T>>
-    where
-        T: ZeroInit,
-    {
-        MapOptions::new().anonymous_init(init)
-    }
-}
-
-impl<T: SharedSafe> Shared<[T]> {
-    /// A new anonymous shared slice of `len` all-zero elements, zero-filled by
-    /// the kernel.
     ///
-    /// ```
-    /// use shm_runtime::Shared;
-    ///
-    /// let samples = Shared::<[f64]>::slice_zeroed(1000)?;
-    /// assert_eq!(samples.len(), 1000);
-    /// assert!(samples.iter().all(|s| *s == 0.0));
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn slice_zeroed(len: usize) -> Result<Shared<[T]>>
-    where
-        T: ZeroInit,
-    {
-        MapOptions::new().slice_zeroed(len)
-    }
-
-    /// A new anonymous shared slice whose element `i` is `element(i)`,
-    /// written in place one element at a time.
-    ///
-    /// ```
-    /// use shm_runtime::Shared;
-    ///
-    /// let squares = Shared::<[u64]>::slice_from_fn(10, |i| (i * i) as u64)?;
+    /// let squares = Shared::anonymous(init::from_fn(10, |i| (i * i) as u64))?;
     /// assert_eq!(squares[9], 81);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn slice_from_fn(len: usize, element: impl FnMut(usize) -> T) -> Result<Shared<[T]>> {
-        MapOptions::new().slice_from_fn(len, element)
+    pub fn anonymous(init: impl Init<T>) -> Result<Shared<T>> {
+        MapOptions::new().anonymous(init)
     }
 }
 
@@ -197,8 +138,8 @@ impl<T: SharedSafe + bytemuck::NoUninit> Shared<[T]> {
     /// The slice's bytes; see [`Shared::as_bytes`].
     ///
     /// ```
-    /// use shm_runtime::Shared;
-    /// let s = Shared::<[u16]>::slice_from_fn(3, |i| i as u16)?;
+    /// use shm_runtime::{init, Shared};
+    /// let s = Shared::<[u16]>::anonymous(init::from_fn(3, |i| i as u16))?;
     /// assert_eq!(s.as_bytes().len(), 6);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
@@ -216,120 +157,40 @@ pub(crate) fn force_layout_checks<T: SharedSafe>() {
 }
 
 impl MapOptions {
-    fn map_for<T: SharedSafe>(&self, what: &str) -> Result<Mapping> {
-        force_layout_checks::<T>();
-        check_align::<T>(what)?;
-        Mapping::anonymous(size_of::<T>(), self, what)
-    }
-
-    fn map_slice_for<T: SharedSafe>(&self, len: usize, what: &str) -> Result<Mapping> {
-        force_layout_checks::<T>();
-        check_align::<T>(what)?;
-        let bytes = size_of::<T>()
-            .checked_mul(len)
-            .filter(|b| *b <= isize::MAX as usize)
-            .ok_or_else(|| too_large(usize::MAX, what))?;
-        Mapping::anonymous(bytes, self, what)
-    }
-
     /// Like [`Shared::anonymous`], with these options.
     ///
     /// ```
-    /// use shm_runtime::MapOptions;
+    /// use shm_runtime::{init, MapOptions};
     /// let x = MapOptions::new().prefault(true).anonymous(5u32)?;
     /// assert_eq!(*x, 5);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn anonymous<T: SharedSafe>(&self, value: T) -> Result<Shared<T>> {
-        let mapping = self.map_for::<T>(std::any::type_name::<T>())?;
-        let ptr = mapping.ptr().cast::<T>();
-        // SAFETY: the mapping is at least `size_of::<T>()` bytes, page-aligned
-        // (and `align_of::<T>() <= page_size`, checked), writable, and not yet
-        // visible to any other process or reference.
-        unsafe { crate::layout::write_zero_padded(ptr.as_ptr(), value) };
-        // SAFETY: `ptr` now holds a valid `T` inside `mapping`.
-        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
-    }
-
-    /// Like [`Shared::anonymous_zeroed`], with these options.
-    ///
-    /// ```
-    /// use shm_runtime::MapOptions;
-    /// let x = MapOptions::new().anonymous_zeroed::<[u8; 100]>()?;
-    /// assert_eq!(x[99], 0);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn anonymous_zeroed<T: SharedSafe + ZeroInit>(&self) -> Result<Shared<T>> {
-        let mapping = self.map_for::<T>(std::any::type_name::<T>())?;
-        let ptr = mapping.ptr().cast::<T>();
-        // SAFETY: anonymous mappings are zero-filled, and all-zero bytes are
-        // a valid `T` because `T: Zeroable`; size and alignment as above.
-        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
-    }
-
-    /// Like [`Shared::anonymous_init`], with these options.
-    ///
-    /// ```
-    /// use shm_runtime::MapOptions;
-    /// let x = MapOptions::new().anonymous_init(|a: &mut [u16; 4]| a[3] = 9)?;
-    /// assert_eq!(*x, [0, 0, 0, 9]);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn anonymous_init<T: SharedSafe + ZeroInit>(
-        &self,
-        init: impl FnOnce(&mut T),
-    ) -> Result<Shared<T>> {
-        let mut shared = self.anonymous_zeroed::<T>()?;
-        // `init` may not fork: a child would keep `&mut T` while we go on.
-        let _no_fork = crate::process::ForkBarrier::new();
-        // SAFETY: the mapping was created just now and has not been shared
-        // with any process (the barrier refuses forks until `init` returns),
-        // and `shared` is borrowed mutably, so this is the only reference.
-        init(unsafe { shared.get_mut_unchecked() });
-        Ok(shared)
-    }
-
-    /// Like [`Shared::slice_zeroed`], with these options.
-    ///
-    /// ```
-    /// use shm_runtime::MapOptions;
-    /// let s = MapOptions::new().slice_zeroed::<u32>(3)?;
+    /// let s = MapOptions::new().anonymous(init::zeroed_slice::<u32>(3))?;
     /// assert_eq!(&*s, &[0, 0, 0]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn slice_zeroed<T: SharedSafe + ZeroInit>(&self, len: usize) -> Result<Shared<[T]>> {
-        let what = format!("[{}; {len}]", std::any::type_name::<T>());
-        let mapping = self.map_slice_for::<T>(len, &what)?;
-        let ptr = NonNull::slice_from_raw_parts(mapping.ptr().cast::<T>(), len);
-        // SAFETY: the mapping holds `len * size_of::<T>()` zero bytes, which
-        // are `len` valid `T`s (`T: Zeroable`), aligned as checked.
-        Ok(unsafe { Shared::from_mapping(mapping, ptr) })
-    }
-
-    /// Like [`Shared::slice_from_fn`], with these options.
-    ///
-    /// ```
-    /// use shm_runtime::MapOptions;
-    /// let s = MapOptions::new().slice_from_fn(4, |i| i as u8 * 2)?;
-    /// assert_eq!(&*s, &[0, 2, 4, 6]);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn slice_from_fn<T: SharedSafe>(
-        &self,
-        len: usize,
-        mut element: impl FnMut(usize) -> T,
-    ) -> Result<Shared<[T]>> {
-        let what = format!("[{}; {len}]", std::any::type_name::<T>());
-        let mapping = self.map_slice_for::<T>(len, &what)?;
-        let first = mapping.ptr().cast::<T>();
-        for i in 0..len {
-            // SAFETY: `i < len` and the mapping holds `len` aligned `T`s; the
-            // memory is private to this call until it returns. Should
-            // `element` panic, `mapping` is unmapped and no `T` needs drop.
-            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
-        }
-        let ptr = NonNull::slice_from_raw_parts(first, len);
-        // SAFETY: all `len` elements were written above.
+    pub fn anonymous<T: ?Sized + Payload>(&self, init: impl Init<T>) -> Result<Shared<T>> {
+        let len = sealed::Init::len(&init);
+        let name = std::any::type_name::<<T as sealed::Payload>::Elem>();
+        let what = if <T as sealed::Payload>::SLICE {
+            format!("[{name}; {len}]")
+        } else {
+            name.to_owned()
+        };
+        force_layout_checks::<<T as sealed::Payload>::Elem>();
+        check_align::<<T as sealed::Payload>::Elem>(&what)?;
+        let bytes =
+            crate::init::payload_bytes::<T>(len).ok_or_else(|| too_large(usize::MAX, &what))?;
+        let mapping = Mapping::anonymous(bytes, self, &what)?;
+        let first = mapping.ptr().cast::<<T as sealed::Payload>::Elem>();
+        // SAFETY: the mapping is fresh, zero-filled, writable and at least
+        // `len` elements long, page-aligned (and the alignment is at most a
+        // page, checked); no other process or reference can reach it before
+        // this returns (`in_place` refuses forks while it runs). Should
+        // `init` panic, `mapping` is unmapped and no element needs drop.
+        unsafe { sealed::Init::write(init, first) };
+        let ptr = <T as sealed::Payload>::from_parts(first, len);
+        // SAFETY: `ptr` covers the `len` valid elements `init` wrote (or
+        // the zero bytes it left, valid for its `ZeroInit` types), inside
+        // `mapping`.
         Ok(unsafe { Shared::from_mapping(mapping, ptr) })
     }
 }
@@ -357,7 +218,7 @@ impl<T: ?Sized> Shared<T> {
 
     /// How this process came by this view: it created the value
     /// ([`Created`](crate::segment::Origin::Created): anonymous memory, or a
-    /// segment's `create*` and `open_or_create*` in the process that made
+    /// segment's `create`, and `open_or_create` in the process that made
     /// it), took a dead creator's segment over
     /// ([`Reclaimed`](crate::segment::Origin::Reclaimed)), or opened what
     /// another made ([`Opened`](crate::segment::Origin::Opened)).
@@ -366,7 +227,7 @@ impl<T: ?Sized> Shared<T> {
     /// use shm_runtime::segment::{Origin, Segment};
     /// let segment = Segment::posix(format!("/shm-runtime-doc-sorigin-{}", std::process::id()))
     ///     .remove_on_drop(true);
-    /// let table = segment.open_or_create(|| [0u32; 8])?;
+    /// let table = segment.open_or_create([0u32; 8])?;
     /// if table.origin().is_new() {
     ///     // seed it: only the process that made it gets here
     /// }

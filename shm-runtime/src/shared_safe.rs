@@ -85,7 +85,7 @@ pub unsafe trait SharedSafe: Sized + 'static {
 /// told how to get it.
 ///
 /// ```
-/// use shm_runtime::{Shared, SharedSafe};
+/// use shm_runtime::{init, Shared, SharedSafe};
 /// use std::sync::atomic::AtomicU64;
 ///
 /// #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -94,7 +94,7 @@ pub unsafe trait SharedSafe: Sized + 'static {
 ///     hits: [AtomicU64; 512],
 /// }
 ///
-/// let table = Shared::<Table>::anonymous_zeroed()?;
+/// let table = Shared::<Table>::anonymous(init::zeroed())?;
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
 #[diagnostic::on_unimplemented(

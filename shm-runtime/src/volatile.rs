@@ -1,7 +1,7 @@
 //! [`Volatile<T>`]: views of memory that a foreign program writes, accessed
 //! only by volatile copies and atomics, never through a Rust reference.
 //!
-//! Raw mode ([`Segment::open_raw`](crate::Segment::open_raw) and friends)
+//! Raw mode ([`Segment::raw`](crate::Segment::raw) and its `open`)
 //! maps segments and files made by C, C++ or Python programs. Those programs
 //! write whenever they like, outside any protocol of this library. A `&T`
 //! to such bytes would be a promise to the compiler that they do not change
@@ -44,7 +44,7 @@
 //!
 //! let path = std::env::temp_dir().join(format!("shm-runtime-doc-volatile-{}", std::process::id()));
 //! std::fs::write(&path, [0u8; 16])?; // as the C program would
-//! let stats = Segment::file(&path).open_raw::<Stats>()?;
+//! let stats = Segment::file(&path).raw().open::<Stats>()?;
 //! stats.atomic_field::<AtomicU64>(shm_runtime::field!(Stats, hits))?
 //!     .fetch_add(1, Ordering::Relaxed);
 //! stats.write_field(shm_runtime::field!(Stats, load), 0.5);
@@ -82,7 +82,7 @@
 //! ```compile_fail
 //! use shm_runtime::segment::Segment;
 //! let path = std::env::temp_dir().join("shm-runtime-doc-volatile-ro");
-//! let value = Segment::file(&path).open_raw_read_only::<u32>().unwrap();
+//! let value = Segment::file(&path).raw().read_only().open::<u32>().unwrap();
 //! value.write(1); // error: no method `write` on `Volatile<u32, ReadOnly>`
 //! ```
 //!
@@ -130,34 +130,35 @@ pub trait Access: sealed::Sealed {
 }
 
 /// The access of a writable view (mapped `PROT_READ | PROT_WRITE`), from
-/// [`open_raw`](crate::Segment::open_raw), `open_raw_slice`,
-/// `open_raw_slice_all` and `create_raw_slice_from_fn`.
+/// the `open` and `create` of a [`Segment::raw`](crate::Segment::raw)
+/// segment.
 ///
 /// ```
 /// use shm_runtime::{segment::Segment, volatile::ReadWrite, Volatile};
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rw-{}", std::process::id()));
 /// std::fs::write(&path, [0u8; 4])?;
-/// let value: Volatile<u32, ReadWrite> = Segment::file(&path).open_raw()?;
+/// let value: Volatile<u32, ReadWrite> = Segment::file(&path).raw().open()?;
 /// value.write(7);
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum ReadWrite {}
 
 /// The access of a read-only view (mapped `PROT_READ`), from the
-/// `open_raw*_read_only` opens: it has no method that writes.
+/// `open` of a `Segment::raw().read_only()` segment: it has no method that
+/// writes.
 ///
 /// ```
 /// use shm_runtime::{segment::Segment, volatile::ReadOnly, Volatile};
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-ro-{}", std::process::id()));
 /// std::fs::write(&path, 7u32.to_ne_bytes())?;
-/// let value: Volatile<u32, ReadOnly> = Segment::file(&path).open_raw_read_only()?;
+/// let value: Volatile<u32, ReadOnly> = Segment::file(&path).raw().read_only().open()?;
 /// assert_eq!(value.read(), 7);
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum ReadOnly {}
 
 impl sealed::Sealed for ReadWrite {}
@@ -179,7 +180,7 @@ impl Access for ReadOnly {
 /// use shm_runtime::{segment::Segment, volatile::AccessError};
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-accerr-{}", std::process::id()));
 /// std::fs::write(&path, [0u8; 16])?;
-/// let bytes = Segment::file(&path).open_raw_slice::<u8>(16)?;
+/// let bytes = Segment::file(&path).raw().len(16).open::<[u8]>()?;
 /// assert_eq!(
 ///     bytes.read_at::<u64>(12),
 ///     Err(AccessError::OutOfBounds { offset: 12, size: 8, len: 16 })
@@ -377,7 +378,7 @@ atomic_integers! {
 /// use std::sync::atomic::AtomicU32;
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roatomic-{}", std::process::id()));
 /// std::fs::write(&path, 5u32.to_ne_bytes())?;
-/// let counter = Segment::file(&path).open_raw_read_only::<u32>()?;
+/// let counter = Segment::file(&path).raw().read_only().open::<u32>()?;
 /// assert_eq!(counter.atomic_at::<AtomicU32>(0)?.load(), 5);
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -388,7 +389,7 @@ atomic_integers! {
 /// ```compile_fail
 /// use shm_runtime::segment::Segment;
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// let counter = Segment::file("/tmp/counter").open_raw_read_only::<u64>().unwrap();
+/// let counter = Segment::file("/tmp/counter").raw().read_only().open::<u64>().unwrap();
 /// counter.atomic_at::<AtomicU64>(0).unwrap().store(1, Ordering::Relaxed); // no `store`
 /// ```
 pub struct ReadOnlyAtomic<'a, At> {
@@ -414,7 +415,7 @@ impl<At: AtomicInteger> ReadOnlyAtomic<'_, At> {
     /// use std::sync::atomic::AtomicU32;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roload-{}", std::process::id()));
     /// std::fs::write(&path, [1u32, 2].map(u32::to_ne_bytes).concat())?;
-    /// let words = Segment::file(&path).open_raw_slice_read_only::<u32>(2)?;
+    /// let words = Segment::file(&path).raw().read_only().len(2).open::<[u32]>()?;
     /// assert_eq!(words.atomic::<AtomicU32>(1)?.load(), 2);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -432,7 +433,7 @@ impl<At: AtomicInteger> ReadOnlyAtomic<'_, At> {
     /// use std::sync::atomic::AtomicU32;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roacq-{}", std::process::id()));
     /// std::fs::write(&path, 1u32.to_ne_bytes())?;
-    /// let ready = Segment::file(&path).open_raw_read_only::<u32>()?;
+    /// let ready = Segment::file(&path).raw().read_only().open::<u32>()?;
     /// assert_eq!(ready.atomic_at::<AtomicU32>(0)?.load_acquire(), 1);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -599,11 +600,11 @@ macro_rules! field {
 /// the name).
 ///
 /// ```
-/// use shm_runtime::segment::Segment;
+/// use shm_runtime::{init, segment::Segment};
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vol-{}", std::process::id()));
 /// let ages = Segment::file(&path)
 ///     .remove_on_drop(true)
-///     .create_raw_slice_from_fn(3, |i| 20 + i as i32)?;
+///     .raw().create(init::from_fn(3, |i| 20 + i as i32))?;
 /// ages.set(0, 41)?;
 /// assert_eq!(ages.get(0), Some(41));
 /// assert_eq!(ages.get(3), None);
@@ -655,7 +656,7 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-asptr-{}", std::process::id()));
     /// std::fs::write(&path, 3u64.to_ne_bytes())?;
-    /// let value = Segment::file(&path).open_raw_read_only::<u64>()?;
+    /// let value = Segment::file(&path).raw().read_only().open::<u64>()?;
     /// // SAFETY: the pointer is valid and aligned while `value` lives.
     /// assert_eq!(unsafe { value.as_ptr().read_volatile() }, 3);
     /// # std::fs::remove_file(&path)?;
@@ -680,7 +681,7 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-asref-{}", std::process::id()));
     /// std::fs::write(&path, [1u8, 2, 3])?; // a data file nobody changes
-    /// let table = Segment::file(&path).open_raw_slice_read_only::<u8>(3)?;
+    /// let table = Segment::file(&path).raw().read_only().len(3).open::<[u8]>()?;
     /// // SAFETY: the file is written once, before this program starts.
     /// let bytes: &[u8] = unsafe { table.as_ref() };
     /// assert_eq!(bytes.iter().sum::<u8>(), 6);
@@ -702,7 +703,7 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-bytelen-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 12])?;
-    /// assert_eq!(Segment::file(&path).open_raw_slice::<u32>(3)?.byte_len(), 12);
+    /// assert_eq!(Segment::file(&path).raw().len(3).open::<[u32]>()?.byte_len(), 12);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -717,7 +718,7 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vmapped-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 12])?;
-    /// let view = Segment::file(&path).open_raw::<[u8; 12]>()?;
+    /// let view = Segment::file(&path).raw().open::<[u8; 12]>()?;
     /// assert!(view.mapped_len() >= view.byte_len());
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -731,11 +732,11 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// [`Shared::flush`](crate::Shared::flush) does.
     ///
     /// ```
-    /// use shm_runtime::segment::Segment;
+    /// use shm_runtime::{init, segment::Segment};
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vflush-{}", std::process::id()));
     /// let data = Segment::file(&path)
     ///     .remove_on_drop(true)
-    ///     .create_raw_slice_from_fn(4, |i| i as u8)?;
+    ///     .raw().create(init::from_fn(4, |i| i as u8))?;
     /// data.flush()?;
     /// assert_eq!(std::fs::read(&path)?, [0, 1, 2, 3]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -748,11 +749,11 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// (`msync(MS_ASYNC)`) without waiting for it.
     ///
     /// ```
-    /// use shm_runtime::segment::Segment;
+    /// use shm_runtime::{init, segment::Segment};
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vflusha-{}", std::process::id()));
     /// let data = Segment::file(&path)
     ///     .remove_on_drop(true)
-    ///     .create_raw_slice_from_fn(4, |i| i as u8)?;
+    ///     .raw().create(init::from_fn(4, |i| i as u8))?;
     /// data.flush_async()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -790,7 +791,7 @@ impl<T: ?Sized, A: Access> Volatile<T, A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-readat-{}", std::process::id()));
     /// std::fs::write(&path, [1u32, 2, 3, 4].map(u32::to_ne_bytes).concat())?;
-    /// let words = Segment::file(&path).open_raw_slice_read_only::<u32>(4)?;
+    /// let words = Segment::file(&path).raw().read_only().len(4).open::<[u32]>()?;
     /// assert_eq!(words.read_at::<u32>(8)?, 3);
     /// assert!(words.read_at::<u32>(14).is_err());
     /// # std::fs::remove_file(&path)?;
@@ -826,7 +827,7 @@ impl<T: ?Sized> Volatile<T, ReadWrite> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-asmut-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 4])?;
-    /// let value = Segment::file(&path).open_raw::<u32>()?;
+    /// let value = Segment::file(&path).raw().open::<u32>()?;
     /// // SAFETY: valid and aligned while `value` lives, mapped writable.
     /// unsafe { value.as_mut_ptr().write_volatile(9) };
     /// assert_eq!(value.read(), 9);
@@ -844,7 +845,7 @@ impl<T: ?Sized> Volatile<T, ReadWrite> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-writeat-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 8])?;
-    /// let bytes = Segment::file(&path).open_raw_slice::<u8>(8)?;
+    /// let bytes = Segment::file(&path).raw().len(8).open::<[u8]>()?;
     /// bytes.write_at(4, 0x0101_0101u32)?;
     /// assert_eq!(bytes.to_vec(), [0, 0, 0, 0, 1, 1, 1, 1]);
     /// assert!(bytes.write_at(6, 0u32).is_err());
@@ -872,7 +873,7 @@ impl<T: ?Sized> Volatile<T, ReadWrite> {
     /// use std::sync::atomic::{AtomicU64, Ordering};
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-atomicat-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 16])?;
-    /// let block = Segment::file(&path).open_raw::<[u64; 2]>()?;
+    /// let block = Segment::file(&path).raw().open::<[u64; 2]>()?;
     /// block.atomic_at::<AtomicU64>(8)?.fetch_add(3, Ordering::Relaxed);
     /// assert_eq!(block.read(), [0, 3]);
     /// assert!(block.atomic_at::<AtomicU64>(4).is_err()); // misaligned
@@ -897,7 +898,7 @@ impl<T: ?Sized> Volatile<T, ReadOnly> {
     /// use std::sync::atomic::AtomicU32;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roat-{}", std::process::id()));
     /// std::fs::write(&path, [0u32, 6].map(u32::to_ne_bytes).concat())?;
-    /// let pair = Segment::file(&path).open_raw_read_only::<[u32; 2]>()?;
+    /// let pair = Segment::file(&path).raw().read_only().open::<[u32; 2]>()?;
     /// assert_eq!(pair.atomic_at::<AtomicU32>(4)?.load(), 6);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -918,7 +919,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<T, A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-read-{}", std::process::id()));
     /// std::fs::write(&path, 258u16.to_ne_bytes())?; // as a C program would
-    /// let value = Segment::file(&path).open_raw::<u16>()?;
+    /// let value = Segment::file(&path).raw().open::<u16>()?;
     /// assert_eq!(value.read(), 258);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -939,7 +940,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<T, A> {
     /// struct Header { magic: u32, count: u32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rfield-{}", std::process::id()));
     /// std::fs::write(&path, [0xfeedu32, 12].map(u32::to_ne_bytes).concat())?;
-    /// let header = Segment::file(&path).open_raw_read_only::<Header>()?;
+    /// let header = Segment::file(&path).raw().read_only().open::<Header>()?;
     /// assert_eq!(header.read_field(field!(Header, count)), 12);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -960,7 +961,7 @@ impl<T: AnyBitPattern> Volatile<T, ReadWrite> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-write-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 8])?;
-    /// let value = Segment::file(&path).open_raw::<[u16; 4]>()?;
+    /// let value = Segment::file(&path).raw().open::<[u16; 4]>()?;
     /// value.write([1, 2, 3, 4]);
     /// assert_eq!(value.read(), [1, 2, 3, 4]);
     /// # std::fs::remove_file(&path)?;
@@ -986,7 +987,7 @@ impl<T: AnyBitPattern> Volatile<T, ReadWrite> {
     /// struct Header { magic: u32, count: u32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-wfield-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 8])?;
-    /// let header = Segment::file(&path).open_raw::<Header>()?;
+    /// let header = Segment::file(&path).raw().open::<Header>()?;
     /// header.write_field(field!(Header, count), 3);
     /// assert_eq!(header.read().count, 3);
     /// # std::fs::remove_file(&path)?;
@@ -1011,7 +1012,7 @@ impl<T: AnyBitPattern> Volatile<T, ReadWrite> {
     /// struct Board { jobs: u32, done: u32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-afield-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 8])?;
-    /// let board = Segment::file(&path).open_raw::<Board>()?;
+    /// let board = Segment::file(&path).raw().open::<Board>()?;
     /// let done = board.atomic_field::<AtomicU32>(field!(Board, done))?;
     /// done.fetch_add(1, Ordering::AcqRel);
     /// assert_eq!(board.read().done, 1);
@@ -1038,7 +1039,7 @@ impl<T: AnyBitPattern> Volatile<T, ReadOnly> {
     /// struct Board { jobs: u32, done: u32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roafield-{}", std::process::id()));
     /// std::fs::write(&path, [4u32, 2].map(u32::to_ne_bytes).concat())?;
-    /// let board = Segment::file(&path).open_raw_read_only::<Board>()?;
+    /// let board = Segment::file(&path).raw().read_only().open::<Board>()?;
     /// assert_eq!(board.atomic_field::<AtomicU32>(field!(Board, done))?.load(), 2);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -1093,7 +1094,7 @@ impl<T, A: Access> Volatile<[T], A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vlen-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 12])?;
-    /// assert_eq!(Segment::file(&path).open_raw_slice_all::<u32>()?.len(), 3);
+    /// assert_eq!(Segment::file(&path).raw().open::<[u32]>()?.len(), 3);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1107,7 +1108,7 @@ impl<T, A: Access> Volatile<[T], A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vempty-{}", std::process::id()));
     /// std::fs::write(&path, [])?;
-    /// assert!(Segment::file(&path).open_raw_slice_all::<u32>()?.is_empty());
+    /// assert!(Segment::file(&path).raw().open::<[u32]>()?.is_empty());
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1123,7 +1124,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<[T], A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vget-{}", std::process::id()));
     /// std::fs::write(&path, [5u8, 6])?;
-    /// let bytes = Segment::file(&path).open_raw_slice_read_only::<u8>(2)?;
+    /// let bytes = Segment::file(&path).raw().read_only().len(2).open::<[u8]>()?;
     /// assert_eq!((bytes.get(1), bytes.get(2)), (Some(6), None));
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -1143,7 +1144,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<[T], A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vrslice-{}", std::process::id()));
     /// std::fs::write(&path, [1u8, 2, 3, 4])?;
-    /// let bytes = Segment::file(&path).open_raw_slice_read_only::<u8>(4)?;
+    /// let bytes = Segment::file(&path).raw().read_only().len(4).open::<[u8]>()?;
     /// let mut two = [0u8; 2];
     /// bytes.read_slice(2, &mut two)?;
     /// assert_eq!(two, [3, 4]);
@@ -1167,7 +1168,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<[T], A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vtovec-{}", std::process::id()));
     /// std::fs::write(&path, [1u16, 2, 3].map(u16::to_ne_bytes).concat())?;
-    /// assert_eq!(Segment::file(&path).open_raw_slice_all::<u16>()?.to_vec(), [1, 2, 3]);
+    /// assert_eq!(Segment::file(&path).raw().open::<[u16]>()?.to_vec(), [1, 2, 3]);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1182,7 +1183,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<[T], A> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-viter-{}", std::process::id()));
     /// std::fs::write(&path, [1u8, 2, 3])?;
-    /// let bytes = Segment::file(&path).open_raw_slice_read_only::<u8>(3)?;
+    /// let bytes = Segment::file(&path).raw().read_only().len(3).open::<[u8]>()?;
     /// assert_eq!(bytes.iter().map(u32::from).sum::<u32>(), 6);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -1206,7 +1207,7 @@ impl<T: AnyBitPattern, A: Access> Volatile<[T], A> {
     /// struct People { name: [u8; 4], age: i32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vfieldi-{}", std::process::id()));
     /// std::fs::write(&path, [*b"ann\0", 31i32.to_ne_bytes()].concat())?;
-    /// let people = Segment::file(&path).open_raw_slice_read_only::<People>(1)?;
+    /// let people = Segment::file(&path).raw().read_only().len(1).open::<[People]>()?;
     /// assert_eq!(people.read_field(0, field!(People, age)), Some(31));
     /// assert_eq!(people.read_field(1, field!(People, age)), None);
     /// # std::fs::remove_file(&path)?;
@@ -1229,7 +1230,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadWrite> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vset-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 2])?;
-    /// let bytes = Segment::file(&path).open_raw_slice::<u8>(2)?;
+    /// let bytes = Segment::file(&path).raw().len(2).open::<[u8]>()?;
     /// bytes.set(1, 9)?;
     /// assert_eq!(bytes.to_vec(), [0, 9]);
     /// assert!(bytes.set(2, 9).is_err());
@@ -1260,7 +1261,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadWrite> {
     /// use shm_runtime::segment::Segment;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vwslice-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 4])?;
-    /// let bytes = Segment::file(&path).open_raw_slice::<u8>(4)?;
+    /// let bytes = Segment::file(&path).raw().len(4).open::<[u8]>()?;
     /// bytes.write_slice(1, &[7, 8])?;
     /// assert_eq!(bytes.to_vec(), [0, 7, 8, 0]);
     /// assert!(bytes.write_slice(3, &[1, 2]).is_err());
@@ -1291,7 +1292,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadWrite> {
     /// struct People { name: [u8; 4], age: i32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vwfieldi-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 16])?;
-    /// let people = Segment::file(&path).open_raw_slice::<People>(2)?;
+    /// let people = Segment::file(&path).raw().len(2).open::<[People]>()?;
     /// people.write_field(1, field!(People, age), 100)?;
     /// assert_eq!(people.read_field(1, field!(People, age)), Some(100));
     /// # std::fs::remove_file(&path)?;
@@ -1324,7 +1325,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadWrite> {
     /// use std::sync::atomic::{AtomicU32, Ordering};
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vatomic-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 16])?;
-    /// let slots = Segment::file(&path).open_raw_slice::<u32>(4)?;
+    /// let slots = Segment::file(&path).raw().len(4).open::<[u32]>()?;
     /// slots.atomic::<AtomicU32>(3)?.store(8, Ordering::Release);
     /// assert_eq!(slots.get(3), Some(8));
     /// assert!(slots.atomic::<AtomicU32>(4).is_err());
@@ -1349,7 +1350,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadWrite> {
     /// struct Slot { owner: u32, hits: u32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-vafieldi-{}", std::process::id()));
     /// std::fs::write(&path, [0u8; 16])?;
-    /// let slots = Segment::file(&path).open_raw_slice::<Slot>(2)?;
+    /// let slots = Segment::file(&path).raw().len(2).open::<[Slot]>()?;
     /// slots.atomic_field::<AtomicU32>(1, field!(Slot, hits))?.fetch_add(2, Ordering::Relaxed);
     /// assert_eq!(slots.get(1).map(|s| s.hits), Some(2));
     /// # std::fs::remove_file(&path)?;
@@ -1373,7 +1374,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadOnly> {
     /// use std::sync::atomic::AtomicU16;
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roatomici-{}", std::process::id()));
     /// std::fs::write(&path, [3u16, 4].map(u16::to_ne_bytes).concat())?;
-    /// let slots = Segment::file(&path).open_raw_slice_read_only::<u16>(2)?;
+    /// let slots = Segment::file(&path).raw().read_only().len(2).open::<[u16]>()?;
     /// assert_eq!(slots.atomic::<AtomicU16>(1)?.load(), 4);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -1396,7 +1397,7 @@ impl<T: AnyBitPattern> Volatile<[T], ReadOnly> {
     /// struct Slot { owner: u32, hits: u32 }
     /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-roafieldi-{}", std::process::id()));
     /// std::fs::write(&path, [1u32, 5].map(u32::to_ne_bytes).concat())?;
-    /// let slots = Segment::file(&path).open_raw_slice_read_only::<Slot>(1)?;
+    /// let slots = Segment::file(&path).raw().read_only().len(1).open::<[Slot]>()?;
     /// assert_eq!(slots.atomic_field::<AtomicU32>(0, field!(Slot, hits))?.load(), 5);
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -1463,7 +1464,7 @@ impl<T: ?Sized, A: Access> fmt::Debug for Volatile<T, A> {
 /// use shm_runtime::segment::Segment;
 /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-viterty-{}", std::process::id()));
 /// std::fs::write(&path, [1u8, 2, 3])?;
-/// let bytes = Segment::file(&path).open_raw_slice_read_only::<u8>(3)?;
+/// let bytes = Segment::file(&path).raw().read_only().len(3).open::<[u8]>()?;
 /// let mut iter: shm_runtime::volatile::Iter<'_, u8> = bytes.iter();
 /// assert_eq!((iter.len(), iter.next_back(), iter.next()), (3, Some(3), Some(1)));
 /// # std::fs::remove_file(&path)?;

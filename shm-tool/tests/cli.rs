@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use shm_runtime::segment::{inspect, Segment, SysvKey};
-use shm_runtime::{SharedSafe, ShmMutex};
+use shm_runtime::{init, SharedSafe, ShmMutex};
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -190,11 +190,11 @@ fn helper_hold_initializing() {
     // In place (the header's init states), as on platforms without atomic
     // publication: on Linux a segment being made is invisible under its name.
     shm_runtime::__private::publish_in_place(true);
-    let _ = Segment::posix(&name).create_with(|_: &mut [u64; 4]| {
+    let _ = Segment::posix(&name).create(init::in_place(|_: &mut [u64; 4]| {
         println!("HOLDING-INITIALIZING");
         std::io::stdout().flush().unwrap();
         std::thread::sleep(Duration::from_secs(120));
-    });
+    }));
 }
 
 /// Parses `text` as JSON.
@@ -406,7 +406,8 @@ fn stale_segments_are_shown_and_removed_by_clean_but_not_by_dry_run() {
     // initializer then panics.
     drop(hold_initializing(&abandoned));
     let panicked = std::panic::catch_unwind(|| {
-        let _ = Segment::posix(&abandoned).open_or_create_with(|_: &mut [u64; 4]| panic!("no"));
+        let _ = Segment::posix(&abandoned)
+            .open_or_create(init::in_place(|_: &mut [u64; 4]| panic!("no")));
     });
     assert!(panicked.is_err());
 
@@ -541,7 +542,7 @@ fn inspect_of_a_file_shows_every_header_field() {
     let mut scratch = Scratch::new("file");
     let path = scratch.file("inspect");
     let _v = Segment::file(&path)
-        .create_slice_from_fn(5, |i| i as u16)
+        .create(init::from_fn(5, |i| i as u16))
         .unwrap();
     let p = path.to_str().unwrap();
     let out = ok(&["inspect", "--file", p]);
@@ -834,7 +835,7 @@ fn helper_die_creating() {
         return;
     };
     shm_runtime::__private::die_during_creation_at(3);
-    let _ = Segment::posix(&name).open_or_create(|| 0u64);
+    let _ = Segment::posix(&name).open_or_create(0u64);
 }
 
 #[test]

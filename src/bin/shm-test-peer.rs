@@ -19,6 +19,7 @@
 //!   print the new value.
 //! * `as-uid UID open SPEC ...`: drop privileges to UID, then run `open`.
 
+use shm_runtime::init;
 use shm_runtime::segment::{Segment, SysvKey};
 use shm_workspace::{Pattern, People, PATTERN_WORD};
 use std::io::Write;
@@ -58,7 +59,7 @@ fn open(args: &[String]) -> Result<String, shm_runtime::Error> {
     }
     let read_only = args.get(3).map(String::as_str) == Some("ro");
     match args[1].as_str() {
-        "u64" if read_only => Ok(seg.open_read_only::<u64>()?.to_string()),
+        "u64" if read_only => Ok(seg.clone().read_only().open::<u64>()?.to_string()),
         "u64" => Ok(seg.open::<u64>()?.to_string()),
         "pattern" => {
             let p = seg.open::<Pattern>()?;
@@ -70,7 +71,7 @@ fn open(args: &[String]) -> Result<String, shm_runtime::Error> {
             .into())
         }
         "people" => {
-            let people = seg.open_slice_read_only::<People>()?;
+            let people = seg.clone().read_only().open::<[People]>()?;
             Ok(people
                 .iter()
                 .map(|p| format!("{}:{}", p.name(), p.age))
@@ -100,24 +101,24 @@ fn main() -> ExitCode {
             // is otherwise invisible under its name.
             shm_runtime::__private::publish_in_place(true);
             segment(&rest[0])
-                .create_with(|_: &mut Pattern| {
+                .create(init::in_place(|_: &mut Pattern| {
                     println!("initializing");
                     let _ = std::io::stdout().flush();
                     std::thread::sleep(Duration::from_secs(600));
-                })
+                }))
                 .map(|_| "finished".into())
         }),
         "race" => {
             let mut created = false;
             let result = segment(&rest[0])
                 .open_timeout(Duration::from_secs(20))
-                .open_or_create_with(|p: &mut Pattern| {
+                .open_or_create(init::in_place(|p: &mut Pattern| {
                     created = true;
                     let (first, second) = p.words.split_at_mut(512);
                     first.fill(PATTERN_WORD);
                     std::thread::sleep(Duration::from_millis(30));
                     second.fill(PATTERN_WORD);
-                });
+                }));
             report(result.and_then(|p| {
                 p.opened.fetch_add(1, Ordering::SeqCst);
                 if !p.is_complete() {
@@ -130,7 +131,7 @@ fn main() -> ExitCode {
             }))
         }
         "increment" => report((|| {
-            let counter = segment(&rest[0]).open_or_create(|| AtomicU64::new(0))?;
+            let counter = segment(&rest[0]).open_or_create(AtomicU64::new(0))?;
             let value = counter.fetch_add(1, Ordering::SeqCst) + 1;
             counter.flush()?;
             Ok(value.to_string())
@@ -154,7 +155,7 @@ fn open_foreign(args: &[String]) -> Result<String, shm_runtime::Error> {
     let seg = segment(&args[0]).allow_foreign_owner(true);
     let read_only = args.get(1).map(String::as_str) == Some("ro");
     if read_only {
-        Ok(seg.open_read_only::<u64>()?.to_string())
+        Ok(seg.clone().read_only().open::<u64>()?.to_string())
     } else {
         Ok(seg.open::<u64>()?.to_string())
     }

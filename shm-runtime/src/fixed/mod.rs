@@ -50,7 +50,7 @@
 //!
 //! All-zero bytes are the empty value, so both implement
 //! [`bytemuck::Zeroable`] and work with
-//! [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed).
+//! [`Shared::anonymous(init::zeroed())`](crate::Shared::anonymous).
 //!
 //! Mutation takes `&mut self`: in shared memory it happens under a lock or
 //! through an `unsafe` escape hatch whose contract excludes other writers.

@@ -4,11 +4,11 @@
 //! long.
 //!
 //! ```
-//! use shm_runtime::queue::ShmQueue;
+//! use shm_runtime::{init, queue::ShmQueue};
 //! use shm_runtime::Shared;
 //!
 //! // Zeroed memory is an empty queue: nothing is built on the stack.
-//! let jobs = Shared::<ShmQueue<u64, 1024>>::anonymous_zeroed()?;
+//! let jobs = Shared::<ShmQueue<u64, 1024>>::anonymous(init::zeroed())?;
 //! jobs.push(7);
 //! assert_eq!(jobs.try_push(8), Ok(()));
 //! assert_eq!(jobs.len(), 2);
@@ -199,13 +199,14 @@ const MIXED_NS: u64 = u64::MAX;
 /// processes: see the [module documentation](self) for its guarantees.
 ///
 /// It is [`SharedSafe`] itself: a whole segment, or a field of a derived
-/// struct. Create it zeroed ([`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed),
-/// [`Segment::create_zeroed`](crate::Segment::create_zeroed)) so that a
+/// struct. Create it zeroed ([`init::zeroed`](crate::init::zeroed), for
+/// [`Shared::anonymous`](crate::Shared::anonymous) or
+/// [`Segment::create`](crate::Segment::create)) so that a
 /// large one never passes through the stack; [`ShmQueue::new`] is for small
 /// ones.
 ///
 /// ```
-/// use shm_runtime::queue::ShmQueue;
+/// use shm_runtime::{init, queue::ShmQueue};
 /// use shm_runtime::{Shared, SharedSafe};
 /// use std::sync::atomic::AtomicU64;
 ///
@@ -216,7 +217,7 @@ const MIXED_NS: u64 = u64::MAX;
 ///     jobs: ShmQueue<[u32; 4], 64>,
 /// }
 ///
-/// let pool = Shared::<Pool>::anonymous_zeroed()?;
+/// let pool = Shared::<Pool>::anonymous(init::zeroed())?;
 /// pool.jobs.push([1, 2, 3, 4]);
 /// assert_eq!(pool.jobs.pop()?, [1, 2, 3, 4]);
 /// # Ok::<(), shm_runtime::Error>(())
@@ -491,10 +492,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     /// this slot wait for it (see the [module docs](self#the-guarantees)).
     ///
     /// ```
-    /// use shm_runtime::queue::ShmQueue;
+    /// use shm_runtime::{init, queue::ShmQueue};
     /// use shm_runtime::Shared;
     ///
-    /// let q = Shared::<ShmQueue<[u8; 1 << 20], 2>>::anonymous_zeroed()?;
+    /// let q = Shared::<ShmQueue<[u8; 1 << 20], 2>>::anonymous(init::zeroed())?;
     /// assert!(q.try_push_with(|frame| frame.fill(7)));
     /// assert_eq!(q.pop_with(|frame| frame.iter().map(|&b| b as u64).sum::<u64>())?, 7 << 20);
     /// # Ok::<(), shm_runtime::Error>(())

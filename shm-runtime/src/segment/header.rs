@@ -716,7 +716,7 @@ impl Snapshot {
             && align == layout.align as u64;
         if same_type && kind != layout.kind {
             let (holds, open_with) = if kind == KIND_SLICE {
-                (format!("a slice {held}"), "`open_slice::<T>()`")
+                (format!("a slice {held}"), "`open::<[T]>()`")
             } else {
                 (format!("one {held}, not a slice"), "`open::<T>()`")
             };

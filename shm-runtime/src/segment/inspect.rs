@@ -282,9 +282,10 @@ impl PayloadInfo {
     /// The type as a `Shared` view names it: `T` or `[T]`.
     ///
     /// ```
+    /// use shm_runtime::init;
     /// use shm_runtime::segment::{inspect, Segment};
     /// let name = format!("/shm-runtime-doc-pdesc-{}", std::process::id());
-    /// let _v = Segment::posix(&name).remove_on_drop(true).create_slice_zeroed::<u16>(3)?;
+    /// let _v = Segment::posix(&name).remove_on_drop(true).create(init::zeroed_slice::<u16>(3))?;
     /// let info = inspect::inspect_posix(&name)?;
     /// let header = info.header().unwrap();
     /// assert_eq!(header.payload.as_ref().unwrap().type_description(), "[u16]");

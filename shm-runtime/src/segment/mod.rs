@@ -27,6 +27,60 @@
 //! # Ok::<(), shm_runtime::Error>(())
 //! ```
 //!
+//! # The surface
+//!
+//! What to make × how to get it × access, without one method name per cell.
+//! *What* is an [`Init`](crate::init::Init) value (a value of `T`, or an
+//! initializer of [`init`](crate::init)) or, for `open`, the type `T` or
+//! slice `[T]`; *how* is one of three verbs; the *access* is the type
+//! parameter of `Segment<A>`, chosen by [`read_only`](Segment::read_only)
+//! and [`raw`](Segment::raw). Each access has only the options and verbs
+//! that mean something there: a misuse (`.read_only().create(v)`,
+//! `.offset(8)` on a typed segment) does not compile.
+//!
+//! | What × how               | `Segment` (typed, read-write)                        | `.read_only()`                                          | `.raw()` (no header)                                       | `.raw().read_only()`                    |
+//! |--------------------------|------------------------------------------------------|---------------------------------------------------------|------------------------------------------------------------|-----------------------------------------|
+//! | create a value           | `create(value)` → `Shared<T>`                        | —                                                       | `.create_new(true)`, `open::<T>()`, zeroed → `Volatile<T>` | —                                       |
+//! | create it zeroed         | `create(init::zeroed())` → `Shared<T>`               | —                                                       | as above                                                   | —                                       |
+//! | create it in place       | `create(init::in_place(\|v\| ..))` → `Shared<T>`     | —                                                       | —                                                          | —                                       |
+//! | create a zeroed slice    | `create(init::zeroed_slice(n))` → `Shared<[T]>`      | —                                                       | `.create_new(true).len(n)`, `open::<[T]>()` → `Volatile<[T]>` | —                                    |
+//! | create a slice from `f`  | `create(init::from_fn(n, f))` → `Shared<[T]>`        | —                                                       | `create(init::from_fn(n, f))` → `Volatile<[T]>`            | —                                       |
+//! | open a value             | `open::<T>()` → `Shared<T>`                          | `open::<T>()` (no interior mutability), `unsafe open_unchecked::<T>()` → `Shared<T>` | `open::<T>()` → `Volatile<T>` | `open::<T>()` → `Volatile<T, ReadOnly>` |
+//! | open a slice             | `open::<[T]>()` → `Shared<[T]>`                      | `open::<[T]>()`, `unsafe open_unchecked::<[T]>()` → `Shared<[T]>` | `open::<[T]>()`, `.len(n)` or the whole object → `Volatile<[T]>` | `open::<[T]>()` → `Volatile<[T], ReadOnly>` |
+//! | open or create           | `open_or_create(init)` → `Shared<T>` / `Shared<[T]>` | —                                                       | `.create_missing(true)`, `open::<T>()` → `Volatile<T>`     | —                                       |
+//!
+//! Options: every access has [`open_timeout`](Segment::open_timeout),
+//! [`wait_for_creation`](Segment::wait_for_creation),
+//! [`allow_foreign_owner`](Segment::allow_foreign_owner) and
+//! [`map_options`](Segment::map_options); those that create
+//! ([`Creates`]) have [`mode`](Segment::mode),
+//! [`reserve`](Segment::reserve) and
+//! [`remove_on_drop`](Segment::remove_on_drop); typed read-write adds
+//! [`replace_stale`](Segment::replace_stale); raw adds
+//! [`offset`](Segment::offset) and [`len`](Segment::len), and raw
+//! read-write [`create_new`](Segment::create_new) and
+//! [`create_missing`](Segment::create_missing). Anonymous memory, shared
+//! with forked children, takes the same initializers:
+//! [`Shared::anonymous(init)`](crate::Shared::anonymous).
+//!
+//! ```
+//! use shm_runtime::{init, segment::Segment};
+//! # let name = format!("/shm-runtime-doc-table-{}", std::process::id());
+//! let segment = Segment::posix(&name).remove_on_drop(true);
+//! let table = segment.create(init::from_fn(4, |i| i as u32))?; // Shared<[u32]>
+//! let seen = segment.clone().read_only().open::<[u32]>()?; // Shared<[u32]>, PROT_READ
+//! assert_eq!((table[3], seen[3]), (3, 3));
+//! // A raw view skips the header check, so it refuses a typed segment.
+//! assert!(Segment::posix(&name).raw().open::<[u8]>().is_err());
+//! # Ok::<(), shm_runtime::Error>(())
+//! ```
+//!
+//! ```compile_fail
+//! use shm_runtime::segment::Segment;
+//! // Read-only segments are never created.
+//! let _ = Segment::posix("/jobs").read_only().create(0u64);
+//! ```
+//!
 //! # What opening checks
 //!
 //! Every segment starts with a header (layout in the `header` module
@@ -168,7 +222,7 @@
 //!
 //! # Read-only views
 //!
-//! [`open_read_only`](Segment::open_read_only) maps the segment with
+//! [`read_only().open()`](Segment::read_only) maps the segment with
 //! `PROT_READ`: a monitor that may only read (read permission is enough)
 //! and cannot corrupt what it watches. The hardware refuses every store to
 //! such a mapping: the storing instruction faults, and the process is
@@ -183,14 +237,14 @@
 //! computed from the type's layout description), whose `&T` cannot write:
 //! plain data, including `bool`, enums and the fixed-capacity types
 //! ([`FixedString`](crate::FixedString), [`FixedVec`](crate::FixedVec)),
-//! and structs and arrays of them. They refuse, with
-//! [`Unsupported`](ErrorKind::Unsupported) and before any system call,
-//! every type that holds an atomic, an [`ShmMutex`](crate::ShmMutex), a
+//! and structs and arrays of them. They refuse, at compile time (an inline
+//! `const` assertion, raised when the call is compiled to code), every type
+//! that holds an atomic, an [`ShmMutex`](crate::ShmMutex), a
 //! [`SeqLock`](crate::SeqLock), a condition variable, event, semaphore or
 //! `RelPtr`: their `&T` has methods that store. A monitor of such a type
 //! that only makes `Relaxed` loads within std's size limit uses
-//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked), whose
-//! contract says so; or opens the segment writable.
+//! [`open_unchecked`](Segment::open_unchecked), whose contract says so; or
+//! opens the segment writable.
 //!
 //! A program that installs its own `SIGSEGV` handler sees that handler run
 //! for such a store; returning from it retries the store, which faults
@@ -218,7 +272,7 @@
 //!
 //! # Raw mode
 //!
-//! [`open_raw`](Segment::open_raw) and friends map segments and files made
+//! [`Segment::raw`] and its `open` map segments and files made
 //! by (or for) C, C++ or Python programs, which have no header. Those
 //! programs write whenever they like, so raw opens return a
 //! [`Volatile`] view, not a `Shared`: it hands out no `&T`
@@ -227,7 +281,7 @@
 //! `unsafe` escape to `&T` for bytes that nobody writes (see the
 //! [`volatile`](crate::volatile) module). The type must accept any bit
 //! pattern (`T: bytemuck::AnyBitPattern`): a copy of bytes that a foreign
-//! program is writing may be torn. The `*_read_only` opens return a
+//! program is writing may be torn. Read-only raw opens return a
 //! `Volatile<_, ReadOnly>`, which has no method that writes.
 //!
 //! There is no header, so no type check, no init protocol and no waiting:
@@ -265,14 +319,14 @@
 //! `IPC_EXCL`, then `fchmod` if the umask took bits away), sizes and reserves the object, maps it,
 //! claims the state word, records its PID namespace, writes the header
 //! fields, and stores the magic (a release store) as the last header field,
-//! *before* the payload is initialized: before `create_with`'s closure gets
+//! *before* the payload is initialized: before `init::in_place`'s closure gets
 //! its `&mut T`, and before "ready" is published. The window left is from
 //! the name's creation to that store: a few system calls, no user code. A
 //! raw open that reads the first bytes within it is not refused:
 //!
 //! * while the object is still empty, a raw open of a `T` or of `len > 0`
 //!   elements is [`TooShort`](ErrorKind::TooShort), and
-//!   [`open_raw_slice_all`](Segment::open_raw_slice_all) gives an empty
+//!   a slice view without [`len`](Segment::len) gives an empty
 //!   view, which can read and write nothing;
 //! * once it is sized, the view maps it. Its reads are volatile copies of a
 //!   type that accepts any bytes, so they are never undefined behaviour in
@@ -290,6 +344,7 @@
 //! magic, and raw opens accept it; `open_or_create` reclaims the second
 //! kind while a raw view opened before may still be mapped.
 
+mod access;
 mod file;
 mod header;
 pub mod inspect;
@@ -301,19 +356,23 @@ mod raw;
 mod reader;
 mod sysv;
 
+pub use crate::volatile::{ReadOnly, ReadWrite};
+pub use access::{Creates, Raw};
 pub use list::{list, Listing};
 pub use sysv::SysvKey;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::init::{sealed, FromFn, Payload};
 use crate::map::{page_size, Mapping};
-use crate::volatile::{ReadOnly, ReadWrite, Volatile};
-use crate::{MapOptions, Shared, SharedSafe, ZeroInit};
+use crate::volatile::{Access, Volatile};
+use crate::{MapOptions, Shared, SharedSafe};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
 use publish::Link;
 use reader::Reader;
 use std::ffi::CString;
 use std::fmt;
+use std::marker::PhantomData;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -383,9 +442,12 @@ impl Target {
 /// with the options to create or open it.
 ///
 /// `Segment` is a builder: the constructors name the segment, the options
-/// return the changed builder, and `create*`/`open*` do the work. It can be
-/// kept and reused. See the [module documentation](self) for what opening
-/// checks and for the creation protocol.
+/// return the changed builder, and `create`, `open` and `open_or_create` do
+/// the work. It can be kept and reused. The access `A` is typed read-write
+/// by default; [`read_only`](Segment::read_only) and [`raw`](Segment::raw)
+/// give the others (see [the surface](self#the-surface) for the table).
+/// See the [module documentation](self) for what opening checks and for
+/// the creation protocol.
 ///
 /// ```
 /// use shm_runtime::segment::Segment;
@@ -402,7 +464,7 @@ impl Target {
 /// # Ok::<(), shm_runtime::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct Segment {
+pub struct Segment<A = ReadWrite> {
     target: Target,
     mode: u32,
     open_timeout: Duration,
@@ -415,9 +477,13 @@ pub struct Segment {
     offset: u64,
     create_new: bool,
     create_missing: bool,
+    /// Raw mode: the element count of a slice view (`None`: the whole
+    /// object).
+    raw_len: Option<usize>,
+    access: PhantomData<A>,
 }
 
-impl fmt::Display for Segment {
+impl<A> fmt::Display for Segment<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.target.what())
     }
@@ -451,8 +517,8 @@ impl View {
 /// use shm_runtime::segment::{Origin, Segment};
 /// let segment = Segment::posix(format!("/shm-runtime-doc-origin-{}", std::process::id()))
 ///     .remove_on_drop(true);
-/// let first = segment.open_or_create(|| 0u64)?;
-/// let second = segment.open_or_create(|| 0u64)?;
+/// let first = segment.open_or_create(0u64)?;
+/// let second = segment.open_or_create(0u64)?;
 /// assert_eq!((first.origin(), second.origin()), (Origin::Created, Origin::Opened));
 /// assert!(first.origin().is_new() && !second.origin().is_new());
 /// # Ok::<(), shm_runtime::Error>(())
@@ -630,6 +696,18 @@ impl Drop for InitGuard<'_> {
     }
 }
 
+/// The element type of a payload: `T` for `T` and for `[T]`.
+type Elem<P> = <P as sealed::Payload>::Elem;
+
+/// The header's layout of a payload: one value, or a slice.
+fn layout_of<P: ?Sized + Payload>() -> Layout {
+    if <P as sealed::Payload>::SLICE {
+        Layout::slice::<Elem<P>>()
+    } else {
+        Layout::value::<Elem<P>>()
+    }
+}
+
 fn check_align(layout: &Layout, what: &str) -> Result<()> {
     if layout.align > page_size() {
         return Err(Error::new(
@@ -660,6 +738,8 @@ impl Segment {
             offset: 0,
             create_new: false,
             create_missing: false,
+            raw_len: None,
+            access: PhantomData,
         }
     }
 
@@ -703,252 +783,27 @@ impl Segment {
     pub fn sysv(key: SysvKey) -> Segment {
         Segment::new(Target::SysV(key))
     }
+}
 
-    /// The permission bits of a segment this builder creates (default
-    /// 0600, owner only), set exactly whatever the umask.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix("/shared-with-my-group").mode(0o660);
-    /// # let _ = segment;
-    /// ```
-    pub fn mode(mut self, mode: u32) -> Segment {
-        self.mode = mode & 0o7777;
-        self
-    }
-
-    /// How long opening waits for a segment that another process is still
-    /// initializing (default 5 s) before failing with
-    /// [`TimedOut`](ErrorKind::TimedOut).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// use std::time::Duration;
-    /// let segment = Segment::posix("/jobs").open_timeout(Duration::from_millis(200));
-    /// # let _ = segment;
-    /// ```
-    pub fn open_timeout(mut self, timeout: Duration) -> Segment {
-        self.open_timeout = timeout;
-        self
-    }
-
-    /// Allows opening a segment that another user owns (refused by default
-    /// with [`ForeignOwner`](ErrorKind::ForeignOwner); see the
-    /// [module documentation](self#security)).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix("/team-board").allow_foreign_owner(true);
-    /// # let _ = segment;
-    /// ```
-    pub fn allow_foreign_owner(mut self, allow: bool) -> Segment {
-        self.allow_foreign_owner = allow;
-        self
-    }
-
-    /// Whether creation reserves the whole object's memory or disk blocks
-    /// (`posix_fallocate`; the default, `true`).
-    ///
-    /// Reserving costs time and space in proportion to the size (every page
-    /// is allocated and zeroed up front: a sparse 16 GiB table takes 16 GiB
-    /// of `/dev/shm` at once), and makes a full `/dev/shm` or disk an
-    /// [`OutOfMemory`](ErrorKind::OutOfMemory) error at creation. Without
-    /// it, creation is as cheap as `ftruncate` whatever the size, and pages
-    /// are allocated when first written: a process that touches a new page
-    /// when the file system is full is then killed by `SIGBUS` — which no
-    /// handler can repair, since there is no page to share (this crate's
-    /// handler lets that `SIGBUS` through, see [`crate::sigbus`]). Choose
-    /// `false` for large, sparsely used segments on a file system known to
-    /// have room.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let sparse = Segment::posix(format!("/shm-runtime-doc-sparse-{}", std::process::id()))
-    ///     .reserve(false)
-    ///     .remove_on_drop(true)
-    ///     .create_slice_zeroed::<u64>(1 << 24)?; // 128 MiB, allocated as written
-    /// assert_eq!(sparse[12345], 0);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn reserve(mut self, reserve: bool) -> Segment {
-        self.reserve = reserve;
-        self
-    }
-
-    /// Prefaulting, huge pages and locking for the mapping (see
-    /// [`MapOptions`]). Explicit huge pages are refused for named and file
-    /// segments, whose pages belong to their file system.
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, MapOptions};
-    /// let segment = Segment::posix("/hot").map_options(MapOptions::new().prefault(true));
-    /// # let _ = segment;
-    /// ```
-    pub fn map_options(mut self, options: MapOptions) -> Segment {
-        self.map_options = options;
-        self
-    }
-
-    /// Whether the view that creates the segment (returned by a `create*`
-    /// method, or by `open_or_create` in the process that created or
-    /// reclaimed it) removes the segment's name when dropped. Default: no, a
-    /// named segment outlives its processes. Views returned by `open*` never
-    /// remove it. Only the object the view maps is removed: if the name was
-    /// removed and reused in between, the new segment is left alone.
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// let name = format!("/shm-runtime-doc-rod-{}", std::process::id());
-    /// let value = Segment::posix(&name).remove_on_drop(true).create(1u16)?;
-    /// drop(value);
-    /// let err = Segment::posix(&name).open::<u16>().unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::NotFound);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn remove_on_drop(mut self, remove: bool) -> Segment {
-        self.remove_on_drop = remove;
-        self
-    }
-
-    /// Whether creating replaces a *stale* segment of the same name instead
-    /// of failing with [`AlreadyExists`](ErrorKind::AlreadyExists): for a
-    /// program that restarts after `SIGKILL` or `SIGTERM` and finds the
-    /// segment it made with [`remove_on_drop`](Self::remove_on_drop) left
-    /// behind. Default: no. Applies to `create*` and `open_or_create*`
-    /// (which then replace a stale segment rather than open it; their view's
-    /// [`origin`](Shared::origin) is then [`Reclaimed`](Origin::Reclaimed)).
-    ///
-    /// A segment is stale when it was made with `remove_on_drop` (its
-    /// lifetime was tied to its creator's) and its creator is dead: judged
-    /// by the pid, PID namespace and process start time its header records,
-    /// so a new process that reused the pid does not keep it alive. A
-    /// segment made without `remove_on_drop` is meant to outlive its
-    /// creator and is never replaced; nor is one whose creator lives or
-    /// cannot be judged from here (another PID namespace). One whose creator
-    /// died while initializing it is replaced too. See
-    /// [restarting after a crash](self#restarting-after-a-crash) for what
-    /// happens to the processes that still map the old one (they keep it).
-    ///
-    /// ```
-    /// use shm_runtime::segment::{Origin, Segment};
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-stale-{}", std::process::id()))
-    ///     .remove_on_drop(true)
-    ///     .replace_stale(true);
-    /// let stats = segment.create(0u64)?; // nothing left behind: created
-    /// assert_eq!(stats.origin(), Origin::Created);
-    /// // This process lives, so its segment is not stale: never replaced.
-    /// assert!(segment.create(1u64).is_err());
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn replace_stale(mut self, replace: bool) -> Segment {
-        self.replace_stale = replace;
-        self
-    }
-
-    /// Whether opening waits for the segment's name to appear, up to
-    /// [`open_timeout`](Self::open_timeout), when it does not exist yet
-    /// (default: no, a missing name is [`NotFound`](ErrorKind::NotFound) at
-    /// once). For a program started before the one that creates the
-    /// segment: it polls for the name with a back-off (sleeps growing to 10
-    /// ms, never a busy loop), then waits for the segment to be ready as
-    /// always; nothing after the timeout is
-    /// [`TimedOut`](ErrorKind::TimedOut), naming the segment. Applies to the
-    /// typed `open*` and the raw `open_raw*` methods; `open_or_create*`
-    /// creates a missing segment instead.
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// use std::time::Duration;
-    /// let err = Segment::posix(format!("/shm-runtime-doc-wait-{}", std::process::id()))
-    ///     .wait_for_creation(true)
-    ///     .open_timeout(Duration::from_millis(30))
-    ///     .open::<u64>()
-    ///     .unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::TimedOut);
-    /// ```
-    pub fn wait_for_creation(mut self, wait: bool) -> Segment {
-        self.wait_for_creation = wait;
-        self
-    }
-
-    /// Raw mode: where in the object the raw views (`open_raw*`,
-    /// `create_raw_slice_from_fn`) lie, in bytes from its start (default 0):
-    /// a view of one record of a large file maps only the pages that hold
-    /// it, as Boost's `mapped_region(shm, mode, offset, size)` or memmap2's
-    /// `offset` do. Any offset that is a multiple of the viewed type's
-    /// alignment: the mapping starts at the page that holds it, which this
-    /// library handles. The object must reach `offset` plus the view's size
-    /// ([`TooShort`](ErrorKind::TooShort) otherwise); `open_raw_slice_all`
-    /// views the whole elements from `offset` to the end. Typed segments
-    /// have their header at offset 0: their methods refuse a non-zero
-    /// offset with [`Unsupported`](ErrorKind::Unsupported).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-off-{}", std::process::id()));
-    /// // A C program's file of 100 000 records of 8 bytes.
-    /// std::fs::write(&path, (0..100_000u64).flat_map(u64::to_ne_bytes).collect::<Vec<_>>())?;
-    /// let record = Segment::file(&path).offset(8 * 76_543).open_raw_read_only::<u64>()?;
-    /// assert_eq!(record.read(), 76_543);
-    /// std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn offset(mut self, bytes: u64) -> Segment {
-        self.offset = bytes;
-        self
-    }
-
-    /// Raw mode: whether the raw opens (`open_raw`, `open_raw_slice` and
-    /// their read-only forms) create the object exclusively instead of
-    /// opening it (default: no): zero-filled, as long as the
-    /// [`offset`](Self::offset) plus the view, with [`mode`](Self::mode),
-    /// [`reserve`](Self::reserve) and
-    /// [`remove_on_drop`](Self::remove_on_drop) applied. An existing name is
-    /// [`AlreadyExists`](ErrorKind::AlreadyExists). Like `O_CREAT | O_EXCL`
-    /// (std's `OpenOptions::create_new`); a C peer never sees the object
-    /// shorter than that where creation publishes atomically (see
-    /// [Creation](self#creation)). Typed segments are made by `create*`:
-    /// their methods refuse this option with
-    /// [`Unsupported`](ErrorKind::Unsupported).
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// let name = format!("/shm-runtime-doc-rawnew-{}", std::process::id());
-    /// let make = Segment::posix(&name).create_new(true).remove_on_drop(true);
-    /// // One zeroed `u32` for a C peer, which opens `/dev/shm/...` itself.
-    /// let flag = make.open_raw::<u32>()?;
-    /// assert_eq!(flag.read(), 0);
-    /// flag.write(1);
-    /// assert_eq!(Segment::posix(&name).open_raw::<u32>()?.read(), 1);
-    /// assert_eq!(make.open_raw::<u32>().unwrap_err().kind(), ErrorKind::AlreadyExists);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn create_new(mut self, create: bool) -> Segment {
-        self.create_new = create;
-        self
-    }
-
-    /// Raw mode: whether the raw opens create the object, zero-filled, when
-    /// it does not exist (default: no): open-or-create for segments without
-    /// header, like `O_CREAT` (std's `OpenOptions::create`). Of processes
-    /// racing, one creates and the others open what it made; an existing
-    /// object keeps its contents and size (a shorter one is
-    /// [`TooShort`](ErrorKind::TooShort)). Typed segments use
-    /// [`open_or_create`](Self::open_or_create).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-rawooc-{}", std::process::id()))
-    ///     .create_missing(true)
-    ///     .remove_on_drop(true);
-    /// let table = segment.open_raw_slice::<u16>(64)?; // creates it
-    /// table.set(3, 7)?;
-    /// assert_eq!(segment.open_raw_slice::<u16>(64)?.get(3), Some(7)); // opens it
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn create_missing(mut self, create: bool) -> Segment {
-        self.create_missing = create;
-        self
+impl<A> Segment<A> {
+    /// The same segment and options, with another access.
+    fn with_access<B>(self) -> Segment<B> {
+        Segment {
+            target: self.target,
+            mode: self.mode,
+            open_timeout: self.open_timeout,
+            allow_foreign_owner: self.allow_foreign_owner,
+            map_options: self.map_options,
+            remove_on_drop: self.remove_on_drop,
+            reserve: self.reserve,
+            replace_stale: self.replace_stale,
+            wait_for_creation: self.wait_for_creation,
+            offset: self.offset,
+            create_new: self.create_new,
+            create_missing: self.create_missing,
+            raw_len: self.raw_len,
+            access: PhantomData,
+        }
     }
 
     /// Refuses the raw-mode options for a typed segment.
@@ -967,8 +822,8 @@ impl Segment {
         Err(Error::new(
             ErrorKind::Unsupported,
             format!(
-                "{}: {} apply to raw views only (`open_raw*`); a typed segment starts with its \
-                 header at offset 0, and is made by `create*` or `open_or_create*`",
+                "{}: {} apply to raw views only (`.raw()`); a typed segment starts with its \
+                 header at offset 0, and is made by `create` or `open_or_create`",
                 self.what(),
                 set.join(", ")
             ),
@@ -1364,7 +1219,7 @@ impl Segment {
                     format!(
                         "{what} is {} bytes long, shorter than the {HEADER_SIZE}-byte header of \
                          this library: a program without this library made it (map those with \
-                         `open_raw`)",
+                         `.raw().open()`)",
                         stat.size
                     ),
                 ))
@@ -1403,7 +1258,7 @@ impl Segment {
                         format!(
                             "{what} is {} bytes long, shorter than the {HEADER_SIZE}-byte header \
                              of this library: it was truncated, or a program without this \
-                             library made it (map those with `open_raw`)",
+                             library made it (map those with `.raw().open()`)",
                             stat.size
                         ),
                     ));
@@ -1453,7 +1308,7 @@ impl Segment {
                         ErrorKind::NotASegment,
                         format!(
                             "{what} is not a segment of this library (no valid header): another \
-                             program made it (map it with `open_raw`), or it is corrupt"
+                             program made it (map it with `.raw().open()`), or it is corrupt"
                         ),
                     ))
                 }
@@ -1957,29 +1812,24 @@ impl Segment {
         })
     }
 
-    /// A view of a published, validated `T`.
-    fn checked_value_view<T: SharedSafe>(&self, view: View) -> Result<Shared<T>> {
-        self.validate::<T>(&view, false)?;
-        // SAFETY: the header proves a published `T` of this layout, and its
-        // bytes are a valid `T` (checked just above, or written here).
-        unsafe { self.value_view(view) }
-    }
-
-    /// A view of `view.len` published, validated elements of `T`.
-    fn checked_slice_view<T: SharedSafe>(&self, view: View) -> Result<Shared<[T]>> {
-        self.validate::<T>(&view, true)?;
-        // SAFETY: as in `checked_value_view`, for `len` elements.
-        unsafe { self.slice_view(view) }
+    /// A view of a published, validated payload.
+    fn checked_view<P: ?Sized + Payload>(&self, view: View) -> Result<Shared<P>> {
+        self.validate::<Elem<P>>(&view, <P as sealed::Payload>::SLICE)?;
+        // SAFETY: the header proves a published payload of this layout, and
+        // its bytes are valid (checked just above, or written here).
+        unsafe { self.view_of(view) }
     }
 
     /// # Safety
-    /// The view's payload holds a valid `T`, mutated only in `&T`-safe ways
-    /// (or, for a read-only mapping, never through this view).
-    unsafe fn value_view<T: SharedSafe>(&self, mut view: View) -> Result<Shared<T>> {
-        self.forbid_zeros::<T>(&view)?;
+    /// The view's payload holds valid elements (one for a value), mutated
+    /// only in `&T`-safe ways (or, for a read-only mapping, never through
+    /// this view).
+    unsafe fn view_of<P: ?Sized + Payload>(&self, mut view: View) -> Result<Shared<P>> {
+        self.forbid_zeros::<Elem<P>>(&view)?;
         self.attach_owner(&mut view);
         // SAFETY: the payload lies inside the mapping at `offset`.
-        let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
+        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<Elem<P>>();
+        let ptr = <P as sealed::Payload>::from_parts(first, view.len);
         // SAFETY: the caller's contract; `ptr` is aligned (page-aligned base,
         // offset a multiple of the alignment) and inside the mapping.
         Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
@@ -1993,440 +1843,6 @@ impl Segment {
             Ok(())
         } else {
             Err(crate::map::truncated_error(&self.what()))
-        }
-    }
-
-    /// # Safety
-    /// As for `value_view`, for `view.len` elements.
-    unsafe fn slice_view<T: SharedSafe>(&self, mut view: View) -> Result<Shared<[T]>> {
-        self.forbid_zeros::<T>(&view)?;
-        self.attach_owner(&mut view);
-        // SAFETY: the payload lies inside the mapping at `offset`.
-        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
-        let ptr = NonNull::slice_from_raw_parts(first, view.len);
-        // SAFETY: the caller's contract; aligned as in `value_view`.
-        Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
-    }
-
-    /// Creates the segment exclusively and moves `value` into it.
-    /// [`AlreadyExists`](ErrorKind::AlreadyExists) if the name is taken.
-    ///
-    /// `value` passes through the stack; for large types use
-    /// [`create_zeroed`](Self::create_zeroed) or
-    /// [`create_with`](Self::create_with).
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// use std::sync::atomic::AtomicU32;
-    ///
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-create-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let flag = segment.create(AtomicU32::new(1))?;
-    /// let again = segment.create(AtomicU32::new(2)).unwrap_err();
-    /// assert_eq!(again.kind(), ErrorKind::AlreadyExists);
-    /// # drop(flag);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn create<T: SharedSafe>(&self, value: T) -> Result<Shared<T>> {
-        let view = self.create_layout(&Layout::value::<T>(), 1, |payload| {
-            // SAFETY: the payload is aligned for `T`, inside the writable
-            // mapping, and private to this process until it is published.
-            unsafe { crate::layout::write_zero_padded(payload.cast::<T>().as_ptr(), value) }
-        })?;
-        // SAFETY: the payload holds the `T` written above.
-        unsafe { self.value_view(view) }
-    }
-
-    /// Creates the segment exclusively holding an all-zero `T`, zero-filled
-    /// by the system: no `T` is built on the stack.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let big = Segment::posix(format!("/shm-runtime-doc-zeroed-{}", std::process::id()))
-    ///     .remove_on_drop(true)
-    ///     .create_zeroed::<[u64; 1 << 20]>()?;
-    /// assert_eq!(big[12345], 0);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn create_zeroed<T: SharedSafe + ZeroInit>(&self) -> Result<Shared<T>> {
-        let view = self.create_layout(&Layout::value::<T>(), 1, |_| {})?;
-        // SAFETY: the payload is zero-filled, a valid `T` (`T: Zeroable`).
-        unsafe { self.value_view(view) }
-    }
-
-    /// Creates the segment exclusively holding a `T` that starts all-zero
-    /// and is finished in place by `init` before any other process can see
-    /// it (openers wait until `init` returns). If `init` panics, the name is
-    /// removed and waiting openers get [`CreatorDied`](ErrorKind::CreatorDied).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let table = Segment::posix(format!("/shm-runtime-doc-with-{}", std::process::id()))
-    ///     .remove_on_drop(true)
-    ///     .create_with(|t: &mut [u32; 1024]| {
-    ///         for (i, x) in t.iter_mut().enumerate() {
-    ///             *x = i as u32 * 2;
-    ///         }
-    ///     })?;
-    /// assert_eq!(table[1000], 2000);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn create_with<T: SharedSafe + ZeroInit>(
-        &self,
-        init: impl FnOnce(&mut T),
-    ) -> Result<Shared<T>> {
-        let view = self.create_layout(&Layout::value::<T>(), 1, init_in_place(init))?;
-        // SAFETY: the payload holds a valid `T` (zeroed, then `init`ed).
-        unsafe { self.value_view(view) }
-    }
-
-    /// Creates the segment exclusively holding `len` all-zero elements.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-slice-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let samples = segment.create_slice_zeroed::<f64>(1000)?;
-    /// assert_eq!(segment.open_slice::<f64>()?.len(), 1000);
-    /// # drop(samples);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn create_slice_zeroed<T: SharedSafe + ZeroInit>(&self, len: usize) -> Result<Shared<[T]>> {
-        let view = self.create_layout(&Layout::slice::<T>(), len, |_| {})?;
-        // SAFETY: `len` zero-filled elements, valid since `T: Zeroable`.
-        unsafe { self.slice_view(view) }
-    }
-
-    /// Creates the segment exclusively holding `len` elements, element `i`
-    /// being `element(i)`, written in place before the segment is published.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let squares = Segment::posix(format!("/shm-runtime-doc-fromfn-{}", std::process::id()))
-    ///     .remove_on_drop(true)
-    ///     .create_slice_from_fn(10, |i| (i * i) as u64)?;
-    /// assert_eq!(squares[9], 81);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn create_slice_from_fn<T: SharedSafe>(
-        &self,
-        len: usize,
-        element: impl FnMut(usize) -> T,
-    ) -> Result<Shared<[T]>> {
-        let view = self.create_layout(&Layout::slice::<T>(), len, write_elements(len, element))?;
-        // SAFETY: all `len` elements were written.
-        unsafe { self.slice_view(view) }
-    }
-
-    /// Opens the existing segment as a `T`, after checking its header (see
-    /// the [module documentation](self#what-opening-checks)); waits up to
-    /// [`open_timeout`](Self::open_timeout) for a segment still being
-    /// initialized.
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-open-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let value = segment.create(7i64)?;
-    /// assert_eq!(*segment.open::<i64>()?, 7);
-    /// let wrong = segment.open::<u64>().unwrap_err();
-    /// assert_eq!(wrong.kind(), ErrorKind::WrongType);
-    /// assert!(wrong.to_string().contains("holds `i64`"));
-    /// # drop(value);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open<T: SharedSafe>(&self) -> Result<Shared<T>> {
-        let view = self.open_layout(&Layout::value::<T>(), true)?;
-        self.checked_value_view(view)
-    }
-
-    /// Opens the existing segment as a slice of `T`, of the length it was
-    /// created with.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-oslice-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let created = segment.create_slice_from_fn(3, |i| i as u8)?;
-    /// assert_eq!(&*segment.open_slice::<u8>()?, &[0, 1, 2]);
-    /// # drop(created);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open_slice<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
-        let view = self.open_layout(&Layout::slice::<T>(), true)?;
-        self.checked_slice_view(view)
-    }
-
-    /// Opens the existing segment read-only (`O_RDONLY`, `PROT_READ`,
-    /// `SHM_RDONLY`): enough with read permission only. For types without
-    /// interior mutability
-    /// ([`TypeLayout::has_interior_mutability`](crate::layout::TypeLayout::has_interior_mutability)):
-    /// plain data, the fixed-capacity types, and structs and arrays of them.
-    /// Others (atomics, locks, a [`SeqLock`](crate::SeqLock)) are refused
-    /// with [`Unsupported`](ErrorKind::Unsupported), naming the part; see
-    /// the [module documentation](self#read-only-views).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// use shm_runtime::{ErrorKind, FixedString, SharedSafe};
-    /// use std::sync::atomic::AtomicU64;
-    ///
-    /// #[derive(SharedSafe, Clone, Copy)]
-    /// #[repr(C)]
-    /// struct Config {
-    ///     workers: u32,
-    ///     verbose: bool,
-    ///     name: FixedString<16>,
-    /// }
-    ///
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-ro-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let _made = segment.create(Config { workers: 4, verbose: false, name: "api".parse()? })?;
-    /// // A reader with read permission only: no `unsafe`.
-    /// let config = segment.open_read_only::<Config>()?;
-    /// assert_eq!((config.workers, config.name.as_str()), (4, "api"));
-    ///
-    /// // Atomics could be stored to through `&T`: refused.
-    /// let counters = Segment::posix(format!("/shm-runtime-doc-ro2-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let _made = counters.create_zeroed::<[AtomicU64; 4]>()?;
-    /// let refused = counters.open_read_only::<[AtomicU64; 4]>().unwrap_err();
-    /// assert_eq!(refused.kind(), ErrorKind::Unsupported);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_read_only<T: SharedSafe>(&self) -> Result<Shared<T>> {
-        self.check_no_interior_mutability::<T>()?;
-        let view = self.open_layout(&Layout::value::<T>(), false)?;
-        self.checked_value_view(view)
-    }
-
-    /// Refuses, before any system call, a read-only open of a type with
-    /// interior mutability.
-    fn check_no_interior_mutability<T: SharedSafe>(&self) -> Result<()> {
-        let Some(part) = T::LAYOUT.interior_mutable_part() else {
-            return Ok(());
-        };
-        let (what, ty) = (self.what(), std::any::type_name::<T>());
-        let part = if matches!(part.kind, crate::layout::LayoutKind::Scalar(_)) {
-            format!("an atomic (`{}`)", part.name)
-        } else {
-            format!("a `{}`", part.name)
-        };
-        Err(Error::new(
-            ErrorKind::Unsupported,
-            format!(
-                "opening {what} read-only as `{ty}`: it holds {part}, whose methods store (an \
-                 atomic or lock operation on read-only memory is undefined behaviour); open it \
-                 with `open`, or, for `Relaxed` loads only, `open_read_only_unchecked`"
-            ),
-        ))
-    }
-
-    /// Like [`open_read_only`](Self::open_read_only), for a slice: a
-    /// reader of a table of plain records.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-ros-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let _table = segment.create_slice_from_fn(4, |i| i as u32 * 10)?;
-    /// assert_eq!(segment.open_slice_read_only::<u32>()?[3], 30);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open_slice_read_only<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
-        self.check_no_interior_mutability::<T>()?;
-        let view = self.open_layout(&Layout::slice::<T>(), false)?;
-        self.checked_slice_view(view)
-    }
-
-    /// Opens the existing segment read-only, for any `SharedSafe` type: a
-    /// monitor reading another process's atomic counters, for instance.
-    ///
-    /// # Safety
-    /// Nothing may write through the returned view: no atomic store,
-    /// `fetch_*`, `swap` or compare-exchange, no lock taken. The memory is
-    /// mapped `PROT_READ` (`SHM_RDONLY`), so such a write raises `SIGSEGV`.
-    ///
-    /// The only atomic operations allowed are those std allows on
-    /// read-only memory ("Atomic accesses to read-only memory" in
-    /// `std::sync::atomic`): `Relaxed` loads of at most 8 bytes on 64-bit
-    /// targets (x86-64, AArch64, RISC-V 64, PowerPC 64, s390x, LoongArch 64)
-    /// and of at most 4 bytes on 32-bit ones (x86, ARM). Any other ordering,
-    /// a wider load, a compare-exchange that would fail, and every
-    /// operation of a type this crate builds on atomics (a
-    /// [`SeqLock`](crate::SeqLock) read loads with an acquire ordering) is
-    /// undefined behaviour on such a mapping, whatever the hardware does
-    /// with it: 128-bit loads and lock-based fallbacks do write.
-    ///
-    /// For such types, open the segment writable
-    /// ([`open`](Self::open)) even to read it.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-rou-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let counter = segment.create(AtomicU64::new(0))?;
-    /// counter.fetch_add(5, Ordering::Relaxed);
-    /// // SAFETY: the monitor only loads.
-    /// let monitor = unsafe { segment.open_read_only_unchecked::<AtomicU64>()? };
-    /// assert_eq!(monitor.load(Ordering::Relaxed), 5);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub unsafe fn open_read_only_unchecked<T: SharedSafe>(&self) -> Result<Shared<T>> {
-        let view = self.open_layout(&Layout::value::<T>(), false)?;
-        self.checked_value_view(view)
-    }
-
-    /// Like [`open_read_only_unchecked`](Self::open_read_only_unchecked),
-    /// for a slice segment: a monitor reading every worker's atomic slot.
-    ///
-    /// # Safety
-    /// As for [`open_read_only_unchecked`](Self::open_read_only_unchecked):
-    /// nothing may write through the view, and atomics may only be loaded
-    /// where a load is a plain load instruction (not a 128-bit atomic on
-    /// x86-64, nor a 64-bit one emulated with a compare-exchange on a 32-bit
-    /// target, nor a lock-based fallback).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-rosu-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let slots = segment.create_slice_zeroed::<AtomicU64>(4)?;
-    /// slots[3].store(7, Ordering::Relaxed);
-    /// // SAFETY: the monitor only loads.
-    /// let monitor = unsafe { segment.open_slice_read_only_unchecked::<AtomicU64>()? };
-    /// assert_eq!(monitor[3].load(Ordering::Relaxed), 7);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub unsafe fn open_slice_read_only_unchecked<T: SharedSafe>(&self) -> Result<Shared<[T]>> {
-        let view = self.open_layout(&Layout::slice::<T>(), false)?;
-        self.checked_slice_view(view)
-    }
-
-    /// Opens the segment, or creates it with `init()` if it does not exist:
-    /// of any number of processes racing, exactly one creates it and the
-    /// others wait until it is ready. A segment whose creator died while
-    /// initializing it is reclaimed (see the
-    /// [module documentation](self#reclaiming-a-segment-whose-creator-died)),
-    /// and so is a stale one with [`replace_stale`](Self::replace_stale).
-    /// `init` runs only in the process that creates or reclaims it; the
-    /// view's [`origin`](Shared::origin) tells which path was taken.
-    ///
-    /// ```
-    /// use shm_runtime::segment::{Origin, Segment};
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    ///
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-ooc-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let a = segment.open_or_create(|| AtomicU64::new(10))?; // creates
-    /// let b = segment.open_or_create(|| AtomicU64::new(99))?; // opens
-    /// assert_eq!((a.origin(), b.origin()), (Origin::Created, Origin::Opened));
-    /// b.fetch_add(1, Ordering::Relaxed);
-    /// assert_eq!(a.load(Ordering::Relaxed), 11);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open_or_create<T: SharedSafe>(&self, init: impl FnOnce() -> T) -> Result<Shared<T>> {
-        let view = self.open_or_create_layout(&Layout::value::<T>(), 1, |payload| {
-            // SAFETY: aligned, writable, private until published.
-            unsafe { crate::layout::write_zero_padded(payload.cast::<T>().as_ptr(), init()) }
-        })?;
-        self.checked_value_view(view)
-    }
-
-    /// Like [`open_or_create`](Self::open_or_create), building the value in
-    /// place: `init` gets an all-zero `T` to finish.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-oocw-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let table = segment.open_or_create_with(|t: &mut [u8; 4096]| t.fill(1))?;
-    /// assert!(table.iter().all(|b| *b == 1));
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open_or_create_with<T: SharedSafe + ZeroInit>(
-        &self,
-        init: impl FnOnce(&mut T),
-    ) -> Result<Shared<T>> {
-        let view = self.open_or_create_layout(&Layout::value::<T>(), 1, init_in_place(init))?;
-        self.checked_value_view(view)
-    }
-
-    /// Opens the slice segment, or creates it holding `len` all-zero
-    /// elements if it does not exist (or reclaims it from a dead creator):
-    /// exactly one process creates, the others wait for it to be ready. An
-    /// existing segment keeps its own length, which may differ from `len`.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// use std::sync::atomic::{AtomicU32, Ordering};
-    ///
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-oocs-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let a = segment.open_or_create_slice_zeroed::<AtomicU32>(64)?; // creates
-    /// let b = segment.open_or_create_slice_zeroed::<AtomicU32>(8)?; // opens: 64 long
-    /// b[63].store(5, Ordering::Relaxed);
-    /// assert_eq!((b.len(), a[63].load(Ordering::Relaxed)), (64, 5));
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open_or_create_slice_zeroed<T: SharedSafe + ZeroInit>(
-        &self,
-        len: usize,
-    ) -> Result<Shared<[T]>> {
-        let view = self.open_or_create_layout(&Layout::slice::<T>(), len, |_| {})?;
-        self.checked_slice_view(view)
-    }
-
-    /// Like [`open_or_create_slice_zeroed`](Self::open_or_create_slice_zeroed),
-    /// element `i` of a segment this process creates being `element(i)`.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let segment = Segment::posix(format!("/shm-runtime-doc-oocf-{}", std::process::id()))
-    ///     .remove_on_drop(true);
-    /// let table = segment.open_or_create_slice_from_fn(4, |i| i as u16 * 10)?;
-    /// assert_eq!(&*segment.open_or_create_slice_from_fn(4, |_| 0u16)?, &*table);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn open_or_create_slice_from_fn<T: SharedSafe>(
-        &self,
-        len: usize,
-        element: impl FnMut(usize) -> T,
-    ) -> Result<Shared<[T]>> {
-        let view =
-            self.open_or_create_layout(&Layout::slice::<T>(), len, write_elements(len, element))?;
-        self.checked_slice_view(view)
-    }
-}
-
-/// The payload initializer of `create_with` and `open_or_create_with`: `init`
-/// finishes the zero-filled `T` in place.
-fn init_in_place<T: SharedSafe + ZeroInit>(init: impl FnOnce(&mut T)) -> impl FnOnce(NonNull<u8>) {
-    move |payload| {
-        let _no_fork = crate::process::ForkBarrier::new();
-        // SAFETY: the payload is zero-filled (fresh, or zeroed on reclaim), a
-        // valid, aligned `T` (`T: Zeroable`), and nobody reads or writes it
-        // before it is published: this is the only reference (and `init`
-        // cannot fork a child that would keep it: see `ForkBarrier`).
-        init(unsafe { payload.cast::<T>().as_mut() })
-    }
-}
-
-/// The payload initializer of the `*_slice_from_fn` methods: element `i` is
-/// `element(i)`, written in place.
-fn write_elements<T: SharedSafe>(
-    len: usize,
-    mut element: impl FnMut(usize) -> T,
-) -> impl FnOnce(NonNull<u8>) {
-    move |payload| {
-        let first = payload.cast::<T>();
-        for i in 0..len {
-            // SAFETY: the payload holds `len` aligned elements, private until
-            // published. Should `element` panic, the segment is abandoned and
-            // removed; `T` needs no drop.
-            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
         }
     }
 }
@@ -2623,94 +2039,70 @@ pub fn unlink(name: impl AsRef<std::ffi::OsStr>) -> Result<()> {
 }
 
 /// Raw mode: segments and files without header, made by (or for) C, C++ or
-/// Python programs (see [raw mode](self#raw-mode)). After the typed methods,
-/// which are the common path (the helpers are in the `raw` module).
-impl Segment {
-    /// Maps a segment or file without header as a `T` at offset 0, for
-    /// volatile access (see [raw mode](crate::segment#raw-mode)). Refuses
-    /// one shorter than `T` ([`TooShort`](ErrorKind::TooShort)), and one that
-    /// starts with this library's header
-    /// ([`TypedSegment`](ErrorKind::TypedSegment)): open those with
-    /// [`open`](Self::open).
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-raw-{}", std::process::id()));
-    /// std::fs::write(&path, 258u16.to_ne_bytes())?; // as a C program would
-    /// let value = Segment::file(&path).open_raw::<u16>()?;
-    /// assert_eq!(value.read(), 258);
-    /// value.write(259);
-    /// std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_raw<T: SharedSafe + bytemuck::AnyBitPattern>(&self) -> Result<Volatile<T>> {
-        let bytes = self.raw_bytes::<T>(1)?;
-        let shape = format!("`{}`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, align_of::<T>(), 1, true, shape)?;
-        // SAFETY: `size_of::<T>()` bytes of the object are mapped writable
-        // at offset 0; `T: AnyBitPattern`.
-        Ok(unsafe { self.raw_value::<T, ReadWrite>(view) })
+/// Python programs (see [raw mode](self#raw-mode)), behind
+/// [`Segment::raw`] (the helpers are in the `raw` module).
+impl<A> Segment<A> {
+    /// The raw open of `.raw().open::<P>()`, with `V`'s access.
+    fn open_raw_payload<P, V>(&self) -> Result<Volatile<P, V>>
+    where
+        P: ?Sized + Payload,
+        Elem<P>: bytemuck::AnyBitPattern,
+        V: Access,
+    {
+        let name = std::any::type_name::<Elem<P>>();
+        let len = match (<P as sealed::Payload>::SLICE, self.raw_len) {
+            (false, None) => 1,
+            (false, Some(len)) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{}: `.len({len})` sets the element count of a raw slice view, and \
+                         `{name}` is no slice: open a `[{name}]`, or leave `len` unset",
+                        self.what()
+                    ),
+                ))
+            }
+            (true, Some(len)) => len,
+            (true, None) => return self.open_raw_all::<P, V>(),
+        };
+        let bytes = self.raw_bytes::<Elem<P>>(len)?;
+        let shape = if <P as sealed::Payload>::SLICE {
+            format!("`[{name}; {len}]`")
+        } else {
+            format!("`{name}`")
+        };
+        let view = self.open_raw_view(bytes, align_of::<Elem<P>>(), len, V::WRITABLE, shape)?;
+        // SAFETY: `bytes` bytes of the object (`len` elements) are mapped at
+        // the offset, writable when `V` is `ReadWrite`; the elements are
+        // `AnyBitPattern`.
+        Ok(unsafe { self.raw_view::<P, V>(view) })
     }
 
-    /// Maps a segment or file without header as `len` elements of `T` from
-    /// offset 0, for volatile access. Refuses one shorter than `len`
-    /// elements, or one with this library's header.
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-raws-{}", std::process::id()));
-    /// std::fs::write(&path, [1u8, 2, 3, 4])?;
-    /// assert_eq!(Segment::file(&path).open_raw_slice::<u8>(4)?.to_vec(), [1, 2, 3, 4]);
-    /// let err = Segment::file(&path).open_raw_slice::<u8>(5).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::TooShort);
-    /// std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_raw_slice<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-        len: usize,
-    ) -> Result<Volatile<[T]>> {
-        let bytes = self.raw_bytes::<T>(len)?;
-        let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, align_of::<T>(), len, true, shape)?;
-        // SAFETY: as in `open_raw`, for `len` elements.
-        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
-    }
-
-    /// Maps a whole segment or file without header as a slice of `T`, its
-    /// length taken from the object's size: for C or Python peers that do
-    /// not say how many elements they wrote. A size that is not a whole
-    /// number of elements is refused ([`InvalidSize`](ErrorKind::InvalidSize)):
-    /// the type is probably not the one the peer wrote. So is an object with
-    /// this library's header.
-    ///
-    /// ```
-    /// use shm_runtime::{segment::Segment, ErrorKind};
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawall-{}", std::process::id()));
-    /// std::fs::write(&path, [1u16, 2, 3].map(u16::to_ne_bytes).concat())?;
-    /// assert_eq!(Segment::file(&path).open_raw_slice_all::<u16>()?.to_vec(), [1, 2, 3]);
-    /// let err = Segment::file(&path).open_raw_slice_all::<u32>().unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::InvalidSize);
-    /// std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_raw_slice_all<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-    ) -> Result<Volatile<[T]>> {
+    /// A raw slice view of the whole object from the offset, its length
+    /// taken from the object's size: for C or Python peers that do not say
+    /// how many elements they wrote. A size that is not a whole number of
+    /// elements is refused ([`InvalidSize`](ErrorKind::InvalidSize)): the
+    /// type is probably not the one the peer wrote.
+    fn open_raw_all<P, V>(&self) -> Result<Volatile<P, V>>
+    where
+        P: ?Sized + Payload,
+        Elem<P>: bytemuck::AnyBitPattern,
+        V: Access,
+    {
         let what = self.what();
-        let name = std::any::type_name::<T>();
+        let name = std::any::type_name::<Elem<P>>();
         if self.create_new || self.create_missing {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "{what}: `open_raw_slice_all` takes its length from the object, so it \
-                     cannot create one: use `open_raw_slice(len)` with `create_new` or \
+                    "{what}: a raw slice view without `.len(n)` takes its length from \
+                     the object, so it cannot create one: set `.len(n)` with `create_new` or \
                      `create_missing`"
                 ),
             ));
         }
-        let (offset, _) = self.raw_range(align_of::<T>(), 0)?;
-        let (object, stat) = self.open_object_until(true, Some(self.deadline()))?;
+        let (offset, _) = self.raw_range(align_of::<Elem<P>>(), 0)?;
+        let (object, stat) = self.open_object_until(V::WRITABLE, Some(self.deadline()))?;
         let Some(rest) = stat.size.checked_sub(offset) else {
             return Err(Error::new(
                 ErrorKind::TooShort,
@@ -2720,91 +2112,41 @@ impl Segment {
                 ),
             ));
         };
-        if size_of::<T>() == 0 || rest % size_of::<T>() != 0 {
+        if size_of::<Elem<P>>() == 0 || rest % size_of::<Elem<P>>() != 0 {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!(
                     "{what} holds {rest} bytes from offset {offset}, not a whole number of \
                      {}-byte `{name}`s",
-                    size_of::<T>()
+                    size_of::<Elem<P>>()
                 ),
             ));
         }
-        let len = rest / size_of::<T>();
-        let bytes = self.raw_bytes::<T>(len)?;
-        let view = self.map_raw(object, stat, offset, bytes, len, true, Origin::Opened)?;
-        // SAFETY: as in `open_raw`, for the `len` elements the object holds
-        // (its size, checked by `fstat` just before mapping).
-        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+        let len = rest / size_of::<Elem<P>>();
+        let bytes = self.raw_bytes::<Elem<P>>(len)?;
+        let view = self.map_raw(
+            object,
+            stat,
+            offset,
+            bytes,
+            len,
+            V::WRITABLE,
+            Origin::Opened,
+        )?;
+        // SAFETY: the `len` elements the object holds (its size, checked by
+        // `fstat` just before mapping) are mapped at the offset, writable
+        // when `V` is `ReadWrite`; the elements are `AnyBitPattern`.
+        Ok(unsafe { self.raw_view::<P, V>(view) })
     }
 
-    /// Like [`open_raw`](Self::open_raw), mapped read-only: needs read
-    /// permission only, and the view has no method that writes.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawro-{}", std::process::id()));
-    /// std::fs::write(&path, 7u32.to_ne_bytes())?;
-    /// assert_eq!(Segment::file(&path).open_raw_read_only::<u32>()?.read(), 7);
-    /// std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_raw_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-    ) -> Result<Volatile<T, ReadOnly>> {
-        let bytes = self.raw_bytes::<T>(1)?;
-        let shape = format!("`{}`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, align_of::<T>(), 1, false, shape)?;
-        // SAFETY: as in `open_raw`; a `ReadOnly` view never writes to the
-        // read-only mapping.
-        Ok(unsafe { self.raw_value::<T, ReadOnly>(view) })
-    }
-
-    /// Like [`open_raw_slice`](Self::open_raw_slice), mapped read-only.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawsro-{}", std::process::id()));
-    /// std::fs::write(&path, [9u8; 3])?;
-    /// assert_eq!(Segment::file(&path).open_raw_slice_read_only::<u8>(3)?.to_vec(), [9, 9, 9]);
-    /// std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn open_raw_slice_read_only<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-        len: usize,
-    ) -> Result<Volatile<[T], ReadOnly>> {
-        let bytes = self.raw_bytes::<T>(len)?;
-        let shape = format!("`[{}; {len}]`", std::any::type_name::<T>());
-        let view = self.open_raw_view(bytes, align_of::<T>(), len, false, shape)?;
-        // SAFETY: as in `open_raw_read_only`, for `len` elements.
-        Ok(unsafe { self.raw_slice::<T, ReadOnly>(view) })
-    }
-
-    /// Creates a segment or file without header, exclusively, holding
-    /// exactly `len` elements, element `i` being `element(i)`: the layout a
-    /// C, C++ or Python program expects. Where the object can be published
-    /// atomically (POSIX objects and files on Linux), it gets its name only
-    /// once every element is written, so those programs never see it
-    /// half-written; elsewhere (System V, other platforms) they cannot tell
-    /// whether it is: start them after this returns. Padding
-    /// bytes are written as zeros: nothing of this process's stack lands
-    /// in the object.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Segment;
-    /// let path = std::env::temp_dir().join(format!("shm-runtime-doc-rawc-{}", std::process::id()));
-    /// let data = Segment::file(&path).remove_on_drop(true).create_raw_slice_from_fn(3, |i| i as u16)?;
-    /// data.flush()?;
-    /// assert_eq!(std::fs::read(&path)?.len(), 6);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn create_raw_slice_from_fn<T: SharedSafe + bytemuck::AnyBitPattern>(
-        &self,
-        len: usize,
-        mut element: impl FnMut(usize) -> T,
-    ) -> Result<Volatile<[T]>> {
+    /// The raw create of `.raw().create(init::from_fn(len, element))`.
+    fn create_raw<T, F>(&self, init: FromFn<T, F>) -> Result<Volatile<[T]>>
+    where
+        T: SharedSafe + bytemuck::AnyBitPattern,
+        F: FnMut(usize) -> T,
+    {
         let what = self.what();
+        let len = init.count();
         let bytes = self.raw_bytes::<T>(len)?;
         let (offset, end) = self.raw_range(align_of::<T>(), bytes)?;
         let Created { object, stat, link } = self.create_object(end)?;
@@ -2829,15 +2171,13 @@ impl Segment {
         // Removes the name should `element` panic (a no-op while the object
         // has none yet).
         let owner = self.owner_of(stat.identity);
-        for i in 0..len {
-            // SAFETY: `i < len` elements fit in the writable mapping, aligned
-            // (page base, offset 0). Should the object have its name already,
-            // another process may have mapped it and read it at any time,
-            // which is no race of this program's (it never reads the bytes
-            // here). The padding is zeroed, so no byte of this process's
-            // stack is copied.
-            unsafe { crate::layout::write_zero_padded(first.as_ptr().add(i), element(i)) };
-        }
+        // SAFETY: the `len` elements fit in the writable mapping, aligned
+        // (page base plus a multiple of the alignment). Should the object
+        // have its name already, another process may have mapped it and read
+        // it at any time, which is no race of this program's (it never reads
+        // the bytes here). The padding is zeroed, so no byte of this
+        // process's stack is copied.
+        unsafe { init.write_to(first) };
         let view = View {
             mapping,
             offset: inner,
@@ -2857,6 +2197,6 @@ impl Segment {
         owner.keep();
         // SAFETY: `len` elements are mapped writable at offset 0;
         // `T: AnyBitPattern`.
-        Ok(unsafe { self.raw_slice::<T, ReadWrite>(view) })
+        Ok(unsafe { self.raw_view::<[T], ReadWrite>(view) })
     }
 }

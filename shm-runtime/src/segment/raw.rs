@@ -5,13 +5,13 @@
 
 use super::header::MAGIC;
 use super::object::{Object, Stat};
-use super::{Origin, Segment, View};
+use super::{Elem, Origin, Segment, View};
 use crate::error::{Error, ErrorKind, Result};
+use crate::init::{sealed, Payload};
 use crate::map::{page_size, Mapping};
 use crate::volatile::{Access, Volatile};
 use std::mem::{align_of, size_of};
 use std::os::fd::AsRawFd;
-use std::ptr::NonNull;
 
 /// Reads up to `buf.len()` bytes at offset 0 of `fd` with `pread`: a copy
 /// by the kernel, which returns a short count past the end of a truncated
@@ -44,7 +44,7 @@ fn pread_start(fd: &std::os::fd::OwnedFd, buf: &mut [u8], what: &str) -> Result<
     Ok(done)
 }
 
-impl Segment {
+impl<M> Segment<M> {
     pub(super) fn raw_bytes<T>(&self, len: usize) -> Result<usize> {
         let what = self.what();
         if align_of::<T>() > page_size() {
@@ -113,8 +113,8 @@ impl Segment {
             format!(
                 "{what} starts with the header of this library{other_order}: it is a typed \
                  segment, and a raw view would bypass its type check and init protocol; open \
-                 it with the typed `open` (or `open_slice`, `open_read_only`), which checks its \
-                 type and waits until it is ready"
+                 it with the typed `open` (or `.read_only().open()`), which checks its type and \
+                 waits until it is ready"
             ),
         ))
     }
@@ -278,33 +278,25 @@ impl Segment {
         })
     }
 
-    /// The view of one `T` at `view.offset` in `view`'s mapping.
+    /// The view of `view.len` elements (one for a value) at `view.offset`
+    /// in `view`'s mapping.
     ///
     /// # Safety
-    /// The mapping holds at least `size_of::<T>()` bytes of the object at
-    /// `view.offset`, a multiple of `align_of::<T>()`, writable when `A` is
-    /// `ReadWrite`; `T: AnyBitPattern`.
-    pub(super) unsafe fn raw_value<T, A: Access>(&self, mut view: View) -> Volatile<T, A> {
+    /// The mapping holds at least `view.len` elements of the object at
+    /// `view.offset`, a multiple of their alignment, writable when `A` is
+    /// `ReadWrite`; the elements are `AnyBitPattern`.
+    pub(super) unsafe fn raw_view<P: ?Sized + Payload, A: Access>(
+        &self,
+        mut view: View,
+    ) -> Volatile<P, A> {
         self.attach_owner(&mut view);
         // SAFETY: the offset lies inside the mapping (caller's contract).
-        let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
-        // SAFETY: the caller's contract; `ptr` is the page-aligned base of
-        // the mapping (`align_of::<T>() <= page_size`, checked by
+        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<Elem<P>>();
+        let ptr = <P as sealed::Payload>::from_parts(first, view.len);
+        // SAFETY: the caller's contract; `first` is the page-aligned base of
+        // the mapping (the alignment is at most a page, checked by
         // `raw_bytes`) plus a multiple of the alignment.
-        unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<T>()) }
-    }
-
-    /// The view of `view.len` elements at `view.offset` in `view`'s mapping.
-    ///
-    /// # Safety
-    /// As for `raw_value`, for `view.len` elements.
-    pub(super) unsafe fn raw_slice<T, A: Access>(&self, mut view: View) -> Volatile<[T], A> {
-        self.attach_owner(&mut view);
-        // SAFETY: the offset lies inside the mapping (caller's contract).
-        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
-        let ptr = NonNull::slice_from_raw_parts(first, view.len);
-        // SAFETY: the caller's contract; aligned as in `raw_value`.
-        unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<T>() * view.len) }
+        unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<Elem<P>>() * view.len) }
     }
 
     pub(super) fn owner_of(&self, identity: super::Identity) -> super::SegmentOwner {

@@ -63,7 +63,7 @@ impl WaitTimeoutResult {
 /// All-zero bytes are a condition variable without waiters.
 ///
 /// ```
-/// use shm_runtime::{process, Shared, SharedSafe, ShmCondvar, ShmMutex};
+/// use shm_runtime::{init, process, Shared, SharedSafe, ShmCondvar, ShmMutex};
 /// use std::time::Duration;
 ///
 /// #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -73,7 +73,7 @@ impl WaitTimeoutResult {
 ///     cv: ShmCondvar,
 /// }
 ///
-/// let flag = Shared::<Flag>::anonymous_zeroed()?;
+/// let flag = Shared::<Flag>::anonymous(init::zeroed())?;
 /// let child = process::fork(|| {
 ///     *flag.done.lock().unwrap() = true;
 ///     flag.cv.notify_one();

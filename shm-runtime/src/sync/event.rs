@@ -27,7 +27,7 @@ const WAITER: u32 = 2;
 /// then make one useless `futex` wake call each, and nothing else changes.
 ///
 /// All-zero bytes are an unset event, so it may live in memory from
-/// [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed).
+/// [`Shared::anonymous(init::zeroed())`](crate::Shared::anonymous).
 ///
 /// ```
 /// use shm_runtime::{process, Shared, ShmEvent};

@@ -3,7 +3,7 @@
 //! Every type here may live in shared memory (it is [`SharedSafe`]) and be a
 //! field of a `#[derive(SharedSafe)]` struct, and all-zero bytes are a valid
 //! initial value of each (they are `bytemuck::Zeroable`), so they work in
-//! memory from [`Shared::anonymous_zeroed`] as well as from their `new`.
+//! memory from [`Shared::anonymous(init::zeroed())`] as well as from their `new`.
 //!
 //! | type | for | when a process dies |
 //! |---|---|---|
@@ -30,7 +30,7 @@
 //! table). On other Unixes the waits fall back to sleeping in short steps.
 //!
 //! ```
-//! use shm_runtime::{process, Shared, SharedSafe, ShmCondvar, ShmMutex};
+//! use shm_runtime::{init, process, Shared, SharedSafe, ShmCondvar, ShmMutex};
 //! use std::time::Duration;
 //!
 //! #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -40,7 +40,7 @@
 //!     changed: ShmCondvar,
 //! }
 //!
-//! let queue = Shared::<Queue>::anonymous_zeroed()?;
+//! let queue = Shared::<Queue>::anonymous(init::zeroed())?;
 //! let child = process::fork(|| {
 //!     queue.jobs.lock().unwrap()[0] = 42;
 //!     queue.changed.notify_all();
@@ -58,7 +58,7 @@
 //! ```
 //!
 //! [`SharedSafe`]: crate::SharedSafe
-//! [`Shared::anonymous_zeroed`]: crate::Shared::anonymous_zeroed
+//! [`Shared::anonymous(init::zeroed())`]: crate::Shared::anonymous
 
 mod condvar;
 mod event;

@@ -267,7 +267,7 @@ impl<G> From<OwnerDied<G>> for TryLockError<G> {
 ///
 /// All-zero bytes are an unlocked, consistent mutex (around an all-zero
 /// `T`), and nothing is initialised lazily: an `ShmMutex` may be a field of
-/// a struct created by [`Shared::anonymous_zeroed`](crate::Shared::anonymous_zeroed)
+/// a struct created by [`Shared::anonymous(init::zeroed())`](crate::Shared::anonymous)
 /// or in a zero-filled file, and [`new`](ShmMutex::new) is a `const fn`. It
 /// holds no address, so it may be moved like any value (a locked one cannot
 /// be: its guard borrows it).

@@ -1,6 +1,6 @@
 // Creating a zeroed segment needs `bytemuck::Zeroable`: the error says so,
 // and how to get it.
-use shm_runtime::segment::Segment;
+use shm_runtime::{init, segment::Segment};
 use shm_runtime::SharedSafe;
 
 #[derive(SharedSafe)]
@@ -10,5 +10,5 @@ struct Table {
 }
 
 fn main() {
-    let _ = Segment::posix("/table").create_zeroed::<Table>();
+    let _ = Segment::posix("/table").create(init::zeroed::<Table>());
 }
