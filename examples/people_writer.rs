@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let segment = Segment::file(path);
     let records = if raw {
-        let people = segment.clone().raw().create(init::from_fn(10, person))?;
+        let people = segment.raw().create(init::from_fn(10, person))?;
         people.flush()?;
         people.len()
     } else {

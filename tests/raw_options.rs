@@ -41,12 +41,7 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
     std::fs::write(&path.0, &records).unwrap();
     let file = Segment::file(&path.0);
     let index = 4 * PAGE_RECORDS + 3; // not at a page boundary
-    let record = file
-        .clone()
-        .raw()
-        .offset(8 * index as u64)
-        .open::<u64>()
-        .unwrap();
+    let record = file.raw().offset(8 * index as u64).open::<u64>().unwrap();
     assert_eq!(record.read(), index as u64);
     assert!(record.mapped_len() <= 2 * 4096, "{}", record.mapped_len());
     record.write(7);
@@ -59,7 +54,6 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
     assert_eq!(u64::from_ne_bytes(back), 7);
     // A slice from an offset, and all of the rest.
     let three = file
-        .clone()
         .raw()
         .offset(8 * 10)
         .read_only()
@@ -68,7 +62,6 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
         .unwrap();
     assert_eq!(three.to_vec(), [10, 11, 12]);
     let tail = file
-        .clone()
         .raw()
         .offset(8 * (16 * PAGE_RECORDS as u64 - 2))
         .open::<[u64]>()
@@ -78,10 +71,9 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
         [16 * PAGE_RECORDS as u64 - 2, 16 * PAGE_RECORDS as u64 - 1]
     );
     // Refused: misaligned, and past the end.
-    let err = file.clone().raw().offset(2).open::<u64>().unwrap_err();
+    let err = file.raw().offset(2).open::<u64>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSize, "{err}");
     let err = file
-        .clone()
         .raw()
         .offset(records.len() as u64 - 8)
         .open::<[u64; 2]>()
@@ -98,14 +90,11 @@ fn a_view_at_an_offset_maps_only_its_part_of_a_large_file() {
 fn create_new_makes_zeroed_raw_values_exclusively() {
     for segment in backends("new") {
         let _owner = segment.owner();
-        let making = segment.clone().raw().create_new(true);
+        let making = segment.raw().create_new(true);
         let value = making.open::<[u32; 3]>().unwrap();
         assert_eq!(value.read(), [0; 3]);
         value.write([1, 2, 3]);
-        assert_eq!(
-            segment.clone().raw().open::<[u32; 3]>().unwrap().read(),
-            [1, 2, 3]
-        );
+        assert_eq!(segment.raw().open::<[u32; 3]>().unwrap().read(), [1, 2, 3]);
         let err = making.open::<[u32; 3]>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
         drop(value);
@@ -119,7 +108,7 @@ fn create_new_makes_zeroed_raw_values_exclusively() {
             .unwrap();
         assert_eq!(slice.to_vec(), [0, 0]);
         slice.set(1, 9).unwrap();
-        let all = segment.clone().raw().open::<[u64]>().unwrap();
+        let all = segment.raw().open::<[u64]>().unwrap();
         assert!(all.len() >= (4096 + 24) / 8, "{}", all.len());
         assert_eq!(all.get((4096 + 16) / 8), Some(9));
         drop((slice, all));
@@ -136,7 +125,6 @@ fn create_missing_is_open_or_create_for_raw_segments() {
     for segment in backends("missing") {
         let _owner = segment.owner();
         let shared = segment
-            .clone()
             .raw()
             .create_missing(true)
             .open_timeout(Duration::from_secs(20))
@@ -167,7 +155,7 @@ fn create_missing_is_open_or_create_for_raw_segments() {
                 .unwrap();
             assert!(status.success(), "{status:?}");
         }
-        let slots = segment.clone().raw().len(16).open::<[u32]>().unwrap();
+        let slots = segment.raw().len(16).open::<[u32]>().unwrap();
         assert_eq!(slots.get(15), Some(4));
         assert_eq!(slots.get(0), Some(0));
         // An existing object keeps its contents.
@@ -187,7 +175,6 @@ fn raw_options_that_cannot_apply_are_refused() {
     let segment = backends("typed").remove(0);
     let _owner = segment.owner();
     let err = segment
-        .clone()
         .raw()
         .create_new(true)
         .len(2)
@@ -196,16 +183,12 @@ fn raw_options_that_cannot_apply_are_refused() {
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(err.to_string().contains("`.len(2)`"), "{err}");
     let err = segment
-        .clone()
         .raw()
         .create_missing(true)
         .open::<[u8]>()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-    assert!(
-        segment.clone().raw().open::<u8>().is_err(),
-        "nothing was created"
-    );
+    assert!(segment.raw().open::<u8>().is_err(), "nothing was created");
 }
 
 /// The behaviour: an object truncated under a view at an offset is

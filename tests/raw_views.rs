@@ -127,11 +127,7 @@ fn a_reader_sees_every_store_of_a_writer_in_another_process() {
         let reading = shm_runtime::Shared::anonymous(AtomicU32::new(0)).unwrap();
         let writer = spawn(|| {
             // Another process, with a mapping of its own, as a C peer's.
-            let shared = segment
-                .clone()
-                .raw()
-                .open::<u64>()
-                .expect("the writer opens it");
+            let shared = segment.raw().open::<u64>().expect("the writer opens it");
             // Starts once the reader spins, so that they overlap.
             let deadline = Instant::now() + LIMIT;
             while reading.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
@@ -187,7 +183,7 @@ fn a_c_style_atomic_counter_reaches_the_exact_total() {
             .map(|_| {
                 let segment = segment.clone();
                 spawn(move || {
-                    let counters = segment.clone().raw().open::<CCounters>().expect("opens it");
+                    let counters = segment.raw().open::<CCounters>().expect("opens it");
                     // No `unsafe`: the field is checked and aligned.
                     let hits = counters
                         .atomic_field::<AtomicU64>(field!(CCounters, hits))
@@ -217,12 +213,7 @@ fn a_c_style_atomic_counter_reaches_the_exact_total() {
         let hits = made.atomic_field::<AtomicU64>(0, field!(CCounters, hits));
         assert_eq!(hits.unwrap().load(Ordering::Acquire), 2 * N);
         // A monitor that maps it read-only loads the same totals.
-        let monitor = segment
-            .clone()
-            .raw()
-            .read_only()
-            .open::<CCounters>()
-            .unwrap();
+        let monitor = segment.raw().read_only().open::<CCounters>().unwrap();
         // (On 32-bit targets an 8-byte atomic load may write, so a
         // read-only mapping refuses it with a typed error.)
         match monitor.atomic_field::<AtomicU64>(field!(CCounters, hits)) {
@@ -243,17 +234,11 @@ fn raw_opens_refuse_typed_segments() {
         let segment = &scratch.segment;
         let typed = segment.clone().remove_on_drop(true).create(7u64).unwrap();
         let refusals = [
-            segment.clone().raw().open::<u64>().map(drop),
-            segment.clone().raw().read_only().open::<u64>().map(drop),
-            segment.clone().raw().len(8).open::<[u8]>().map(drop),
-            segment
-                .clone()
-                .raw()
-                .read_only()
-                .len(8)
-                .open::<[u8]>()
-                .map(drop),
-            segment.clone().raw().open::<[u8]>().map(drop),
+            segment.raw().open::<u64>().map(drop),
+            segment.raw().read_only().open::<u64>().map(drop),
+            segment.raw().len(8).open::<[u8]>().map(drop),
+            segment.raw().read_only().len(8).open::<[u8]>().map(drop),
+            segment.raw().open::<[u8]>().map(drop),
         ];
         for refused in refusals {
             let err = refused.unwrap_err();
@@ -273,13 +258,7 @@ fn raw_opens_refuse_typed_segments() {
     let mut bytes = magic.to_ne_bytes().to_vec();
     bytes.resize(512, 0);
     std::fs::write(scratch.leftover.as_ref().unwrap(), &bytes).unwrap();
-    let err = scratch
-        .segment
-        .clone()
-        .raw()
-        .len(512)
-        .open::<[u8]>()
-        .unwrap_err();
+    let err = scratch.segment.raw().len(512).open::<[u8]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
     assert!(err.to_string().contains("other byte order"), "{err}");
     // A foreign object that starts otherwise is mapped as before.
@@ -288,7 +267,6 @@ fn raw_opens_refuse_typed_segments() {
     assert_eq!(
         scratch
             .segment
-            .clone()
             .raw()
             .len(512)
             .open::<[u8]>()
@@ -310,13 +288,13 @@ fn a_raw_open_never_maps_a_typed_segment_being_made() {
         .clone()
         .remove_on_drop(true)
         .create(init::in_place(|words: &mut [u64; 8]| {
-            let err = segment.clone().raw().len(8).open::<[u64]>().unwrap_err();
+            let err = segment.raw().len(8).open::<[u64]>().unwrap_err();
             assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
             words.fill(5);
         }))
         .unwrap();
     assert_eq!(*table, [5; 8]);
-    let err = segment.clone().raw().len(8).open::<[u64]>().unwrap_err();
+    let err = segment.raw().len(8).open::<[u64]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
 
     // Another process opening it raw all along, while this one holds the
@@ -328,7 +306,7 @@ fn a_raw_open_never_maps_a_typed_segment_being_made() {
     let opener = spawn(|| {
         let deadline = Instant::now() + LIMIT;
         loop {
-            match other.clone().raw().len(1).open::<[u8]>() {
+            match other.raw().len(1).open::<[u8]>() {
                 Err(e) if e.kind() == ErrorKind::TypedSegment => break,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     started.store(1, Ordering::Release);
@@ -373,7 +351,7 @@ fn a_raw_open_during_in_place_initialization_is_refused() {
             .clone()
             .remove_on_drop(true)
             .create(init::in_place(|words: &mut [u64; 8]| {
-                let err = segment.clone().raw().len(8).open::<[u64]>().unwrap_err();
+                let err = segment.raw().len(8).open::<[u64]>().unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::TypedSegment, "{err}");
                 words.fill(5);
             }))
@@ -398,7 +376,6 @@ fn read_only_views_read_and_load_but_cannot_write() {
     std::fs::write(&path, &bytes).unwrap();
     let people = scratch
         .segment
-        .clone()
         .raw()
         .read_only()
         .len(3)
@@ -412,28 +389,15 @@ fn read_only_views_read_and_load_but_cannot_write() {
     let age = people.atomic_field::<AtomicI32>(2, field!(People, age));
     assert_eq!(age.unwrap().load(), 42);
     // A writer that changes the file is seen by the next copy.
-    let writer = scratch
-        .segment
-        .clone()
-        .raw()
-        .len(3)
-        .open::<[People]>()
-        .unwrap();
+    let writer = scratch.segment.raw().len(3).open::<[People]>().unwrap();
     writer.write_field(2, field!(People, age), 99).unwrap();
     assert_eq!(people.read_field(2, field!(People, age)), Some(99));
-    let value = scratch
-        .segment
-        .clone()
-        .raw()
-        .read_only()
-        .open::<People>()
-        .unwrap();
+    let value = scratch.segment.raw().read_only().open::<People>().unwrap();
     assert_eq!(value.read().age, 40);
     // The read-only open needs read permission only.
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
     let readable = scratch
         .segment
-        .clone()
         .raw()
         .read_only()
         .open::<[u8; 24]>()
@@ -579,13 +543,7 @@ fn a_fixed_string_is_read_from_a_copy() {
     assert_eq!(copy.as_str(), "héllo");
     // The peer then breaks the UTF-8 (the second byte of `é`): the copy,
     // and the `&str` borrowed from it, do not change.
-    let peer = scratch
-        .segment
-        .clone()
-        .raw()
-        .len(16)
-        .open::<[u8]>()
-        .unwrap();
+    let peer = scratch.segment.raw().len(16).open::<[u8]>().unwrap();
     peer.set(4 + 2, 0xff).unwrap();
     assert_eq!(copy.as_str(), "héllo");
     // A new copy shows the longest valid prefix.
@@ -609,7 +567,7 @@ fn views_keep_their_mapping_flush_and_remove_on_drop() {
     assert_eq!(std::fs::read(&path).unwrap(), [0, 1, 2, 30]);
     // The creating view removes the name when dropped; an opener's view
     // stays mapped after the name is gone.
-    let opened = scratch.segment.clone().raw().open::<[u8]>().unwrap();
+    let opened = scratch.segment.raw().open::<[u8]>().unwrap();
     drop(data);
     assert!(!scratch.exists(), "the creating view removes the name");
     assert_eq!(opened.to_vec(), [0, 1, 2, 30]);
@@ -621,20 +579,13 @@ fn views_keep_their_mapping_flush_and_remove_on_drop() {
     let posix = Scratch::posix("keep");
     let kept = posix
         .segment
-        .clone()
         .raw()
         .create(init::from_fn(2, |_| 1u16))
         .unwrap();
     drop(kept);
     assert!(posix.exists());
     assert_eq!(
-        posix
-            .segment
-            .clone()
-            .raw()
-            .open::<[u16]>()
-            .unwrap()
-            .to_vec(),
+        posix.segment.raw().open::<[u16]>().unwrap().to_vec(),
         [1, 1]
     );
 }

@@ -160,7 +160,7 @@ fn each_backend_round_trips_a_typed_value_between_processes() {
         // The peer creates, this process opens.
         assert_eq!(peer(&["create", &spec, "u64", "7"]), "ok created");
         assert_eq!(*segment.open::<u64>().unwrap(), 7);
-        assert_eq!(*segment.clone().read_only().open::<u64>().unwrap(), 7);
+        assert_eq!(*segment.read_only().open::<u64>().unwrap(), 7);
         segment.remove().unwrap();
     }
     scratch.assert_clean();
@@ -243,12 +243,7 @@ fn garbage_is_not_a_segment() {
     }
     // Raw mode maps it all the same.
     assert_eq!(
-        file.clone()
-            .raw()
-            .len(8192)
-            .open::<[u8]>()
-            .unwrap()
-            .to_vec(),
+        file.raw().len(8192).open::<[u8]>().unwrap().to_vec(),
         garbage
     );
     posix.remove().unwrap();
@@ -516,7 +511,6 @@ fn raw_mode_reads_what_a_c_program_wrote() {
         .write_all(&bytes)
         .unwrap();
     let people = segment
-        .clone()
         .raw()
         .read_only()
         .len(10)
@@ -527,12 +521,7 @@ fn raw_mode_reads_what_a_c_program_wrote() {
     assert_eq!(ninth.age, 29);
     // A file of 5 records is too short for 10.
     std::fs::write(&path, &bytes[..40]).unwrap();
-    let err = segment
-        .clone()
-        .raw()
-        .len(10)
-        .open::<[People]>()
-        .unwrap_err();
+    let err = segment.raw().len(10).open::<[People]>().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooShort);
     // A headered people file, read by another process.
     segment.remove().unwrap();
@@ -633,22 +622,10 @@ fn raw_mode_shares_segments_with_python() {
         return;
     };
     assert_eq!(out, "made");
-    let bytes = segment
-        .clone()
-        .raw()
-        .read_only()
-        .len(64)
-        .open::<[u8]>()
-        .unwrap();
+    let bytes = segment.raw().read_only().len(64).open::<[u8]>().unwrap();
     assert!(bytes.iter().enumerate().all(|(i, b)| b as usize == i));
     assert_eq!(
-        segment
-            .clone()
-            .raw()
-            .len(65)
-            .open::<[u8]>()
-            .unwrap_err()
-            .kind(),
+        segment.raw().len(65).open::<[u8]>().unwrap_err().kind(),
         ErrorKind::TooShort
     );
     assert_eq!(

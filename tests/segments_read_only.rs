@@ -76,7 +76,7 @@ fn a_reader_opens_plain_data_read_only() {
     let segment = Segment::posix(name("plain")).remove_on_drop(true);
     let _made = segment.create(config()).unwrap();
     let reader = || {
-        let ok = segment.clone().read_only().open::<Config>().is_ok_and(|c| {
+        let ok = segment.read_only().open::<Config>().is_ok_and(|c| {
             c.workers == 4
                 && c.verbose
                 && c.mode == Mode::Serving
@@ -95,7 +95,7 @@ fn a_reader_opens_plain_data_read_only() {
     // A slice of plain records too.
     let table = Segment::posix(name("table")).remove_on_drop(true);
     let _written = table.create(init::from_fn(8, |i| i as u64 * 10)).unwrap();
-    assert_eq!(table.clone().read_only().open::<[u64]>().unwrap()[7], 70);
+    assert_eq!(table.read_only().open::<[u64]>().unwrap()[7], 70);
 }
 
 /// The behaviour: a type refused read-only (at compile time) opens

@@ -8,7 +8,7 @@
 //! | a value, moved in                         | `value`                       | `SharedSafe`        | `Shared<T>`     |
 //! | an all-zero value, never on the stack     | [`zeroed()`]                  | `+ ZeroInit`        | `Shared<T>`     |
 //! | a value zeroed, then finished in place    | [`in_place(\|v: &mut T\| ..)`](in_place) | `+ ZeroInit` | `Shared<T>` |
-//! | `len` all-zero elements                   | [`zeroed_slice(len)`]         | `+ ZeroInit`        | `Shared<[T]>`   |
+//! | `len` all-zero elements                   | [`zeroed_slice(len)`](zeroed_slice) | `+ ZeroInit`        | `Shared<[T]>`   |
 //! | `len` elements, element `i` being `f(i)`  | [`from_fn(len, f)`](from_fn)  | `SharedSafe`        | `Shared<[T]>`   |
 //!
 //! Any [`SharedSafe`] value is itself an `Init` of its type, so
@@ -156,17 +156,20 @@ pub fn zeroed<T: SharedSafe + ZeroInit>() -> Zeroed<T> {
     Zeroed(PhantomData)
 }
 
-impl<T: SharedSafe + ZeroInit> sealed::Init<T> for Zeroed<T> {
+// Without `T: ZeroInit` here: a `Zeroed<T>` is only made by `zeroed`,
+// which requires it, so that a type without it gets one error, there.
+impl<T: SharedSafe> sealed::Init<T> for Zeroed<T> {
     fn len(&self) -> usize {
         1
     }
 
     unsafe fn write(self, _first: NonNull<T>) {
-        // Zero bytes are a valid `T` (`T: Zeroable`): nothing to write.
+        // Zero bytes are a valid `T` (`T: Zeroable`, required by `zeroed`,
+        // the only maker of a `Zeroed<T>`): nothing to write.
     }
 }
 
-impl<T: SharedSafe + ZeroInit> Init<T> for Zeroed<T> {}
+impl<T: SharedSafe> Init<T> for Zeroed<T> {}
 
 /// A `T` that starts all-zero and is finished in place by a closure. Made
 /// by [`in_place`].
@@ -194,7 +197,8 @@ pub fn in_place<T: SharedSafe + ZeroInit, F: FnOnce(&mut T)>(init: F) -> InPlace
     InPlace(init, PhantomData)
 }
 
-impl<T: SharedSafe + ZeroInit, F: FnOnce(&mut T)> sealed::Init<T> for InPlace<T, F> {
+// `T: ZeroInit` is required by `in_place`, the only maker of an `InPlace`.
+impl<T: SharedSafe, F: FnOnce(&mut T)> sealed::Init<T> for InPlace<T, F> {
     fn len(&self) -> usize {
         1
     }
@@ -203,14 +207,15 @@ impl<T: SharedSafe + ZeroInit, F: FnOnce(&mut T)> sealed::Init<T> for InPlace<T,
         // `init` may not fork: a child would keep the `&mut T` while the
         // value is published and shared.
         let _no_fork = crate::process::ForkBarrier::new();
-        // SAFETY: zero bytes, a valid and aligned `T` (`T: Zeroable`), which
+        // SAFETY: zero bytes, a valid and aligned `T` (`T: Zeroable`, as
+        // `in_place` requires), which
         // nothing else reads or writes until this returns (the caller's
         // contract): this is the only reference.
         (self.0)(unsafe { &mut *first.as_ptr() })
     }
 }
 
-impl<T: SharedSafe + ZeroInit, F: FnOnce(&mut T)> Init<T> for InPlace<T, F> {}
+impl<T: SharedSafe, F: FnOnce(&mut T)> Init<T> for InPlace<T, F> {}
 
 /// `len` all-zero elements of `T`. Made by [`zeroed_slice`].
 pub struct ZeroedSlice<T>(usize, PhantomData<fn() -> T>);
@@ -228,17 +233,20 @@ pub fn zeroed_slice<T: SharedSafe + ZeroInit>(len: usize) -> ZeroedSlice<T> {
     ZeroedSlice(len, PhantomData)
 }
 
-impl<T: SharedSafe + ZeroInit> sealed::Init<[T]> for ZeroedSlice<T> {
+// `T: ZeroInit` is required by `zeroed_slice`, the only maker of a
+// `ZeroedSlice`.
+impl<T: SharedSafe> sealed::Init<[T]> for ZeroedSlice<T> {
     fn len(&self) -> usize {
         self.0
     }
 
     unsafe fn write(self, _first: NonNull<T>) {
-        // Zero bytes are valid elements (`T: Zeroable`): nothing to write.
+        // Zero bytes are valid elements (`T: Zeroable`, required by
+        // `zeroed_slice`): nothing to write.
     }
 }
 
-impl<T: SharedSafe + ZeroInit> Init<[T]> for ZeroedSlice<T> {}
+impl<T: SharedSafe> Init<[T]> for ZeroedSlice<T> {}
 
 /// `len` elements, element `i` being `element(i)`. Made by [`from_fn`].
 pub struct FromFn<T, F>(usize, F, PhantomData<fn() -> T>);

@@ -59,7 +59,7 @@ fn open(args: &[String]) -> Result<String, shm_runtime::Error> {
     }
     let read_only = args.get(3).map(String::as_str) == Some("ro");
     match args[1].as_str() {
-        "u64" if read_only => Ok(seg.clone().read_only().open::<u64>()?.to_string()),
+        "u64" if read_only => Ok(seg.read_only().open::<u64>()?.to_string()),
         "u64" => Ok(seg.open::<u64>()?.to_string()),
         "pattern" => {
             let p = seg.open::<Pattern>()?;
@@ -71,7 +71,7 @@ fn open(args: &[String]) -> Result<String, shm_runtime::Error> {
             .into())
         }
         "people" => {
-            let people = seg.clone().read_only().open::<[People]>()?;
+            let people = seg.read_only().open::<[People]>()?;
             Ok(people
                 .iter()
                 .map(|p| format!("{}:{}", p.name(), p.age))
@@ -155,7 +155,7 @@ fn open_foreign(args: &[String]) -> Result<String, shm_runtime::Error> {
     let seg = segment(&args[0]).allow_foreign_owner(true);
     let read_only = args.get(1).map(String::as_str) == Some("ro");
     if read_only {
-        Ok(seg.clone().read_only().open::<u64>()?.to_string())
+        Ok(seg.read_only().open::<u64>()?.to_string())
     } else {
         Ok(seg.open::<u64>()?.to_string())
     }

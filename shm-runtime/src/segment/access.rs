@@ -242,8 +242,9 @@ impl Segment<ReadWrite> {
         self
     }
 
-    /// The same segment, opened read-only: `O_RDONLY`, `PROT_READ`,
-    /// `SHM_RDONLY`, enough with read permission only. It can only
+    /// The same segment and options, to open read-only: `O_RDONLY`,
+    /// `PROT_READ`, `SHM_RDONLY`, enough with read permission only. A new
+    /// builder: `self` stays as it was, for the writers. It can only
     /// [`open`](Segment::<ReadOnly>::open); see
     /// [read-only views](super#read-only-views).
     ///
@@ -260,12 +261,13 @@ impl Segment<ReadWrite> {
     /// assert_eq!(*Segment::posix(&name).read_only().open::<[u8; 4]>()?, [3; 4]);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn read_only(self) -> Segment<ReadOnly> {
-        self.with_access()
+    pub fn read_only(&self) -> Segment<ReadOnly> {
+        self.clone().with_access()
     }
 
-    /// The same name, as an object without header: raw mode, for C, C++ and
-    /// Python peers (see [raw mode](super#raw-mode)). Its views are
+    /// The same name and options, as an object without header: raw mode,
+    /// for C, C++ and Python peers (see [raw mode](super#raw-mode)). A new
+    /// builder: `self` stays as it was. Its views are
     /// [`Volatile`], and it has the options of raw views
     /// ([`offset`](Segment::<Raw>::offset), [`len`](Segment::<Raw>::len),
     /// [`create_new`](Segment::<Raw>::create_new),
@@ -288,8 +290,8 @@ impl Segment<ReadWrite> {
     /// std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn raw(self) -> Segment<Raw> {
-        self.with_access()
+    pub fn raw(&self) -> Segment<Raw> {
+        self.clone().with_access()
     }
 
     /// Creates the segment exclusively holding what `init` makes: a value
@@ -443,13 +445,13 @@ impl Segment<ReadOnly> {
     ///     .remove_on_drop(true);
     /// let _made = segment.create(Config { workers: 4, verbose: false, name: "api".parse()? })?;
     /// // A reader with read permission only: no `unsafe`.
-    /// let config = segment.clone().read_only().open::<Config>()?;
+    /// let config = segment.read_only().open::<Config>()?;
     /// assert_eq!((config.workers, config.name.as_str()), (4, "api"));
     ///
     /// let table = Segment::posix(format!("/shm-runtime-doc-ros-{}", std::process::id()))
     ///     .remove_on_drop(true);
     /// let _made = table.create(init::from_fn(4, |i| i as u32 * 10))?;
-    /// assert_eq!(table.clone().read_only().open::<[u32]>()?[3], 30);
+    /// assert_eq!(table.read_only().open::<[u32]>()?[3], 30);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -500,7 +502,7 @@ impl Segment<ReadOnly> {
     ///     .remove_on_drop(true);
     /// let slots = segment.create(init::zeroed_slice::<AtomicU64>(4))?;
     /// slots[3].store(7, Ordering::Relaxed);
-    /// let reader = segment.clone().read_only();
+    /// let reader = segment.read_only();
     /// // SAFETY: the monitor only makes `Relaxed` loads of 8 bytes.
     /// let monitor = unsafe { reader.open_unchecked::<[AtomicU64]>()? };
     /// assert_eq!(monitor[3].load(Ordering::Relaxed), 7);
@@ -522,8 +524,8 @@ impl Segment<ReadOnly> {
     /// std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn raw(self) -> Segment<Raw<ReadOnly>> {
-        self.with_access()
+    pub fn raw(&self) -> Segment<Raw<ReadOnly>> {
+        self.clone().with_access()
     }
 }
 
@@ -623,8 +625,8 @@ impl Segment<Raw> {
     /// std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn read_only(self) -> Segment<Raw<ReadOnly>> {
-        self.with_access()
+    pub fn read_only(&self) -> Segment<Raw<ReadOnly>> {
+        self.clone().with_access()
     }
 
     /// Creates an object without header, exclusively, holding exactly

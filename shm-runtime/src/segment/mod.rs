@@ -68,7 +68,7 @@
 //! # let name = format!("/shm-runtime-doc-table-{}", std::process::id());
 //! let segment = Segment::posix(&name).remove_on_drop(true);
 //! let table = segment.create(init::from_fn(4, |i| i as u32))?; // Shared<[u32]>
-//! let seen = segment.clone().read_only().open::<[u32]>()?; // Shared<[u32]>, PROT_READ
+//! let seen = segment.read_only().open::<[u32]>()?; // Shared<[u32]>, PROT_READ
 //! assert_eq!((table[3], seen[3]), (3, 3));
 //! // A raw view skips the header check, so it refuses a typed segment.
 //! assert!(Segment::posix(&name).raw().open::<[u8]>().is_err());
