@@ -191,6 +191,34 @@ fn raw_options_that_cannot_apply_are_refused() {
     assert!(segment.raw().open::<u8>().is_err(), "nothing was created");
 }
 
+/// The behaviour: a raw slice view without `len` maps every whole element
+/// of the object from the offset, read-write and read-only alike (the
+/// read-only view needs only read permission, and sees the writer's
+/// stores), and refuses a size that is no whole number of elements, for
+/// every backend.
+#[test]
+#[cfg_attr(miri, ignore = "maps named segments")]
+fn a_slice_without_len_maps_the_whole_object_in_either_access() {
+    for segment in backends("whole") {
+        let _owner = segment.owner();
+        let made = segment
+            .raw()
+            .create(shm_runtime::init::from_fn(6, |i| i as u16 * 3))
+            .unwrap();
+        let reader = segment.raw().read_only();
+        let all = reader.open::<[u16]>().unwrap();
+        assert_eq!(all.to_vec(), [0, 3, 6, 9, 12, 15]);
+        let from_two = reader.clone().offset(4).open::<[u16]>().unwrap();
+        assert_eq!(from_two.get(0), Some(6));
+        made.set(2, 99).unwrap();
+        assert_eq!((all.get(2), from_two.get(0)), (Some(99), Some(99)));
+        let err = reader.clone().offset(2).open::<[u32]>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidSize, "{err}");
+        drop((made, all, from_two));
+        segment.remove().unwrap();
+    }
+}
+
 /// The behaviour: an object truncated under a view at an offset is
 /// survived like one under a view from offset 0: the lost pages read as
 /// zeros instead of raising `SIGBUS` (the handler accounts for the offset

@@ -46,7 +46,7 @@ pub(crate) mod sealed {
     use crate::SharedSafe;
     use std::ptr::NonNull;
 
-    pub trait Payload {
+    pub trait PayloadSealed {
         /// The type of the one value, or of the slice's elements.
         type Elem: SharedSafe;
         /// Whether this is a slice.
@@ -56,7 +56,7 @@ pub(crate) mod sealed {
         fn from_parts(first: NonNull<Self::Elem>, len: usize) -> NonNull<Self>;
     }
 
-    pub trait Init<T: ?Sized + super::Payload> {
+    pub trait InitSealed<T: ?Sized + super::Payload> {
         /// How many elements of `T::Elem` this initializer makes (1 for a
         /// value).
         fn len(&self) -> usize;
@@ -71,6 +71,16 @@ pub(crate) mod sealed {
     }
 }
 
+/// The element type of a [`Payload`]: `T` for `T` and for `[T]`, as the
+/// bounds of raw views name it (`Elem<T>: bytemuck::AnyBitPattern`).
+///
+/// ```
+/// use shm_runtime::init::Elem;
+/// let both: [Elem<[u16]>; 2] = [1u16, Elem::<u16>::MAX];
+/// assert_eq!(both, [1, 65535]);
+/// ```
+pub type Elem<P> = <P as sealed::PayloadSealed>::Elem;
+
 /// What shared memory may hold: a [`SharedSafe`] type `T`, or a slice `[T]`
 /// of one. Implemented for those only; `Segment::open::<[u32]>()` opens a
 /// slice as `Segment::open::<u32>()` opens a value.
@@ -81,9 +91,9 @@ pub(crate) mod sealed {
 /// shows::<u64>();
 /// shows::<[u64]>();
 /// ```
-pub trait Payload: sealed::Payload {}
+pub trait Payload: sealed::PayloadSealed {}
 
-impl<T: SharedSafe> sealed::Payload for T {
+impl<T: SharedSafe> sealed::PayloadSealed for T {
     type Elem = T;
     const SLICE: bool = false;
     fn from_parts(first: NonNull<T>, _len: usize) -> NonNull<T> {
@@ -91,7 +101,7 @@ impl<T: SharedSafe> sealed::Payload for T {
     }
 }
 
-impl<T: SharedSafe> sealed::Payload for [T] {
+impl<T: SharedSafe> sealed::PayloadSealed for [T] {
     type Elem = T;
     const SLICE: bool = true;
     fn from_parts(first: NonNull<T>, len: usize) -> NonNull<[T]> {
@@ -123,9 +133,9 @@ impl<T: SharedSafe> Payload for [T] {}
     note = "pass a value of the type, or `init::zeroed()`, `init::in_place(|v| ..)`, \
             `init::zeroed_slice(len)` or `init::from_fn(len, |i| ..)`"
 )]
-pub trait Init<T: ?Sized + Payload>: sealed::Init<T> {}
+pub trait Init<T: ?Sized + Payload>: sealed::InitSealed<T> {}
 
-impl<T: SharedSafe> sealed::Init<T> for T {
+impl<T: SharedSafe> sealed::InitSealed<T> for T {
     fn len(&self) -> usize {
         1
     }
@@ -158,7 +168,7 @@ pub fn zeroed<T: SharedSafe + ZeroInit>() -> Zeroed<T> {
 
 // Without `T: ZeroInit` here: a `Zeroed<T>` is only made by `zeroed`,
 // which requires it, so that a type without it gets one error, there.
-impl<T: SharedSafe> sealed::Init<T> for Zeroed<T> {
+impl<T: SharedSafe> sealed::InitSealed<T> for Zeroed<T> {
     fn len(&self) -> usize {
         1
     }
@@ -198,7 +208,7 @@ pub fn in_place<T: SharedSafe + ZeroInit, F: FnOnce(&mut T)>(init: F) -> InPlace
 }
 
 // `T: ZeroInit` is required by `in_place`, the only maker of an `InPlace`.
-impl<T: SharedSafe, F: FnOnce(&mut T)> sealed::Init<T> for InPlace<T, F> {
+impl<T: SharedSafe, F: FnOnce(&mut T)> sealed::InitSealed<T> for InPlace<T, F> {
     fn len(&self) -> usize {
         1
     }
@@ -235,7 +245,7 @@ pub fn zeroed_slice<T: SharedSafe + ZeroInit>(len: usize) -> ZeroedSlice<T> {
 
 // `T: ZeroInit` is required by `zeroed_slice`, the only maker of a
 // `ZeroedSlice`.
-impl<T: SharedSafe> sealed::Init<[T]> for ZeroedSlice<T> {
+impl<T: SharedSafe> sealed::InitSealed<[T]> for ZeroedSlice<T> {
     fn len(&self) -> usize {
         self.0
     }
@@ -285,7 +295,7 @@ impl<T: SharedSafe, F: FnMut(usize) -> T> FromFn<T, F> {
     }
 }
 
-impl<T: SharedSafe, F: FnMut(usize) -> T> sealed::Init<[T]> for FromFn<T, F> {
+impl<T: SharedSafe, F: FnMut(usize) -> T> sealed::InitSealed<[T]> for FromFn<T, F> {
     fn len(&self) -> usize {
         self.0
     }
@@ -335,7 +345,7 @@ impl<T, F> fmt::Debug for FromFn<T, F> {
 /// The layout of a payload, checked: `len` elements fit in the address space
 /// (`None` otherwise).
 pub(crate) fn payload_bytes<P: ?Sized + Payload>(len: usize) -> Option<usize> {
-    size_of::<<P as sealed::Payload>::Elem>()
+    size_of::<Elem<P>>()
         .checked_mul(len)
         .filter(|b| *b <= isize::MAX as usize)
 }

@@ -1,7 +1,7 @@
 //! [`Shared<T>`]: a typed view of memory shared between processes.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::init::{sealed, Init, Payload};
+use crate::init::{sealed, Elem, Init, Payload};
 use crate::map::{page_size, too_large, MapOptions, Mapping};
 use crate::SharedSafe;
 use std::fmt;
@@ -168,26 +168,26 @@ impl MapOptions {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn anonymous<T: ?Sized + Payload>(&self, init: impl Init<T>) -> Result<Shared<T>> {
-        let len = sealed::Init::len(&init);
-        let name = std::any::type_name::<<T as sealed::Payload>::Elem>();
-        let what = if <T as sealed::Payload>::SLICE {
+        let len = sealed::InitSealed::len(&init);
+        let name = std::any::type_name::<Elem<T>>();
+        let what = if <T as sealed::PayloadSealed>::SLICE {
             format!("[{name}; {len}]")
         } else {
             name.to_owned()
         };
-        force_layout_checks::<<T as sealed::Payload>::Elem>();
-        check_align::<<T as sealed::Payload>::Elem>(&what)?;
+        force_layout_checks::<Elem<T>>();
+        check_align::<Elem<T>>(&what)?;
         let bytes =
             crate::init::payload_bytes::<T>(len).ok_or_else(|| too_large(usize::MAX, &what))?;
         let mapping = Mapping::anonymous(bytes, self, &what)?;
-        let first = mapping.ptr().cast::<<T as sealed::Payload>::Elem>();
+        let first = mapping.ptr().cast::<Elem<T>>();
         // SAFETY: the mapping is fresh, zero-filled, writable and at least
         // `len` elements long, page-aligned (and the alignment is at most a
         // page, checked); no other process or reference can reach it before
         // this returns (`in_place` refuses forks while it runs). Should
         // `init` panic, `mapping` is unmapped and no element needs drop.
-        unsafe { sealed::Init::write(init, first) };
-        let ptr = <T as sealed::Payload>::from_parts(first, len);
+        unsafe { sealed::InitSealed::write(init, first) };
+        let ptr = <T as sealed::PayloadSealed>::from_parts(first, len);
         // SAFETY: `ptr` covers the `len` valid elements `init` wrote (or
         // the zero bytes it left, valid for its `ZeroInit` types), inside
         // `mapping`.

@@ -6,9 +6,9 @@
 //! The table of what each access offers is in the
 //! [module documentation](super#the-surface).
 
-use super::{layout_of, Elem, Segment};
+use super::{layout_of, Segment};
 use crate::error::Result;
-use crate::init::{sealed, FromFn, Init, Payload};
+use crate::init::{sealed, Elem, FromFn, Init, Payload};
 use crate::volatile::{Access, ReadOnly, ReadWrite, Volatile};
 use crate::{MapOptions, Shared, SharedSafe};
 use std::fmt;
@@ -324,12 +324,12 @@ impl Segment<ReadWrite> {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn create<T: ?Sized + Payload>(&self, init: impl Init<T>) -> Result<Shared<T>> {
-        let len = sealed::Init::len(&init);
+        let len = sealed::InitSealed::len(&init);
         let view = self.create_layout(&layout_of::<T>(), len, |payload| {
             // SAFETY: `create_layout` hands over the payload zero-filled,
             // aligned for the elements, `len` of them long, and private to
             // this process until it is published after this returns.
-            unsafe { sealed::Init::write(init, payload.cast()) }
+            unsafe { sealed::InitSealed::write(init, payload.cast()) }
         })?;
         // SAFETY: the payload holds what `init` made (written, or zero bytes
         // valid for its `ZeroInit` types).
@@ -404,11 +404,11 @@ impl Segment<ReadWrite> {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn open_or_create<T: ?Sized + Payload>(&self, init: impl Init<T>) -> Result<Shared<T>> {
-        let len = sealed::Init::len(&init);
+        let len = sealed::InitSealed::len(&init);
         let view = self.open_or_create_layout(&layout_of::<T>(), len, |payload| {
             // SAFETY: as in `create`: zero-filled (fresh, or zeroed on
             // reclaim), aligned, `len` elements, private until published.
-            unsafe { sealed::Init::write(init, payload.cast()) }
+            unsafe { sealed::InitSealed::write(init, payload.cast()) }
         })?;
         self.checked_view(view)
     }

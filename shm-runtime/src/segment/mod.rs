@@ -362,7 +362,7 @@ pub use list::{list, Listing};
 pub use sysv::SysvKey;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::init::{sealed, FromFn, Payload};
+use crate::init::{sealed, Elem, FromFn, Payload};
 use crate::map::{page_size, Mapping};
 use crate::volatile::{Access, Volatile};
 use crate::{MapOptions, Shared, SharedSafe};
@@ -696,12 +696,9 @@ impl Drop for InitGuard<'_> {
     }
 }
 
-/// The element type of a payload: `T` for `T` and for `[T]`.
-type Elem<P> = <P as sealed::Payload>::Elem;
-
 /// The header's layout of a payload: one value, or a slice.
 fn layout_of<P: ?Sized + Payload>() -> Layout {
-    if <P as sealed::Payload>::SLICE {
+    if <P as sealed::PayloadSealed>::SLICE {
         Layout::slice::<Elem<P>>()
     } else {
         Layout::value::<Elem<P>>()
@@ -1814,7 +1811,7 @@ impl<A> Segment<A> {
 
     /// A view of a published, validated payload.
     fn checked_view<P: ?Sized + Payload>(&self, view: View) -> Result<Shared<P>> {
-        self.validate::<Elem<P>>(&view, <P as sealed::Payload>::SLICE)?;
+        self.validate::<Elem<P>>(&view, <P as sealed::PayloadSealed>::SLICE)?;
         // SAFETY: the header proves a published payload of this layout, and
         // its bytes are valid (checked just above, or written here).
         unsafe { self.view_of(view) }
@@ -1829,7 +1826,7 @@ impl<A> Segment<A> {
         self.attach_owner(&mut view);
         // SAFETY: the payload lies inside the mapping at `offset`.
         let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<Elem<P>>();
-        let ptr = <P as sealed::Payload>::from_parts(first, view.len);
+        let ptr = <P as sealed::PayloadSealed>::from_parts(first, view.len);
         // SAFETY: the caller's contract; `ptr` is aligned (page-aligned base,
         // offset a multiple of the alignment) and inside the mapping.
         Ok(unsafe { Shared::from_mapping(view.mapping, ptr) }.with_origin(view.origin))
@@ -2050,7 +2047,7 @@ impl<A> Segment<A> {
         V: Access,
     {
         let name = std::any::type_name::<Elem<P>>();
-        let len = match (<P as sealed::Payload>::SLICE, self.raw_len) {
+        let len = match (<P as sealed::PayloadSealed>::SLICE, self.raw_len) {
             (false, None) => 1,
             (false, Some(len)) => {
                 return Err(Error::new(
@@ -2066,7 +2063,7 @@ impl<A> Segment<A> {
             (true, None) => return self.open_raw_all::<P, V>(),
         };
         let bytes = self.raw_bytes::<Elem<P>>(len)?;
-        let shape = if <P as sealed::Payload>::SLICE {
+        let shape = if <P as sealed::PayloadSealed>::SLICE {
             format!("`[{name}; {len}]`")
         } else {
             format!("`{name}`")

@@ -5,9 +5,9 @@
 
 use super::header::MAGIC;
 use super::object::{Object, Stat};
-use super::{Elem, Origin, Segment, View};
+use super::{Origin, Segment, View};
 use crate::error::{Error, ErrorKind, Result};
-use crate::init::{sealed, Payload};
+use crate::init::{sealed, Elem, Payload};
 use crate::map::{page_size, Mapping};
 use crate::volatile::{Access, Volatile};
 use std::mem::{align_of, size_of};
@@ -292,7 +292,7 @@ impl<M> Segment<M> {
         self.attach_owner(&mut view);
         // SAFETY: the offset lies inside the mapping (caller's contract).
         let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<Elem<P>>();
-        let ptr = <P as sealed::Payload>::from_parts(first, view.len);
+        let ptr = <P as sealed::PayloadSealed>::from_parts(first, view.len);
         // SAFETY: the caller's contract; `first` is the page-aligned base of
         // the mapping (the alignment is at most a page, checked by
         // `raw_bytes`) plus a multiple of the alignment.
