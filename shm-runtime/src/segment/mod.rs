@@ -1239,17 +1239,35 @@ impl Segment {
         Ok(view)
     }
 
+    /// The end of a payload of `len` elements: an error if it does not fit
+    /// in the address space (checked before an open, without describing the
+    /// type).
+    fn payload_end(&self, layout: &Layout, len: usize) -> Result<usize> {
+        layout
+            .size
+            .checked_mul(len)
+            .and_then(|b| b.checked_add(layout.payload_offset()))
+            .filter(|end| *end <= isize::MAX as usize)
+            .ok_or_else(|| self.too_large(layout, len))
+    }
+
+    fn too_large(&self, layout: &Layout, len: usize) -> Error {
+        Error::new(
+            ErrorKind::InvalidSize,
+            format!(
+                "{}: {len} elements of `{}` do not fit in the address space",
+                self.what(),
+                layout.type_name
+            ),
+        )
+    }
+
+    /// The object's length for `len` elements of `layout`: header, payload
+    /// and description block.
     fn total_len(&self, layout: &Layout, len: usize) -> Result<usize> {
-        layout.total_len(len).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidSize,
-                format!(
-                    "{}: {len} elements of `{}` do not fit in the address space",
-                    self.what(),
-                    layout.type_name
-                ),
-            )
-        })
+        layout
+            .total_len(len)
+            .ok_or_else(|| self.too_large(layout, len))
     }
 
     /// Maps, claims, initializes and marks ready an object this process
@@ -1472,10 +1490,10 @@ impl Segment {
                         ErrorKind::UnsupportedVersion,
                         format!(
                             "{what} has header format {version}, made by an older version of \
-                             shm-runtime; this version reads format {} only (its type \
-                             fingerprints are computed differently): remove it and create it \
-                             anew",
-                            header::FORMAT_VERSION
+                             shm-runtime; this version reads format {} only ({}): remove it and \
+                             recreate it with this version",
+                            header::FORMAT_VERSION,
+                            header::older_format_differs(version)
                         ),
                     ))
                 }
@@ -1502,7 +1520,7 @@ impl Segment {
                 return Err(self.removed_while_waiting());
             }
         };
-        let (offset, len) = snapshot.validate(layout, stat.size, &what)?;
+        let (offset, len) = snapshot.validate(layout, stat.size, &what, &reader)?;
         // Mapped only now, after every check; `validate` proved the object
         // holds the header and the whole payload.
         let mapping = match attached {
@@ -1677,7 +1695,9 @@ impl Segment {
         let what = self.what();
         check_align(layout, &what)?;
         self.check_typed()?;
-        let total = self.total_len(layout, len)?;
+        // Only sized here (not described: an open never encodes the
+        // description); `create_object` below gets the full length.
+        let _ = self.payload_end(layout, len)?;
         let deadline = self.deadline();
         let mut backoff = Backoff::new(deadline);
         let gave_up = || {
@@ -1722,7 +1742,7 @@ impl Segment {
             } else {
                 Origin::Created
             };
-            match self.create_object(total) {
+            match self.create_object(self.total_len(layout, len)?) {
                 Ok(created) => {
                     let init = init.take().expect("init runs once");
                     let mut pending = match self.init_created(created, layout, len, init)? {
