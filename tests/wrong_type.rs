@@ -573,7 +573,12 @@ fn stats_file(tag: &str) -> (shm_workspace::TempPath, u64, u64) {
     let bytes = std::fs::read(&path.0).unwrap();
     let len = u32::from_ne_bytes(bytes[220..224].try_into().unwrap()) as u64;
     let at = u64::from_ne_bytes(bytes[224..232].try_into().unwrap());
-    assert_eq!(at, 256 + 16, "right after the payload, 8-aligned");
+    let payload_end = 256 + std::mem::size_of::<v1::Stats>() as u64;
+    assert_eq!(
+        at,
+        payload_end.next_multiple_of(8),
+        "right after the payload, 8-aligned"
+    );
     assert_eq!(bytes.len() as u64, at + len);
     (path, at, len)
 }
@@ -582,13 +587,17 @@ fn stats_file(tag: &str) -> (shm_workspace::TempPath, u64, u64) {
 /// with `why` the description could not be used.
 fn fallback(what: &str, why: &str) -> String {
     format!(
-        "{what} holds `{}` (fingerprint {}, 16 bytes, align 8) but `Shared<{}>` (fingerprint {}, \
-         16 bytes, align 8) was requested ({why}): open it with the type it was created with, or \
-         remove it and create it anew",
+        "{what} holds `{}` (fingerprint {}, {} bytes, align {}) but `Shared<{}>` (fingerprint \
+         {}, {} bytes, align {}) was requested ({why}): open it with the type it was created \
+         with, or remove it and create it anew",
         std::any::type_name::<v1::Stats>(),
         v1::Stats::FINGERPRINT,
+        std::mem::size_of::<v1::Stats>(),
+        std::mem::align_of::<v1::Stats>(),
         std::any::type_name::<v2::Stats>(),
         v2::Stats::FINGERPRINT,
+        std::mem::size_of::<v2::Stats>(),
+        std::mem::align_of::<v2::Stats>(),
     )
 }
 
