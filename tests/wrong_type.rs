@@ -474,7 +474,7 @@ fn file_and_sysv_segments_name_the_difference() {
         )
     );
 
-    let key = SysvKey::new(0x5d00_0000 | ((std::process::id() as i32 & 0xfff) << 12) | 1);
+    let key = SysvKey::new(0x5a00_0000 | ((std::process::id() as i32 & 0xfff) << 12) | 1);
     let _ = Segment::sysv(key).remove();
     let sysv = Segment::sysv(key).remove_on_drop(true);
     let _created = sysv.create_slice_zeroed::<v1::Flags>(2).unwrap();

@@ -863,19 +863,13 @@ impl Snapshot {
     ) -> Result<Description> {
         let Some(bytes) = self.read_description(reader, object_size, what)? else {
             return Err(Error::new(
-                ErrorKind::NotFound,
+                ErrorKind::Unsupported,
                 format!(
                     "{what} stores no layout description (its type was beyond the format's limits)"
                 ),
             ));
         };
-        Description::decode(&bytes).map_err(|e| {
-            let kind = Error::from(e.clone()).kind();
-            Error::new(
-                kind,
-                format!("{what} has an unreadable layout description: {e}"),
-            )
-        })
+        decode(&bytes, what)
     }
 
     /// The message of a wrong-type open: the first difference between the
@@ -892,15 +886,11 @@ impl Snapshot {
     ) -> String {
         let hint = "open it with the type it was created with, or remove it and create it anew";
         let compared = self
-            .description(reader, object_size, what)
-            .map_err(|e| {
-                if e.kind() == ErrorKind::NotFound {
-                    "it stores no layout description".to_owned()
-                } else {
-                    format!("its layout description cannot be read: {e}")
-                }
-            })
+            .read_description(reader, object_size, what)
+            .and_then(|bytes| bytes.map(|b| decode(&b, what)).transpose())
+            .map_err(|e| format!("its layout description cannot be read: {e}"))
             .and_then(|stored| {
+                let stored = stored.ok_or("it stores no layout description")?;
                 if stored.fingerprint() != Some(Fingerprint::from_u64(self.fingerprint)) {
                     return Err("its layout description does not match its fingerprint".to_owned());
                 }
@@ -1091,6 +1081,17 @@ impl Snapshot {
         }
         Ok((offset as usize, len as usize))
     }
+}
+
+/// Decodes a stored description's bytes: its errors name the segment.
+fn decode(bytes: &[u8], what: &str) -> Result<Description> {
+    Description::decode(bytes).map_err(|e| {
+        let kind = Error::from(e.clone()).kind();
+        Error::new(
+            kind,
+            format!("{what} has an unreadable layout description: {e}"),
+        )
+    })
 }
 
 /// The largest index `<= max` that is a char boundary of `s` (so a truncated
