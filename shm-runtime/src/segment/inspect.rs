@@ -279,7 +279,8 @@ pub struct PayloadInfo {
     pub little_endian: Option<bool>,
     /// Where the stored [layout description](SegmentInfo::description)
     /// starts, in bytes from the start of the object (0: none stored, or a
-    /// header format before 4); see the [block's format](super::header).
+    /// header format before 4); the block's format is documented in the
+    /// `header` module source.
     pub description_offset: u64,
     /// Its length in bytes (0: none).
     pub description_len: u64,

@@ -35,14 +35,17 @@
 //! pointer width and byte order, the payload length and the creator's pid.
 //! Opening validates all of it before it hands out `&T`:
 //!
-//! * the object is `fstat`ed first: one shorter than its header and payload
-//!   is refused ([`TooShort`](ErrorKind::TooShort)) before any byte is
+//! * the object is `fstat`ed first: one shorter than its header, payload
+//!   and description block is refused ([`TooShort`](ErrorKind::TooShort)) before any byte is
 //!   touched, so a truncated segment never raises `SIGBUS` at open;
 //! * a header that is not this library's is
 //!   [`NotASegment`](ErrorKind::NotASegment), a newer format
 //!   [`UnsupportedVersion`](ErrorKind::UnsupportedVersion), another platform
 //!   [`Incompatible`](ErrorKind::Incompatible), another type
-//!   [`WrongType`](ErrorKind::WrongType) (the message names both types);
+//!   [`WrongType`](ErrorKind::WrongType) (the message names the first
+//!   difference between the two types, from the layout description the
+//!   segment stores after its payload: "field `errors` is `u32` at offset 8;
+//!   this program's `Stats` has `u64` at offset 8");
 //! * a segment still being initialized is waited for, with back-off, up to
 //!   [`open_timeout`](Segment::open_timeout) (5 s by default), then
 //!   [`TimedOut`](ErrorKind::TimedOut); one whose creator died or gave up
