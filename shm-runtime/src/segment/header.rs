@@ -807,7 +807,11 @@ impl Snapshot {
                 self.desc_offset
             )));
         }
-        let end = self.desc_offset + len as u64; // no overflow: len <= 1 MiB, offset <= u64::MAX - 7
+        let Some(end) = self.desc_offset.checked_add(len as u64) else {
+            return Err(corrupt(
+                "its layout description ends past any object's size",
+            ));
+        };
         if end > object_size {
             return Err(Error::new(
                 ErrorKind::TooShort,
@@ -1220,6 +1224,61 @@ mod tests {
             Creator::Alive // start times unknown here: judged by pid
         };
         assert_eq!(snapshot(STATE_INITIALIZING).creator(), expected);
+    }
+
+    /// A snapshot of a header whose payload ends at `payload_end` and whose
+    /// description block fields say `(desc_offset, desc_len)`.
+    fn with_block(payload_end: u64, desc_offset: u64, desc_len: u32) -> Snapshot {
+        let mut bytes = [0u8; HEADER_SIZE];
+        let mut put = |at: usize, field: &[u8]| bytes[at..at + field.len()].copy_from_slice(field);
+        put(offset_of!(Header, payload_offset), &256u64.to_ne_bytes());
+        put(
+            offset_of!(Header, payload_bytes),
+            &(payload_end - 256).to_ne_bytes(),
+        );
+        put(offset_of!(Header, desc_offset), &desc_offset.to_ne_bytes());
+        put(offset_of!(Header, desc_len), &desc_len.to_ne_bytes());
+        Snapshot::decode(&bytes)
+    }
+
+    /// The behaviour: the description block's fields are checked against
+    /// the payload's and the object's size, with no overflow for hostile
+    /// values: right after the payload (8-aligned), at most `MAX_LEN`
+    /// bytes, inside the object; none stored is `(0, 0)` only.
+    #[test]
+    fn description_blocks_are_bounded() {
+        let kind =
+            |s: Snapshot, size: u64| s.desc_block(size, "segment `/t`").map_err(|e| e.kind());
+        assert_eq!(kind(with_block(300, 304, 40), 344), Ok(Some((304, 40))));
+        assert_eq!(kind(with_block(300, 0, 0), 300), Ok(None));
+        assert_eq!(
+            kind(with_block(300, 304, 40), 343),
+            Err(ErrorKind::TooShort)
+        );
+        for (end, at, len) in [
+            (300, 300, 40),                     // not 8-aligned
+            (300, 312, 40),                     // not right after the payload
+            (300, 8, 40),                       // inside the header
+            (300, 304, 0),                      // no block at an offset
+            (300, 304, u32::MAX),               // beyond MAX_LEN
+            (u64::MAX - 10, u64::MAX - 7, 100), // ends past u64::MAX
+            (u64::MAX - 3, 0, 1),               // the payload end does not round up
+        ] {
+            assert_eq!(
+                kind(with_block(end, at, len), u64::MAX),
+                Err(ErrorKind::NotASegment),
+                "{end} {at} {len}"
+            );
+        }
+    }
+
+    /// The behaviour: the checksum is FNV-1a 64 (as the module documents
+    /// for readers in other languages).
+    #[test]
+    fn the_checksum_is_fnv1a_64() {
+        assert_eq!(checksum(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(checksum(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(checksum(b"foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]
