@@ -548,7 +548,8 @@ impl SegmentInfo {
     /// assert_eq!(description.fingerprint(), Some(Stats::FINGERPRINT));
     /// // The payload, to read the values from:
     /// let payload = info.header().unwrap().payload.as_ref().unwrap();
-    /// assert_eq!((payload.payload_offset, payload.payload_bytes), (256, 16));
+    /// let size = std::mem::size_of::<Stats>() as u64;
+    /// assert_eq!((payload.payload_offset, payload.payload_bytes), (256, size));
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn description(&self) -> Result<Description> {
