@@ -203,6 +203,24 @@ impl<T: ?Sized> Monitor<T> {
     pub fn is_truncated(&self) -> bool {
         self.mapping.truncated()
     }
+
+    /// The address of the mapped value (of the first element, for a slice),
+    /// for foreign functions. The memory is mapped read-only: a write
+    /// through the pointer raises `SIGSEGV`; and only what the module
+    /// documentation lists may be loaded through it.
+    ///
+    /// ```
+    /// use shm_runtime::Segment;
+    /// let name = format!("/shm-runtime-doc-monptr-{}", std::process::id());
+    /// let _made = Segment::posix(&name).remove_on_drop(true).create(3u64)?;
+    /// let monitor = Segment::posix(&name).open_monitor::<u64>()?;
+    /// // SAFETY: valid and aligned while `monitor` lives; plain data.
+    /// assert_eq!(unsafe { monitor.as_ptr().read_volatile() }, 3);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn as_ptr(&self) -> *const T {
+        self.ptr.as_ptr()
+    }
 }
 
 impl<T: SharedSafe> Monitor<T> {

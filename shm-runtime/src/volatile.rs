@@ -413,6 +413,12 @@ atomic_integers! {
 /// loads::<AtomicU16>();
 /// loads::<AtomicBool>();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be loaded from read-only memory",
+    label = "not an integer atomic or `AtomicBool`",
+    note = "a monitor loads integer atomics and `AtomicBool`s, and reads `SeqLock`s with \
+            `seqlock`; locks such as `ShmMutex` write even to read: open the segment with `open`"
+)]
 pub trait ReadOnlyLoad: sealed::Sealed + Send + Sync + 'static {
     /// What a load returns: the integer (`u64` for `AtomicU64`), or `bool`.
     type Loaded: Copy + fmt::Debug + PartialEq;

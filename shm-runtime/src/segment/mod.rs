@@ -2272,18 +2272,24 @@ impl Segment {
             return Ok(());
         };
         let (what, ty) = (self.what(), std::any::type_name::<T>());
-        let part = if matches!(part.kind, crate::layout::LayoutKind::Scalar(_)) {
-            format!("an atomic (`{}`)", part.name)
+        let atomic = matches!(part.kind, crate::layout::LayoutKind::Scalar(_));
+        let (part, hint) = if atomic || part.name == "SeqLock" {
+            let part = if atomic {
+                format!("an atomic (`{}`)", part.name)
+            } else {
+                "a `SeqLock`".to_owned()
+            };
+            (part, "read it without `unsafe` through `open_monitor`")
         } else {
-            format!("a `{}`", part.name)
+            (format!("a `{}`", part.name), "its readers write too")
         };
         Err(Error::new(
             ErrorKind::Unsupported,
             format!(
                 "opening {what} read-only as `{ty}`: it holds {part}, whose methods store (an \
-                 atomic or lock operation on read-only memory is undefined behaviour); read \
-                 its atomics and `SeqLock`s with `open_monitor` (no `unsafe`), or open it \
-                 with `open`"
+                 atomic or lock operation on read-only memory is undefined behaviour); {hint}; \
+                 or open it with `open` (or `open_read_only_unchecked`, for `Relaxed` loads \
+                 only)"
             ),
         ))
     }
