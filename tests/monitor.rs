@@ -25,7 +25,9 @@ const JOIN: Duration = Duration::from_secs(60);
 
 /// Whether this target may load 8-byte atomics (an `AtomicU64`, a
 /// `SeqLock`'s words) from read-only memory: 64-bit targets.
-const WIDE: bool = std::mem::size_of::<AtomicU64>() <= READ_ONLY_ATOMIC_LIMIT;
+fn wide() -> bool {
+    std::mem::size_of::<AtomicU64>() <= READ_ONLY_ATOMIC_LIMIT
+}
 
 fn name(tag: &str) -> String {
     format!("/shm-monitor-{tag}-{}", std::process::id())
@@ -114,7 +116,7 @@ fn a_monitor_reads_a_writer_process_consistently() {
     let workers = field!(Telemetry, per_worker);
     let total = monitor.atomic(field!(Telemetry, total));
     let sample = monitor.seqlock(field!(Telemetry, sample));
-    if !WIDE {
+    if !wide() {
         assert_eq!(
             *total.as_ref().unwrap_err(),
             AccessError::ReadOnlyAtomicTooWide {
@@ -293,7 +295,7 @@ fn a_writer_dead_mid_write_is_reported_to_the_monitor() {
     let sample = match monitor.seqlock(field!(Stalled, sample)) {
         Ok(sample) => sample,
         Err(err) => {
-            assert!(!WIDE, "{err}");
+            assert!(!wide(), "{err}");
             assert_eq!(err.kind(), ErrorKind::Unsupported);
             return;
         }
