@@ -404,3 +404,31 @@ fn locks_and_writes_do_not_compile() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/monitor/*.rs");
 }
+
+/// The `stats_monitor` example reads another process's counters through a
+/// monitor (or, on 32-bit targets, reports that 8-byte atomics cannot be
+/// loaded read-only).
+#[test]
+#[cfg_attr(miri, ignore = "runs an example program")]
+fn the_stats_monitor_example_reads_counters() {
+    let name = name("example");
+    let counters = Segment::posix(&name)
+        .remove_on_drop(true)
+        .create_zeroed::<[AtomicU64; 4]>()
+        .unwrap();
+    for (i, counter) in counters.iter().enumerate() {
+        counter.store(i as u64 + 1, Ordering::Relaxed);
+    }
+    let output = shm_workspace::run_example("stats_monitor", &[&name], JOIN);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    if wide() {
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(stdout.trim(), format!("{name}: [1, 2, 3, 4]"));
+    } else {
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(stderr.contains("Unsupported"), "{stderr}");
+    }
+}
