@@ -86,7 +86,9 @@
 //! ([`wait_for_creation`](Segment::wait_for_creation)), take over the
 //! segment of a crashed predecessor on restart
 //! ([`replace_stale`](Segment::replace_stale)), monitor without write
-//! access ([`open_read_only`](Segment::open_read_only)), mapping options
+//! access ([`open_read_only`](Segment::open_read_only) for plain data,
+//! [`open_monitor`](Segment::open_monitor) for atomics and `SeqLock`s),
+//! mapping options
 //! ([`MapOptions`]: huge pages, prefaulting).
 //!
 //! # 4. Guard what changes together

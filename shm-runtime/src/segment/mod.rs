@@ -187,10 +187,10 @@
 //! [`Unsupported`](ErrorKind::Unsupported) and before any system call,
 //! every type that holds an atomic, an [`ShmMutex`](crate::ShmMutex), a
 //! [`SeqLock`](crate::SeqLock), a condition variable, event, semaphore or
-//! `RelPtr`: their `&T` has methods that store. A monitor of such a type
-//! that only makes `Relaxed` loads within std's size limit uses
-//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked), whose
-//! contract says so; or opens the segment writable.
+//! `RelPtr`: their `&T` has methods that store. A monitor of atomics and
+//! `SeqLock`s uses [`open_monitor`](Segment::open_monitor), whose
+//! [`Monitor`] gives no `&T` and only loads (see [`crate::monitor`]); the
+//! locks, whose readers write, need the segment opened writable.
 //!
 //! A program that installs its own `SIGSEGV` handler sees that handler run
 //! for such a store; returning from it retries the store, which faults
