@@ -92,12 +92,24 @@ struct Telemetry {
 #[test]
 #[cfg_attr(miri, ignore = "forks and maps a named segment")]
 fn a_monitor_reads_a_writer_process_consistently() {
-    const WRITES: u32 = 20_000;
+    const WRITES: u32 = 100_000;
     let name = name("live");
     let segment = Segment::posix(&name).remove_on_drop(true);
-    let telemetry = segment.create_with::<Telemetry>(|t| t.version = 5).unwrap();
+    let telemetry = segment
+        .create_with::<Telemetry>(|t| {
+            t.version = 5;
+            t.sample = SeqLock::new(Sample::new(0));
+        })
+        .unwrap();
     let writer = fork(|| {
-        telemetry.running.store(true, Ordering::Release);
+        // Starts once the monitor reads (bounded: the parent may fail).
+        let start = Instant::now();
+        while !telemetry.running.load(Ordering::Acquire) {
+            if start.elapsed() > JOIN {
+                exit_child(2);
+            }
+            std::thread::yield_now();
+        }
         for i in 1..=WRITES {
             telemetry.ticks.fetch_add(1, Ordering::Release);
             telemetry.per_worker[i as usize % 4].fetch_add(1, Ordering::Relaxed);
@@ -127,6 +139,8 @@ fn a_monitor_reads_a_writer_process_consistently() {
         assert_eq!(sample.as_ref().unwrap_err().kind(), ErrorKind::Unsupported);
     }
     let (total, sample) = (total.ok(), sample.ok());
+    // Through the writable view of this (creating) process: go.
+    telemetry.running.store(true, Ordering::Release);
 
     let deadline = Instant::now() + JOIN;
     let (mut last_ticks, mut last_total, mut last_seq, mut copies) = (0, 0, 0, 0u64);
@@ -177,6 +191,7 @@ fn a_monitor_reads_a_writer_process_consistently() {
         assert_eq!(sample.try_read(), Some(Sample::new(n)));
         assert!(copies > 0);
     }
+    eprintln!("monitor: {copies} SeqLock copies, {last_ticks} ticks");
 }
 
 /// The header is checked as for every typed open: another type is
