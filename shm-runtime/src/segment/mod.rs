@@ -190,10 +190,10 @@
 //! [`Unsupported`](ErrorKind::Unsupported) and before any system call,
 //! every type that holds an atomic, an [`ShmMutex`](crate::ShmMutex), a
 //! [`SeqLock`](crate::SeqLock), a condition variable, event, semaphore or
-//! `RelPtr`: their `&T` has methods that store. A monitor of such a type
-//! that only makes `Relaxed` loads within std's size limit uses
-//! [`open_read_only_unchecked`](Segment::open_read_only_unchecked), whose
-//! contract says so; or opens the segment writable.
+//! `RelPtr`: their `&T` has methods that store. A monitor of atomics and
+//! `SeqLock`s uses [`open_monitor`](Segment::open_monitor), whose
+//! [`Monitor`] gives no `&T` and only loads (see [`crate::monitor`]); the
+//! locks, whose readers write, need the segment opened writable.
 //!
 //! A program that installs its own `SIGSEGV` handler sees that handler run
 //! for such a store; returning from it retries the store, which faults
@@ -310,7 +310,7 @@ pub use sysv::SysvKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, Mapping};
 use crate::volatile::{ReadOnly, ReadWrite, Volatile};
-use crate::{MapOptions, Shared, SharedSafe, ZeroInit};
+use crate::{MapOptions, Monitor, Shared, SharedSafe, ZeroInit};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
 use object::{Identity, Object, Stat};
 use publish::Link;
@@ -2188,6 +2188,8 @@ impl Segment {
     /// Others (atomics, locks, a [`SeqLock`](crate::SeqLock)) are refused
     /// with [`Unsupported`](ErrorKind::Unsupported), naming the part; see
     /// the [module documentation](self#read-only-views).
+    /// [`open_monitor`](Self::open_monitor) reads their atomics and
+    /// `SeqLock`s without `unsafe`.
     ///
     /// ```
     /// use shm_runtime::segment::Segment;
@@ -2223,6 +2225,69 @@ impl Segment {
         self.checked_value_view(view)
     }
 
+    /// Opens the existing segment read-only, as
+    /// [`open_read_only`](Self::open_read_only) does (the same header
+    /// checks, waits and errors), for any `SharedSafe` type: atomics,
+    /// [`SeqLock`](crate::SeqLock)s, plain fields, and structs and arrays
+    /// of them. The [`Monitor`] it returns hands out no reference into the
+    /// mapping: it loads atomics (relaxed, as std allows on read-only
+    /// memory), reads `SeqLock`s and copies plain fields, each named with
+    /// [`field!`](crate::field!). Locks (`ShmMutex` and the others, whose
+    /// readers write) cannot be read through it. The payload is not checked
+    /// on open: every read checks what it returns. See the
+    /// [`monitor`](crate::monitor) module.
+    ///
+    /// ```
+    /// use shm_runtime::{field, Segment, SharedSafe};
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// #[derive(SharedSafe, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Stats { started: u32, requests: AtomicU32 }
+    ///
+    /// let name = format!("/shm-runtime-doc-om-{}", std::process::id());
+    /// let stats = Segment::posix(&name).remove_on_drop(true).create_with::<Stats>(|s| s.started = 1)?;
+    /// stats.requests.fetch_add(3, Ordering::Relaxed);
+    /// // A process with read permission only: no `unsafe`.
+    /// let monitor = Segment::posix(&name).open_monitor::<Stats>()?;
+    /// assert_eq!(monitor.atomic(field!(Stats, requests))?.load(), 3);
+    /// assert_eq!(monitor.read(field!(Stats, started))?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_monitor<T: SharedSafe>(&self) -> Result<Monitor<T>> {
+        let view = self.open_layout(&Layout::value::<T>(), false)?;
+        // SAFETY: the payload lies inside the mapping at `offset`, aligned.
+        let ptr = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
+        // SAFETY: the header proved a published `T` of this layout there,
+        // mapped (read-only) and within the object.
+        Ok(unsafe { Monitor::from_mapping(view.mapping, ptr) })
+    }
+
+    /// Like [`open_monitor`](Self::open_monitor), for a slice segment: a
+    /// monitor of every worker's slot.
+    ///
+    /// ```
+    /// use shm_runtime::{volatile::Field, Segment};
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// let name = format!("/shm-runtime-doc-oms-{}", std::process::id());
+    /// let slots = Segment::posix(&name).remove_on_drop(true).create_slice_zeroed::<AtomicU32>(4)?;
+    /// slots[2].store(7, Ordering::Relaxed);
+    /// let monitor = Segment::posix(&name).open_monitor_slice::<AtomicU32>()?;
+    /// let loads = (0..monitor.len())
+    ///     .map(|i| Ok(monitor.get(i).unwrap().atomic(Field::whole())?.load()))
+    ///     .collect::<Result<Vec<u32>, shm_runtime::volatile::AccessError>>()?;
+    /// assert_eq!(loads, [0, 0, 7, 0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_monitor_slice<T: SharedSafe>(&self) -> Result<Monitor<[T]>> {
+        let view = self.open_layout(&Layout::slice::<T>(), false)?;
+        // SAFETY: the payload lies inside the mapping at `offset`, aligned.
+        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<T>();
+        let ptr = NonNull::slice_from_raw_parts(first, view.len);
+        // SAFETY: as in `open_monitor`, for `view.len` elements.
+        Ok(unsafe { Monitor::from_mapping(view.mapping, ptr) })
+    }
+
     /// Refuses, before any system call, a read-only open of a type with
     /// interior mutability.
     fn check_no_interior_mutability<T: SharedSafe>(&self) -> Result<()> {
@@ -2230,17 +2295,24 @@ impl Segment {
             return Ok(());
         };
         let (what, ty) = (self.what(), std::any::type_name::<T>());
-        let part = if matches!(part.kind, crate::layout::LayoutKind::Scalar(_)) {
-            format!("an atomic (`{}`)", part.name)
+        let atomic = matches!(part.kind, crate::layout::LayoutKind::Scalar(_));
+        let (part, hint) = if atomic || part.name == "SeqLock" {
+            let part = if atomic {
+                format!("an atomic (`{}`)", part.name)
+            } else {
+                "a `SeqLock`".to_owned()
+            };
+            (part, "read it without `unsafe` through `open_monitor`")
         } else {
-            format!("a `{}`", part.name)
+            (format!("a `{}`", part.name), "its readers write too")
         };
         Err(Error::new(
             ErrorKind::Unsupported,
             format!(
                 "opening {what} read-only as `{ty}`: it holds {part}, whose methods store (an \
-                 atomic or lock operation on read-only memory is undefined behaviour); open it \
-                 with `open`, or, for `Relaxed` loads only, `open_read_only_unchecked`"
+                 atomic or lock operation on read-only memory is undefined behaviour); {hint}; \
+                 or open it with `open` (or `open_read_only_unchecked`, for `Relaxed` loads \
+                 only)"
             ),
         ))
     }
