@@ -51,10 +51,10 @@
 //! namespace key.
 
 use super::futex::{self, Deadline, Wake};
-use super::owner::{self, Me, Status};
-use super::{registered_fork_generation, OwnerDied};
+use super::OwnerDied;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{Field, TypeLayout, Validity};
+use crate::liveness::{self as owner, registered_fork_generation, Me, Status};
 use crate::process::ForkBarrier;
 use crate::SharedSafe;
 use std::cell::UnsafeCell;
@@ -66,7 +66,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Lock word bits 0..20: the holder's token (0: unlocked).
-pub(crate) const TOKEN: u32 = (1 << 20) - 1;
+pub(crate) const TOKEN: u32 = crate::liveness::MAX_TOKEN;
 /// Lock word bits 20..31: how many times the lock was taken, modulo 2^11.
 /// A compare-and-swap on the whole word therefore fails if the lock was
 /// released and taken again meanwhile, even by the same thread.
@@ -1252,6 +1252,20 @@ impl<T: SharedSafe> Drop for ShmMutexGuard<'_, T> {
 impl<T: SharedSafe + fmt::Debug> fmt::Debug for ShmMutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: SharedSafe> super::poison::sealed::Sealed for ShmMutexGuard<'_, T> {}
+
+impl<T: SharedSafe> super::LockedValue for ShmMutexGuard<'_, T> {
+    type Value = T;
+
+    fn value_ptr(&self) -> *mut T {
+        self.value_ptr()
+    }
+
+    fn mark_consistent(&mut self) {
+        ShmMutexGuard::mark_consistent(self);
     }
 }
 
