@@ -41,7 +41,7 @@ impl<T> CapacityError<T> {
     }
 
     /// The capacity that would have been exceeded (bytes for a
-    /// [`FixedString`], elements for a [`FixedVec`]).
+    /// [`FixedString`](super::FixedString), elements for a [`FixedVec`](super::FixedVec)).
     ///
     /// ```
     /// use shm_runtime::FixedString;

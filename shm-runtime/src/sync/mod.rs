@@ -68,12 +68,14 @@ pub(crate) use crate::platform::wait as futex;
 // name stays for the callers outside `sync` that still say `sync::owner`.
 pub(crate) use crate::liveness as owner;
 pub(crate) mod mutex;
+mod repair;
+mod robust;
 mod semaphore;
 mod seqlock;
 
 pub use condvar::{ShmCondvar, WaitTimeoutResult};
 pub use event::ShmEvent;
-pub use mutex::{LockResult, ShmMutex, ShmMutexGuard, TryLockError, TryLockResult};
-pub use poison::{LockedValue, OwnerDied, TornValue};
+pub use mutex::{ShmMutex, ShmMutexGuard};
+pub use poison::{LockResult, LockedValue, OwnerDied, TornValue, TryLockError, TryLockResult};
 pub use semaphore::ShmSemaphore;
 pub use seqlock::SeqLock;

@@ -8,6 +8,58 @@ use crate::SharedSafe;
 use std::fmt;
 use std::mem::MaybeUninit;
 
+/// The result of locking an [`ShmMutex`](super::ShmMutex): the guard, or the guard wrapped in
+/// [`OwnerDied`] when the data may be inconsistent.
+pub type LockResult<G> = std::result::Result<G, OwnerDied<G>>;
+
+/// The result of [`ShmMutex::try_lock`](super::ShmMutex::try_lock).
+pub type TryLockResult<G> = std::result::Result<G, TryLockError<G>>;
+
+/// Why [`ShmMutex::try_lock`](super::ShmMutex::try_lock) did not simply return a guard.
+///
+/// ```
+/// use shm_runtime::ShmMutex;
+/// use shm_runtime::sync::TryLockError;
+///
+/// let m = ShmMutex::new(0u32);
+/// let _held = m.lock().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(|| assert!(matches!(m.try_lock(), Err(TryLockError::WouldBlock))));
+/// });
+/// ```
+pub enum TryLockError<G> {
+    /// The lock was taken, but its data may be inconsistent; see [`OwnerDied`].
+    OwnerDied(OwnerDied<G>),
+    /// Another thread or process holds the lock (or this thread does).
+    WouldBlock,
+}
+
+impl<G> fmt::Debug for TryLockError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryLockError::OwnerDied(..) => f.write_str("OwnerDied(..)"),
+            TryLockError::WouldBlock => f.write_str("WouldBlock"),
+        }
+    }
+}
+
+impl<G> fmt::Display for TryLockError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryLockError::OwnerDied(died) => fmt::Display::fmt(died, f),
+            TryLockError::WouldBlock => f.write_str("the ShmMutex is held by someone else"),
+        }
+    }
+}
+
+impl<G> std::error::Error for TryLockError<G> {}
+
+impl<G> From<OwnerDied<G>> for TryLockError<G> {
+    fn from(died: OwnerDied<G>) -> TryLockError<G> {
+        TryLockError::OwnerDied(died)
+    }
+}
+
 /// A lock was taken, but its previous owner died (or panicked) while holding
 /// it, and nobody has declared the data consistent since: the data may be
 /// half-updated. The lock is held. Like std's `PoisonError`, with one more
@@ -19,7 +71,7 @@ use std::mem::MaybeUninit;
 ///
 /// * valid: [`into_inner`](OwnerDied::into_inner) gives the guard, to
 ///   inspect and repair the data, then call
-///   [`ShmMutexGuard::mark_consistent`];
+///   [`ShmMutexGuard::mark_consistent`](super::ShmMutexGuard::mark_consistent);
 /// * not valid: `into_inner` gives a [`TornValue`] instead, which offers only
 ///   what is safe: a new value, or the raw bytes.
 ///
@@ -328,8 +380,8 @@ pub(super) mod sealed {
     pub trait Sealed {}
 }
 
-/// What holds a locked [`ShmMutex`]'s value: its guard, or the guard and a
-/// [`WaitTimeoutResult`] from a condition variable. Lets [`OwnerDied`] and
+/// What holds a locked [`ShmMutex`](super::ShmMutex)'s value: its guard, or the guard and a
+/// [`WaitTimeoutResult`](super::WaitTimeoutResult) from a condition variable. Lets [`OwnerDied`] and
 /// [`TornValue`] replace or repair the value whatever they wrap. Sealed.
 ///
 /// ```
