@@ -586,7 +586,7 @@ impl Crate {
                         }
                     }
                     // Paths inside attributes (`#[derive(crate::X)]`).
-                    self.collect_inline(&p.file, &module, &attr.to_vec());
+                    self.collect_inline(&p.file, &module, attr);
                     i = end;
                     continue;
                 }
@@ -732,7 +732,7 @@ impl Crate {
                     // A path inline in code: collect it from its start.
                     let end = inline_path_end(&toks, i);
                     if end > i {
-                        self.collect_inline(&p.file, &module, &toks[i..end].to_vec());
+                        self.collect_inline(&p.file, &module, &toks[i..end]);
                         i = end;
                     } else {
                         i += 1;
@@ -790,14 +790,9 @@ fn inline_path_end(toks: &[Token], i: usize) -> usize {
     }
     let mut k = if lead { i + 1 } else { i };
     let mut segments = 0;
-    loop {
-        match toks.get(k).map(|t| &t.tok) {
-            Some(Tok::Ident(_)) => {
-                segments += 1;
-                k += 1;
-            }
-            _ => break,
-        }
+    while let Some(Tok::Ident(_)) = toks.get(k).map(|t| &t.tok) {
+        segments += 1;
+        k += 1;
         if matches!(toks.get(k).map(|t| &t.tok), Some(Tok::Path))
             && matches!(toks.get(k + 1).map(|t| &t.tok), Some(Tok::Ident(_)))
         {

@@ -41,6 +41,11 @@
 //! assert!(layout.needs_check()); // a `bool` may hold an invalid byte
 //! assert!(layout.has_padding()); // three bytes after `active`
 //! ```
+//!
+//! [`SharedSafe`]: crate::SharedSafe
+//! [`SharedSafe::LAYOUT`]: crate::SharedSafe::LAYOUT
+//! [`Fingerprint`]: crate::Fingerprint
+//! [`Fingerprint::of_layout`]: crate::Fingerprint::of_layout
 
 pub mod describe;
 mod hash;

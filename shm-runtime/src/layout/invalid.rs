@@ -57,7 +57,7 @@ impl InvalidValue {
     }
 
     /// The same error for the field `name` of a containing value: for a
-    /// [`Validity::Custom`] check that walks its parts.
+    /// [`Validity::Custom`](super::Validity::Custom) check that walks its parts.
     ///
     /// ```
     /// let e = shm_runtime::layout::InvalidValue::new(2, "bool").in_field("flag");

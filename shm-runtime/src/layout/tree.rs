@@ -6,7 +6,8 @@
 
 use super::InvalidValue;
 
-/// What a [`SharedSafe`] type is made of: see the [module documentation](self).
+/// What a [`SharedSafe`](crate::SharedSafe) type is made of: see the [module
+/// documentation](crate::layout).
 ///
 /// ```
 /// use shm_runtime::SharedSafe;

@@ -54,9 +54,9 @@ impl<T: SharedSafe> ShmMutex<T> {
     /// `timeout`: the guard, with the value repaired (or reset, when it is
     /// torn) if a previous owner died or panicked. Fails as
     /// [`lock_timeout`](ShmMutex::lock_timeout) does, and runs neither
-    /// closure then: [`TimedOut`](ErrorKind::TimedOut) when the lock is
-    /// still held after `timeout`, [`WouldDeadlock`](ErrorKind::WouldDeadlock)
-    /// when this thread holds it, [`Truncated`](ErrorKind::Truncated) in a
+    /// closure then: [`TimedOut`](crate::ErrorKind::TimedOut) when the lock is
+    /// still held after `timeout`, [`WouldDeadlock`](crate::ErrorKind::WouldDeadlock)
+    /// when this thread holds it, [`Truncated`](crate::ErrorKind::Truncated) in a
     /// mapping another process truncated. Never panics (unless a closure
     /// does).
     ///
