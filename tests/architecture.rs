@@ -288,8 +288,9 @@ fn lex(src: &str) -> Vec<Token> {
             });
         } else if ch == '\'' {
             if at(i + 1) == '\\' {
-                // An escaped character literal: up to the closing quote.
-                i += 2;
+                // An escaped character literal ('\'', '\n', '\u{..}'): past
+                // the escaped character, up to the closing quote.
+                i += 3;
                 while i < c.len() && c[i] != '\'' {
                     i += 1;
                 }
@@ -1293,7 +1294,7 @@ fn inline_paths_count_and_comments_strings_do_not() {
             "b.rs",
             "// crate::c::g()\n/// [`crate::c::g`]\n/* crate::c::g /* nested */ crate::d::h */\n\
              fn run() { let s = \"crate::d::h\"; let r = r#\"crate::d::h\"#; \
-             let c = '\\''; crate::a::f(); }\n",
+             let c = '\\''; let d = b'\\''; crate::a::f(); }\n",
         ),
         (
             "c.rs",

@@ -42,7 +42,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The largest holder token ([`ThreadSlot::token`]) a lock word can record:
-/// 20 bits (the lock word's layout is `sync::mutex`'s).
+/// 20 bits (the lock word's layout is `sync::robust`'s).
 pub(crate) const MAX_TOKEN: u32 = (1 << 20) - 1;
 
 /// This thread, as it records itself in a mutex it locks.
@@ -50,8 +50,7 @@ pub(crate) const MAX_TOKEN: u32 = (1 << 20) - 1;
 pub(crate) struct Me {
     /// This thread's holder token ([`ThreadSlot::token`]): unique among the
     /// live threads of this process, and never given to another thread
-    /// while a guard of this one may live (below 2^20: see
-    /// `mutex::TOKEN`).
+    /// while a guard of this one may live (at most [`MAX_TOKEN`]).
     pub(crate) token: u32,
     /// `getpid()`: this thread's process, in this process's PID namespace.
     pub(crate) pid: u32,
