@@ -1190,6 +1190,7 @@ fn rust_files(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
 /// read would escape it), test files being the ones declared under a test
 /// cfg; and the graph, printed with `--nocapture`.
 #[test]
+#[cfg_attr(miri, ignore = "parses the whole source tree: minutes under Miri, for safe code")]
 fn import_graph_has_no_circle_and_no_upward_edge() {
     let root = source_root();
     let krate = Crate::read(&root);
@@ -1231,6 +1232,7 @@ fn import_graph_has_no_circle_and_no_upward_edge() {
 
 /// No source file over `MAX_LINES` non-test lines, except the listed ones.
 #[test]
+#[cfg_attr(miri, ignore = "parses the whole source tree: minutes under Miri, for safe code")]
 fn files_stay_small() {
     let krate = Crate::read(&source_root());
     let bad = size_violations(&krate.lines, TO_SPLIT);
