@@ -1190,7 +1190,10 @@ fn rust_files(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
 /// read would escape it), test files being the ones declared under a test
 /// cfg; and the graph, printed with `--nocapture`.
 #[test]
-#[cfg_attr(miri, ignore = "parses the whole source tree: minutes under Miri, for safe code")]
+#[cfg_attr(
+    miri,
+    ignore = "parses the whole source tree: slow under Miri, safe code"
+)]
 fn import_graph_has_no_circle_and_no_upward_edge() {
     let root = source_root();
     let krate = Crate::read(&root);
@@ -1232,7 +1235,10 @@ fn import_graph_has_no_circle_and_no_upward_edge() {
 
 /// No source file over `MAX_LINES` non-test lines, except the listed ones.
 #[test]
-#[cfg_attr(miri, ignore = "parses the whole source tree: minutes under Miri, for safe code")]
+#[cfg_attr(
+    miri,
+    ignore = "parses the whole source tree: slow under Miri, safe code"
+)]
 fn files_stay_small() {
     let krate = Crate::read(&source_root());
     let bad = size_violations(&krate.lines, TO_SPLIT);
