@@ -309,6 +309,7 @@ pub use sysv::SysvKey;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{page_size, Mapping};
+pub use crate::shared::Origin;
 use crate::volatile::{ReadOnly, ReadWrite, Volatile};
 use crate::{MapOptions, Monitor, Shared, SharedSafe, ZeroInit};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
@@ -442,52 +443,6 @@ impl View {
     /// Whether this process wrote the payload (so it needs no check).
     fn created(&self) -> bool {
         self.origin != Origin::Opened
-    }
-}
-
-/// How this process came by a segment's view: which of
-/// [`open_or_create`](Segment::open_or_create)'s paths it took, as
-/// [`Shared::origin`] tells it (so that a program seeds data only in the
-/// process that made the segment).
-///
-/// ```
-/// use shm_runtime::segment::{Origin, Segment};
-/// let segment = Segment::posix(format!("/shm-runtime-doc-origin-{}", std::process::id()))
-///     .remove_on_drop(true);
-/// let first = segment.open_or_create(|| 0u64)?;
-/// let second = segment.open_or_create(|| 0u64)?;
-/// assert_eq!((first.origin(), second.origin()), (Origin::Created, Origin::Opened));
-/// assert!(first.origin().is_new() && !second.origin().is_new());
-/// # Ok::<(), shm_runtime::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Origin {
-    /// This process created the segment (or the anonymous mapping): the
-    /// value is the one it gave.
-    Created,
-    /// This process took the segment over and initialized it anew: from a
-    /// creator that died while initializing it, or, with
-    /// [`replace_stale`](Segment::replace_stale), by replacing a stale
-    /// segment whose creator died (see
-    /// [restarts](self#restarting-after-a-crash)). The value is the one it
-    /// gave, as for `Created`.
-    Reclaimed,
-    /// This process opened a segment that another process (or an earlier
-    /// call) made: the value is whatever that one wrote.
-    Opened,
-}
-
-impl Origin {
-    /// Whether this process initialized the value (`Created` or
-    /// `Reclaimed`): the time to seed it.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Origin;
-    /// assert!(Origin::Reclaimed.is_new());
-    /// assert!(!Origin::Opened.is_new());
-    /// ```
-    pub fn is_new(self) -> bool {
-        self != Origin::Opened
     }
 }
 
