@@ -118,7 +118,6 @@
 //! | 3 | the creator's process start time and namespace key (offsets 200, 208) and the flags word (216, bit 0: tied to its creator) in what were reserved bytes, so that a segment left behind by a dead creator is told from one whose creator's pid was reused ([`Segment::replace_stale`](super::Segment::replace_stale)); the states 4 retired and 5 claimed | shm-runtime 0.1 since stale segments are replaced |
 //! | 4 | the layout description block after the payload, located by the fields at 220 (length), 224 (offset) and 232 (checksum) in what were reserved bytes ([above](#the-layout-description-block-format-4)); a wrong-type open names the first difference | shm-runtime 0.1 since segments describe their type |
 
-use super::reader::Reader;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::describe::{self, Description};
 use crate::layout::TypeLayout;
@@ -217,6 +216,16 @@ fn desc_offset_after(payload_end: u64) -> Option<u64> {
 /// Flag bit: the segment's lifetime is tied to its creator's (it was made
 /// with `remove_on_drop`).
 pub(crate) const FLAG_TIED: u32 = 1;
+
+/// Where the header's bytes come from, for the reads made after the state
+/// prefix (the description block): `pread` of a descriptor or loads from a
+/// System V attachment, never a mapping that a truncation turns into
+/// `SIGBUS`. Implemented by the segment reader, which sits above this file.
+pub(crate) trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; fewer at the end of the
+    /// object.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+}
 
 /// What a segment's payload is: the type and whether it is one value or a
 /// slice.
@@ -831,7 +840,7 @@ impl Snapshot {
     /// are not decoded.
     pub(crate) fn read_description(
         &self,
-        reader: &Reader<'_>,
+        reader: &impl ReadAt,
         object_size: u64,
         what: &str,
     ) -> Result<Option<Vec<u8>>> {
@@ -861,7 +870,7 @@ impl Snapshot {
     /// [`read_description`](Self::read_description)), or why it cannot be.
     pub(crate) fn description(
         &self,
-        reader: &Reader<'_>,
+        reader: &impl ReadAt,
         object_size: u64,
         what: &str,
     ) -> Result<Description> {
@@ -883,7 +892,7 @@ impl Snapshot {
     fn wrong_type_message(
         &self,
         layout: &Layout,
-        reader: &Reader<'_>,
+        reader: &impl ReadAt,
         object_size: u64,
         what: &str,
         held: &str,
@@ -977,7 +986,7 @@ impl Snapshot {
         layout: &Layout,
         object_size: usize,
         what: &str,
-        reader: &Reader<'_>,
+        reader: &impl ReadAt,
     ) -> Result<(usize, usize)> {
         let (fingerprint, size, align, offset, len, bytes, width) = (
             self.fingerprint,

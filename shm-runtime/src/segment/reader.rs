@@ -4,7 +4,7 @@
 //! header this way, and so do the inspection tools, so that a truncation
 //! while a segment is being opened or listed is an error, never a `SIGBUS`.
 
-use super::header::{Snapshot, HEADER_SIZE, STATE_PREFIX};
+use super::header::{ReadAt, Snapshot, HEADER_SIZE, STATE_PREFIX};
 use crate::error::{Error, Result};
 use crate::map::Mapping;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -16,6 +16,12 @@ pub(crate) enum Reader<'a> {
     Fd(BorrowedFd<'a>),
     /// A System V attachment of the segment's full size.
     SysV(&'a Mapping),
+}
+
+impl ReadAt for Reader<'_> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        Reader::read_at(self, offset, buf)
+    }
 }
 
 impl Reader<'_> {
