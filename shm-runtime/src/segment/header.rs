@@ -34,7 +34,10 @@
 //!    216    4 flags            bit 0: the segment's lifetime is tied to its
 //!                              creator (made with `remove_on_drop`), so it is
 //!                              stale once the creator is dead (atomic; since
-//!                              format 3)
+//!                              format 3); bit 1: published by link (the
+//!                              header was complete and "ready" before the
+//!                              segment had its name, so one read of the
+//!                              whole header is consistent; since format 4)
 //!    220    4 description len  bytes of the layout description block, 0 when
 //!                              the segment stores none (since format 4)
 //!    224    8 description off  where the block starts, in bytes from the
@@ -116,7 +119,7 @@
 //! | 1 | the first format | shm-runtime 0.1 until the soundness rework |
 //! | 2 | same header fields; the fingerprint is computed from the type's layout description ([`crate::layout`]): 128-bit enum discriminants are hashed whole, library types by their protocol; payloads are checked for valid values at open | shm-runtime 0.1 since the soundness rework |
 //! | 3 | the creator's process start time and namespace key (offsets 200, 208) and the flags word (216, bit 0: tied to its creator) in what were reserved bytes, so that a segment left behind by a dead creator is told from one whose creator's pid was reused ([`Segment::replace_stale`](super::Segment::replace_stale)); the states 4 retired and 5 claimed | shm-runtime 0.1 since stale segments are replaced |
-//! | 4 | the layout description block after the payload, located by the fields at 220 (length), 224 (offset) and 232 (checksum) in what were reserved bytes ([above](#the-layout-description-block-format-4)); a wrong-type open names the first difference | shm-runtime 0.1 since segments describe their type |
+//! | 4 | the layout description block after the payload, located by the fields at 220 (length), 224 (offset) and 232 (checksum) in what were reserved bytes ([above](#the-layout-description-block-format-4)); a wrong-type open names the first difference; bit 1 of the flags (published by link), which lets an opener read the header in one `pread` | shm-runtime 0.1 since segments describe their type |
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::describe::{self, Description};
@@ -216,6 +219,11 @@ fn desc_offset_after(payload_end: u64) -> Option<u64> {
 /// Flag bit: the segment's lifetime is tied to its creator's (it was made
 /// with `remove_on_drop`).
 pub(crate) const FLAG_TIED: u32 = 1;
+/// Flag bit: the segment was published by link (made without a name,
+/// marked "ready", then linked under its name), so every header field was
+/// written before any opener could find it: an opener may read the whole
+/// header in one `pread` instead of the state word, a fence, then the rest.
+pub(crate) const FLAG_LINKED: u32 = 2;
 
 /// Where the header's bytes come from, for the reads made after the state
 /// prefix (the description block): `pread` of a descriptor or loads from a
@@ -411,12 +419,15 @@ impl HeaderPtr {
     /// release compare-exchange, so that whoever sees that state sees this
     /// record. `false` (nothing is this process's any more) when another
     /// process took the header over meanwhile.
-    pub(crate) fn set_creator(&self, pid: u32, tied: bool) -> bool {
+    ///
+    /// `linked`: the segment has no name yet and gets it by a link once
+    /// ready ([`FLAG_LINKED`]).
+    pub(crate) fn set_creator(&self, pid: u32, tied: bool, linked: bool) -> bool {
         let (start, key) = process_start();
         self.creator_start().store(start, Ordering::Relaxed);
         self.creator_ns_key().store(key, Ordering::Relaxed);
-        self.flags()
-            .store(if tied { FLAG_TIED } else { 0 }, Ordering::Relaxed);
+        let flags = if tied { FLAG_TIED } else { 0 } | if linked { FLAG_LINKED } else { 0 };
+        self.flags().store(flags, Ordering::Relaxed);
         self.creator_pid_ns()
             .store(pid_namespace(), Ordering::Relaxed);
         self.state()
@@ -966,6 +977,12 @@ impl Snapshot {
         self.flags & FLAG_TIED != 0
     }
 
+    /// Whether the segment was published by link ([`FLAG_LINKED`]) and is
+    /// ready: then a single read of the whole header is consistent.
+    pub(crate) fn ready_by_link(&self) -> bool {
+        matches!(self.poll, Poll::Ready) && self.flags & FLAG_LINKED != 0
+    }
+
     /// The creator pid of the state word (0 when none was recorded).
     pub(crate) fn creator_pid(&self) -> u32 {
         self.state_word as u32
@@ -1162,7 +1179,7 @@ mod tests {
             }
         );
         assert!(!h.publish(me), "not publishable before it is recorded");
-        assert!(h.set_creator(me, true));
+        assert!(h.set_creator(me, true, false));
         let initializing = word_of(&h);
         assert_eq!(
             classify(0, initializing, || 0, || 0),
@@ -1186,8 +1203,8 @@ mod tests {
         let h = header(&mut page);
         assert!(h.claim_fresh(other));
         assert!(h.reclaim(word_of(&h), me));
-        assert!(!h.set_creator(other, false), "no longer its claim");
-        assert!(h.set_creator(me, false));
+        assert!(!h.set_creator(other, false, false), "no longer its claim");
+        assert!(h.set_creator(me, false, false));
         assert!(h.publish(me));
         assert_eq!(word_of(&h) >> 32, STATE_READY);
     }
@@ -1204,7 +1221,7 @@ mod tests {
         let h = header(&mut page);
         let me = std::process::id();
         assert!(h.claim_fresh(me));
-        assert!(h.set_creator(me, true));
+        assert!(h.set_creator(me, true, false));
         if pid_namespace() == 0 {
             eprintln!("no PID namespace to record here: no pid can be judged");
             return;

@@ -1269,7 +1269,7 @@ impl Segment {
             ));
         }
         claim_step();
-        if !header.set_creator(pid, self.remove_on_drop) {
+        if !header.set_creator(pid, self.remove_on_drop, !named) {
             // Judged dead by another process, which took the header over.
             guard.disarm();
             return Err(taken_over(&what));
@@ -1786,7 +1786,7 @@ impl Segment {
                 let pid = std::process::id();
                 if header.reclaim(seen, pid) {
                     claim_step();
-                    if header.set_creator(pid, self.remove_on_drop) {
+                    if header.set_creator(pid, self.remove_on_drop, false) {
                         let init = init.take().expect("init runs once");
                         return self
                             .init_reclaimed(object, stat, mapping, layout, len, init)
