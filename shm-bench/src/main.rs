@@ -24,6 +24,8 @@ mod latency;
 mod locks;
 #[cfg(target_os = "linux")]
 mod queue;
+#[cfg(all(target_os = "linux", feature = "iceoryx2"))]
+mod iceoryx;
 mod report;
 #[cfg(target_os = "linux")]
 mod segments;
