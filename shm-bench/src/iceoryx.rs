@@ -18,6 +18,7 @@ use iceoryx2::port::listener::Listener;
 use iceoryx2::port::notifier::Notifier;
 use iceoryx2::port::publisher::Publisher;
 use iceoryx2::port::subscriber::Subscriber;
+use iceoryx2::port::update_connections::UpdateConnections;
 use iceoryx2::prelude::*;
 use iceoryx2::service::port_factory::{event, publish_subscribe};
 use shm_runtime::Shared;
@@ -198,7 +199,10 @@ struct Side<M: Message> {
     _services: (
         publish_subscribe::PortFactory<ipc::Service, M::P, ()>,
         publish_subscribe::PortFactory<ipc::Service, M::P, ()>,
-        Option<(event::PortFactory<ipc::Service>, event::PortFactory<ipc::Service>)>,
+        Option<(
+            event::PortFactory<ipc::Service>,
+            event::PortFactory<ipc::Service>,
+        )>,
     ),
     // Dropped last.
     _node: Node<ipc::Service>,
@@ -234,6 +238,14 @@ impl<M: Message> Side<M> {
             _services: (send, recv, events),
             _node: node,
         })
+    }
+
+    /// Connects the ports to the peer's (which exist by now): a publisher
+    /// delivers nothing to a subscriber that has not connected yet.
+    fn connect(&self) -> Res<()> {
+        self.publisher.update_connections()?;
+        self.subscriber.update_connections()?;
+        Ok(())
     }
 
     fn send(&self, value: u64) -> Res<()> {
@@ -285,6 +297,8 @@ fn rounds<M: Message>(n: usize, reps: usize, block: bool) -> Res<Vec<f64>> {
             let side = Side::<M>::new(&base, "up", "down", block).expect("iceoryx2 child setup");
             gate.fetch_add(1, Ordering::AcqRel);
             wait_for(gate, 2, "the parent").expect("parent ready");
+            side.connect().expect("connect");
+            gate.fetch_add(1, Ordering::AcqRel);
             for _ in 0..total {
                 let v = side.receive().expect("receive");
                 side.send(M::answer(v)).expect("send");
@@ -294,7 +308,9 @@ fn rounds<M: Message>(n: usize, reps: usize, block: bool) -> Res<Vec<f64>> {
     let result = (|| {
         wait_for(&gate, 1, "the child")?;
         let side = Side::<M>::new(&base, "down", "up", block)?;
+        side.connect()?;
         gate.fetch_add(1, Ordering::AcqRel);
+        wait_for(&gate, 3, "the child's connection")?;
         let mut i = 0u64;
         repeat(reps, || {
             let start = Instant::now();
@@ -338,7 +354,8 @@ pub fn throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
     let received = per * producers;
     repeat(reps, || {
         let name = names("tp");
-        // 0: setup steps done; 1: started; 2: subscribers done.
+        // Setup steps done: subscribers made, publishers made (and
+        // connected), subscribers connected.
         let gate = gate()?;
         let start_flag = gate_pair()?;
         let mut children = Vec::new();
@@ -353,6 +370,11 @@ pub fn throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
                     let service = tp_service(&node, &name, producers).expect("service");
                     let sub = service.subscriber_builder().create().expect("subscriber");
                     gate.fetch_add(1, Ordering::AcqRel);
+                    // Connected to every publisher before any sends: items
+                    // sent to an unconnected subscriber may be dropped.
+                    wait_for(gate, 2 * producers, "the publishers").expect("publishers");
+                    sub.update_connections().expect("connect");
+                    gate.fetch_add(1, Ordering::AcqRel);
                     let mut got = 0;
                     while got < received {
                         spin_until(|| match sub.receive().expect("receive") {
@@ -363,6 +385,9 @@ pub fn throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
                             None => false,
                         });
                         got += 1;
+                        if got % 1024 == 0 {
+                            flags.received.fetch_add(1024, Ordering::Relaxed);
+                        }
                     }
                     flags.done.fetch_add(1, Ordering::AcqRel);
                 })?);
@@ -378,6 +403,7 @@ pub fn throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
                         .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
                         .create()
                         .expect("publisher");
+                    publisher.update_connections().expect("connect");
                     gate.fetch_add(1, Ordering::AcqRel);
                     wait_for(&flags.start, 1, "the start").expect("start");
                     for i in 0..per {
@@ -389,12 +415,18 @@ pub fn throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
             Ok(())
         })();
         let timed = spawned.and_then(|()| {
-            wait_for(&gate, 2 * producers, "the publishers")?;
+            wait_for(&gate, 3 * producers, "the connections")?;
             let start = Instant::now();
             start_flag.start.store(1, Ordering::Release);
             while start_flag.done.load(Ordering::Acquire) < producers {
-                if start.elapsed() > Duration::from_secs(120) {
-                    return Err("iceoryx2 throughput: the subscribers did not finish".into());
+                if start.elapsed() > Duration::from_secs(30) {
+                    return Err(format!(
+                        "iceoryx2 throughput: the subscribers did not finish ({} of {} \
+                         items received)",
+                        start_flag.received.load(Ordering::Relaxed),
+                        received * producers
+                    )
+                    .into());
                 }
                 std::thread::yield_now();
             }
@@ -420,12 +452,15 @@ pub fn throughput(items: u64, reps: usize, producers: u64) -> Res<Vec<f64>> {
 struct Flags {
     start: AtomicU64,
     done: AtomicU64,
+    /// Items received by all subscribers, counted by 1024.
+    received: AtomicU64,
 }
 
 fn gate_pair() -> Res<Shared<Flags>> {
     Ok(Shared::anonymous(Flags {
         start: AtomicU64::new(0),
         done: AtomicU64::new(0),
+        received: AtomicU64::new(0),
     })?)
 }
 

@@ -18,14 +18,14 @@
 mod access;
 #[cfg(target_os = "linux")]
 mod bulk;
+#[cfg(all(target_os = "linux", feature = "iceoryx2"))]
+mod iceoryx;
 #[cfg(target_os = "linux")]
 mod latency;
 #[cfg(target_os = "linux")]
 mod locks;
 #[cfg(target_os = "linux")]
 mod queue;
-#[cfg(all(target_os = "linux", feature = "iceoryx2"))]
-mod iceoryx;
 mod report;
 #[cfg(target_os = "linux")]
 mod segments;
