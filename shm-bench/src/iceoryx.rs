@@ -189,6 +189,11 @@ impl Message for Page {
     }
 }
 
+/// A publish-subscribe service of payload `P`.
+type PubSub<P> = publish_subscribe::PortFactory<ipc::Service, P, ()>;
+/// An event service.
+type Events = event::PortFactory<ipc::Service>;
+
 /// One side of a round trip: a publisher one way, a subscriber the other,
 /// and (blocking) a notifier and a listener.
 struct Side<M: Message> {
@@ -196,14 +201,10 @@ struct Side<M: Message> {
     subscriber: Subscriber<ipc::Service, M::P, ()>,
     notifier: Option<Notifier<ipc::Service>>,
     listener: Option<Listener<ipc::Service>>,
-    _services: (
-        publish_subscribe::PortFactory<ipc::Service, M::P, ()>,
-        publish_subscribe::PortFactory<ipc::Service, M::P, ()>,
-        Option<(
-            event::PortFactory<ipc::Service>,
-            event::PortFactory<ipc::Service>,
-        )>,
-    ),
+    // The services, kept open while the ports live.
+    _send: PubSub<M::P>,
+    _recv: PubSub<M::P>,
+    _events: Option<(Events, Events)>,
     // Dropped last.
     _node: Node<ipc::Service>,
 }
@@ -235,7 +236,9 @@ impl<M: Message> Side<M> {
             subscriber: recv.subscriber_builder().create()?,
             notifier,
             listener,
-            _services: (send, recv, events),
+            _send: send,
+            _recv: recv,
+            _events: events,
             _node: node,
         })
     }

@@ -168,6 +168,7 @@ pub fn throughput(c: &Config) -> Section {
         "ShmQueue<u64, 1024>: 2 -> 2",
         outcome(queue_throughput(items, c.reps, 2)),
     );
+    #[cfg_attr(not(feature = "iceoryx2"), allow(unused_variables))]
     for (ours, theirs, producers) in [
         (base, "iceoryx2 u64, buffer 1024: 1 -> 1", 1),
         (

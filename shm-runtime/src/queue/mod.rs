@@ -26,9 +26,9 @@
 //!   consumer in the order they were pushed. (Between consumers, "first" is
 //!   the order of claims: two consumers may finish in either order.)
 //! * **No lock on the fast path.** A push is a compare-and-swap on its
-//!   slot, a compare-and-swap on the producers' counter (which may fail
-//!   harmlessly), one store of the slot's owner record, the item's bytes,
-//!   and one store publishing it; a pop likewise. Neither side makes a
+//!   slot, a plain store moving the producers' counter, one store of the
+//!   slot's owner record, the item's bytes, and one store publishing it; a
+//!   pop likewise. Neither side makes a
 //!   system call while nobody sleeps: sleepers register in a count that the
 //!   other side reads after each operation, and only then wakes them
 //!   (`futex` on Linux).
@@ -395,8 +395,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         N
     }
 
-    /// The number of items, at some instant during the call (others may
-    /// push and pop meanwhile); items being written or read count.
+    /// The number of items, approximately: exact when no other thread is
+    /// inside a push or a pop; otherwise others push and pop meanwhile, and
+    /// items being written or read may or may not count (the counters lag
+    /// by the claims in progress). At most `N`.
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
