@@ -34,6 +34,15 @@ macro_rules! ice {
     }};
 }
 
+/// A ratio with three significant digits at least (0.002, not 0.00).
+fn three_digits(r: f64) -> String {
+    if r < 0.1 {
+        format!("{r:.3}")
+    } else {
+        format!("{r:.2}")
+    }
+}
+
 /// The ratio of the medians of rows `a` and `b`, when both were measured.
 fn ratio_of(s: &Section, a: &str, b: &str) -> Option<f64> {
     let (a, b) = (s.median_of(a)?, s.median_of(b)?);
@@ -115,7 +124,8 @@ pub fn round_trip(c: &Config) -> Section {
         s.vs(FLOOR, theirs, their_outcome);
         if let Some(r) = ratio_of(&s, ours, theirs) {
             s.rows.last_mut().expect("just pushed").note = Some(format!(
-                "ShmQueue's round trip / iceoryx2's = {r:.2}x (goal: at most 1)"
+                "ShmQueue's round trip / iceoryx2's = {}x (goal: at most 1)",
+                three_digits(r)
             ));
         }
     }
