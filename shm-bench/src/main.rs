@@ -4,7 +4,12 @@
 //! ```text
 //! cargo run --release -p shm-bench -- --json bench.json   # full run, ~2-3 minutes
 //! cargo run --release -p shm-bench -- --quick             # tiny sizes, seconds
+//! # the queue sections with iceoryx2's publish-subscribe side by side:
+//! cargo run --release -p shm-bench --features iceoryx2 -- --only queue_round_trip,queue_throughput
 //! ```
+//!
+//! The `iceoryx2` feature (off by default) builds the iceoryx2 rows of the
+//! queue sections; without it they read `n/a (not built: ...)`.
 //!
 //! It prints one table per section and writes the same figures as JSON to
 //! the file given with `--json`. Every figure is the median over the
@@ -18,6 +23,8 @@
 mod access;
 #[cfg(target_os = "linux")]
 mod bulk;
+#[cfg(all(target_os = "linux", feature = "iceoryx2"))]
+mod iceoryx;
 #[cfg(target_os = "linux")]
 mod latency;
 #[cfg(target_os = "linux")]

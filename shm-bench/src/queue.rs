@@ -6,7 +6,7 @@
 //! the pid in the claiming compare-and-swap).
 
 use crate::latency::{round_trips, spin_rounds, PingPong};
-use crate::report::Section;
+use crate::report::{Outcome, Section};
 use crate::sys::{join, ns_since, pipe, repeat, spawn, spin_until, Res};
 use crate::{outcome, Config};
 use shm_runtime::{init, queue::ShmQueue};
@@ -14,6 +14,40 @@ use shm_runtime::{FixedVec, Shared, SharedSafe, ShmCondvar, ShmMutex};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// The outcome of an iceoryx2 measurement: measured when shm-bench is built
+/// with `--features iceoryx2`, else a row that says how to get it.
+macro_rules! ice {
+    ($measure:expr) => {{
+        let outcome: Outcome;
+        #[cfg(feature = "iceoryx2")]
+        {
+            outcome = crate::outcome($measure);
+        }
+        #[cfg(not(feature = "iceoryx2"))]
+        {
+            outcome = Outcome::Unavailable(
+                "not built: run shm-bench with --features iceoryx2".to_string(),
+            );
+        }
+        outcome
+    }};
+}
+
+/// A ratio with three significant digits at least (0.002, not 0.00).
+fn three_digits(r: f64) -> String {
+    if r < 0.1 {
+        format!("{r:.3}")
+    } else {
+        format!("{r:.2}")
+    }
+}
+
+/// The ratio of the medians of rows `a` and `b`, when both were measured.
+fn ratio_of(s: &Section, a: &str, b: &str) -> Option<f64> {
+    let (a, b) = (s.median_of(a)?, s.median_of(b)?);
+    (b > 0.0).then(|| a / b)
+}
 
 /// A 4 KiB message.
 type Page = [u8; 4096];
@@ -50,35 +84,56 @@ pub fn round_trip(c: &Config) -> Section {
     );
     s.about(
         "ping-pong over two queues of capacity 8; 'spin' polls try_pop, 'block' calls pop \
-         (a short spin, then futex)",
+         (a short spin, then futex). iceoryx2 (--features iceoryx2): publish-subscribe over \
+         ipc::Service with its own benchmark's settings (history 0, subscriber buffer 1, safe \
+         overflow, next sample loaned while the peer answers); 'spin' polls receive with the \
+         same spin loop, 'block' waits on an event listener between receives (a notify after \
+         each send); the 4 KiB rows do the same writes and reads as the queue's",
     );
     let n = c.spin_round_trips;
+    let b = c.block_round_trips;
     s.baseline(FLOOR, outcome(floor_rounds(n, c.reps)));
-    s.vs(
-        FLOOR,
-        "ShmQueue<u64>: spin (try_pop)",
-        outcome(queue_rounds::<u64>(n, c.reps, false, |i| i)),
-    );
-    s.vs(
-        FLOOR,
-        "ShmQueue<u64>: block (pop)",
-        outcome(queue_rounds::<u64>(
-            c.block_round_trips,
-            c.reps,
-            true,
-            |i| i,
-        )),
-    );
-    s.vs(
-        FLOOR,
-        "ShmQueue<[u8; 4096]>: spin, in place",
-        outcome(page_rounds(n, c.reps, false)),
-    );
-    s.vs(
-        FLOOR,
-        "ShmQueue<[u8; 4096]>: block, in place",
-        outcome(page_rounds(c.block_round_trips, c.reps, true)),
-    );
+    let rows: [(&str, &str, Outcome, Outcome); 4] = [
+        (
+            "ShmQueue<u64>: spin (try_pop)",
+            "iceoryx2 u64: spin (receive)",
+            outcome(queue_rounds::<u64>(n, c.reps, false, |i| i)),
+            ice!(crate::iceoryx::word_rounds(n, c.reps, false)),
+        ),
+        (
+            "ShmQueue<u64>: block (pop)",
+            "iceoryx2 u64: block (listener)",
+            outcome(queue_rounds::<u64>(b, c.reps, true, |i| i)),
+            ice!(crate::iceoryx::word_rounds(b, c.reps, true)),
+        ),
+        (
+            "ShmQueue<[u8; 4096]>: spin, in place",
+            "iceoryx2 [u8; 4096]: spin, loaned",
+            outcome(page_rounds(n, c.reps, false)),
+            ice!(crate::iceoryx::page_rounds(n, c.reps, false)),
+        ),
+        (
+            "ShmQueue<[u8; 4096]>: block, in place",
+            "iceoryx2 [u8; 4096]: block, loaned",
+            outcome(page_rounds(b, c.reps, true)),
+            ice!(crate::iceoryx::page_rounds(b, c.reps, true)),
+        ),
+    ];
+    for (ours, theirs, our_outcome, their_outcome) in rows {
+        s.vs(FLOOR, ours, our_outcome);
+        s.vs(FLOOR, theirs, their_outcome);
+        if let Some(r) = ratio_of(&s, ours, theirs) {
+            s.rows.last_mut().expect("just pushed").note = Some(format!(
+                "ShmQueue's round trip / iceoryx2's = {}x (goal: at most 1)",
+                three_digits(r)
+            ));
+        }
+    }
+    if let Some(r) = ratio_of(&s, "ShmQueue<u64>: spin (try_pop)", FLOOR) {
+        s.rows[1].note = Some(format!(
+            "round trip / the spin floor's = {r:.2}x (goal: at most 1.5)"
+        ));
+    }
     s.vs(
         FLOOR,
         "pipe pair (8 bytes)",
@@ -110,7 +165,10 @@ pub fn throughput(c: &Config) -> Section {
     );
     s.about(
         "producers push with push (blocking), consumers pop with pop; capacity 1024; time from \
-         the first push to the last pop",
+         the first push to the last pop. iceoryx2 (--features iceoryx2): publishers loan, write \
+         and send (retrying until delivered), subscribers spin on receive, buffer 1024; timed \
+         from the instant all are set up to the last item received. Publish-subscribe has no \
+         work sharing: with 2 -> 2 every subscriber receives every item (ns per item published)",
     );
     let items = c.lock_ops as u64;
     let base = "ShmQueue<u64, 1024>: 1 -> 1";
@@ -120,6 +178,27 @@ pub fn throughput(c: &Config) -> Section {
         "ShmQueue<u64, 1024>: 2 -> 2",
         outcome(queue_throughput(items, c.reps, 2)),
     );
+    #[cfg_attr(not(feature = "iceoryx2"), allow(unused_variables))]
+    for (ours, theirs, producers) in [
+        (base, "iceoryx2 u64, buffer 1024: 1 -> 1", 1),
+        (
+            "ShmQueue<u64, 1024>: 2 -> 2",
+            "iceoryx2 u64, buffer 1024: 2 -> 2 (broadcast)",
+            2,
+        ),
+    ] {
+        s.vs(
+            base,
+            theirs,
+            ice!(crate::iceoryx::throughput(items, c.reps, producers)),
+        );
+        // Items per second: the inverse of ns per item.
+        if let Some(r) = ratio_of(&s, theirs, ours) {
+            s.rows.last_mut().expect("just pushed").note = Some(format!(
+                "ShmQueue's throughput / iceoryx2's = {r:.2}x (goal: at least 1)"
+            ));
+        }
+    }
     s.vs(
         base,
         "ShmMutex<FixedVec> + ShmCondvar: 1 -> 1",

@@ -86,7 +86,8 @@
 //! ([`wait_for_creation`](Segment::wait_for_creation)), take over the
 //! segment of a crashed predecessor on restart
 //! ([`replace_stale`](Segment::replace_stale)), monitor without write
-//! access ([`read_only`](Segment::read_only)), mapping options
+//! access ([`read_only`](Segment::read_only)`.open()` for plain data,
+//! `read_only().monitor()` for atomics and `SeqLock`s), mapping options
 //! ([`MapOptions`]: huge pages, prefaulting).
 //!
 //! # 4. Guard what changes together
@@ -160,6 +161,7 @@ pub mod init;
 pub mod layout;
 mod liveness;
 mod map;
+pub mod monitor;
 mod platform;
 mod pod_field;
 pub mod process;
@@ -176,6 +178,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use fingerprint::Fingerprint;
 pub use fixed::{CapacityError, FixedString, FixedVec};
 pub use map::{page_size, HugePages, MapOptions};
+pub use monitor::Monitor;
 pub use pod_field::PodField;
 pub use queue::ShmQueue;
 pub use rel_ptr::RelPtr;

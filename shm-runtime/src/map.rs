@@ -2,6 +2,10 @@
 //! [`Shared`](crate::Shared) view sits on.
 
 use crate::error::{Error, ErrorKind, Result};
+use std::any::Any;
+// The error of a truncated mapping is the SIGBUS handler's (below this
+// file); the name stays here for the callers that say `map::`.
+pub(crate) use crate::sigbus::truncated_error;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr::NonNull;
@@ -197,9 +201,10 @@ pub(crate) struct Mapping {
     /// files): left before the memory is unmapped.
     registration: Option<crate::sigbus::Registration>,
     // Dropped after the memory is released (fields drop after `Drop::drop`):
-    // removes the segment's name when the view was opened with
-    // `remove_on_drop`.
-    owner: Option<crate::segment::SegmentOwner>,
+    // whatever the mapping's maker wants to outlive the memory (a segment
+    // removes its name there, with `remove_on_drop`). Opaque: a mapping
+    // knows nothing of names.
+    owner: Option<Box<dyn Any + Send + Sync>>,
 }
 
 // SAFETY: a mapping is plain memory owned by this value; unmapping it from
@@ -481,9 +486,10 @@ impl Mapping {
         Ok(())
     }
 
-    /// Removes the segment's name when this mapping is dropped.
-    pub(crate) fn set_owner(&mut self, owner: crate::segment::SegmentOwner) {
-        self.owner = Some(owner);
+    /// Keeps `owner` until this mapping is dropped, and drops it after the
+    /// memory is released (a segment's name remover, say).
+    pub(crate) fn set_owner(&mut self, owner: impl Any + Send + Sync) {
+        self.owner = Some(Box::new(owner));
     }
 
     /// Writes modified pages back to the file: `msync` with `MS_SYNC` (waits
@@ -618,18 +624,6 @@ impl Drop for Mapping {
             }
         }
     }
-}
-
-/// The error of an operation on a mapping that another process truncated.
-pub(crate) fn truncated_error(what: &str) -> Error {
-    Error::new(
-        ErrorKind::Truncated,
-        format!(
-            "{what}: another process truncated the segment under this mapping; its lost pages \
-             now read as zeros and share nothing with other processes (open it again once it is \
-             whole)"
-        ),
-    )
 }
 
 pub(crate) fn too_large(len: usize, what: &str) -> Error {

@@ -52,7 +52,7 @@ use std::ptr::NonNull;
 /// [`origin`](Shared::origin) tells whether this process made the value.
 pub struct Shared<T: ?Sized> {
     ptr: NonNull<T>,
-    origin: crate::segment::Origin,
+    origin: Origin,
     // Declared after `ptr` and never borrowed out: the memory stays mapped
     // for as long as `self` and every reference borrowed from it live.
     mapping: Mapping,
@@ -205,13 +205,13 @@ impl<T: ?Sized> Shared<T> {
     pub(crate) unsafe fn from_mapping(mapping: Mapping, ptr: NonNull<T>) -> Shared<T> {
         Shared {
             ptr,
-            origin: crate::segment::Origin::Created,
+            origin: Origin::Created,
             mapping,
         }
     }
 
     /// Records how this process came by the view.
-    pub(crate) fn with_origin(mut self, origin: crate::segment::Origin) -> Shared<T> {
+    pub(crate) fn with_origin(mut self, origin: Origin) -> Shared<T> {
         self.origin = origin;
         self
     }
@@ -235,7 +235,7 @@ impl<T: ?Sized> Shared<T> {
     /// # drop(table);
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
-    pub fn origin(&self) -> crate::segment::Origin {
+    pub fn origin(&self) -> Origin {
         self.origin
     }
 
@@ -355,5 +355,51 @@ impl<T: ?Sized> Deref for Shared<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Shared").field(&&**self).finish()
+    }
+}
+
+/// How this process came by a segment's view: which of
+/// [`open_or_create`](crate::segment::Segment::open_or_create)'s paths it took, as
+/// [`Shared::origin`] tells it (so that a program seeds data only in the
+/// process that made the segment).
+///
+/// ```
+/// use shm_runtime::segment::{Origin, Segment};
+/// let segment = Segment::posix(format!("/shm-runtime-doc-origin-{}", std::process::id()))
+///     .remove_on_drop(true);
+/// let first = segment.open_or_create(0u64)?;
+/// let second = segment.open_or_create(0u64)?;
+/// assert_eq!((first.origin(), second.origin()), (Origin::Created, Origin::Opened));
+/// assert!(first.origin().is_new() && !second.origin().is_new());
+/// # Ok::<(), shm_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// This process created the segment (or the anonymous mapping): the
+    /// value is the one it gave.
+    Created,
+    /// This process took the segment over and initialized it anew: from a
+    /// creator that died while initializing it, or, with
+    /// [`replace_stale`](crate::segment::Segment::replace_stale), by replacing a stale
+    /// segment whose creator died (see
+    /// [restarts](crate::segment#restarting-after-a-crash)). The value is the one it
+    /// gave, as for `Created`.
+    Reclaimed,
+    /// This process opened a segment that another process (or an earlier
+    /// call) made: the value is whatever that one wrote.
+    Opened,
+}
+
+impl Origin {
+    /// Whether this process initialized the value (`Created` or
+    /// `Reclaimed`): the time to seed it.
+    ///
+    /// ```
+    /// use shm_runtime::segment::Origin;
+    /// assert!(Origin::Reclaimed.is_new());
+    /// assert!(!Origin::Opened.is_new());
+    /// ```
+    pub fn is_new(self) -> bool {
+        self != Origin::Opened
     }
 }

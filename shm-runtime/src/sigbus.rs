@@ -325,9 +325,21 @@ pub(crate) fn is_truncated_at(addr: usize) -> bool {
 /// nothing any more, so waiting on it would wait for nobody.
 pub(crate) fn check_at<T>(value: &T, what: &str) -> crate::Result<()> {
     if is_truncated_at(value as *const T as usize) {
-        return Err(crate::map::truncated_error(what));
+        return Err(truncated_error(what));
     }
     Ok(())
+}
+
+/// The error of an operation on a mapping that another process truncated.
+pub(crate) fn truncated_error(what: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Truncated,
+        format!(
+            "{what}: another process truncated the segment under this mapping; its lost pages \
+             now read as zeros and share nothing with other processes (open it again once it is \
+             whole)"
+        ),
+    )
 }
 
 /// What the handler did with a fault.

@@ -146,8 +146,7 @@ pub trait Access: sealed::Sealed {
 pub enum ReadWrite {}
 
 /// The access of a read-only view (mapped `PROT_READ`), from the
-/// `open` of a `Segment::raw().read_only()` segment: it has no method that
-/// writes.
+/// `open` of a `Segment::raw().read_only()` segment: no method writes.
 ///
 /// ```
 /// use shm_runtime::{segment::Segment, volatile::ReadOnly, Volatile};
@@ -236,6 +235,15 @@ pub enum AccessError {
         /// The widest read-only load of this target, in bytes.
         limit: usize,
     },
+    /// A [`Monitor`](crate::Monitor) was given a [`Field`] made by
+    /// [`Field::new`] from an offset: it takes only fields whose type the
+    /// compiler proved ([`field!`](crate::field!), [`Field::whole`],
+    /// [`Field::index`], [`Field::then`]), since an offset taken on trust
+    /// could name the middle of an atomic that a writer stores.
+    UnprovenField {
+        /// The field's offset.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for AccessError {
@@ -262,6 +270,11 @@ impl fmt::Display for AccessError {
                 "a {size}-byte atomic cannot be loaded from read-only memory on this target \
                  (at most {limit} bytes); open the object writable"
             ),
+            AccessError::UnprovenField { offset } => write!(
+                f,
+                "a monitor reads fields named with `field!` (or `Field::whole`, `index`, \
+                 `then`), not a field made by `Field::new` (offset {offset})"
+            ),
         }
     }
 }
@@ -271,16 +284,30 @@ impl std::error::Error for AccessError {}
 impl From<AccessError> for Error {
     fn from(error: AccessError) -> Error {
         let kind = match error {
-            AccessError::ReadOnlyAtomicTooWide { .. } => ErrorKind::Unsupported,
+            AccessError::ReadOnlyAtomicTooWide { .. } | AccessError::UnprovenField { .. } => {
+                ErrorKind::Unsupported
+            }
             _ => ErrorKind::InvalidSize,
         };
         Error::new(kind, format!("accessing a raw view: {error}"))
     }
 }
 
-/// The widest atomic load that std guarantees not to write (so not to fault
-/// on a `PROT_READ` mapping), relaxed; see "Atomic accesses to read-only
-/// memory" in `core::sync::atomic`.
+/// The widest atomic load, in bytes, that std guarantees not to write (so
+/// not to fault on a `PROT_READ` mapping), relaxed; see "Atomic accesses to
+/// read-only memory" in `core::sync::atomic`: 8 on x86-64, AArch64,
+/// LoongArch 64, MIPS 64, PowerPC 64, RISC-V 64, SPARC 64 and s390x; 4 on
+/// x86, ARM, MIPS, PowerPC, RISC-V 32, SPARC and Hexagon; 0 (no atomic may
+/// be loaded from read-only memory) on every other target.
+///
+/// ```
+/// use shm_runtime::volatile::READ_ONLY_ATOMIC_LIMIT;
+/// #[cfg(target_arch = "x86_64")]
+/// assert_eq!(READ_ONLY_ATOMIC_LIMIT, 8);
+/// #[cfg(target_arch = "x86")]
+/// assert_eq!(READ_ONLY_ATOMIC_LIMIT, 4);
+/// # let _ = READ_ONLY_ATOMIC_LIMIT;
+/// ```
 #[cfg(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
@@ -291,7 +318,7 @@ impl From<AccessError> for Error {
     target_arch = "sparc64",
     target_arch = "s390x"
 ))]
-const READ_ONLY_ATOMIC_LIMIT: usize = 8;
+pub const READ_ONLY_ATOMIC_LIMIT: usize = 8;
 #[cfg(any(
     target_arch = "x86",
     target_arch = "arm",
@@ -301,7 +328,8 @@ const READ_ONLY_ATOMIC_LIMIT: usize = 8;
     target_arch = "sparc",
     target_arch = "hexagon"
 ))]
-const READ_ONLY_ATOMIC_LIMIT: usize = 4;
+/// The widest atomic load std allows on read-only memory: 4 bytes here.
+pub const READ_ONLY_ATOMIC_LIMIT: usize = 4;
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
@@ -319,7 +347,8 @@ const READ_ONLY_ATOMIC_LIMIT: usize = 4;
     target_arch = "sparc",
     target_arch = "hexagon"
 )))]
-const READ_ONLY_ATOMIC_LIMIT: usize = 0;
+/// The widest atomic load std allows on read-only memory: none here.
+pub const READ_ONLY_ATOMIC_LIMIT: usize = 0;
 
 /// An integer atomic that a raw view can hand out: `AtomicU8` to `AtomicU64`,
 /// `AtomicI8` to `AtomicI64`, `AtomicUsize`, `AtomicIsize` (those the target
@@ -332,14 +361,10 @@ const READ_ONLY_ATOMIC_LIMIT: usize = 0;
 /// fn holds<A: AtomicInteger<Value = u32>>() {}
 /// holds::<AtomicU32>();
 /// ```
-pub trait AtomicInteger: sealed::Sealed + Send + Sync + 'static {
+pub trait AtomicInteger: ReadOnlyLoad + Send + Sync + 'static {
     /// The integer the atomic holds (`u64` for `AtomicU64`), of the same
     /// size.
     type Value: Copy + AnyBitPattern + NoUninit + fmt::Debug + PartialEq;
-
-    /// `self.load(order)`; for this crate's read-only views.
-    #[doc(hidden)]
-    fn __load(&self, order: Ordering) -> Self::Value;
 }
 
 macro_rules! atomic_integers {
@@ -349,8 +374,12 @@ macro_rules! atomic_integers {
         #[cfg(target_has_atomic = $width)]
         impl AtomicInteger for atomic::$atomic {
             type Value = $value;
-            fn __load(&self, order: Ordering) -> $value {
-                self.load(order)
+        }
+        #[cfg(target_has_atomic = $width)]
+        impl ReadOnlyLoad for atomic::$atomic {
+            type Loaded = $value;
+            fn __load_relaxed(&self) -> $value {
+                self.load(Ordering::Relaxed)
             }
         }
         #[cfg(target_has_atomic = $width)]
@@ -366,6 +395,54 @@ atomic_integers! {
     "32": AtomicU32(u32), AtomicI32(i32);
     "64": AtomicU64(u64), AtomicI64(i64);
     "ptr": AtomicUsize(usize), AtomicIsize(isize);
+}
+
+/// An atomic that a read-only view can load: every [`AtomicInteger`], and
+/// `AtomicBool`. Implemented by this crate only.
+///
+/// An `AtomicBool` is loaded as the `AtomicU8` of its byte (the same size
+/// and address, so the same atomic object for the memory model) and read as
+/// `byte != 0`: a peer that stored a byte other than 0 or 1 (a C program's
+/// `_Atomic _Bool` written through a `char *`, a corrupted file) is read as
+/// `true`, never as an invalid `bool`.
+///
+/// ```
+/// use shm_runtime::volatile::ReadOnlyLoad;
+/// use std::sync::atomic::{AtomicBool, AtomicU16};
+/// fn loads<A: ReadOnlyLoad>() {}
+/// loads::<AtomicU16>();
+/// loads::<AtomicBool>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be loaded from read-only memory",
+    label = "not an integer atomic or `AtomicBool`",
+    note = "a monitor loads integer atomics and `AtomicBool`s, and reads `SeqLock`s with \
+            `seqlock`; locks such as `ShmMutex` write even to read: open the segment with `open`"
+)]
+pub trait ReadOnlyLoad: sealed::Sealed + Send + Sync + 'static {
+    /// What a load returns: the integer (`u64` for `AtomicU64`), or `bool`.
+    type Loaded: Copy + fmt::Debug + PartialEq;
+
+    /// A relaxed load, the only atomic operation std allows on read-only
+    /// memory (of at most [`READ_ONLY_ATOMIC_LIMIT`] bytes).
+    #[doc(hidden)]
+    fn __load_relaxed(&self) -> Self::Loaded;
+}
+
+#[cfg(target_has_atomic = "8")]
+impl sealed::Sealed for atomic::AtomicBool {}
+#[cfg(target_has_atomic = "8")]
+impl ReadOnlyLoad for atomic::AtomicBool {
+    type Loaded = bool;
+    fn __load_relaxed(&self) -> bool {
+        // SAFETY: `AtomicBool` has the size, alignment and bit validity of
+        // `u8` (documented), so its byte is an `AtomicU8` in the same
+        // `UnsafeCell`; writers store it as an `AtomicBool` of the same
+        // size, which is no mixed-size access. The reference lives as long
+        // as `self`.
+        let byte = unsafe { &*(self as *const atomic::AtomicBool).cast::<atomic::AtomicU8>() };
+        byte.load(Ordering::Relaxed) != 0
+    }
 }
 
 /// An integer atomic in a read-only view: it can only be loaded, with
@@ -397,8 +474,9 @@ pub struct ReadOnlyAtomic<'a, At> {
     atomic: &'a At,
 }
 
-impl<At: AtomicInteger> ReadOnlyAtomic<'_, At> {
-    fn new(atomic: &At) -> core::result::Result<ReadOnlyAtomic<'_, At>, AccessError> {
+impl<At: ReadOnlyLoad> ReadOnlyAtomic<'_, At> {
+    /// Wraps `atomic`, in read-only memory, if std allows loading it there.
+    pub(crate) fn new(atomic: &At) -> core::result::Result<ReadOnlyAtomic<'_, At>, AccessError> {
         if size_of::<At>() > READ_ONLY_ATOMIC_LIMIT {
             return Err(AccessError::ReadOnlyAtomicTooWide {
                 size: size_of::<At>(),
@@ -420,8 +498,8 @@ impl<At: AtomicInteger> ReadOnlyAtomic<'_, At> {
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn load(&self) -> At::Value {
-        self.atomic.__load(Ordering::Relaxed)
+    pub fn load(&self) -> At::Loaded {
+        self.atomic.__load_relaxed()
     }
 
     /// Loads the value with relaxed order, then issues an acquire fence: the
@@ -438,8 +516,8 @@ impl<At: AtomicInteger> ReadOnlyAtomic<'_, At> {
     /// # std::fs::remove_file(&path)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn load_acquire(&self) -> At::Value {
-        let value = self.atomic.__load(Ordering::Relaxed);
+    pub fn load_acquire(&self) -> At::Loaded {
+        let value = self.atomic.__load_relaxed();
         // Pairs with the peer's release store of the value just loaded: a
         // relaxed load followed by an acquire fence synchronizes with it.
         atomic::fence(Ordering::Acquire);
@@ -447,7 +525,7 @@ impl<At: AtomicInteger> ReadOnlyAtomic<'_, At> {
     }
 }
 
-impl<At: AtomicInteger> fmt::Debug for ReadOnlyAtomic<'_, At> {
+impl<At: ReadOnlyLoad> fmt::Debug for ReadOnlyAtomic<'_, At> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ReadOnlyAtomic").field(&self.load()).finish()
     }
@@ -469,6 +547,13 @@ impl<At: AtomicInteger> fmt::Debug for ReadOnlyAtomic<'_, At> {
 /// ```
 pub struct Field<T, F> {
     offset: usize,
+    /// Whether the compiler proved that an `F` lies at `offset` in every
+    /// `T` ([`field!`](crate::field!), [`Field::whole`], [`Field::index`],
+    /// [`Field::then`] of such fields), rather than the caller claiming it
+    /// ([`Field::new`]). A [`Monitor`](crate::Monitor) takes proven fields
+    /// only: it reads a typed segment that other processes write with
+    /// atomics, and a claimed offset could name the middle of one.
+    proven: bool,
     _types: PhantomData<fn(&T) -> &F>,
 }
 
@@ -513,6 +598,7 @@ impl<T, F> Field<T, F> {
         }
         Ok(Field {
             offset,
+            proven: false,
             _types: PhantomData,
         })
     }
@@ -523,9 +609,55 @@ impl<T, F> Field<T, F> {
     #[doc(hidden)]
     pub const fn __named(offset: usize, _field: fn(&T) -> &F) -> Field<T, F> {
         match Field::new(offset) {
-            Ok(field) => field,
+            Ok(field) => Field {
+                proven: true,
+                ..field
+            },
             Err(_) => panic!("a field of a type always lies within it"),
         }
+    }
+
+    /// The field `inner` of this field: `F`'s field at `inner`'s offset, as
+    /// a field of `T`. Proven when both are.
+    ///
+    /// ```
+    /// use shm_runtime::{field, volatile::Field};
+    /// #[repr(C)]
+    /// struct Worker { pid: u32, jobs: u32 }
+    /// #[repr(C)]
+    /// struct Pool { version: u32, workers: [Worker; 4] }
+    /// let third: Field<Pool, Worker> = field!(Pool, workers).index(2)?;
+    /// let jobs: Field<Pool, u32> = third.then(field!(Worker, jobs));
+    /// assert_eq!(jobs.offset(), 4 + 2 * 8 + 4);
+    /// # Ok::<(), shm_runtime::volatile::AccessError>(())
+    /// ```
+    pub const fn then<G>(self, inner: Field<F, G>) -> Field<T, G> {
+        // `inner` lies within `F` and `self` within `T`, so their sum within
+        // `T`; it is a multiple of `G`'s alignment, which divides `F`'s
+        // (`inner`'s invariant), which divides `self.offset`; and `G` needs
+        // no more alignment than `F`, nor `F` than `T`.
+        Field {
+            offset: self.offset + inner.offset,
+            proven: self.proven && inner.proven,
+            _types: PhantomData,
+        }
+    }
+
+    /// Whether the compiler proved that an `F` lies at this offset (a field
+    /// made by [`field!`](crate::field!), [`whole`](Field::whole),
+    /// [`index`](Field::index) or [`then`](Field::then)), rather than
+    /// [`Field::new`] taking the offset on trust.
+    ///
+    /// ```
+    /// use shm_runtime::{field, volatile::Field};
+    /// #[repr(C)]
+    /// struct Rec { id: u32, score: f32 }
+    /// assert!(field!(Rec, score).is_proven());
+    /// assert!(!Field::<Rec, f32>::new(4)?.is_proven());
+    /// # Ok::<(), shm_runtime::volatile::AccessError>(())
+    /// ```
+    pub const fn is_proven(self) -> bool {
+        self.proven
     }
 
     /// The field's byte offset in `T`.
@@ -537,6 +669,74 @@ impl<T, F> Field<T, F> {
     /// ```
     pub const fn offset(self) -> usize {
         self.offset
+    }
+}
+
+impl<T> Field<T, T> {
+    /// The whole `T` as a field of itself (offset 0): for a view whose
+    /// entire value is an atomic or a [`SeqLock`](crate::SeqLock).
+    ///
+    /// ```
+    /// use shm_runtime::volatile::Field;
+    /// use std::sync::atomic::AtomicU64;
+    /// let all = Field::<AtomicU64, AtomicU64>::whole();
+    /// assert_eq!(all.offset(), 0);
+    /// assert!(all.is_proven());
+    /// ```
+    pub const fn whole() -> Field<T, T> {
+        Field {
+            offset: 0,
+            proven: true,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<T, E, const N: usize> Field<T, [E; N]> {
+    /// Element `index` of this array field, or
+    /// [`AccessError::IndexOutOfBounds`] when `index >= N`. Proven when the
+    /// array field is.
+    ///
+    /// ```
+    /// use shm_runtime::{field, volatile::AccessError};
+    /// #[repr(C)]
+    /// struct Slots { count: u64, hits: [u64; 8] }
+    /// let hits = field!(Slots, hits);
+    /// assert_eq!(hits.index(7)?.offset(), 8 + 7 * 8);
+    /// assert_eq!(
+    ///     hits.index(8).unwrap_err(),
+    ///     AccessError::IndexOutOfBounds { index: 8, count: 1, len: 8 }
+    /// );
+    /// # Ok::<(), AccessError>(())
+    /// ```
+    pub const fn index(self, index: usize) -> core::result::Result<Field<T, E>, AccessError> {
+        if index >= N {
+            return Err(AccessError::IndexOutOfBounds {
+                index,
+                count: 1,
+                len: N,
+            });
+        }
+        // Element `index < N` lies within the array, so within `T`; its
+        // offset is a multiple of `E`'s alignment (the array's offset is one
+        // of the array's, which is `E`'s, and so is `size_of::<E>()`).
+        Ok(Field {
+            offset: self.offset + index * size_of::<E>(),
+            proven: self.proven,
+            _types: PhantomData,
+        })
+    }
+
+    /// The number of elements, `N`.
+    ///
+    /// ```
+    /// #[repr(C)]
+    /// struct Slots { hits: [u64; 8] }
+    /// assert_eq!(shm_runtime::field!(Slots, hits).len(), 8);
+    /// ```
+    #[allow(clippy::len_without_is_empty)]
+    pub const fn len(self) -> usize {
+        N
     }
 }
 
@@ -1056,7 +1256,7 @@ impl<T: AnyBitPattern> Volatile<T, ReadOnly> {
 ///
 /// # Safety
 /// `base` points to a whole `T` inside one mapping.
-unsafe fn field_ptr<T, F>(base: NonNull<T>, field: Field<T, F>) -> NonNull<F> {
+pub(crate) unsafe fn field_ptr<T, F>(base: NonNull<T>, field: Field<T, F>) -> NonNull<F> {
     // SAFETY: `field` lies within `T` (its invariant), so within the `T`
     // at `base` (the caller's contract).
     unsafe { base.cast::<u8>().add(field.offset) }.cast::<F>()

@@ -552,7 +552,19 @@ fn inspect_of_a_file_shows_every_header_field() {
     assert_eq!(field(&out, "elements"), "5");
     assert_eq!(field(&out, "payload"), "10 bytes at offset 256");
     assert_eq!(field(&out, "type size/align"), "2 / 2");
-    assert_eq!(field(&out, "object size"), "266 bytes");
+    // Header, payload, then (8-aligned) the layout description block.
+    let payload = inspect::inspect_file(&path)
+        .unwrap()
+        .header()
+        .unwrap()
+        .payload
+        .clone()
+        .unwrap();
+    assert_eq!(payload.description_offset, 272);
+    assert_eq!(
+        field(&out, "object size"),
+        format!("{} bytes", 272 + payload.description_len)
+    );
     assert_eq!(field(&out, "mode"), "0600");
     assert_eq!(
         field(&out, "creator"),
@@ -561,7 +573,7 @@ fn inspect_of_a_file_shows_every_header_field() {
     let info = parse(&ok(&["inspect", "--json", "--file", p]));
     assert_eq!(info["kind"], "file");
     assert_eq!(info["len"], 5);
-    assert_eq!(info["object_size"], 266);
+    assert_eq!(info["object_size"], 272 + payload.description_len);
     // Listed when named on the command line.
     let out = ok(&["list", p]);
     assert!(

@@ -119,6 +119,33 @@ fn queue_two_producers_one_consumer_exactly_once() {
 }
 
 #[test]
+fn queue_a_counter_moved_back_is_walked_forward() {
+    // A claimer counts its claim with a plain store, which can move the
+    // producers' counter back behind another producer's claim: the push
+    // after both must still take a new position (no slot claimed twice,
+    // nothing overwritten), and come out last.
+    model(|| {
+        let q = Arc::new(Q::<4>::new());
+        let producers: Vec<_> = [1u64, 2]
+            .into_iter()
+            .map(|v| {
+                let q = Arc::clone(&q);
+                thread::spawn(move || push(&q, v as u32, v, None))
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert!(try_push(&q, 3, 3, None));
+        let mut got = [try_pop(&q, 9, None), try_pop(&q, 9, None)];
+        got.sort();
+        assert_eq!(got, [Some(1), Some(2)]);
+        assert_eq!(try_pop(&q, 9, None), Some(3));
+        assert_eq!(try_pop(&q, 9, None), None);
+    });
+}
+
+#[test]
 fn queue_one_producer_two_consumers_in_order_across_laps() {
     model(|| {
         // Capacity 1: every item is a new lap of the one slot.

@@ -26,9 +26,9 @@
 //!   consumer in the order they were pushed. (Between consumers, "first" is
 //!   the order of claims: two consumers may finish in either order.)
 //! * **No lock on the fast path.** A push is a compare-and-swap on its
-//!   slot, a compare-and-swap on the producers' counter (which may fail
-//!   harmlessly), one store of the slot's owner record, the item's bytes,
-//!   and one store publishing it; a pop likewise. Neither side makes a
+//!   slot, a plain store moving the producers' counter, one store of the
+//!   slot's owner record, the item's bytes, and one store publishing it; a
+//!   pop likewise. Neither side makes a
 //!   system call while nobody sleeps: sleepers register in a count that the
 //!   other side reads after each operation, and only then wakes them
 //!   (`futex` on Linux).
@@ -200,9 +200,8 @@ const MIXED_NS: u64 = u64::MAX;
 ///
 /// It is [`SharedSafe`] itself: a whole segment, or a field of a derived
 /// struct. Create it zeroed ([`init::zeroed`](crate::init::zeroed), for
-/// [`Shared::anonymous`](crate::Shared::anonymous) or
-/// [`Segment::create`](crate::Segment::create)) so that a
-/// large one never passes through the stack; [`ShmQueue::new`] is for small
+/// [`Shared::anonymous`](crate::Shared::anonymous) or `Segment::create`) so
+/// that a large one never passes through the stack; [`ShmQueue::new`] is for small
 /// ones.
 ///
 /// ```
@@ -228,7 +227,9 @@ const MIXED_NS: u64 = u64::MAX;
 /// `#[repr(C)]`: the producers' counter, the consumers' counter and the
 /// sleepers' words on cache lines of their own, then `N` slots, each a
 /// 64-bit word (stamp and claimer's pid), a 64-bit owner record (stamp and
-/// claimer's start time) and the item.
+/// claimer's start time) and the item, aligned to 16 bytes (the word and
+/// the record share a cache line; a slot of an item of up to 16 bytes lies
+/// in one).
 #[repr(C)]
 pub struct ShmQueue<T, const N: usize> {
     /// Positions claimed by producers (a hint: see [`ring`]).
@@ -262,8 +263,11 @@ struct Waits {
     users_ns: AtomicU64,
 }
 
-/// One position of the ring.
-#[repr(C)]
+/// One position of the ring. Aligned to 16 bytes: its word and its record
+/// always share a cache line, and a slot of an item of up to 16 bytes lies
+/// in one line (a `u64` slot is 32 bytes, not 24, so that no slot straddles
+/// two lines and costs two transfers between cores).
+#[repr(C, align(16))]
 struct Slot<T> {
     /// `stamp << 32 | pid` (see [`ring`]).
     word: AtomicU64,
@@ -396,8 +400,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         N
     }
 
-    /// The number of items, at some instant during the call (others may
-    /// push and pop meanwhile); items being written or read count.
+    /// The number of items, approximately: exact when no other thread is
+    /// inside a push or a pop; otherwise others push and pop meanwhile, and
+    /// items being written or read may or may not count (the counters lag
+    /// by the claims in progress). At most `N`.
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -1162,7 +1168,8 @@ impl<T: SharedSafe, const N: usize> core::fmt::Debug for ShmQueue<T, N> {
 }
 
 // SAFETY: a slot is two 64-bit atomics and a `MaybeUninit<T>` in an
-// `UnsafeCell` (same layout as `T`): no address, a `repr(C)` layout, no drop
+// `UnsafeCell` (same layout as `T`): no address, a `repr(C)` layout (its
+// tail padding, up to the 16-byte alignment, is listed by no field), no drop
 // glue; its value is only written by the thread that claimed the slot
 // through its atomic word (the queue's protocol), which is process-safe.
 // The value is a protected field: never read at open.
@@ -1170,7 +1177,7 @@ impl<T: SharedSafe, const N: usize> core::fmt::Debug for ShmQueue<T, N> {
 unsafe impl<T: SharedSafe> SharedSafe for Slot<T> {
     const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
         "ShmQueue slot",
-        "ShmQueue slot v1",
+        "ShmQueue slot v2",
         &[],
         &[
             Field::plain("word", offset_of!(Self, word), AtomicU64::LAYOUT),
@@ -1196,7 +1203,7 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for ShmQueue<T, N> {
         let () = CheckItem::<T>::OK;
         TypeLayout::library::<Self>(
             "ShmQueue",
-            "ShmQueue pid-claimed vyukov v1",
+            "ShmQueue pid-claimed vyukov v2",
             &[("capacity", N as u64)],
             &[
                 Field::plain("head", offset_of!(Self, head), AtomicU64::LAYOUT),

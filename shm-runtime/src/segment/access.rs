@@ -10,7 +10,7 @@ use super::{layout_of, Segment};
 use crate::error::Result;
 use crate::init::{sealed, Elem, FromFn, Init, Payload};
 use crate::volatile::{Access, ReadOnly, ReadWrite, Volatile};
-use crate::{MapOptions, Shared, SharedSafe};
+use crate::{MapOptions, Monitor, Shared, SharedSafe};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -424,7 +424,8 @@ impl Segment<ReadOnly> {
     ///
     /// A type with an atomic, a lock or a [`SeqLock`](crate::SeqLock) is a
     /// compile error (its `&T` has methods that store, and an atomic or lock
-    /// operation on read-only memory is undefined behaviour): open it
+    /// operation on read-only memory is undefined behaviour): read its
+    /// atomics and `SeqLock`s through [`monitor`](Self::monitor), open it
     /// writable, or see [`open_unchecked`](Self::open_unchecked). The error
     /// is raised when the call is compiled to code (`cargo build`, `cargo
     /// test`), not by `cargo check`.
@@ -465,7 +466,7 @@ impl Segment<ReadOnly> {
     pub fn open<T: ?Sized + Payload>(&self) -> Result<Shared<T>> {
         const {
             if let Some(part) = <Elem<T> as SharedSafe>::LAYOUT.interior_mutable_part() {
-                refuse_read_only(part.name)
+                refuse_read_only(part)
             }
         };
         let view = self.open_layout(&layout_of::<T>(), false)?;
@@ -492,8 +493,9 @@ impl Segment<ReadOnly> {
     /// undefined behaviour on such a mapping, whatever the hardware does
     /// with it: 128-bit loads and lock-based fallbacks do write.
     ///
-    /// For such types, open the segment writable
-    /// ([`Segment::open`]) even to read it.
+    /// For such types, read through [`monitor`](Self::monitor), which needs
+    /// no `unsafe`, or open the segment writable ([`Segment::open`]) even to
+    /// read it.
     ///
     /// ```
     /// use shm_runtime::{init, segment::Segment};
@@ -513,6 +515,61 @@ impl Segment<ReadOnly> {
         self.checked_view(view)
     }
 
+    /// Opens the existing segment read-only as a [`Monitor`], for any
+    /// `SharedSafe` type or slice (`T = [U]`): atomics,
+    /// [`SeqLock`](crate::SeqLock)s, plain fields, and structs and arrays of
+    /// them. The same header checks, waits and errors as
+    /// [`open`](Self::open). The monitor hands out no reference into the
+    /// mapping: it loads atomics (relaxed, as std allows on read-only
+    /// memory), reads `SeqLock`s and copies plain fields, each named with
+    /// [`field!`](crate::field!). Locks (`ShmMutex` and the others, whose
+    /// readers write) cannot be read through it. The payload is not checked
+    /// on open: every read checks what it returns. See the
+    /// [`monitor`](crate::monitor) module.
+    ///
+    /// ```
+    /// use shm_runtime::{field, init, volatile::Field, Segment, SharedSafe};
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// #[derive(SharedSafe, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Stats { started: u32, requests: AtomicU32 }
+    ///
+    /// let name = format!("/shm-runtime-doc-om-{}", std::process::id());
+    /// let segment = Segment::posix(&name).remove_on_drop(true);
+    /// let stats = segment.create(init::in_place(|s: &mut Stats| s.started = 1))?;
+    /// stats.requests.fetch_add(3, Ordering::Relaxed);
+    /// // A process with read permission only: no `unsafe`.
+    /// let monitor = Segment::posix(&name).read_only().monitor::<Stats>()?;
+    /// assert_eq!(monitor.atomic(field!(Stats, requests))?.load(), 3);
+    /// assert_eq!(monitor.read(field!(Stats, started))?, 1);
+    ///
+    /// // A slice: a monitor of every worker's slot.
+    /// let slots_name = format!("/shm-runtime-doc-oms-{}", std::process::id());
+    /// let slots = Segment::posix(&slots_name)
+    ///     .remove_on_drop(true)
+    ///     .create(init::zeroed_slice::<AtomicU32>(4))?;
+    /// slots[2].store(7, Ordering::Relaxed);
+    /// let monitor = Segment::posix(&slots_name).read_only().monitor::<[AtomicU32]>()?;
+    /// let loads = (0..monitor.len())
+    ///     .map(|i| Ok(monitor.get(i).unwrap().atomic(Field::whole())?.load()))
+    ///     .collect::<Result<Vec<u32>, shm_runtime::volatile::AccessError>>()?;
+    /// assert_eq!(loads, [0, 0, 7, 0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn monitor<T: ?Sized + Payload>(&self) -> Result<Monitor<T>> {
+        let view = self.open_layout(&layout_of::<T>(), false)?;
+        // SAFETY: the payload lies inside the mapping at `offset`, aligned
+        // for the elements (page-aligned base, offset a multiple of the
+        // alignment).
+        let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<Elem<T>>();
+        let ptr = <T as sealed::PayloadSealed>::from_parts(first, view.len);
+        // SAFETY: the header proved a published payload of this layout
+        // there (`view.len` elements for a slice), mapped read-only and
+        // within the object.
+        Ok(unsafe { Monitor::from_mapping(view.mapping, ptr) })
+    }
+
     /// The same name, read-only and without header: raw mode, read-only
     /// (as [`Segment::raw`] then [`read_only`](Segment::<Raw>::read_only)).
     ///
@@ -530,15 +587,24 @@ impl Segment<ReadOnly> {
 }
 
 /// The compile-time refusal of a read-only open of a type that holds
-/// `part` (an atomic, a lock...), naming it: the message is assembled in a
-/// buffer, as a `const` panic takes one `&str`.
-const fn refuse_read_only(part: &str) -> ! {
+/// `part` (an atomic, a lock...), naming it and the way to read it: the
+/// message is assembled in a buffer, as a `const` panic takes one `&str`.
+const fn refuse_read_only(part: &crate::layout::TypeLayout) -> ! {
+    let monitored =
+        matches!(part.kind, crate::layout::LayoutKind::Scalar(_)) || const_eq(part.name, "SeqLock");
+    let hint = if monitored {
+        "read it without `unsafe` through `read_only().monitor()`"
+    } else {
+        "its readers write too"
+    };
     let pieces = [
         "a read-only segment cannot be opened as a type that holds `",
-        part,
-        "`: its `&T` has methods that store, and an atomic or lock operation on read-only \
-         memory is undefined behaviour; open the segment writable, or, for `Relaxed` loads \
-         only, read-only with `unsafe` `open_unchecked`",
+        part.name,
+        "`: its `&T` has methods that store (an atomic or lock operation on read-only memory \
+         is undefined behaviour); ",
+        hint,
+        "; or open the segment writable (or, for `Relaxed` loads only, read-only with \
+         `unsafe` `open_unchecked`)",
     ];
     let mut buf = [0u8; 1024];
     let mut len = 0;
@@ -557,6 +623,22 @@ const fn refuse_read_only(part: &str) -> ! {
         Ok(message) => panic!("{}", message),
         Err(_) => panic!("a read-only segment cannot be opened as a type with interior mutability"),
     }
+}
+
+/// `a == b`, in a `const` context.
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Raw, read-write: objects without header, which this process may write

@@ -1,16 +1,14 @@
 //! Files mapped with `mmap(MAP_SHARED)`: the data persists in the file
 //! across runs; [`Shared::flush`](crate::Shared::flush) writes it back.
 
-use super::object::{c_string, fstat, set_mode, Identity, Stat};
+use super::object::{fstat, set_mode, Identity, Stat};
 use crate::error::{Error, ErrorKind, Result};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
-pub(crate) fn path_c(path: &Path, what: &str) -> Result<CString> {
-    c_string(path.as_os_str().as_bytes(), what)
-}
+// Shared with the System V backend (a key is made from a path): it lives in
+// `object`, below both; this name stays for its other callers.
+pub(crate) use super::object::path_c;
 
 pub(crate) fn open_flags(
     path: &CString,

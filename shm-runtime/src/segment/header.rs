@@ -34,9 +34,58 @@
 //!    216    4 flags            bit 0: the segment's lifetime is tied to its
 //!                              creator (made with `remove_on_drop`), so it is
 //!                              stale once the creator is dead (atomic; since
-//!                              format 3)
-//!    220   36 reserved         zero
+//!                              format 3); bit 1: published by link (the
+//!                              header was complete and "ready" before the
+//!                              segment had its name, so one read of the
+//!                              whole header is consistent; since format 4)
+//!    220    4 description len  bytes of the layout description block, 0 when
+//!                              the segment stores none (since format 4)
+//!    224    8 description off  where the block starts, in bytes from the
+//!                              start of the object: 0 when there is none,
+//!                              else round_up(payload offset + payload bytes,
+//!                              8) (since format 4)
+//!    232    8 description sum  FNV-1a 64 of the block's bytes (since
+//!                              format 4)
+//!    240   16 reserved         zero
 //! ```
+//!
+//! All fields are in the creator's byte order (field 77; readers refuse the
+//! other one) and at their natural alignment.
+//!
+//! # The layout description block (format 4)
+//!
+//! A segment stores the [layout description](crate::layout::describe) of
+//! its payload type (the element type of a slice) after the payload:
+//!
+//! ```text
+//! 0                256 (or align)          payload end  desc off        desc off + desc len
+//! | header          | payload              | 0..7 zero  | description   |
+//! ```
+//!
+//! - The payload offset is header field 48, as in every format:
+//!   `max(256, type align)`. The payload is `payload bytes` (field 64) long.
+//! - The description starts at `round_up(payload offset + payload bytes, 8)`
+//!   (field 224) and is `description len` (field 220) bytes long, at most
+//!   [`MAX_LEN`](crate::layout::describe::MAX_LEN) (1 MiB). The object is at
+//!   least `description off + description len` bytes long; the bytes between
+//!   the payload's end and the description are zero.
+//! - Its checksum (field 232) is FNV-1a 64 over exactly its bytes:
+//!   start from `0xcbf29ce484222325`; for each byte, `h ^= byte; h =
+//!   h * 0x100000001b3 (mod 2^64)`.
+//! - Its bytes follow the description format of
+//!   [`describe`](crate::layout::describe#the-format-version-1) (little-endian
+//!   whatever the header's byte order), and are untrusted: a reader checks
+//!   `description off == round_up(payload offset + payload bytes, 8)`,
+//!   `description len <= 1 MiB`, that the object holds the block, and the
+//!   checksum, before decoding it with every bound checked.
+//! - `description len == 0` (and `description off == 0`): no description
+//!   is stored (its creator's type was beyond the format's
+//!   [limits](crate::layout::describe#limits)).
+//!
+//! The description is written with the other fields, before "ready"; like
+//! them it is final once the state word says "ready". Opening a segment
+//! reads it only when the fingerprint differs (to say what differs): the
+//! common open never reads or decodes it.
 //!
 //! The magic, version, header size and state word are atomics: openers read
 //! them while the creator may still be writing.
@@ -70,12 +119,16 @@
 //! | 1 | the first format | shm-runtime 0.1 until the soundness rework |
 //! | 2 | same header fields; the fingerprint is computed from the type's layout description ([`crate::layout`]): 128-bit enum discriminants are hashed whole, library types by their protocol; payloads are checked for valid values at open | shm-runtime 0.1 since the soundness rework |
 //! | 3 | the creator's process start time and namespace key (offsets 200, 208) and the flags word (216, bit 0: tied to its creator) in what were reserved bytes, so that a segment left behind by a dead creator is told from one whose creator's pid was reused ([`Segment::replace_stale`](super::Segment::replace_stale)); the states 4 retired and 5 claimed | shm-runtime 0.1 since stale segments are replaced |
+//! | 4 | the layout description block after the payload, located by the fields at 220 (length), 224 (offset) and 232 (checksum) in what were reserved bytes ([above](#the-layout-description-block-format-4)); a wrong-type open names the first difference; bit 1 of the flags (published by link), which lets an opener read the header in one `pread` | shm-runtime 0.1 since segments describe their type |
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::layout::describe::{self, Description};
+use crate::layout::TypeLayout;
 #[cfg(not(target_os = "linux"))]
 use crate::liveness::pid_alive;
 pub(crate) use crate::liveness::pid_namespace;
 use crate::Fingerprint;
+use std::cell::OnceCell;
 use std::mem::{align_of, offset_of, size_of};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -84,7 +137,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// other byte order reads as its byte swap.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SHMRTSEG");
 /// The header format this version writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 4;
 /// The size of the header in bytes; payloads start at or after it.
 pub(crate) const HEADER_SIZE: usize = 256;
 const TYPE_NAME_BYTES: usize = 112;
@@ -128,7 +181,10 @@ struct Header {
     creator_start: AtomicU64,
     creator_ns_key: AtomicU64,
     flags: AtomicU32,
-    reserved: [u8; 36],
+    desc_len: u32,
+    desc_offset: u64,
+    desc_checksum: u64,
+    reserved: [u8; 16],
 }
 
 const _: () = {
@@ -141,21 +197,59 @@ const _: () = {
     assert!(offset_of!(Header, creator_start) == 200);
     assert!(offset_of!(Header, creator_ns_key) == 208);
     assert!(offset_of!(Header, flags) == 216);
+    assert!(offset_of!(Header, desc_len) == 220);
+    assert!(offset_of!(Header, desc_offset) == 224);
+    assert!(offset_of!(Header, desc_checksum) == 232);
+    assert!(offset_of!(Header, reserved) == 240);
 };
+
+/// The checksum of a description block: FNV-1a 64.
+pub(crate) fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Where a description block of `desc_len` bytes starts after a payload
+/// ending at `payload_end`; `None` on overflow.
+fn desc_offset_after(payload_end: u64) -> Option<u64> {
+    payload_end.checked_add(7).map(|e| e & !7)
+}
 
 /// Flag bit: the segment's lifetime is tied to its creator's (it was made
 /// with `remove_on_drop`).
 pub(crate) const FLAG_TIED: u32 = 1;
+/// Flag bit: the segment was published by link (made without a name,
+/// marked "ready", then linked under its name), so every header field was
+/// written before any opener could find it: an opener may read the whole
+/// header in one `pread` instead of the state word, a fence, then the rest.
+pub(crate) const FLAG_LINKED: u32 = 2;
+
+/// Where the header's bytes come from, for the reads made after the state
+/// prefix (the description block): `pread` of a descriptor or loads from a
+/// System V attachment, never a mapping that a truncation turns into
+/// `SIGBUS`. Implemented by the segment reader, which sits above this file.
+pub(crate) trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; fewer at the end of the
+    /// object.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+}
 
 /// What a segment's payload is: the type and whether it is one value or a
 /// slice.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Layout {
     pub(crate) fingerprint: Fingerprint,
     pub(crate) type_name: &'static str,
     pub(crate) size: usize,
     pub(crate) align: usize,
     pub(crate) kind: u32,
+    /// The type's layout, described into the segment when it is created.
+    pub(crate) type_layout: &'static TypeLayout,
+    /// Its encoded description, made on the first creation that needs it
+    /// (never by an open); `None` when the type is beyond the format's
+    /// limits (the segment then stores no description).
+    description: OnceCell<Option<Vec<u8>>>,
 }
 
 impl Layout {
@@ -166,6 +260,8 @@ impl Layout {
             size: size_of::<T>(),
             align: align_of::<T>(),
             kind: KIND_VALUE,
+            type_layout: T::LAYOUT,
+            description: OnceCell::new(),
         }
     }
 
@@ -181,12 +277,45 @@ impl Layout {
         HEADER_SIZE.max(self.align)
     }
 
-    /// Header plus `len` elements, or `None` on overflow.
-    pub(crate) fn total_len(&self, len: usize) -> Option<usize> {
-        self.size
+    /// The encoded description of the type, stored after the payload (one
+    /// encode per `Layout`, on first use).
+    pub(crate) fn description(&self) -> Option<&[u8]> {
+        self.description
+            .get_or_init(|| {
+                describe::encode(self.type_layout)
+                    .ok()
+                    .filter(|bytes| bytes.len() <= describe::MAX_LEN)
+            })
+            .as_deref()
+    }
+
+    /// Where the description block of a payload of `len` elements starts,
+    /// and how long it is: `(0, 0)` when none is stored; `None` on
+    /// overflow.
+    fn desc_block(&self, len: usize) -> Option<(usize, usize)> {
+        let Some(bytes) = self.description() else {
+            return Some((0, 0));
+        };
+        let end = self
+            .size
             .checked_mul(len)?
-            .checked_add(self.payload_offset())
-            .filter(|total| *total <= isize::MAX as usize)
+            .checked_add(self.payload_offset())?;
+        let at = desc_offset_after(end as u64)?;
+        Some((usize::try_from(at).ok()?, bytes.len()))
+    }
+
+    /// Header, `len` elements and the description block, or `None` on
+    /// overflow.
+    pub(crate) fn total_len(&self, len: usize) -> Option<usize> {
+        let payload_end = self
+            .size
+            .checked_mul(len)?
+            .checked_add(self.payload_offset())?;
+        let end = match self.desc_block(len)? {
+            (0, 0) => payload_end,
+            (at, desc_len) => at.checked_add(desc_len)?,
+        };
+        Some(end).filter(|total| *total <= isize::MAX as usize)
     }
 
     /// How the requested view reads in messages: `Shared<T>` or `Shared<[T]>`.
@@ -290,12 +419,15 @@ impl HeaderPtr {
     /// release compare-exchange, so that whoever sees that state sees this
     /// record. `false` (nothing is this process's any more) when another
     /// process took the header over meanwhile.
-    pub(crate) fn set_creator(&self, pid: u32, tied: bool) -> bool {
+    ///
+    /// `linked`: the segment has no name yet and gets it by a link once
+    /// ready ([`FLAG_LINKED`]).
+    pub(crate) fn set_creator(&self, pid: u32, tied: bool, linked: bool) -> bool {
         let (start, key) = process_start();
         self.creator_start().store(start, Ordering::Relaxed);
         self.creator_ns_key().store(key, Ordering::Relaxed);
-        self.flags()
-            .store(if tied { FLAG_TIED } else { 0 }, Ordering::Relaxed);
+        let flags = if tied { FLAG_TIED } else { 0 } | if linked { FLAG_LINKED } else { 0 };
+        self.flags().store(flags, Ordering::Relaxed);
         self.creator_pid_ns()
             .store(pid_namespace(), Ordering::Relaxed);
         self.state()
@@ -373,12 +505,13 @@ impl HeaderPtr {
     }
 
     /// Writes every field but the state word, for a payload of `len`
-    /// elements of `layout`.
+    /// elements of `layout`, and the description block after the payload.
     ///
     /// # Safety
     /// The caller claimed the header (it is in state "initializing" with the
-    /// caller's pid), so no other process reads or writes its plain fields,
-    /// and the mapping is writable.
+    /// caller's pid), so no other process reads or writes its plain fields
+    /// or the description block, and the mapping is writable and at least
+    /// `layout.total_len(len)` bytes long.
     pub(crate) unsafe fn write_fields(&self, layout: &Layout, len: usize) {
         let h = self.0.as_ptr();
         let name = layout.type_name.as_bytes();
@@ -399,7 +532,25 @@ impl HeaderPtr {
             addr_of_mut!((*h).endian).write(NATIVE_ENDIAN);
             addr_of_mut!((*h).type_name_len).write(name_len as u16);
             addr_of_mut!((*h).type_name).write(type_name);
-            addr_of_mut!((*h).reserved).write([0; 36]);
+        }
+        let (desc_at, desc_len) = layout.desc_block(len).expect("checked by `total_len`");
+        let bytes = layout.description().unwrap_or(&[]);
+        let payload_end = layout.payload_offset() + layout.size * len;
+        // SAFETY: as above; the block (and the gap of at most 7 bytes before
+        // it) lies inside the mapping, which holds `total_len(len)` bytes:
+        // `desc_at + desc_len` (caller's contract), and is this process's
+        // alone until it is published. Nothing else of the mapping is
+        // referenced while these bytes are copied.
+        unsafe {
+            addr_of_mut!((*h).desc_len).write(desc_len as u32);
+            addr_of_mut!((*h).desc_offset).write(desc_at as u64);
+            addr_of_mut!((*h).desc_checksum).write(checksum(bytes));
+            addr_of_mut!((*h).reserved).write([0; 16]);
+            if desc_len != 0 {
+                let base = h.cast::<u8>();
+                base.add(payload_end).write_bytes(0, desc_at - payload_end);
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(desc_at), desc_len);
+            }
         }
         self.header_size()
             .store(HEADER_SIZE as u32, Ordering::Relaxed);
@@ -421,6 +572,15 @@ impl HeaderPtr {
                 Ordering::Relaxed,
             )
             .is_ok()
+    }
+}
+
+/// What an older header format lacks, for the message that refuses it.
+pub(crate) fn older_format_differs(version: u32) -> &'static str {
+    match version {
+        1 => "its type fingerprints are computed differently",
+        2 => "it records no creator start time, and it stores no layout description",
+        _ => "it stores no layout description of its type",
     }
 }
 
@@ -576,6 +736,12 @@ pub(crate) struct Snapshot {
     pub(crate) creator_ns_key: u64,
     /// The flags word ([`FLAG_TIED`]).
     pub(crate) flags: u32,
+    /// The description block's length (0: none; format 4).
+    pub(crate) desc_len: u32,
+    /// Where it starts (0: none).
+    pub(crate) desc_offset: u64,
+    /// Its FNV-1a 64 checksum.
+    pub(crate) desc_checksum: u64,
 }
 
 impl Snapshot {
@@ -617,6 +783,173 @@ impl Snapshot {
             creator_start: u64_at(offset_of!(Header, creator_start)),
             creator_ns_key: u64_at(offset_of!(Header, creator_ns_key)),
             flags: u32_at(offset_of!(Header, flags)),
+            desc_len: u32_at(offset_of!(Header, desc_len)),
+            desc_offset: u64_at(offset_of!(Header, desc_offset)),
+            desc_checksum: u64_at(offset_of!(Header, desc_checksum)),
+        }
+    }
+
+    /// Where the description block lies, checked against the header's
+    /// payload fields and the object's size: `Ok(None)` when the segment
+    /// stores none; [`NotASegment`](ErrorKind::NotASegment) for fields that
+    /// contradict each other, [`TooShort`](ErrorKind::TooShort) when the
+    /// object ends before the block does.
+    pub(crate) fn desc_block(&self, object_size: u64, what: &str) -> Result<Option<(u64, usize)>> {
+        let corrupt = |why: &str| {
+            Error::new(
+                ErrorKind::NotASegment,
+                format!("{what} has a corrupt header ({why})"),
+            )
+        };
+        if self.desc_len == 0 {
+            if self.desc_offset != 0 {
+                return Err(corrupt(
+                    "a layout description of 0 bytes at a nonzero offset",
+                ));
+            }
+            return Ok(None);
+        }
+        let len = self.desc_len as usize;
+        if len > describe::MAX_LEN {
+            return Err(corrupt(&format!(
+                "a layout description of {len} bytes, more than the {} a description may have",
+                describe::MAX_LEN
+            )));
+        }
+        let expected = self
+            .payload_offset
+            .checked_add(self.payload_bytes)
+            .filter(|end| *end >= HEADER_SIZE as u64)
+            .and_then(desc_offset_after);
+        if expected != Some(self.desc_offset) {
+            return Err(corrupt(&format!(
+                "its layout description is at offset {}, not right after its payload",
+                self.desc_offset
+            )));
+        }
+        let Some(end) = self.desc_offset.checked_add(len as u64) else {
+            return Err(corrupt(
+                "its layout description ends past any object's size",
+            ));
+        };
+        if end > object_size {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {object_size} bytes long but its layout description ends at byte \
+                     {end}: it was truncated"
+                ),
+            ));
+        }
+        Ok(Some((self.desc_offset, len)))
+    }
+
+    /// The stored description block's bytes, read with `reader` (never
+    /// through a mapping a truncation could turn into `SIGBUS`) after
+    /// [`desc_block`](Self::desc_block)'s checks, and checked against the
+    /// header's checksum; `Ok(None)` when the segment stores none. The bytes
+    /// are not decoded.
+    pub(crate) fn read_description(
+        &self,
+        reader: &impl ReadAt,
+        object_size: u64,
+        what: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some((at, len)) = self.desc_block(object_size, what)? else {
+            return Ok(None);
+        };
+        let mut bytes = vec![0u8; len];
+        if reader.read_at(at, &mut bytes)? < len {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!("{what} was truncated while its layout description was read"),
+            ));
+        }
+        if checksum(&bytes) != self.desc_checksum {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!(
+                    "{what} has a corrupt layout description (its checksum does not match the \
+                     header's)"
+                ),
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The stored description, read and decoded (see
+    /// [`read_description`](Self::read_description)), or why it cannot be.
+    pub(crate) fn description(
+        &self,
+        reader: &impl ReadAt,
+        object_size: u64,
+        what: &str,
+    ) -> Result<Description> {
+        let Some(bytes) = self.read_description(reader, object_size, what)? else {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{what} stores no layout description (its type was beyond the format's limits)"
+                ),
+            ));
+        };
+        decode(&bytes, what)
+    }
+
+    /// The message of a wrong-type open: the first difference between the
+    /// stored description and `layout`'s, or (when the stored description
+    /// cannot be read, decoded or compared) the fingerprints, sizes and the
+    /// reason.
+    fn wrong_type_message(
+        &self,
+        layout: &Layout,
+        reader: &impl ReadAt,
+        object_size: u64,
+        what: &str,
+        held: &str,
+    ) -> String {
+        let hint = "open it with the type it was created with, or remove it and create it anew";
+        let compared = self
+            .read_description(reader, object_size, what)
+            .and_then(|bytes| bytes.map(|b| decode(&b, what)).transpose())
+            .map_err(|e| format!("its layout description cannot be read: {e}"))
+            .and_then(|stored| {
+                let stored = stored.ok_or("it stores no layout description")?;
+                if stored.fingerprint() != Some(Fingerprint::from_u64(self.fingerprint)) {
+                    return Err("its layout description does not match its fingerprint".to_owned());
+                }
+                let ours = Description::of(layout.type_layout)
+                    .map_err(|e| format!("this program's type cannot be described: {e}"))?;
+                match stored.first_difference(&ours) {
+                    Some(diff) => Ok((stored.type_name(stored.root()), diff.to_string())),
+                    None => Err("its layout description is this program's type's".to_owned()),
+                }
+            });
+        match compared {
+            Ok((name, diff)) => {
+                let held = if self.slice {
+                    format!("`[{name}]` ({} elements)", self.payload_len)
+                } else {
+                    format!("`{name}`")
+                };
+                let joined = if diff.starts_with("field ") || diff.starts_with("variant ") {
+                    format!("whose {diff}")
+                } else {
+                    format!("but {diff}")
+                };
+                format!("{what} holds {held} {joined} ({hint})")
+            }
+            Err(why) => format!(
+                "{what} holds {held} (fingerprint {}, {} bytes, align {}) but {} (fingerprint {}, \
+                 {} bytes, align {}) was requested ({why}): {hint}",
+                Fingerprint::from_u64(self.fingerprint),
+                self.type_size,
+                self.type_align,
+                layout.requested(),
+                layout.fingerprint,
+                layout.size,
+                layout.align,
+            ),
         }
     }
 
@@ -644,6 +977,12 @@ impl Snapshot {
         self.flags & FLAG_TIED != 0
     }
 
+    /// Whether the segment was published by link ([`FLAG_LINKED`]) and is
+    /// ready: then a single read of the whole header is consistent.
+    pub(crate) fn ready_by_link(&self) -> bool {
+        matches!(self.poll, Poll::Ready) && self.flags & FLAG_LINKED != 0
+    }
+
     /// The creator pid of the state word (0 when none was recorded).
     pub(crate) fn creator_pid(&self) -> u32 {
         self.state_word as u32
@@ -655,11 +994,16 @@ impl Snapshot {
     /// corrupt header ([`NotASegment`](ErrorKind::NotASegment)); only valid
     /// values describe another platform
     /// ([`Incompatible`](ErrorKind::Incompatible)).
+    ///
+    /// A wrong type's error names the first difference, read from the
+    /// stored description with `reader` (only then is the description
+    /// read).
     pub(crate) fn validate(
         &self,
         layout: &Layout,
         object_size: usize,
         what: &str,
+        reader: &impl ReadAt,
     ) -> Result<(usize, usize)> {
         let (fingerprint, size, align, offset, len, bytes, width) = (
             self.fingerprint,
@@ -728,16 +1072,7 @@ impl Snapshot {
         if !same_type || kind != layout.kind {
             return Err(Error::new(
                 ErrorKind::WrongType,
-                format!(
-                    "{what} holds {held} (fingerprint {}, {size} bytes, align {align}) but {} \
-                     (fingerprint {}, {} bytes, align {}) was requested: open it with the type \
-                     it was created with, or remove it and create it anew",
-                    Fingerprint::from_u64(fingerprint),
-                    layout.requested(),
-                    layout.fingerprint,
-                    layout.size,
-                    layout.align,
-                ),
+                self.wrong_type_message(layout, reader, object_size as u64, what, &held),
             ));
         }
         let end = size
@@ -749,6 +1084,13 @@ impl Snapshot {
                 ErrorKind::NotASegment,
                 format!("{what} has an inconsistent header (payload of {held}): it is corrupt"),
             ));
+        };
+        // The description block, checked by its fields alone (never read
+        // here): the object must hold it.
+        // (The object's size is compared below, with the payload's.)
+        let end = match self.desc_block(u64::MAX, what)? {
+            Some((at, desc_len)) => at + desc_len as u64,
+            None => end,
         };
         if kind == KIND_VALUE && len != 1 {
             return Err(Error::new(
@@ -769,6 +1111,17 @@ impl Snapshot {
         }
         Ok((offset as usize, len as usize))
     }
+}
+
+/// Decodes a stored description's bytes: its errors name the segment.
+fn decode(bytes: &[u8], what: &str) -> Result<Description> {
+    Description::decode(bytes).map_err(|e| {
+        let kind = Error::from(e.clone()).kind();
+        Error::new(
+            kind,
+            format!("{what} has an unreadable layout description: {e}"),
+        )
+    })
 }
 
 /// The largest index `<= max` that is a char boundary of `s` (so a truncated
@@ -826,7 +1179,7 @@ mod tests {
             }
         );
         assert!(!h.publish(me), "not publishable before it is recorded");
-        assert!(h.set_creator(me, true));
+        assert!(h.set_creator(me, true, false));
         let initializing = word_of(&h);
         assert_eq!(
             classify(0, initializing, || 0, || 0),
@@ -850,8 +1203,8 @@ mod tests {
         let h = header(&mut page);
         assert!(h.claim_fresh(other));
         assert!(h.reclaim(word_of(&h), me));
-        assert!(!h.set_creator(other, false), "no longer its claim");
-        assert!(h.set_creator(me, false));
+        assert!(!h.set_creator(other, false, false), "no longer its claim");
+        assert!(h.set_creator(me, false, false));
         assert!(h.publish(me));
         assert_eq!(word_of(&h) >> 32, STATE_READY);
     }
@@ -868,7 +1221,7 @@ mod tests {
         let h = header(&mut page);
         let me = std::process::id();
         assert!(h.claim_fresh(me));
-        assert!(h.set_creator(me, true));
+        assert!(h.set_creator(me, true, false));
         if pid_namespace() == 0 {
             eprintln!("no PID namespace to record here: no pid can be judged");
             return;
@@ -897,6 +1250,61 @@ mod tests {
             Creator::Alive // start times unknown here: judged by pid
         };
         assert_eq!(snapshot(STATE_INITIALIZING).creator(), expected);
+    }
+
+    /// A snapshot of a header whose payload ends at `payload_end` and whose
+    /// description block fields say `(desc_offset, desc_len)`.
+    fn with_block(payload_end: u64, desc_offset: u64, desc_len: u32) -> Snapshot {
+        let mut bytes = [0u8; HEADER_SIZE];
+        let mut put = |at: usize, field: &[u8]| bytes[at..at + field.len()].copy_from_slice(field);
+        put(offset_of!(Header, payload_offset), &256u64.to_ne_bytes());
+        put(
+            offset_of!(Header, payload_bytes),
+            &(payload_end - 256).to_ne_bytes(),
+        );
+        put(offset_of!(Header, desc_offset), &desc_offset.to_ne_bytes());
+        put(offset_of!(Header, desc_len), &desc_len.to_ne_bytes());
+        Snapshot::decode(&bytes)
+    }
+
+    /// The behaviour: the description block's fields are checked against
+    /// the payload's and the object's size, with no overflow for hostile
+    /// values: right after the payload (8-aligned), at most `MAX_LEN`
+    /// bytes, inside the object; none stored is `(0, 0)` only.
+    #[test]
+    fn description_blocks_are_bounded() {
+        let kind =
+            |s: Snapshot, size: u64| s.desc_block(size, "segment `/t`").map_err(|e| e.kind());
+        assert_eq!(kind(with_block(300, 304, 40), 344), Ok(Some((304, 40))));
+        assert_eq!(kind(with_block(300, 0, 0), 300), Ok(None));
+        assert_eq!(
+            kind(with_block(300, 304, 40), 343),
+            Err(ErrorKind::TooShort)
+        );
+        for (end, at, len) in [
+            (300, 300, 40),                     // not 8-aligned
+            (300, 312, 40),                     // not right after the payload
+            (300, 8, 40),                       // inside the header
+            (300, 304, 0),                      // no block at an offset
+            (300, 304, u32::MAX),               // beyond MAX_LEN
+            (u64::MAX - 10, u64::MAX - 7, 100), // ends past u64::MAX
+            (u64::MAX - 3, 0, 1),               // the payload end does not round up
+        ] {
+            assert_eq!(
+                kind(with_block(end, at, len), u64::MAX),
+                Err(ErrorKind::NotASegment),
+                "{end} {at} {len}"
+            );
+        }
+    }
+
+    /// The behaviour: the checksum is FNV-1a 64 (as the module documents
+    /// for readers in other languages).
+    #[test]
+    fn the_checksum_is_fnv1a_64() {
+        assert_eq!(checksum(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(checksum(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(checksum(b"foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]

@@ -53,6 +53,7 @@ use super::reader::Reader;
 use super::sysv::{self, SysvKey};
 use super::Target;
 use crate::error::{Error, ErrorKind, Result};
+use crate::layout::describe::Description;
 use crate::map::Mapping;
 use crate::{Fingerprint, MapOptions};
 use std::ffi::{OsStr, OsString};
@@ -276,14 +277,20 @@ pub struct PayloadInfo {
     pub pointer_width: u8,
     /// The creator's byte order: `Some(true)` little endian, `None` unknown.
     pub little_endian: Option<bool>,
+    /// Where the stored [layout description](SegmentInfo::description)
+    /// starts, in bytes from the start of the object (0: none stored, or a
+    /// header format before 4); the block's format is documented in the
+    /// `header` module source.
+    pub description_offset: u64,
+    /// Its length in bytes (0: none).
+    pub description_len: u64,
 }
 
 impl PayloadInfo {
     /// The type as a `Shared` view names it: `T` or `[T]`.
     ///
     /// ```
-    /// use shm_runtime::init;
-    /// use shm_runtime::segment::{inspect, Segment};
+    /// use shm_runtime::{init, segment::{inspect, Segment}};
     /// let name = format!("/shm-runtime-doc-pdesc-{}", std::process::id());
     /// let _v = Segment::posix(&name).remove_on_drop(true).create(init::zeroed_slice::<u16>(3))?;
     /// let info = inspect::inspect_posix(&name)?;
@@ -468,15 +475,151 @@ impl SegmentInfo {
             let why = "inconsistent sizes in the header: corrupt".to_owned();
             return Some((ErrorKind::NotASegment, why));
         }
-        if payload.end() > self.object_size {
+        // The description block lies right after the payload (format 4).
+        let (at, len) = (payload.description_offset, payload.description_len);
+        let after = payload.end().checked_add(7).map(|e| e & !7);
+        if (len == 0 && at != 0)
+            || (len != 0 && (Some(at) != after || len > crate::layout::describe::MAX_LEN as u64))
+        {
+            let why = "inconsistent description block in the header: corrupt".to_owned();
+            return Some((ErrorKind::NotASegment, why));
+        }
+        // The description block follows the payload (format 4).
+        let end = payload.end().max(
+            payload
+                .description_offset
+                .saturating_add(payload.description_len),
+        );
+        if end > self.object_size {
             let why = format!(
-                "truncated: {} bytes long, the header describes {}",
+                "truncated: {} bytes long, the header describes {end}",
                 self.object_size,
-                payload.end()
             );
             return Some((ErrorKind::TooShort, why));
         }
         None
+    }
+
+    /// The [layout description](crate::layout::describe) the segment stores
+    /// of its payload type (the element type of a slice), read without the
+    /// type: with it and the payload's place
+    /// ([`PayloadInfo::payload_offset`], [`payload_bytes`](PayloadInfo::payload_bytes),
+    /// [`len`](PayloadInfo::len)), a reader can map the payload and decode
+    /// its values.
+    ///
+    /// The segment is reopened and its header read again (an error if the
+    /// name now refers to another object, or holds another type); the
+    /// block is read with `pread` (System V: from a read-only attachment),
+    /// never through a mapping that a truncation could turn into `SIGBUS`,
+    /// after its offset and length are checked against the header's
+    /// payload fields and the object's size, and its checksum against the
+    /// header's; its bytes are then decoded as the untrusted input they
+    /// are ([`Description::decode`]).
+    ///
+    /// Errors: [`NotASegment`](ErrorKind::NotASegment) (not a segment of
+    /// this library, or a corrupt header or block),
+    /// [`TooShort`](ErrorKind::TooShort) (truncated),
+    /// [`UnsupportedVersion`](ErrorKind::UnsupportedVersion) (a header
+    /// format before 4, which stores no description, or a description
+    /// format this version does not read), [`Unsupported`](ErrorKind::Unsupported)
+    /// (its creator stored none: its type was beyond the format's
+    /// [limits](crate::layout::describe#limits)),
+    /// [`NotFound`](ErrorKind::NotFound) (removed or replaced since it was
+    /// inspected), and those of [`problem`](Self::problem).
+    ///
+    /// ```
+    /// use shm_runtime::layout::describe::KindDesc;
+    /// use shm_runtime::segment::{inspect, Segment};
+    /// use shm_runtime::SharedSafe;
+    ///
+    /// #[derive(SharedSafe)]
+    /// #[repr(C)]
+    /// struct Stats { hits: u64, errors: u32 }
+    ///
+    /// let name = format!("/shm-runtime-doc-idesc-{}", std::process::id());
+    /// let _stats = Segment::posix(&name).remove_on_drop(true).create(Stats { hits: 1, errors: 0 })?;
+    /// let info = inspect::inspect_posix(&name)?;
+    /// let description = info.description()?;
+    /// let root = description.get(description.root());
+    /// assert_eq!(root.name, "Stats");
+    /// let KindDesc::Struct { fields, .. } = &root.kind else { panic!("a struct") };
+    /// let names: Vec<_> = fields.iter().map(|f| (f.name.as_str(), f.offset)).collect();
+    /// assert_eq!(names, [("hits", 0), ("errors", 8)]);
+    /// assert_eq!(description.fingerprint(), Some(Stats::FINGERPRINT));
+    /// // The payload, to read the values from:
+    /// let payload = info.header().unwrap().payload.as_ref().unwrap();
+    /// let size = std::mem::size_of::<Stats>() as u64;
+    /// assert_eq!((payload.payload_offset, payload.payload_bytes), (256, size));
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn description(&self) -> Result<Description> {
+        let what = self.what();
+        let Some(header) = self.header() else {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!(
+                    "reading the layout description of {what}: it is not a segment of this library"
+                ),
+            ));
+        };
+        if let Some((kind, why)) = self.problem_kind() {
+            return Err(Error::new(
+                kind,
+                format!("reading the layout description of {what}: {why}"),
+            ));
+        }
+        if header.format_version != header::FORMAT_VERSION {
+            return Err(Error::new(
+                ErrorKind::UnsupportedVersion,
+                format!(
+                    "{what} has header format {}, which stores no layout description (format {} \
+                     does): recreate it with this version",
+                    header.format_version,
+                    header::FORMAT_VERSION
+                ),
+            ));
+        }
+        let (source, again) = open(&self.location)?;
+        if again.identity != self.identity {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("reading the layout description of {what}: it was replaced since it was inspected"),
+            ));
+        }
+        let Some(source) = source else {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("reading the layout description of {what}: it cannot be read"),
+            ));
+        };
+        let reader = source.reader();
+        let snap = reader.header()?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::TooShort,
+                format!("reading the layout description of {what}: it was truncated"),
+            )
+        })?;
+        let inspected = header.payload.as_ref().map(|p| p.fingerprint.as_u64());
+        if !snap.magic_written || inspected != Some(snap.fingerprint) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "reading the layout description of {what}: it was initialized anew since it \
+                     was inspected"
+                ),
+            ));
+        }
+        let description = snap.description(&reader, again.object_size, &what)?;
+        if description.fingerprint() != Some(Fingerprint::from_u64(snap.fingerprint)) {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!(
+                    "{what} has a corrupt layout description (it does not describe the type of \
+                     the header's fingerprint)"
+                ),
+            ));
+        }
+        Ok(description)
     }
 
     /// Removes the name (`shm_unlink`, `unlink`, `IPC_RMID`), only while it
@@ -928,6 +1071,8 @@ fn contents(reader: Option<&Source>, found: &Found) -> Result<Contents> {
             payload_bytes: snap.payload_bytes,
             pointer_width: snap.pointer_width,
             little_endian: snap.little_endian,
+            description_offset: snap.desc_offset,
+            description_len: u64::from(snap.desc_len),
         }),
     }))
 }
@@ -1034,6 +1179,7 @@ fn sysv_key_of(shmid: i32) -> SysvKey {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use crate::init;
     use crate::segment::Segment;
     use std::os::unix::fs::FileExt;
 
@@ -1074,5 +1220,122 @@ mod tests {
             );
             std::fs::remove_file(&path).unwrap();
         }
+    }
+
+    /// A file segment of `[u64; 4]`, and its description block's offset
+    /// and length (header fields 224 and 220).
+    fn described(tag: &str) -> (std::path::PathBuf, u64, u64) {
+        let path = std::env::temp_dir().join(format!(
+            "shm-runtime-test-desc-{tag}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        drop(Segment::file(&path).create([7u64; 4]).unwrap());
+        let info = inspect_file(&path).unwrap();
+        let payload = info.header().unwrap().payload.clone().unwrap();
+        (path, payload.description_offset, payload.description_len)
+    }
+
+    /// The behaviour: the stored description reads back as the type's own,
+    /// right after the payload, for files and System V segments alike.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps segments")]
+    fn the_stored_description_is_the_types() {
+        use crate::layout::describe::Description;
+        use crate::SharedSafe;
+        let (path, at, len) = described("ok");
+        let info = inspect_file(&path).unwrap();
+        let payload = info.header().unwrap().payload.clone().unwrap();
+        assert_eq!(at, (payload.end() + 7) & !7);
+        assert_eq!(info.object_size, at + len);
+        let ours = Description::of(<[u64; 4]>::LAYOUT).unwrap();
+        assert_eq!(info.description().unwrap(), ours);
+        std::fs::remove_file(&path).unwrap();
+
+        let key = SysvKey::new(0x5b00_0000 | ((std::process::id() as i32 & 0xfff) << 12) | 1);
+        let _ = Segment::sysv(key).remove();
+        let _v = Segment::sysv(key)
+            .remove_on_drop(true)
+            .create(init::zeroed_slice::<u16>(5))
+            .unwrap();
+        let info = inspect_sysv(key).unwrap();
+        let description = info.description().unwrap();
+        assert_eq!(description, Description::of(u16::LAYOUT).unwrap());
+    }
+
+    /// The behaviour: a garbage block (with or without a matching checksum)
+    /// and a block whose header fields point elsewhere are typed errors.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps a file segment")]
+    fn a_garbage_description_is_a_typed_error() {
+        let (path, at, len) = described("garbage");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let garbage = vec![0xa5u8; len as usize];
+        file.write_all_at(&garbage, at).unwrap();
+        let err = inspect_file(&path).unwrap().description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotASegment, "{err}");
+        assert!(err.to_string().contains("checksum"), "{err}");
+        file.write_all_at(&header::checksum(&garbage).to_ne_bytes(), 232)
+            .unwrap();
+        let err = inspect_file(&path).unwrap().description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotASegment, "{err}");
+        assert!(
+            err.to_string()
+                .contains("unreadable layout description: invalid layout description at byte 0"),
+            "{err}"
+        );
+        // An offset that is not right after the payload, and one far away.
+        for offset in [at + 8, 1 << 40, u64::MAX - 3] {
+            file.write_all_at(&offset.to_ne_bytes(), 224).unwrap();
+            let err = inspect_file(&path).unwrap().description().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotASegment, "{offset}: {err}");
+        }
+        // A length beyond the format's limit.
+        file.write_all_at(&at.to_ne_bytes(), 224).unwrap();
+        file.write_all_at(&u32::MAX.to_ne_bytes(), 220).unwrap();
+        let err = inspect_file(&path).unwrap().description().unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::NotASegment | ErrorKind::TooShort),
+            "{err}"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// The behaviour: a file truncated inside (or before) its description
+    /// block is `TooShort`, read with `pread` (no `SIGBUS`), and so is one
+    /// truncated between inspecting and reading the block.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps a file segment")]
+    fn a_truncated_description_is_a_typed_error() {
+        let (path, at, len) = described("truncated");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let inspected = inspect_file(&path).unwrap();
+        file.set_len(at + len / 2).unwrap();
+        // Inspected whole, truncated before the block is read.
+        let err = inspected.description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooShort, "{err}");
+        // Inspected truncated.
+        let info = inspect_file(&path).unwrap();
+        assert!(info.problem().unwrap().starts_with("truncated"));
+        let err = info.description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooShort, "{err}");
+        file.set_len(HEADER_SIZE as u64 + 1).unwrap();
+        let err = inspect_file(&path).unwrap().description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooShort, "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// The behaviour: a header of format 3 stores no description:
+    /// `UnsupportedVersion`.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps a file segment")]
+    fn format_3_has_no_description() {
+        let (path, _, _) = described("v3");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(&3u32.to_ne_bytes(), 8).unwrap();
+        file.write_all_at(&[0u8; 36], 220).unwrap();
+        let err = inspect_file(&path).unwrap().description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsupportedVersion, "{err}");
+        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -89,14 +89,17 @@
 //! pointer width and byte order, the payload length and the creator's pid.
 //! Opening validates all of it before it hands out `&T`:
 //!
-//! * the object is `fstat`ed first: one shorter than its header and payload
-//!   is refused ([`TooShort`](ErrorKind::TooShort)) before any byte is
+//! * the object is `fstat`ed first: one shorter than its header, payload
+//!   and description block is refused ([`TooShort`](ErrorKind::TooShort)) before any byte is
 //!   touched, so a truncated segment never raises `SIGBUS` at open;
 //! * a header that is not this library's is
 //!   [`NotASegment`](ErrorKind::NotASegment), a newer format
 //!   [`UnsupportedVersion`](ErrorKind::UnsupportedVersion), another platform
 //!   [`Incompatible`](ErrorKind::Incompatible), another type
-//!   [`WrongType`](ErrorKind::WrongType) (the message names both types);
+//!   [`WrongType`](ErrorKind::WrongType) (the message names the first
+//!   difference between the two types, from the layout description the
+//!   segment stores after its payload: "field `errors` is `u32` at offset 8;
+//!   this program's `Stats` has `u64` at offset 8");
 //! * a segment still being initialized is waited for, with back-off, up to
 //!   [`open_timeout`](Segment::open_timeout) (5 s by default), then
 //!   [`TimedOut`](ErrorKind::TimedOut); one whose creator died or gave up
@@ -241,10 +244,12 @@
 //! `const` assertion, raised when the call is compiled to code), every type
 //! that holds an atomic, an [`ShmMutex`](crate::ShmMutex), a
 //! [`SeqLock`](crate::SeqLock), a condition variable, event, semaphore or
-//! `RelPtr`: their `&T` has methods that store. A monitor of such a type
-//! that only makes `Relaxed` loads within std's size limit uses
-//! [`open_unchecked`](Segment::open_unchecked), whose contract says so; or
-//! opens the segment writable.
+//! `RelPtr`: their `&T` has methods that store. A monitor of atomics and
+//! `SeqLock`s uses [`monitor`](Segment::monitor) on the read-only access,
+//! whose [`Monitor`](crate::Monitor) gives no `&T` and only loads (see [`crate::monitor`]);
+//! the locks, whose readers write, need the segment opened writable (or,
+//! for `Relaxed` loads only, [`open_unchecked`](Segment::open_unchecked),
+//! whose contract says so).
 //!
 //! A program that installs its own `SIGSEGV` handler sees that handler run
 //! for such a store; returning from it retries the store, which faults
@@ -364,6 +369,7 @@ pub use sysv::SysvKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::init::{sealed, Elem, FromFn, Payload};
 use crate::map::{page_size, Mapping};
+pub use crate::shared::Origin;
 use crate::volatile::{Access, Volatile};
 use crate::{MapOptions, Shared, SharedSafe};
 use header::{HeaderPtr, Layout, Poll, HEADER_SIZE};
@@ -505,52 +511,6 @@ impl View {
     /// Whether this process wrote the payload (so it needs no check).
     fn created(&self) -> bool {
         self.origin != Origin::Opened
-    }
-}
-
-/// How this process came by a segment's view: which of
-/// [`open_or_create`](Segment::open_or_create)'s paths it took, as
-/// [`Shared::origin`] tells it (so that a program seeds data only in the
-/// process that made the segment).
-///
-/// ```
-/// use shm_runtime::segment::{Origin, Segment};
-/// let segment = Segment::posix(format!("/shm-runtime-doc-origin-{}", std::process::id()))
-///     .remove_on_drop(true);
-/// let first = segment.open_or_create(0u64)?;
-/// let second = segment.open_or_create(0u64)?;
-/// assert_eq!((first.origin(), second.origin()), (Origin::Created, Origin::Opened));
-/// assert!(first.origin().is_new() && !second.origin().is_new());
-/// # Ok::<(), shm_runtime::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Origin {
-    /// This process created the segment (or the anonymous mapping): the
-    /// value is the one it gave.
-    Created,
-    /// This process took the segment over and initialized it anew: from a
-    /// creator that died while initializing it, or, with
-    /// [`replace_stale`](Segment::replace_stale), by replacing a stale
-    /// segment whose creator died (see
-    /// [restarts](self#restarting-after-a-crash)). The value is the one it
-    /// gave, as for `Created`.
-    Reclaimed,
-    /// This process opened a segment that another process (or an earlier
-    /// call) made: the value is whatever that one wrote.
-    Opened,
-}
-
-impl Origin {
-    /// Whether this process initialized the value (`Created` or
-    /// `Reclaimed`): the time to seed it.
-    ///
-    /// ```
-    /// use shm_runtime::segment::Origin;
-    /// assert!(Origin::Reclaimed.is_new());
-    /// assert!(!Origin::Opened.is_new());
-    /// ```
-    pub fn is_new(self) -> bool {
-        self != Origin::Opened
     }
 }
 
@@ -1091,17 +1051,35 @@ impl<A> Segment<A> {
         Ok(view)
     }
 
+    /// The end of a payload of `len` elements: an error if it does not fit
+    /// in the address space (checked before an open, without describing the
+    /// type).
+    fn payload_end(&self, layout: &Layout, len: usize) -> Result<usize> {
+        layout
+            .size
+            .checked_mul(len)
+            .and_then(|b| b.checked_add(layout.payload_offset()))
+            .filter(|end| *end <= isize::MAX as usize)
+            .ok_or_else(|| self.too_large(layout, len))
+    }
+
+    fn too_large(&self, layout: &Layout, len: usize) -> Error {
+        Error::new(
+            ErrorKind::InvalidSize,
+            format!(
+                "{}: {len} elements of `{}` do not fit in the address space",
+                self.what(),
+                layout.type_name
+            ),
+        )
+    }
+
+    /// The object's length for `len` elements of `layout`: header, payload
+    /// and description block.
     fn total_len(&self, layout: &Layout, len: usize) -> Result<usize> {
-        layout.total_len(len).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidSize,
-                format!(
-                    "{}: {len} elements of `{}` do not fit in the address space",
-                    self.what(),
-                    layout.type_name
-                ),
-            )
-        })
+        layout
+            .total_len(len)
+            .ok_or_else(|| self.too_large(layout, len))
     }
 
     /// Maps, claims, initializes and marks ready an object this process
@@ -1145,7 +1123,7 @@ impl<A> Segment<A> {
             ));
         }
         claim_step();
-        if !header.set_creator(pid, self.remove_on_drop) {
+        if !header.set_creator(pid, self.remove_on_drop, !named) {
             // Judged dead by another process, which took the header over.
             guard.disarm();
             return Err(taken_over(&what));
@@ -1324,10 +1302,10 @@ impl<A> Segment<A> {
                         ErrorKind::UnsupportedVersion,
                         format!(
                             "{what} has header format {version}, made by an older version of \
-                             shm-runtime; this version reads format {} only (its type \
-                             fingerprints are computed differently): remove it and create it \
-                             anew",
-                            header::FORMAT_VERSION
+                             shm-runtime; this version reads format {} only ({}): remove it and \
+                             recreate it with this version",
+                            header::FORMAT_VERSION,
+                            header::older_format_differs(version)
                         ),
                     ))
                 }
@@ -1354,7 +1332,7 @@ impl<A> Segment<A> {
                 return Err(self.removed_while_waiting());
             }
         };
-        let (offset, len) = snapshot.validate(layout, stat.size, &what)?;
+        let (offset, len) = snapshot.validate(layout, stat.size, &what, &reader)?;
         // Mapped only now, after every check; `validate` proved the object
         // holds the header and the whole payload.
         let mapping = match attached {
@@ -1529,7 +1507,9 @@ impl<A> Segment<A> {
         let what = self.what();
         check_align(layout, &what)?;
         self.check_typed()?;
-        let total = self.total_len(layout, len)?;
+        // Only sized here (not described: an open never encodes the
+        // description); `create_object` below gets the full length.
+        let _ = self.payload_end(layout, len)?;
         let deadline = self.deadline();
         let mut backoff = Backoff::new(deadline);
         let gave_up = || {
@@ -1574,7 +1554,7 @@ impl<A> Segment<A> {
             } else {
                 Origin::Created
             };
-            match self.create_object(total) {
+            match self.create_object(self.total_len(layout, len)?) {
                 Ok(created) => {
                     let init = init.take().expect("init runs once");
                     let mut pending = match self.init_created(created, layout, len, init)? {
@@ -1660,7 +1640,7 @@ impl<A> Segment<A> {
                 let pid = std::process::id();
                 if header.reclaim(seen, pid) {
                     claim_step();
-                    if header.set_creator(pid, self.remove_on_drop) {
+                    if header.set_creator(pid, self.remove_on_drop, false) {
                         let init = init.take().expect("init runs once");
                         return self
                             .init_reclaimed(object, stat, mapping, layout, len, init)

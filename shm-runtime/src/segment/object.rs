@@ -1,7 +1,6 @@
 //! What every backend opens: a file descriptor (POSIX shared memory, files)
 //! or a System V segment id, with its size and owner.
 
-use super::sysv;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::MapOptions;
@@ -143,12 +142,40 @@ fn reserve_failed(len: usize, what: &str, err: std::io::Error) -> Error {
     )
 }
 
+/// Everything the kernel says about segment `id` (`IPC_STAT`; needs read
+/// permission).
+pub(crate) fn sysv_stat_ds(id: libc::c_int, what: &str) -> Result<libc::shmid_ds> {
+    let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::uninit();
+    // SAFETY: `ds` is a valid out-pointer for one `shmid_ds`.
+    if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } != 0 {
+        return Err(Error::last_os(format!(
+            "reading the size and owner of {what}"
+        )));
+    }
+    // SAFETY: `IPC_STAT` succeeded, so it filled `ds`.
+    Ok(unsafe { ds.assume_init() })
+}
+
+/// Size and owner of segment `id` (`IPC_STAT`).
+pub(crate) fn sysv_stat(id: libc::c_int, what: &str) -> Result<Stat> {
+    let ds = sysv_stat_ds(id, what)?;
+    Ok(Stat {
+        #[allow(clippy::unnecessary_cast)] // size_t width varies by target
+        size: ds.shm_segsz as usize,
+        uid: ds.shm_perm.uid,
+        identity: Identity::ShmId(id),
+        regular: true,
+        // SHM_DEST: marked for removal, freed at the last detach.
+        linked: ds.shm_perm.mode & 0o1000 == 0,
+    })
+}
+
 impl Object {
     /// The object's size and owner.
     pub(crate) fn stat(&self, what: &str) -> Result<Stat> {
         match self {
             Object::Fd(fd) => fstat(fd, what),
-            Object::SysV(id) => sysv::stat(*id, what),
+            Object::SysV(id) => sysv_stat(*id, what),
         }
     }
 
@@ -207,4 +234,10 @@ pub(crate) fn c_string(s: &[u8], what: &str) -> Result<std::ffi::CString> {
             format!("{what}: the name contains a NUL byte"),
         )
     })
+}
+
+/// A path as the C string the system calls take.
+pub(crate) fn path_c(path: &std::path::Path, what: &str) -> Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    c_string(path.as_os_str().as_bytes(), what)
 }

@@ -4,7 +4,7 @@
 //! header this way, and so do the inspection tools, so that a truncation
 //! while a segment is being opened or listed is an error, never a `SIGBUS`.
 
-use super::header::{Snapshot, HEADER_SIZE, STATE_PREFIX};
+use super::header::{ReadAt, Snapshot, HEADER_SIZE, STATE_PREFIX};
 use crate::error::{Error, Result};
 use crate::map::Mapping;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -18,6 +18,12 @@ pub(crate) enum Reader<'a> {
     SysV(&'a Mapping),
 }
 
+impl ReadAt for Reader<'_> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        Reader::read_at(self, offset, buf)
+    }
+}
+
 impl Reader<'_> {
     /// Reads up to `buf.len()` bytes at `offset`; fewer at the end of the
     /// object (a truncated one reads short).
@@ -29,7 +35,9 @@ impl Reader<'_> {
     }
 
     /// Reads the header: the state word first, then (after an acquire
-    /// fence) the rest, so that "ready" guarantees the fields. `None` when
+    /// fence) the rest, so that "ready" guarantees the fields; in one read
+    /// for a POSIX object or file that was published by link and is ready
+    /// (`FLAG_LINKED`). `None` when
     /// the object is shorter than a header (it was truncated).
     ///
     /// From a System V attachment, the state prefix is loaded at the widths
@@ -40,8 +48,20 @@ impl Reader<'_> {
         let mut bytes = [0u8; HEADER_SIZE];
         match self {
             Reader::Fd(_) => {
-                if self.read_at(0, &mut bytes[..STATE_PREFIX])? < STATE_PREFIX {
+                // One read of the whole header first: for a segment that was
+                // published by link (the common case on Linux) it is
+                // consistent as it is, since every field was written before
+                // the name existed, and this open found the name. Any other
+                // header is read again from the state prefix on, below.
+                let n = self.read_at(0, &mut bytes)?;
+                if n < STATE_PREFIX {
                     return Ok(None);
+                }
+                if n == HEADER_SIZE {
+                    let snapshot = Snapshot::decode(&bytes);
+                    if snapshot.ready_by_link() {
+                        return Ok(Some(snapshot));
+                    }
                 }
             }
             Reader::SysV(mapping) => {

@@ -5,8 +5,7 @@
 //! machine reboots, and `ipcs -m` lists it. It cannot grow, and its
 //! permission bits are exactly the mode given at creation (no umask).
 
-use super::file::path_c;
-use super::object::{Identity, Stat};
+use super::object::path_c;
 use crate::error::{Error, ErrorKind, Result};
 use std::fmt;
 use std::path::Path;
@@ -149,33 +148,9 @@ pub(crate) fn open(key: SysvKey, what: &str) -> Result<libc::c_int> {
     Ok(id)
 }
 
-/// Everything the kernel says about segment `id` (`IPC_STAT`; needs read
-/// permission).
-pub(crate) fn stat_ds(id: libc::c_int, what: &str) -> Result<libc::shmid_ds> {
-    let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::uninit();
-    // SAFETY: `ds` is a valid out-pointer for one `shmid_ds`.
-    if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } != 0 {
-        return Err(Error::last_os(format!(
-            "reading the size and owner of {what}"
-        )));
-    }
-    // SAFETY: `IPC_STAT` succeeded, so it filled `ds`.
-    Ok(unsafe { ds.assume_init() })
-}
-
-/// Size and owner of segment `id` (`IPC_STAT`).
-pub(crate) fn stat(id: libc::c_int, what: &str) -> Result<Stat> {
-    let ds = stat_ds(id, what)?;
-    Ok(Stat {
-        #[allow(clippy::unnecessary_cast)] // size_t width varies by target
-        size: ds.shm_segsz as usize,
-        uid: ds.shm_perm.uid,
-        identity: Identity::ShmId(id),
-        regular: true,
-        // SHM_DEST: marked for removal, freed at the last detach.
-        linked: ds.shm_perm.mode & 0o1000 == 0,
-    })
-}
+// `IPC_STAT`, which the generic object needs too, lives in `object`, below
+// the backends; these names stay for the callers here.
+pub(crate) use super::object::{sysv_stat as stat, sysv_stat_ds as stat_ds};
 
 /// Marks segment `id` for removal (`IPC_RMID`): its key is free at once, and
 /// its memory is freed when the last process detaches.

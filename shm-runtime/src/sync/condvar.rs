@@ -306,6 +306,20 @@ impl fmt::Debug for ShmCondvar {
     }
 }
 
+impl<T: SharedSafe> super::poison::sealed::Sealed for (ShmMutexGuard<'_, T>, WaitTimeoutResult) {}
+
+impl<T: SharedSafe> super::LockedValue for (ShmMutexGuard<'_, T>, WaitTimeoutResult) {
+    type Value = T;
+
+    fn value_ptr(&self) -> *mut T {
+        self.0.value_ptr()
+    }
+
+    fn mark_consistent(&mut self) {
+        ShmMutexGuard::mark_consistent(&mut self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,9 +47,12 @@ use std::time::{Duration, Instant};
 ///   (only from even, which excludes other writers), issues a `Release`
 ///   fence, stores the words, and makes the sequence even with a `Release`
 ///   store;
-/// * a reader loads the sequence (`Acquire`), loads the words, issues an
-///   `Acquire` fence and loads the sequence again: if both are the same even
-///   number, no write overlapped the copy.
+/// * a reader loads the sequence (`Relaxed`, then an `Acquire` fence: an
+///   acquire load in effect), loads the words, issues an `Acquire` fence and
+///   loads the sequence again: if both are the same even number, no write
+///   overlapped the copy. Readers only load (no `Acquire` load, no
+///   compare-exchange), so the same code reads a `SeqLock` mapped
+///   read-only, through a [`Monitor`](crate::Monitor).
 ///
 /// Only the bytes of `T` that are not padding are copied, in and out:
 /// padding bytes are uninitialised in a `T` (reading them would be undefined
@@ -245,6 +248,14 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
     /// # Ok::<(), shm_runtime::Error>(())
     /// ```
     pub fn read_timeout(&self, timeout: Duration) -> Result<T> {
+        self.load_timeout(timeout)
+    }
+
+    /// [`read_timeout`](SeqLock::read_timeout)'s body, which only loads
+    /// (`Relaxed` loads and fences, and a check of the private copy): the
+    /// read path of a [`Monitor`](crate::Monitor) too, over memory mapped
+    /// read-only, where std allows no other atomic operation.
+    pub(crate) fn load_timeout(&self, timeout: Duration) -> Result<T> {
         crate::sigbus::check_at(self, "reading a SeqLock")?;
         let deadline = Instant::now() + timeout;
         let mut spins = 0u32;
@@ -264,7 +275,11 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
                 }
                 Copied::Busy => {}
             }
-            let word = self.seq.load(Ordering::Acquire);
+            let word = self.seq.load(Ordering::Relaxed);
+            // Orders `writer_died`'s load of the writers' namespace after
+            // this load of the word whose writer published it (a relaxed
+            // load and an acquire fence: an acquire load in effect).
+            fence(Ordering::Acquire);
             if spins >= CHECK_AFTER && self.writer_died(word) {
                 return Err(Error::new(
                     ErrorKind::OwnerDied,
@@ -295,18 +310,29 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
     /// assert_eq!(lock.try_read(), Some(5));
     /// ```
     pub fn try_read(&self) -> Option<T> {
+        self.try_load()
+    }
+
+    /// [`try_read`](SeqLock::try_read)'s body, which only loads: see
+    /// [`load_timeout`](SeqLock::load_timeout).
+    pub(crate) fn try_load(&self) -> Option<T> {
         match self.copy_out() {
             Copied::Value(value) => Some(value),
             Copied::Busy | Copied::Invalid(_) => None,
         }
     }
 
-    /// One attempt at copying the value out.
+    /// One attempt at copying the value out: `Relaxed` loads and acquire
+    /// fences only, so that it also runs over read-only memory.
     fn copy_out(&self) -> Copied<T> {
-        let before = self.seq.load(Ordering::Acquire);
+        let before = self.seq.load(Ordering::Relaxed);
         if before & 1 != 0 {
             return Copied::Busy;
         }
+        // With the relaxed load above, an acquire load of the sequence in
+        // effect: pairs with the `Release` store that made it even, and
+        // keeps the copy's loads after it.
+        fence(Ordering::Acquire);
         let mut copy = blank::<T>();
         // SAFETY: `copy` has room for a `T`.
         unsafe { self.load_into(copy.as_mut_ptr().cast()) };
@@ -441,9 +467,11 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
     /// whose pid this process can judge.
     fn writer_died(&self, word: u64) -> bool {
         let pid = writer_pid(word);
+        // Relaxed: every caller loaded `word` with acquire effect, which
+        // orders this load after the namespace record its writer published.
         counter(word) & 1 == 1
             && pid != 0
-            && self.writers_ns.load(Ordering::Acquire) == pid_namespace()
+            && self.writers_ns.load(Ordering::Relaxed) == pid_namespace()
             && !pid_alive(pid)
     }
 
@@ -469,7 +497,8 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
     }
 
     /// Copies the value's data bytes (not its padding) into `out` with
-    /// relaxed atomic loads; `out`'s padding bytes are left as they are.
+    /// relaxed atomic loads (only: see `copy_out`); `out`'s padding bytes
+    /// are left as they are.
     ///
     /// # Safety
     /// `out` is valid for `size_of::<T>()` bytes of writes.
@@ -479,9 +508,13 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
             split(start, end, |at, wide| {
                 if wide {
                     // SAFETY: bytes `at..at + 8` are data bytes of the value,
-                    // 8-aligned (`base` is), and only ever accessed as this
-                    // word while shared (the split is the same everywhere).
-                    let word = unsafe { AtomicU64::from_ptr(base.add(at).cast()) };
+                    // 8-aligned (`base` is), inside the `UnsafeCell` (shared
+                    // mutation allowed), and only ever accessed as this word
+                    // while shared (the split is the same everywhere). Made
+                    // by a cast rather than `AtomicU64::from_ptr`, which
+                    // asks for writable memory: only loaded here, the word
+                    // may be mapped read-only (a `Monitor`).
+                    let word = unsafe { &*base.add(at).cast::<AtomicU64>() };
                     // SAFETY: `out` has room for `size_of::<T>()` bytes.
                     unsafe {
                         out.add(at)
@@ -489,9 +522,10 @@ impl<T: SharedSafe + Copy> SeqLock<T> {
                             .write_unaligned(word.load(Ordering::Relaxed))
                     };
                 } else {
-                    // SAFETY: byte `at` is a data byte of the value, only
-                    // ever accessed as this byte while shared.
-                    let byte = unsafe { AtomicU8::from_ptr(base.add(at)) };
+                    // SAFETY: byte `at` is a data byte of the value, inside
+                    // the `UnsafeCell`, only ever accessed as this byte
+                    // while shared; a cast, as above.
+                    let byte = unsafe { &*base.add(at).cast::<AtomicU8>() };
                     // SAFETY: as above.
                     unsafe { out.add(at).write(byte.load(Ordering::Relaxed)) };
                 }
