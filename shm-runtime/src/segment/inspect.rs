@@ -51,7 +51,7 @@ use super::header::{self, Creator, Poll, HEADER_SIZE};
 use super::object::Identity;
 use super::reader::Reader;
 use super::sysv::{self, SysvKey};
-use super::Target;
+use super::target::Target;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::describe::Description;
 use crate::map::Mapping;

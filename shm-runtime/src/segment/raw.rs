@@ -1,15 +1,22 @@
 //! Raw mode: segments and files without a header, made by (or for) C, C++
-//! or Python programs, mapped as [`Volatile`] views.
+//! or Python programs, mapped as [`Volatile`](crate::Volatile) views.
 //!
 //! See the [`segment`](crate::segment#raw-mode) documentation.
 
+use super::create::{Created, Pending};
 use super::header::MAGIC;
+use super::object::Identity;
 use super::object::{Object, Stat};
-use super::{Origin, Segment, View};
+use super::open::Backoff;
+use super::options::Segment;
+use super::owner::SegmentOwner;
+use super::view::View;
 use crate::error::{Error, ErrorKind, Result};
-use crate::init::{sealed, Elem, Payload};
+use crate::init::{sealed, Elem, FromFn, Payload};
 use crate::map::{page_size, Mapping};
-use crate::volatile::{Access, Volatile};
+use crate::shared::Origin;
+use crate::volatile::{Access, ReadWrite, Volatile};
+use crate::SharedSafe;
 use std::mem::{align_of, size_of};
 use std::os::fd::AsRawFd;
 
@@ -198,7 +205,7 @@ impl<M> Segment<M> {
             let (object, stat) = self.open_object_until(writable, Some(self.deadline()))?;
             return Ok((object, stat, Origin::Opened));
         }
-        let mut backoff = super::Backoff::new(self.deadline());
+        let mut backoff = Backoff::new(self.deadline());
         loop {
             match self.open_object(writable) {
                 // Empty: where creation takes the name first, another
@@ -236,7 +243,7 @@ impl<M> Segment<M> {
     /// Creates the object exclusively, zero-filled and `len` bytes long, and
     /// gives it its name (at once: zeroes are complete).
     pub(super) fn create_raw_zeroed(&self, len: usize) -> Result<(Object, Stat)> {
-        let super::Created { object, stat, link } = self.create_object(len)?;
+        let Created { object, stat, link } = self.create_object(len)?;
         if let (Some(link), Object::Fd(fd)) = (&link, &object) {
             link.publish(fd, &self.what())?;
         }
@@ -299,11 +306,174 @@ impl<M> Segment<M> {
         unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<Elem<P>>() * view.len) }
     }
 
-    pub(super) fn owner_of(&self, identity: super::Identity) -> super::SegmentOwner {
-        super::SegmentOwner {
+    pub(super) fn owner_of(&self, identity: Identity) -> SegmentOwner {
+        SegmentOwner {
             target: self.target.clone(),
             identity: Some(identity),
             armed: true,
         }
+    }
+}
+
+/// Raw mode: segments and files without header, made by (or for) C, C++ or
+/// Python programs (see [raw mode](super#raw-mode)), behind
+/// [`Segment::raw`] (the helpers are in the `raw` module).
+impl<A> Segment<A> {
+    /// The raw open of `.raw().open::<P>()`, with `V`'s access.
+    pub(super) fn open_raw_payload<P, V>(&self) -> Result<Volatile<P, V>>
+    where
+        P: ?Sized + Payload,
+        Elem<P>: bytemuck::AnyBitPattern,
+        V: Access,
+    {
+        let name = std::any::type_name::<Elem<P>>();
+        let len = match (<P as sealed::PayloadSealed>::SLICE, self.raw_len) {
+            (false, None) => 1,
+            (false, Some(len)) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{}: `.len({len})` sets the element count of a raw slice view, and \
+                         `{name}` is no slice: open a `[{name}]`, or leave `len` unset",
+                        self.what()
+                    ),
+                ))
+            }
+            (true, Some(len)) => len,
+            (true, None) => return self.open_raw_all::<P, V>(),
+        };
+        let bytes = self.raw_bytes::<Elem<P>>(len)?;
+        let shape = if <P as sealed::PayloadSealed>::SLICE {
+            format!("`[{name}; {len}]`")
+        } else {
+            format!("`{name}`")
+        };
+        let view = self.open_raw_view(bytes, align_of::<Elem<P>>(), len, V::WRITABLE, shape)?;
+        // SAFETY: `bytes` bytes of the object (`len` elements) are mapped at
+        // the offset, writable when `V` is `ReadWrite`; the elements are
+        // `AnyBitPattern`.
+        Ok(unsafe { self.raw_view::<P, V>(view) })
+    }
+
+    /// A raw slice view of the whole object from the offset, its length
+    /// taken from the object's size: for C or Python peers that do not say
+    /// how many elements they wrote. A size that is not a whole number of
+    /// elements is refused ([`InvalidSize`](crate::ErrorKind::InvalidSize)): the
+    /// type is probably not the one the peer wrote.
+    pub(super) fn open_raw_all<P, V>(&self) -> Result<Volatile<P, V>>
+    where
+        P: ?Sized + Payload,
+        Elem<P>: bytemuck::AnyBitPattern,
+        V: Access,
+    {
+        let what = self.what();
+        let name = std::any::type_name::<Elem<P>>();
+        if self.create_new || self.create_missing {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{what}: a raw slice view without `.len(n)` takes its length from \
+                     the object, so it cannot create one: set `.len(n)` with `create_new` or \
+                     `create_missing`"
+                ),
+            ));
+        }
+        let (offset, _) = self.raw_range(align_of::<Elem<P>>(), 0)?;
+        let (object, stat) = self.open_object_until(V::WRITABLE, Some(self.deadline()))?;
+        let Some(rest) = stat.size.checked_sub(offset) else {
+            return Err(Error::new(
+                ErrorKind::TooShort,
+                format!(
+                    "{what} is {} bytes long, shorter than the offset {offset}",
+                    stat.size
+                ),
+            ));
+        };
+        if size_of::<Elem<P>>() == 0 || rest % size_of::<Elem<P>>() != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "{what} holds {rest} bytes from offset {offset}, not a whole number of \
+                     {}-byte `{name}`s",
+                    size_of::<Elem<P>>()
+                ),
+            ));
+        }
+        let len = rest / size_of::<Elem<P>>();
+        let bytes = self.raw_bytes::<Elem<P>>(len)?;
+        let view = self.map_raw(
+            object,
+            stat,
+            offset,
+            bytes,
+            len,
+            V::WRITABLE,
+            Origin::Opened,
+        )?;
+        // SAFETY: the `len` elements the object holds (its size, checked by
+        // `fstat` just before mapping) are mapped at the offset, writable
+        // when `V` is `ReadWrite`; the elements are `AnyBitPattern`.
+        Ok(unsafe { self.raw_view::<P, V>(view) })
+    }
+
+    /// The raw create of `.raw().create(init::from_fn(len, element))`.
+    pub(super) fn create_raw<T, F>(&self, init: FromFn<T, F>) -> Result<Volatile<[T]>>
+    where
+        T: SharedSafe + bytemuck::AnyBitPattern,
+        F: FnMut(usize) -> T,
+    {
+        let what = self.what();
+        let len = init.count();
+        let bytes = self.raw_bytes::<T>(len)?;
+        let (offset, end) = self.raw_range(align_of::<T>(), bytes)?;
+        let Created { object, stat, link } = self.create_object(end)?;
+        let remove = |e: Error| {
+            let _ = self.target.remove(Some(stat.identity));
+            e
+        };
+        let (from, inner) = match object {
+            Object::SysV(_) => (0, offset),
+            Object::Fd(_) => (offset - offset % page_size(), offset % page_size()),
+        };
+        let mapping = if end == 0 {
+            // Nothing to map from an empty object: an anonymous page stands in.
+            crate::map::Mapping::anonymous(1, &crate::MapOptions::new(), &what).map_err(remove)?
+        } else {
+            object
+                .map_at(from, inner + bytes, true, &self.map_options, &what)
+                .map_err(remove)?
+        };
+        // SAFETY: `inner` lies inside the mapping (it maps `inner + bytes`).
+        let first = unsafe { mapping.ptr().add(inner) }.cast::<T>();
+        // Removes the name should `element` panic (a no-op while the object
+        // has none yet).
+        let owner = self.owner_of(stat.identity);
+        // SAFETY: the `len` elements fit in the writable mapping, aligned
+        // (page base plus a multiple of the alignment). Should the object
+        // have its name already, another process may have mapped it and read
+        // it at any time, which is no race of this program's (it never reads
+        // the bytes here). The padding is zeroed, so no byte of this
+        // process's stack is copied.
+        unsafe { init.write_to(first) };
+        let view = View {
+            mapping,
+            offset: inner,
+            len,
+            identity: stat.identity,
+            origin: Origin::Created,
+        };
+        let view = match link {
+            // Written whole before a C or Python peer can open it by name.
+            Some(link) => {
+                let pending = Pending { view, object, link };
+                self.publish(&pending)?;
+                pending.view
+            }
+            None => view,
+        };
+        owner.keep();
+        // SAFETY: `len` elements are mapped writable at offset 0;
+        // `T: AnyBitPattern`.
+        Ok(unsafe { self.raw_view::<[T], ReadWrite>(view) })
     }
 }

@@ -1,0 +1,426 @@
+//! Creation: an object made exclusively (unnamed, then linked where the
+//! platform allows), sized and reserved, its header claimed, its payload
+//! initialized and the header published; the guard that abandons and
+//! removes it on failure, and the test hooks that stop or end a creator at
+//! each step.
+
+use super::header::{HeaderPtr, Layout};
+use super::object::{self, Identity, Object, Stat};
+use super::options::Segment;
+use super::publish::{self, Link};
+use super::target::{Resolved, Target};
+use super::view::{check_align, View};
+use super::{file, posix, sysv};
+use crate::error::{Error, ErrorKind, Result};
+use crate::map::Mapping;
+use crate::shared::Origin;
+use std::path::Path;
+use std::ptr::NonNull;
+
+/// An object [`Segment::create_object`] made, sized and reserved.
+pub(super) struct Created {
+    pub(super) object: Object,
+    pub(super) stat: Stat,
+    /// Where to link it once ready; `None` when it has its name already.
+    pub(super) link: Option<Link>,
+}
+
+/// What [`Segment::init_created`] made of a [`Created`] object.
+pub(super) enum Initialized {
+    /// Ready under its name.
+    Named(View),
+    /// Ready, to be given its name by [`Segment::publish`].
+    Pending(Pending),
+}
+
+/// A ready segment without its name yet.
+pub(super) struct Pending {
+    pub(super) view: View,
+    /// Kept open: the link names the object by its descriptor.
+    pub(super) object: Object,
+    pub(super) link: Link,
+}
+
+/// During initialization: on failure or panic, marks the header abandoned
+/// (openers stop waiting) and removes the name of a segment this process
+/// created.
+pub(super) struct InitGuard<'a> {
+    pub(super) target: &'a Target,
+    pub(super) remove: Option<Identity>,
+    pub(super) header: Option<HeaderPtr>,
+    pub(super) pid: u32,
+}
+
+impl InitGuard<'_> {
+    pub(super) fn disarm(mut self) {
+        self.remove = None;
+        self.header = None;
+    }
+}
+
+impl Drop for InitGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(header) = self.header {
+            header.abandon(self.pid);
+        }
+        if let Some(identity) = self.remove {
+            let _ = self.target.remove(Some(identity));
+        }
+    }
+}
+
+/// Creating a typed segment.
+impl<A> Segment<A> {
+    /// Creates the object exclusively, sized `len` bytes and reserved:
+    /// without a name, to be published once ready, where the platform
+    /// allows (see `publish`), else under its name.
+    pub(super) fn create_object(&self, len: usize) -> Result<Created> {
+        let what = self.what();
+        let sized =
+            |fd: std::os::fd::OwnedFd, mut stat: Stat, link: Option<Link>| -> Result<Created> {
+                creation_step(1);
+                object::size_and_reserve(&fd, len, self.reserve, &what)?;
+                creation_step(2);
+                // The `fstat` of the new, empty object, sized since.
+                stat.size = len;
+                Ok(Created {
+                    object: Object::Fd(fd.into()),
+                    stat,
+                    link,
+                })
+            };
+        let unnamed = |dir: &[u8], path: &[u8], durable: bool| -> Result<Option<Created>> {
+            let Some((fd, stat, link)) =
+                publish::create_unnamed(dir, path, self.mode, durable, &what)?
+            else {
+                return Ok(None);
+            };
+            if link.name_exists() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("creating {what}: it exists already (open it, or remove it first)"),
+                ));
+            }
+            sized(fd, stat, Some(link)).map(Some)
+        };
+        let resolved = self.target.resolve()?;
+        if let Some((dir, path, durable)) = self.publish_paths() {
+            if let Some(created) = unnamed(&dir, &path, durable)? {
+                return Ok(created);
+            }
+        }
+        match resolved {
+            Resolved::Posix(name) => {
+                let (fd, stat) = posix::create(&name, self.mode, &what)?;
+                sized(fd, stat, None).inspect_err(|_| {
+                    let _ = posix::unlink_c(&name, &what);
+                })
+            }
+            Resolved::File(path) => {
+                let (fd, stat) = file::create(&path, self.mode, &what)?;
+                sized(fd, stat, None).inspect_err(|_| {
+                    let _ = file::unlink_c(&path, &what);
+                })
+            }
+            Resolved::SysV(key) => {
+                let id = sysv::create(key, len, self.mode, &what)?;
+                sysv::stat(id, &what)
+                    .map(|stat| Created {
+                        object: Object::SysV(id),
+                        stat,
+                        link: None,
+                    })
+                    .inspect_err(|_| {
+                        let _ = sysv::remove_id(id, &what);
+                    })
+            }
+        }
+    }
+
+    /// Gives a pending segment its name; on failure it stays pending (an
+    /// existing name: [`AlreadyExists`](crate::ErrorKind::AlreadyExists)).
+    pub(super) fn publish(&self, pending: &Pending) -> Result<()> {
+        creation_step(6);
+        let Object::Fd(fd) = &pending.object else {
+            unreachable!("only descriptors are published by a link")
+        };
+        pending.link.publish(fd, &self.what())?;
+        creation_step(7);
+        Ok(())
+    }
+
+    /// Creates the segment exclusively for `len` elements of `layout` and
+    /// initializes it: `init` gets the (zero-filled, aligned, private)
+    /// payload.
+    pub(super) fn create_layout(
+        &self,
+        layout: &Layout,
+        len: usize,
+        init: impl FnOnce(NonNull<u8>),
+    ) -> Result<View> {
+        let what = self.what();
+        check_align(layout, &what)?;
+        let total = self.total_len(layout, len)?;
+        let mut origin = Origin::Created;
+        let mut _lock = None;
+        let created = match self.create_object(total) {
+            Ok(created) => created,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && !self.replace_stale => {
+                return Err(self.exists_without_replace(e))
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                // Serialized with other replacers and `open_or_create`
+                // where a lock exists; the retiring compare-exchange decides
+                // everywhere.
+                _lock = self.creation_lock(self.deadline())?;
+                self.take_over()?;
+                origin = Origin::Reclaimed;
+                self.create_object(total)?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut view = match self.init_created(created, layout, len, init)? {
+            Initialized::Named(view) => view,
+            Initialized::Pending(pending) => {
+                self.publish(&pending)?;
+                pending.view
+            }
+        };
+        view.origin = origin;
+        Ok(view)
+    }
+
+    /// The end of a payload of `len` elements: an error if it does not fit
+    /// in the address space (checked before an open, without describing the
+    /// type).
+    pub(super) fn payload_end(&self, layout: &Layout, len: usize) -> Result<usize> {
+        layout
+            .size
+            .checked_mul(len)
+            .and_then(|b| b.checked_add(layout.payload_offset()))
+            .filter(|end| *end <= isize::MAX as usize)
+            .ok_or_else(|| self.too_large(layout, len))
+    }
+
+    pub(super) fn too_large(&self, layout: &Layout, len: usize) -> Error {
+        Error::new(
+            ErrorKind::InvalidSize,
+            format!(
+                "{}: {len} elements of `{}` do not fit in the address space",
+                self.what(),
+                layout.type_name
+            ),
+        )
+    }
+
+    /// The object's length for `len` elements of `layout`: header, payload
+    /// and description block.
+    pub(super) fn total_len(&self, layout: &Layout, len: usize) -> Result<usize> {
+        layout
+            .total_len(len)
+            .ok_or_else(|| self.too_large(layout, len))
+    }
+
+    /// Maps, claims, initializes and marks ready an object this process
+    /// just created (zero-filled by the system): published already when it
+    /// was created under its name, else pending its link.
+    pub(super) fn init_created(
+        &self,
+        created: Created,
+        layout: &Layout,
+        len: usize,
+        init: impl FnOnce(NonNull<u8>),
+    ) -> Result<Initialized> {
+        let Created { object, stat, link } = created;
+        let named = link.is_none();
+        let what = self.what();
+        let total = self.total_len(layout, len)?;
+        let mapping = match object.map(total, true, &self.map_options, &what) {
+            Ok(mapping) => mapping,
+            Err(e) => {
+                if named {
+                    let _ = self.target.remove(Some(stat.identity));
+                }
+                return Err(e);
+            }
+        };
+        let pid = std::process::id();
+        // SAFETY: the mapping is page-aligned and `total >= HEADER_SIZE`
+        // bytes long; it lives until the end of this function at least.
+        let header = unsafe { HeaderPtr::new(mapping.ptr()) };
+        // Declared after `mapping`, so dropped before it.
+        let mut guard = InitGuard {
+            target: &self.target,
+            remove: named.then_some(stat.identity),
+            header: None,
+            pid,
+        };
+        if !header.claim_fresh(pid) {
+            return Err(Error::new(
+                ErrorKind::NotASegment,
+                format!("creating {what}: another process wrote into it before it was claimed"),
+            ));
+        }
+        claim_step();
+        if !header.set_creator(pid, self.remove_on_drop, !named) {
+            // Judged dead by another process, which took the header over.
+            guard.disarm();
+            return Err(taken_over(&what));
+        }
+        creation_step(3);
+        guard.header = Some(header);
+        // SAFETY: this process claimed the header; the payload is fresh.
+        let published = unsafe { initialize(header, &mapping, layout, len, pid, true, init) };
+        guard.disarm();
+        if !published {
+            return Err(taken_over(&what));
+        }
+        let view = View {
+            mapping,
+            offset: layout.payload_offset(),
+            len,
+            identity: stat.identity,
+            origin: Origin::Created,
+        };
+        Ok(match link {
+            None => Initialized::Named(view),
+            Some(link) => Initialized::Pending(Pending { view, object, link }),
+        })
+    }
+
+    /// Where creation can publish by a link: the directory for the unnamed
+    /// object, the name's full path, and whether it must be made durable.
+    pub(super) fn publish_paths(&self) -> Option<(Vec<u8>, Vec<u8>, bool)> {
+        use std::os::unix::ffi::OsStrExt;
+        if IN_PLACE.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        match &self.target {
+            Target::Posix(name) if publish::dev_shm_is_tmpfs() && name.len() > 1 => Some((
+                b"/dev/shm".to_vec(),
+                format!("/dev/shm/{}", &name[1..]).into_bytes(),
+                false,
+            )),
+            Target::File(path) => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                Some((
+                    dir.as_os_str().as_bytes().to_vec(),
+                    path.as_os_str().as_bytes().to_vec(),
+                    true,
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Writes the header fields and the payload of a claimed segment, then
+/// publishes it: `false` when another process took the header over
+/// meanwhile (judging this one dead), so that nothing was published and
+/// the payload must not be handed out.
+///
+/// # Safety
+/// This process claimed the header (state "initializing" with `pid`); the
+/// mapping is writable and holds the header and `len` elements of `layout`;
+/// the payload is zero-filled when `fresh`.
+pub(super) unsafe fn initialize(
+    header: HeaderPtr,
+    mapping: &Mapping,
+    layout: &Layout,
+    len: usize,
+    pid: u32,
+    fresh: bool,
+    init: impl FnOnce(NonNull<u8>),
+) -> bool {
+    // SAFETY: claimed by this process (caller's contract).
+    unsafe { header.write_fields(layout, len) };
+    creation_step(4);
+    // SAFETY: the payload offset lies inside the mapping.
+    let payload = unsafe { mapping.ptr().add(layout.payload_offset()) };
+    if !fresh {
+        // SAFETY: `len` elements of the payload lie inside the writable
+        // mapping, and no other process reads them before publication.
+        unsafe { payload.as_ptr().write_bytes(0, layout.size * len) };
+    }
+    init(payload);
+    creation_step(5);
+    header.publish(pid)
+}
+
+/// The error of a creator whose header another process took over (retired
+/// or reclaimed, having judged this process dead) before it was published.
+pub(super) fn taken_over(what: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!(
+            "creating {what}: another process took it over before it was ready, judging this \
+             one dead (were its pid or PID namespace misjudged?); open it again"
+        ),
+    )
+}
+
+/// The test hook of [`crate::__private::stop_during_creation_at`]: 0, or
+/// the point at which this process stops itself.
+pub(super) static STOP_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// [`crate::__private::stop_during_creation_at`]: a header claimed or
+/// reclaimed, its claimer not yet recorded.
+pub(super) const STOP_CLAIMED: u32 = 1;
+
+/// [`crate::__private::stop_during_creation_at`]: a stale segment retired,
+/// its name not yet removed.
+pub(super) const STOP_RETIRED: u32 = 2;
+
+/// Stops this process with `SIGSTOP` (until a `SIGCONT`) if a test asked
+/// for it at `point`.
+pub(super) fn stop_step(point: u32) {
+    if STOP_AT.load(std::sync::atomic::Ordering::Relaxed) == point {
+        // SAFETY: raising a signal has no memory-safety preconditions.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+}
+
+/// The point between claiming a header and recording the claimer.
+pub(super) fn claim_step() {
+    stop_step(STOP_CLAIMED);
+}
+
+/// See [`crate::__private::stop_during_creation_at`].
+#[doc(hidden)]
+pub fn stop_during_creation_at(point: u32) {
+    STOP_AT.store(point, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The test hook of [`crate::__private::die_during_creation_at`]: 0, or the
+/// step of creation at which this process ends itself.
+pub(super) static DIE_AT_STEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Ends this process at once (as a `SIGKILL` would: no unwinding, no
+/// destructor) if a test asked for it at `step`. Steps: 1 object made, 2
+/// sized and reserved, 3 header claimed, 4 header written, 5 payload
+/// initialized, 6 marked ready (not yet linked), 7 linked.
+pub(super) fn creation_step(step: u32) {
+    if DIE_AT_STEP.load(std::sync::atomic::Ordering::Relaxed) == step {
+        // SAFETY: `_exit` ends the process without running any Rust code.
+        unsafe { libc::_exit(0) }
+    }
+}
+
+/// See [`crate::__private::publish_in_place`].
+pub(super) static IN_PLACE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::__private::publish_in_place`].
+#[doc(hidden)]
+pub fn publish_in_place(on: bool) {
+    IN_PLACE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// See [`crate::__private::die_during_creation_at`].
+#[doc(hidden)]
+pub fn die_during_creation_at(step: u32) {
+    DIE_AT_STEP.store(step, std::sync::atomic::Ordering::Relaxed);
+}
