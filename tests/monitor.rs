@@ -4,8 +4,10 @@
 //! The mapping really is read-only; a writer that dies mid-write is
 //! reported, not waited for; a truncation is survived and told; wrong types,
 //! atomics too wide for the target and locks are refused (the last at
-//! compile time, with writes: `tests/ui/monitor/`, where a read-only `open`
-//! of atomics or a `SeqLock` is refused pointing to the monitor).
+//! compile time, with writes: `tests/ui/monitor/`; a read-only `open` of
+//! atomics or a `SeqLock` is refused pointing to the monitor:
+//! `tests/ui/fail/read_only_open_points_to_monitor.rs`, built by
+//! `tests/derive_ui.rs` since the refusal is raised at code generation).
 //!
 //! Children are forked with `fork_unchecked` (through
 //! `shm_workspace::fork_retrying`): each touches only shared memory, this
@@ -406,9 +408,7 @@ fn a_monitor_survives_a_truncation_and_is_told() {
 }
 
 /// No projection exists for a lock, and a monitor has no method that
-/// writes: both are compile errors (`tests/ui/monitor/`). A read-only
-/// `open` of atomics or a `SeqLock` is one too, whose message points to the
-/// monitor; for a lock it says that its readers write.
+/// writes: both are compile errors (`tests/ui/monitor/`).
 #[test]
 #[cfg_attr(miri, ignore = "runs trybuild (the compiler)")]
 fn locks_and_writes_do_not_compile() {
