@@ -77,7 +77,7 @@
 //! is read, and plain fields are read only as `AnyBitPattern` types.
 //!
 //! ```
-//! use shm_runtime::{field, Segment, SeqLock, SharedSafe};
+//! use shm_runtime::{field, init, Segment, SeqLock, SharedSafe};
 //! use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 //! use std::time::Duration;
 //!
@@ -243,7 +243,7 @@ impl<T: SharedSafe> Monitor<T> {
     /// [`AccessError::UnprovenField`] for a field made by [`Field::new`].
     ///
     /// ```
-    /// use shm_runtime::{field, Segment, SharedSafe};
+    /// use shm_runtime::{field, init, Segment, SharedSafe};
     /// use std::sync::atomic::{AtomicU32, Ordering};
     ///
     /// #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -296,7 +296,7 @@ impl<T: SharedSafe> Monitor<T> {
     /// [`AccessError::UnprovenField`] for a field made by [`Field::new`].
     ///
     /// ```
-    /// use shm_runtime::{field, Segment, SharedSafe};
+    /// use shm_runtime::{field, init, Segment, SharedSafe};
     /// use std::sync::atomic::AtomicU64;
     ///
     /// #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -324,7 +324,7 @@ impl<T: SharedSafe> Monitor<[T]> {
     /// The number of elements.
     ///
     /// ```
-    /// use shm_runtime::Segment;
+    /// use shm_runtime::{init, Segment};
     /// use std::sync::atomic::AtomicU32;
     /// let name = format!("/shm-runtime-doc-monlen-{}", std::process::id());
     /// let _slots = Segment::posix(&name).remove_on_drop(true).create(init::zeroed_slice::<AtomicU32>(3))?;
@@ -338,7 +338,7 @@ impl<T: SharedSafe> Monitor<[T]> {
     /// Whether the slice has no elements.
     ///
     /// ```
-    /// use shm_runtime::Segment;
+    /// use shm_runtime::{init, Segment};
     /// let name = format!("/shm-runtime-doc-monemp-{}", std::process::id());
     /// let _slots = Segment::posix(&name).remove_on_drop(true).create(init::zeroed_slice::<u64>(1))?;
     /// assert!(!Segment::posix(&name).read_only().monitor::<[u64]>()?.is_empty());
@@ -352,7 +352,7 @@ impl<T: SharedSafe> Monitor<[T]> {
     /// `None` past the end.
     ///
     /// ```
-    /// use shm_runtime::{volatile::Field, Segment};
+    /// use shm_runtime::{init, volatile::Field, Segment};
     /// use std::sync::atomic::{AtomicU32, Ordering};
     /// let name = format!("/shm-runtime-doc-monget-{}", std::process::id());
     /// let slots = Segment::posix(&name).remove_on_drop(true).create(init::zeroed_slice::<AtomicU32>(4))?;
@@ -392,7 +392,7 @@ impl<T: ?Sized> fmt::Debug for Monitor<T> {
 /// [`Monitor::get`]: the same projections as a `Monitor<T>`.
 ///
 /// ```
-/// use shm_runtime::{field, Segment, SharedSafe};
+/// use shm_runtime::{field, init, Segment, SharedSafe};
 /// use std::sync::atomic::AtomicU64;
 ///
 /// #[derive(SharedSafe, bytemuck::Zeroable)]
@@ -418,7 +418,7 @@ impl<T: SharedSafe> Element<'_, T> {
     /// As [`Monitor::atomic`], in this element.
     ///
     /// ```
-    /// use shm_runtime::{volatile::Field, Segment};
+    /// use shm_runtime::{init, volatile::Field, Segment};
     /// use std::sync::atomic::AtomicU16;
     /// let name = format!("/shm-runtime-doc-monela-{}", std::process::id());
     /// let _s = Segment::posix(&name).remove_on_drop(true).create(init::from_fn(2, |i| AtomicU16::new(i as u16)))?;
@@ -436,7 +436,7 @@ impl<T: SharedSafe> Element<'_, T> {
     /// As [`Monitor::seqlock`], in this element.
     ///
     /// ```
-    /// use shm_runtime::{volatile::Field, Segment, SeqLock};
+    /// use shm_runtime::{init, volatile::Field, Segment, SeqLock};
     /// use std::time::Duration;
     /// let name = format!("/shm-runtime-doc-monels-{}", std::process::id());
     /// let _s = Segment::posix(&name).remove_on_drop(true).create(init::from_fn(2, |i| SeqLock::new(i as u8)))?;
@@ -455,7 +455,7 @@ impl<T: SharedSafe> Element<'_, T> {
     /// As [`Monitor::read`], in this element.
     ///
     /// ```
-    /// use shm_runtime::{volatile::Field, Segment};
+    /// use shm_runtime::{init, volatile::Field, Segment};
     /// let name = format!("/shm-runtime-doc-monelr-{}", std::process::id());
     /// let _s = Segment::posix(&name).remove_on_drop(true).create(init::from_fn(3, |i| i as u32 * 10))?;
     /// let monitor = Segment::posix(&name).read_only().monitor::<[u32]>()?;
@@ -564,7 +564,7 @@ impl<'a, T: SharedSafe> Place<'a, T> {
 /// see) it would wait forever.
 ///
 /// ```
-/// use shm_runtime::{field, Segment, SeqLock, SharedSafe};
+/// use shm_runtime::{field, init, Segment, SeqLock, SharedSafe};
 /// use std::time::Duration;
 ///
 /// #[derive(SharedSafe, bytemuck::Zeroable)]

@@ -202,7 +202,7 @@ impl<A> Segment<A> {
             .ok_or_else(|| self.too_large(layout, len))
     }
 
-    pub(super) fn too_large(&self, layout: &Layout, len: usize) -> Error {
+    fn too_large(&self, layout: &Layout, len: usize) -> Error {
         Error::new(
             ErrorKind::InvalidSize,
             format!(
@@ -364,11 +364,11 @@ pub(super) fn taken_over(what: &str) -> Error {
 
 /// The test hook of [`crate::__private::stop_during_creation_at`]: 0, or
 /// the point at which this process stops itself.
-pub(super) static STOP_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static STOP_AT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// [`crate::__private::stop_during_creation_at`]: a header claimed or
 /// reclaimed, its claimer not yet recorded.
-pub(super) const STOP_CLAIMED: u32 = 1;
+const STOP_CLAIMED: u32 = 1;
 
 /// [`crate::__private::stop_during_creation_at`]: a stale segment retired,
 /// its name not yet removed.
@@ -396,13 +396,13 @@ pub fn stop_during_creation_at(point: u32) {
 
 /// The test hook of [`crate::__private::die_during_creation_at`]: 0, or the
 /// step of creation at which this process ends itself.
-pub(super) static DIE_AT_STEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static DIE_AT_STEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// Ends this process at once (as a `SIGKILL` would: no unwinding, no
 /// destructor) if a test asked for it at `step`. Steps: 1 object made, 2
 /// sized and reserved, 3 header claimed, 4 header written, 5 payload
 /// initialized, 6 marked ready (not yet linked), 7 linked.
-pub(super) fn creation_step(step: u32) {
+fn creation_step(step: u32) {
     if DIE_AT_STEP.load(std::sync::atomic::Ordering::Relaxed) == step {
         // SAFETY: `_exit` ends the process without running any Rust code.
         unsafe { libc::_exit(0) }
@@ -410,8 +410,7 @@ pub(super) fn creation_step(step: u32) {
 }
 
 /// See [`crate::__private::publish_in_place`].
-pub(super) static IN_PLACE: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+static IN_PLACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// See [`crate::__private::publish_in_place`].
 #[doc(hidden)]

@@ -108,7 +108,7 @@ impl Backoff {
 
 /// Finding and opening an existing typed segment.
 impl<A> Segment<A> {
-    pub(super) fn check_owner(&self, stat: &Stat) -> Result<()> {
+    fn check_owner(&self, stat: &Stat) -> Result<()> {
         // SAFETY: `geteuid` has no preconditions.
         let me = unsafe { libc::geteuid() };
         if self.allow_foreign_owner || stat.uid == me {
@@ -181,7 +181,7 @@ impl<A> Segment<A> {
         Ok((object, stat))
     }
 
-    pub(super) fn removed_while_waiting(&self) -> Error {
+    fn removed_while_waiting(&self) -> Error {
         Error::new(
             ErrorKind::NotFound,
             format!(

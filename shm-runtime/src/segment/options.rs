@@ -141,7 +141,7 @@ impl Segment {
 /// The builder's internals.
 impl<A> Segment<A> {
     /// The same segment and options, with another access.
-    pub(super) fn with_access<B>(self) -> Segment<B> {
+    fn with_access<B>(self) -> Segment<B> {
         Segment {
             target: self.target,
             mode: self.mode,

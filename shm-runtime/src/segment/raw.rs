@@ -52,7 +52,7 @@ fn pread_start(fd: &std::os::fd::OwnedFd, buf: &mut [u8], what: &str) -> Result<
 }
 
 impl<M> Segment<M> {
-    pub(super) fn raw_bytes<T>(&self, len: usize) -> Result<usize> {
+    fn raw_bytes<T>(&self, len: usize) -> Result<usize> {
         let what = self.what();
         if align_of::<T>() > page_size() {
             return Err(Error::new(
@@ -83,12 +83,7 @@ impl<M> Segment<M> {
     /// (System V segments cannot shrink, so that cannot fault). Called
     /// after mapping, so that the check is as late as it can be (see the
     /// [creation window](crate::segment#raw-mode)).
-    pub(super) fn refuse_header(
-        &self,
-        object: &Object,
-        stat: &Stat,
-        mapping: &Mapping,
-    ) -> Result<()> {
+    fn refuse_header(&self, object: &Object, stat: &Stat, mapping: &Mapping) -> Result<()> {
         let what = self.what();
         let mut first = [0u8; size_of::<u64>()];
         let read = match object {
@@ -129,7 +124,7 @@ impl<M> Segment<M> {
     /// The [`offset`](Segment::offset) of a raw view of a type aligned to
     /// `align`, checked: a multiple of `align`, and within the address
     /// space with the view's `bytes`. Returns the offset and the end.
-    pub(super) fn raw_range(&self, align: usize, bytes: usize) -> Result<(usize, usize)> {
+    fn raw_range(&self, align: usize, bytes: usize) -> Result<(usize, usize)> {
         let what = self.what();
         let offset = self.offset;
         let range = usize::try_from(offset)
@@ -161,7 +156,7 @@ impl<M> Segment<M> {
     /// `end` bytes long), refuses one shorter than `end` or carrying this
     /// library's header, and maps the `bytes` bytes (`len` elements) that
     /// end there.
-    pub(super) fn open_raw_view(
+    fn open_raw_view(
         &self,
         bytes: usize,
         align: usize,
@@ -192,11 +187,7 @@ impl<M> Segment<M> {
 
     /// Opens the object, or creates it zero-filled and `end` bytes long as
     /// the creation options say; with whether this process created it.
-    pub(super) fn open_or_create_raw(
-        &self,
-        writable: bool,
-        end: usize,
-    ) -> Result<(Object, Stat, Origin)> {
+    fn open_or_create_raw(&self, writable: bool, end: usize) -> Result<(Object, Stat, Origin)> {
         if self.create_new {
             let (object, stat) = self.create_raw_zeroed(end)?;
             return Ok((object, stat, Origin::Created));
@@ -242,7 +233,7 @@ impl<M> Segment<M> {
 
     /// Creates the object exclusively, zero-filled and `len` bytes long, and
     /// gives it its name (at once: zeroes are complete).
-    pub(super) fn create_raw_zeroed(&self, len: usize) -> Result<(Object, Stat)> {
+    fn create_raw_zeroed(&self, len: usize) -> Result<(Object, Stat)> {
         let Created { object, stat, link } = self.create_object(len)?;
         if let (Some(link), Object::Fd(fd)) = (&link, &object) {
             link.publish(fd, &self.what())?;
@@ -254,7 +245,7 @@ impl<M> Segment<M> {
     /// that holds it, for `mmap`; a System V segment whole), after
     /// checking it holds no header of this library.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn map_raw(
+    fn map_raw(
         &self,
         object: Object,
         stat: Stat,
@@ -292,10 +283,7 @@ impl<M> Segment<M> {
     /// The mapping holds at least `view.len` elements of the object at
     /// `view.offset`, a multiple of their alignment, writable when `A` is
     /// `ReadWrite`; the elements are `AnyBitPattern`.
-    pub(super) unsafe fn raw_view<P: ?Sized + Payload, A: Access>(
-        &self,
-        mut view: View,
-    ) -> Volatile<P, A> {
+    unsafe fn raw_view<P: ?Sized + Payload, A: Access>(&self, mut view: View) -> Volatile<P, A> {
         self.attach_owner(&mut view);
         // SAFETY: the offset lies inside the mapping (caller's contract).
         let first = unsafe { view.mapping.ptr().add(view.offset) }.cast::<Elem<P>>();
@@ -306,7 +294,7 @@ impl<M> Segment<M> {
         unsafe { Volatile::from_mapping(view.mapping, ptr, size_of::<Elem<P>>() * view.len) }
     }
 
-    pub(super) fn owner_of(&self, identity: Identity) -> SegmentOwner {
+    fn owner_of(&self, identity: Identity) -> SegmentOwner {
         SegmentOwner {
             target: self.target.clone(),
             identity: Some(identity),
@@ -360,7 +348,7 @@ impl<A> Segment<A> {
     /// how many elements they wrote. A size that is not a whole number of
     /// elements is refused ([`InvalidSize`](crate::ErrorKind::InvalidSize)): the
     /// type is probably not the one the peer wrote.
-    pub(super) fn open_raw_all<P, V>(&self) -> Result<Volatile<P, V>>
+    fn open_raw_all<P, V>(&self) -> Result<Volatile<P, V>>
     where
         P: ?Sized + Payload,
         Elem<P>: bytemuck::AnyBitPattern,

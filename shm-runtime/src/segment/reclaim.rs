@@ -82,7 +82,7 @@ impl<A> Segment<A> {
 
     /// The [`AlreadyExists`](crate::ErrorKind::AlreadyExists) error of a create
     /// that found the name taken, saying why it was not replaced.
-    pub(super) fn exists_error(&self, why: &str) -> Error {
+    fn exists_error(&self, why: &str) -> Error {
         Error::new(
             ErrorKind::AlreadyExists,
             format!("creating {}: it exists already, and {why}", self.what()),
@@ -217,7 +217,7 @@ impl<A> Segment<A> {
     /// retired and its name removed when `may_replace` (under the creation
     /// lock, or where there is none; else it is left for the call under the
     /// lock): then `*replaced` and `None`, so that the caller creates anew.
-    pub(super) fn open_existing(
+    fn open_existing(
         &self,
         layout: &Layout,
         len: usize,
@@ -279,7 +279,7 @@ impl<A> Segment<A> {
     }
 
     /// Re-initializes a segment this process reclaimed from a dead creator.
-    pub(super) fn init_reclaimed(
+    fn init_reclaimed(
         &self,
         object: Object,
         stat: Stat,

@@ -129,7 +129,7 @@ impl<A> Segment<A> {
     /// Where zero bytes are no valid `T`, tells the `SIGBUS` handler so (a
     /// truncation under the view then aborts: nothing sound is possible);
     /// a mapping truncated already is [`Truncated`](crate::ErrorKind::Truncated).
-    pub(super) fn forbid_zeros<T: SharedSafe>(&self, view: &View) -> Result<()> {
+    fn forbid_zeros<T: SharedSafe>(&self, view: &View) -> Result<()> {
         if crate::layout::zeros_are_valid::<T>() || view.mapping.forbid_zeros() {
             Ok(())
         } else {
