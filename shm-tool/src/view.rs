@@ -171,7 +171,7 @@ impl View {
                 let id = match target {
                     Target::SysvKey(key) => {
                         // SAFETY: looks up an existing segment; no creation.
-                        let id = unsafe { libc::shmget(key.get(), 0, 0) };
+                        let id = unsafe { libc::shmget(libc::key_t::from(key.get()), 0, 0) };
                         if id < 0 {
                             return Err(os_error(&format!("finding {what}")));
                         }
