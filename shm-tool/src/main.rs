@@ -2,6 +2,7 @@
 //! `shm-runtime`, like `ipcs` and `ipcrm`. See `shm-tool --help` and the
 //! crate's README.
 
+mod cheader;
 mod describe;
 mod dump;
 mod json;
@@ -71,6 +72,10 @@ enum Command {
     /// description stored in it
     #[command(long_about = DUMP_ABOUT)]
     Dump(dump::DumpArgs),
+    /// Print C definitions of a segment's payload type, with static
+    /// assertions on every offset, size and alignment
+    #[command(long_about = HEADER_ABOUT)]
+    Header(cheader::HeaderArgs),
     /// Print a completion script for a shell
     #[command(long_about = "Print a completion script for SHELL, e.g.\n  \
                             shm-tool completions bash > ~/.local/share/bash-completion/completions/shm-tool\n  \
@@ -186,6 +191,13 @@ const DUMP_ABOUT: &str = "Print the live values of a segment of this library, de
     Arrays beyond --limit elements are summarized. --watch INTERVAL prints a snapshot every \
     INTERVAL (--count N stops after N). JSON: one object per snapshot (see the README).";
 
+const HEADER_ABOUT: &str = "Print C (C11) definitions of a segment's payload type, from the \
+    layout description stored in it: a struct per struct and library type with its members at \
+    the description's offsets (explicit padding, alignas where a member is aligned to 8 bytes \
+    or more, as on i686 where gcc aligns a uint64_t member to 4), _Atomic for atomics, opaque \
+    parts as aligned byte arrays, enums as #define constants, and _Static_asserts on every \
+    offset, size and alignment. SHM_PAYLOAD_OFFSET says where the payload starts.";
+
 /// A POSIX name from the command line: `/name`, or `name` (the `/` added).
 fn posix_name(name: OsString) -> Result<OsString, String> {
     let bytes = name.as_bytes();
@@ -264,6 +276,7 @@ fn main() -> ExitCode {
         Command::Rm(args) => rm(args),
         Command::Clean(args) => clean(args),
         Command::Dump(args) => dump::run(args),
+        Command::Header(args) => cheader::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
