@@ -6,7 +6,7 @@
 //! access; the tool's handler (installed once, for the one view a run
 //! maps) replaces a lost page of the view with a private zero page, records
 //! the truncation and lets the load run again: the snapshot then reads
-//! zeros, and [`View::truncated`] turns it into an error. A fault outside
+//! zeros, and [`View::check`] turns it into an error. A fault outside
 //! the view goes to the disposition that was there before.
 
 use crate::Target;
