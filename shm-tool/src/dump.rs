@@ -33,7 +33,7 @@ use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The segment a command reads.
 #[derive(clap::Args)]
@@ -87,7 +87,8 @@ pub struct DumpArgs {
     /// and holds each lock for the copy (see --help)
     #[arg(long)]
     lock: bool,
-    /// The longest wait for a SeqLock's consistent copy or a lock
+    /// The longest a snapshot waits, in all, for SeqLocks' consistent copies
+    /// and (with --lock) locks
     #[arg(long, value_name = "D", default_value = "1s", value_parser = parse_interval)]
     timeout: Duration,
     /// Array elements shown before the rest is summarized
@@ -441,6 +442,10 @@ fn pid_alive(pid: u32) -> bool {
 struct Reader<'a> {
     d: &'a Description,
     limit: u64,
+    /// When the snapshot's waits (SeqLock retries, locks) must end: one
+    /// `--timeout` for the whole snapshot, however many locks it holds.
+    deadline: Instant,
+    /// `--timeout`, for messages.
     timeout: Duration,
     /// `dump --lock`: the view is writable.
     lock: bool,
@@ -448,6 +453,11 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// What is left of the snapshot's timeout.
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     fn value(&self, mem: Mem<'_>, at: u64, ty: TypeId) -> Value {
         let t = self.d.get(ty);
         if !mem.holds(at, t.size) {
@@ -748,13 +758,17 @@ impl Reader<'_> {
         // description), and `()` occupies none of the value's bytes. The
         // lock only touches those words, atomically, as every process does.
         let mutex = unsafe { &*ptr.cast::<ShmMutex<()>>() };
-        match mutex.lock_timeout(self.timeout) {
+        match mutex.lock_timeout(self.left()) {
             Ok(Ok(guard)) => Ok(guard),
             Ok(Err(died)) => match died.into_inner() {
                 Ok(guard) => Ok(guard),
                 Err(_) => Err("not read: its holder died and the value is torn".into()),
             },
-            Err(e) => Err(format!("not read: {e}")),
+            Err(e) if e.kind() == shm_runtime::ErrorKind::TimedOut => Err(format!(
+                "not read: still held by another thread or process when the timeout ({:?}) ran out",
+                self.timeout
+            )),
+            Err(e) => Err(format!("not read: {}", crate::chain(&e))),
         }
     }
 
@@ -785,7 +799,7 @@ impl Reader<'_> {
                         value.offset as usize,
                         &runs,
                         &mut copy,
-                        self.timeout,
+                        self.left(),
                     )
                 };
                 if let Err(e) = read {
@@ -814,6 +828,7 @@ fn snapshot(p: &Prepared, view: &View, args: &DumpArgs) -> Value {
     let reader = Reader {
         d: &p.description,
         limit: args.limit,
+        deadline: Instant::now() + args.timeout,
         timeout: args.timeout,
         lock: args.lock,
         budget: Cell::new(BUDGET),
@@ -966,7 +981,10 @@ fn text(out: &mut String, v: &Value, indent: usize) {
             out.push_str(&format!("\n{close}}}"));
         }
         Value::SeqLock(value) => {
-            out.push_str("SeqLock { value (consistent read): ");
+            out.push_str(match **value {
+                Value::NotRead(_) | Value::Error(_) => "SeqLock { value: ",
+                _ => "SeqLock { value (consistent read): ",
+            });
             text(out, value, indent);
             out.push_str(" }");
         }

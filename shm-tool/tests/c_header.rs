@@ -2,7 +2,9 @@
 //! with `gcc -std=c11 -Wall -Werror` (their `_Static_assert`s hold), also
 //! as 32-bit code (`-m32`, where gcc aligns a `uint64_t` member to 4: the
 //! header's `alignas` keeps the segment's layout), and a C program that maps
-//! the segment with them prints the values the Rust side wrote.
+//! the segment with them prints the values the Rust side wrote. Run as an
+//! i686 build (CI does), the segments are a 32-bit program's and the C
+//! program is built with `-m32`.
 
 use shm_runtime::segment::Segment;
 use shm_runtime::{FixedString, FixedVec, PodField, SeqLock, SharedSafe, ShmMutex};
@@ -27,6 +29,17 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The flags that compile C for this test's target: a 32-bit build's
+/// segments have a 32-bit layout (a `u64` member aligned to 4), for `-m32`
+/// code; the headers' asserts refuse them in 64-bit code.
+fn native() -> &'static [&'static str] {
+    if cfg!(target_pointer_width = "32") {
+        &["-m32"]
+    } else {
+        &[]
     }
 }
 
@@ -182,11 +195,11 @@ int main(int argc, char **argv) {
 #[test]
 #[cfg_attr(miri, ignore = "maps a named segment, runs the tool and gcc")]
 fn the_generated_header_compiles_and_reads_the_live_segment() {
-    if !gcc() {
-        eprintln!("SKIPPED: gcc is not installed; the generated C header is not tested");
+    let dir = TempDir::new("telemetry");
+    if !gcc() || (cfg!(target_pointer_width = "32") && !gcc_m32(&dir.0)) {
+        eprintln!("SKIPPED: gcc (with -m32 for a 32-bit build) is not installed");
         return;
     }
-    let dir = TempDir::new("telemetry");
     let name = format!("/shm-tool-cheader-{}", std::process::id());
     let mut items = FixedVec::new();
     for i in [7u16, 8, 9] {
@@ -245,7 +258,7 @@ fn the_generated_header_compiles_and_reads_the_live_segment() {
         !text.contains(" unit"),
         "a zero-sized field has no member:\n{text}"
     );
-    let bin = compile(&dir.0, &text, PROGRAM, &[]);
+    let bin = compile(&dir.0, &text, PROGRAM, native());
     let out = Command::new(&bin).arg(&name).output().unwrap();
     assert!(
         out.status.success(),
@@ -259,11 +272,11 @@ fn the_generated_header_compiles_and_reads_the_live_segment() {
          mode=Busy on=1 letter=U+00E9\nrequests[2]=5 total=123456789012 healthy=1\n\
          title=hello, C\nitems=7,8,9\nguarded=11\npod=cafe01\nint=-4\n"
     );
-    // The same header as 32-bit code: its asserts still hold (alignas keeps
-    // the 8-aligned members where the segment has them).
-    if gcc_m32(&dir.0) {
+    // A 64-bit segment's header as 32-bit code: its asserts still hold
+    // (alignas keeps the 8-aligned members where the segment has them).
+    if native().is_empty() && gcc_m32(&dir.0) {
         compile(&dir.0, &text, PROGRAM, &["-m32"]);
-    } else {
+    } else if native().is_empty() {
         eprintln!("note: gcc -m32 is not available; the 32-bit compile is not tested");
     }
 }
@@ -272,11 +285,11 @@ fn the_generated_header_compiles_and_reads_the_live_segment() {
 #[test]
 #[cfg_attr(miri, ignore = "maps named segments, runs the tool and gcc")]
 fn slices_and_scalar_payloads_have_a_payload_type() {
-    if !gcc() {
-        eprintln!("SKIPPED: gcc is not installed");
+    let dir = TempDir::new("slices");
+    if !gcc() || (cfg!(target_pointer_width = "32") && !gcc_m32(&dir.0)) {
+        eprintln!("SKIPPED: gcc (with -m32 for a 32-bit build) is not installed");
         return;
     }
-    let dir = TempDir::new("slices");
     let name = format!("/shm-tool-cheader-slice-{}", std::process::id());
     let _slice = Segment::posix(&name)
         .remove_on_drop(true)
@@ -306,7 +319,7 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#;
-    let bin = compile(&dir.0, &text, program, &[]);
+    let bin = compile(&dir.0, &text, program, native());
     let out = Command::new(&bin).arg(&name).output().unwrap();
     assert!(out.status.success());
     assert_eq!(
