@@ -128,7 +128,12 @@ pub struct Prepared {
 /// Inspects `target` and reads its description.
 pub fn prepare(target: &Target) -> Result<Prepared, Fail> {
     let info = target.inspect()?;
-    let what = format!("segment {}", crate::describe::display_name(&info.location));
+    let shown = crate::describe::display_name(&info.location);
+    let what = match &info.location {
+        shm_runtime::segment::inspect::Location::File(_) => format!("file `{shown}`"),
+        shm_runtime::segment::inspect::Location::SysV { .. } => format!("System V segment {shown}"),
+        _ => format!("segment `{shown}`"),
+    };
     let Some(header) = info.header() else {
         return Err(Fail(
             Some(format!("{what} is not a segment of this library")),

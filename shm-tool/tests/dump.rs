@@ -559,3 +559,45 @@ fn damaged_descriptions_and_truncated_segments_are_errors() {
     let err = fails(&["dump", &name("missing")]);
     assert!(err.contains("shm-tool: error:"), "{err}");
 }
+
+/// A file segment truncated while `--watch` reads it again and again: the
+/// tool stops with an error that says so (its size checks, or its SIGBUS
+/// handler when the truncation lands inside a snapshot), never a crash.
+#[test]
+#[cfg_attr(miri, ignore = "maps files and runs the tool")]
+fn a_segment_truncated_while_it_is_watched_is_an_error() {
+    let file = TempFile::new("shrinking");
+    let out = TempFile::new("shrinking-out");
+    let _seg = Segment::file(&file.0)
+        .create_slice_from_fn(50_000, |i| i as u32)
+        .unwrap();
+    let mut child = Command::new(TOOL)
+        .args(["dump", "--file", file.0.to_str().unwrap()])
+        .args(["--watch", "1ms", "--count", "100000", "--limit", "50000"])
+        .stdout(std::fs::File::create(&out.0).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file.0)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    // Bounded: the tool is killed after a minute (then the test fails).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "{:?}: {stderr}",
+        result.status
+    );
+    assert!(stderr.contains("truncated"), "{stderr}");
+}
