@@ -2,10 +2,13 @@
 //! `shm-runtime`, like `ipcs` and `ipcrm`. See `shm-tool --help` and the
 //! crate's README.
 
+mod cheader;
 mod describe;
+mod dump;
 mod json;
 mod text;
 mod users;
+mod view;
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -65,6 +68,14 @@ enum Command {
                             touches objects of other programs."
     )]
     Clean(CleanArgs),
+    /// Print the live values of a segment, decoded from the layout
+    /// description stored in it
+    #[command(long_about = DUMP_ABOUT)]
+    Dump(dump::DumpArgs),
+    /// Print C definitions of a segment's payload type, with static
+    /// assertions on every offset, size and alignment
+    #[command(long_about = HEADER_ABOUT)]
+    Header(cheader::HeaderArgs),
     /// Print a completion script for a shell
     #[command(long_about = "Print a completion script for SHELL, e.g.\n  \
                             shm-tool completions bash > ~/.local/share/bash-completion/completions/shm-tool\n  \
@@ -169,6 +180,24 @@ enum StaleState {
     Initializing,
 }
 
+const DUMP_ABOUT: &str = "Print the live values of a segment of this library, decoded from the \
+    layout description stored in it, without the program that made it. Read-only: the segment \
+    is mapped PROT_READ; atomics are loaded relaxed (those wider than the target allows on \
+    read-only memory are shown as not readable), a SeqLock is read with its sequence protocol, \
+    an ShmMutex is shown with its holder and its value as an unlocked read that may be torn. \
+    With --lock, the segment is opened read-write and each ShmMutex is locked (waiting at most \
+    --timeout) for the copy of its value: the application waits for the tool meanwhile, and a \
+    mutex whose holder died is taken over (the application's next lock then reports OwnerDied). \
+    Arrays beyond --limit elements are summarized. --watch INTERVAL prints a snapshot every \
+    INTERVAL (--count N stops after N). JSON: one object per snapshot (see the README).";
+
+const HEADER_ABOUT: &str = "Print C (C11) definitions of a segment's payload type, from the \
+    layout description stored in it: a struct per struct and library type with its members at \
+    the description's offsets (explicit padding, alignas where a member is aligned to 8 bytes \
+    or more, as on i686 where gcc aligns a uint64_t member to 4), _Atomic for atomics, opaque \
+    parts as aligned byte arrays, enums as #define constants, and _Static_asserts on every \
+    offset, size and alignment. SHM_PAYLOAD_OFFSET says where the payload starts.";
+
 /// A POSIX name from the command line: `/name`, or `name` (the `/` added).
 fn posix_name(name: OsString) -> Result<OsString, String> {
     let bytes = name.as_bytes();
@@ -246,6 +275,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd(args),
         Command::Rm(args) => rm(args),
         Command::Clean(args) => clean(args),
+        Command::Dump(args) => dump::run(args),
+        Command::Header(args) => cheader::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
