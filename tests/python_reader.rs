@@ -6,6 +6,7 @@
 //! does. Skipped, with a message, only when `python3` is not installed (CI
 //! installs it).
 
+use shm_runtime::init;
 use shm_runtime::{
     FixedString, FixedVec, PodField, RelPtr, Segment, SeqLock, SharedSafe, ShmMutex,
 };
@@ -129,7 +130,7 @@ fn the_python_reader_reads_live_segments() {
     let slice_path = TempPath::new("python-slice");
     let _slice = Segment::file(&slice_path.0)
         .remove_on_drop(true)
-        .create_slice_from_fn(5, |i| i as u16 * 3)
+        .create(init::from_fn(5, |i| i as u16 * 3))
         .unwrap();
 
     let busy_name = format!("/shmrt-python-busy-{pid}");

@@ -6,6 +6,7 @@
 //! i686 build (CI does), the segments are a 32-bit program's and the C
 //! program is built with `-m32`.
 
+use shm_runtime::init;
 use shm_runtime::segment::Segment;
 use shm_runtime::{FixedString, FixedVec, PodField, SeqLock, SharedSafe, ShmMutex};
 use std::path::{Path, PathBuf};
@@ -293,10 +294,10 @@ fn slices_and_scalar_payloads_have_a_payload_type() {
     let name = format!("/shm-tool-cheader-slice-{}", std::process::id());
     let _slice = Segment::posix(&name)
         .remove_on_drop(true)
-        .create_slice_from_fn(5, |i| Limits {
+        .create(init::from_fn(5, |i| Limits {
             max_jobs: i as u32,
             max_bytes: 10 * i as u64,
-        })
+        }))
         .unwrap();
     let text = header(&[&name]);
     assert!(text.contains("#define SHM_PAYLOAD_ELEMENTS 5u"), "{text}");

@@ -3,6 +3,7 @@
 //! `--lock`, `--watch`, slices, files, and damaged segments.
 
 use serde_json::Value;
+use shm_runtime::init;
 use shm_runtime::segment::Segment;
 use shm_runtime::{
     FixedString, FixedVec, PodField, RelPtr, SeqLock, SharedSafe, ShmCondvar, ShmEvent, ShmMutex,
@@ -220,8 +221,8 @@ const TEXT_64: &str = r#"NAME: dump::Everything = Everything {
     push_sleepers: 0
     users_ns: USERS_NS
     slots: [
-      ShmQueue slot { word: 0, record: 0, value: <written under the `ShmQueue slot v1` protocol> },
-      ShmQueue slot { word: 0, record: 0, value: <written under the `ShmQueue slot v1` protocol> },
+      ShmQueue slot { word: 0, record: 0, value: <written under the `ShmQueue slot v2` protocol> },
+      ShmQueue slot { word: 0, record: 0, value: <written under the `ShmQueue slot v2` protocol> },
     ]
   }
   pod: <opaque `PodField`, 4 bytes: deadbeef>
@@ -275,12 +276,12 @@ const TEXT_32: &str = r#"NAME: dump::Everything = Everything {
       ShmQueue slot {
         word: <not readable read-only on this target>
         record: <not readable read-only on this target>
-        value: <written under the `ShmQueue slot v1` protocol>
+        value: <written under the `ShmQueue slot v2` protocol>
       },
       ShmQueue slot {
         word: <not readable read-only on this target>
         record: <not readable read-only on this target>
-        value: <written under the `ShmQueue slot v1` protocol>
+        value: <written under the `ShmQueue slot v2` protocol>
       },
     ]
   }
@@ -374,7 +375,7 @@ fn every_crate_type_is_dumped_in_text_and_json() {
         assert_eq!(v["queue"]["tail"], 0);
         assert_eq!(
             v["queue"]["slots"][0]["value"],
-            serde_json::json!({"not_read": "written under the `ShmQueue slot v1` protocol"})
+            serde_json::json!({"not_read": "written under the `ShmQueue slot v2` protocol"})
         );
     } else {
         let not = serde_json::json!({"not_read": "not readable read-only on this target"});
@@ -469,7 +470,7 @@ fn slices_files_and_system_v_segments_are_dumped() {
     let file = TempFile::new("slice");
     let _slice = Segment::file(&file.0)
         .remove_on_drop(true)
-        .create_slice_from_fn(5, |i| i as u16 * 3)
+        .create(init::from_fn(5, |i| i as u16 * 3))
         .unwrap();
     let path = file.0.to_str().unwrap();
     assert_eq!(
@@ -569,7 +570,7 @@ fn a_segment_truncated_while_it_is_watched_is_an_error() {
     let file = TempFile::new("shrinking");
     let out = TempFile::new("shrinking-out");
     let _seg = Segment::file(&file.0)
-        .create_slice_from_fn(50_000, |i| i as u32)
+        .create(init::from_fn(50_000, |i| i as u32))
         .unwrap();
     let mut child = Command::new(TOOL)
         .args(["dump", "--file", file.0.to_str().unwrap()])
