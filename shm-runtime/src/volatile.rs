@@ -606,8 +606,14 @@ impl<T, F> Field<T, F> {
     /// What `field!` expands to: `offset` is `offset_of!` of the field that
     /// `_field` projects to, which fits and is aligned in `T` by
     /// construction.
+    ///
+    /// # Safety
+    /// `offset` is the offset in `T` of a field of type exactly `F` (not of
+    /// another type that `F` coerces from): the field is then "proven", and
+    /// views such as [`Monitor`](crate::Monitor) access it as an `F`
+    /// without further checks.
     #[doc(hidden)]
-    pub const fn __named(offset: usize, _field: fn(&T) -> &F) -> Field<T, F> {
+    pub const unsafe fn __named(offset: usize, _field: fn(&T) -> &F) -> Field<T, F> {
         match Field::new(offset) {
             Ok(field) => Field {
                 proven: true,
@@ -780,12 +786,24 @@ impl<T, F> fmt::Debug for Field<T, F> {
 /// ```
 #[macro_export]
 macro_rules! field {
-    ($T:ty, $($field:tt).+ $(,)?) => {
-        $crate::volatile::Field::<$T, _>::__named(
-            ::core::mem::offset_of!($T, $($field).+),
-            |value: &$T| &value.$($field).+,
-        )
-    };
+    ($T:ty, $($field:tt).+ $(,)?) => {{
+        // The projection's type is inferred from the field itself before
+        // anything fixes `F`, so no deref coercion can turn a field into
+        // another type at the same offset.
+        let project = $crate::volatile::__project::<$T, _>(|value: &$T| &value.$($field).+);
+        // SAFETY: the offset is `offset_of!` of exactly the field that
+        // `project` returns, whose type is the field's own.
+        unsafe {
+            $crate::volatile::Field::<$T, _>::__named(::core::mem::offset_of!($T, $($field).+), project)
+        }
+    }};
+}
+
+/// What [`field!`] passes its projection through: a function of `&T` whose
+/// result type is inferred from the closure's body alone (no coercion).
+#[doc(hidden)]
+pub const fn __project<T, F>(project: fn(&T) -> &F) -> fn(&T) -> &F {
+    project
 }
 
 /// A view of a `T`, or of a slice `[T]`, in memory that a foreign program
