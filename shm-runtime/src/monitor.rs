@@ -612,7 +612,12 @@ impl<T: SharedSafe + Copy> ReadOnlySeqLock<'_, T> {
     }
 
     /// Copies the value out if no write overlapped the copy (and the copy
-    /// is a valid `T`), else `None`.
+    /// is a valid `T`), else `None`. After the segment was truncated it
+    /// reads the zero page that replaces the lost one: `Some` of an
+    /// all-zero value when that is a valid `T` (check
+    /// [`Monitor::is_truncated`], or use
+    /// [`read_timeout`](Self::read_timeout), which reports
+    /// [`Truncated`](crate::ErrorKind::Truncated)).
     ///
     /// ```
     /// use shm_runtime::{volatile::Field, Segment, SeqLock};

@@ -525,7 +525,9 @@ impl SegmentInfo {
     /// (its creator stored none: its type was beyond the format's
     /// [limits](crate::layout::describe#limits)),
     /// [`NotFound`](ErrorKind::NotFound) (removed or replaced since it was
-    /// inspected), and those of [`problem`](Self::problem).
+    /// inspected), [`TimedOut`](ErrorKind::TimedOut) (not ready: its
+    /// creator is still writing it, or died doing so; this never waits), and
+    /// those of [`problem`](Self::problem).
     ///
     /// ```
     /// use shm_runtime::layout::describe::KindDesc;
@@ -609,7 +611,25 @@ impl SegmentInfo {
                 ),
             ));
         }
+        if !matches!(snap.poll, header::Poll::Ready) {
+            // Until "ready", the creator may still be writing the block.
+            return Err(Error::new(
+                ErrorKind::TimedOut,
+                format!(
+                    "reading the layout description of {what}: it is not ready (its creator is                      still initializing it, or died doing so)"
+                ),
+            ));
+        }
         let description = snap.description(&reader, again.object_size, &what)?;
+        let after = reader.header()?;
+        if after.as_ref().map(|a| a.state_word) != Some(snap.state_word) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "reading the layout description of {what}: it was retired or initialized                      anew while it was read"
+                ),
+            ));
+        }
         if description.fingerprint() != Some(Fingerprint::from_u64(snap.fingerprint)) {
             return Err(Error::new(
                 ErrorKind::NotASegment,
@@ -1322,6 +1342,26 @@ mod tests {
         file.set_len(HEADER_SIZE as u64 + 1).unwrap();
         let err = inspect_file(&path).unwrap().description().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TooShort, "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// The behaviour: a segment that is not ready (its creator may still be
+    /// writing the block) has no description to read yet; once ready again,
+    /// it does.
+    #[test]
+    #[cfg_attr(miri, ignore = "maps a file segment")]
+    fn a_segment_not_ready_has_no_description_yet() {
+        use std::os::unix::fs::FileExt;
+        let (path, _, _) = described("not-ready");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let ready = std::fs::read(&path).unwrap()[16..24].to_vec();
+        let initializing = (1u64 << 32) | u64::from(std::process::id());
+        file.write_all_at(&initializing.to_ne_bytes(), 16).unwrap();
+        let err = inspect_file(&path).unwrap().description().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(err.to_string().contains("not ready"), "{err}");
+        file.write_all_at(&ready, 16).unwrap();
+        assert!(inspect_file(&path).unwrap().description().is_ok());
         std::fs::remove_file(&path).unwrap();
     }
 
