@@ -207,8 +207,8 @@ const TO_SPLIT: &[(&str, usize)] = &[
     ("layout/describe.rs", 2368),
     ("queue/mod.rs", 1220),
     ("segment/header.rs", 1138),
-    ("segment/inspect.rs", 1178),
-    ("volatile.rs", 1726),
+    ("segment/inspect.rs", 1198),
+    ("volatile.rs", 1744),
 ];
 
 // ---------------------------------------------------------------------------
