@@ -275,9 +275,9 @@ impl<T, const N: usize> ShmQueue<T, N> {
     /// the word tells the latest lap of that slot that `side` passed: the
     /// walk jumps there. The first jump lands within `N` positions of the
     /// true count (the slot's latest passed position is at most `N` below
-    /// it), each later step moves one position at least: at most `N + 1`
-    /// slot loads, `O(lag)` in practice (usually one). With forged words
-    /// the walk stops after `N + 1` loads anyway.
+    /// it), each later step moves one position at least: at most
+    /// `min(lag, N) + 1` slot loads (one for a counter that does not lag).
+    /// With forged words the walk stops after `N + 1` loads anyway.
     fn passed(&self, counter: &AtomicU64, side: Side) -> u64 {
         let mut pos = counter.load(Ordering::Relaxed);
         for _ in 0..=N {
