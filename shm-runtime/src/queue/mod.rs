@@ -400,16 +400,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         N
     }
 
-    /// The number of items: exact when no thread is inside a push or a pop
-    /// (none claimed a slot it has not published or released yet);
-    /// otherwise approximate: others push and pop meanwhile, and items
-    /// being written or read may or may not count. At most `N`.
-    ///
-    /// Its cost: the counters of claimed positions are hints that may lag
-    /// behind finished claims (pushes and pops update them without a
-    /// compare-and-swap), so `len` reads the slots from each counter on
-    /// until it finds the first position not taken: usually one slot per
-    /// side, at most `N + 1`. Pushes and pops never call it.
+    /// The number of items: exact when no thread is inside a push or a pop;
+    /// otherwise approximate (items being written or read may or may not
+    /// count). At most `N`. It reads the slots from each counter on to the
+    /// first one not taken (the counters may lag): one, at most `N + 1`.
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -779,10 +773,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 
     /// Whether the slot at the producers' counter is free (a hint, for the
-    /// last look before sleeping). A counter lagging behind claimed
-    /// positions (see [`ring`]) finds one passed, not behind: "ready", so
-    /// the lag costs a retry of the claim (which walks the counter
-    /// forward), never a missed wake-up.
+    /// last look before sleeping; a lagging counter reads "ready").
     fn push_ready(&self) -> bool {
         let pos = self.head.0.load(Ordering::Relaxed);
         // `SeqCst`: the sleeper's last look (see `notify`).
@@ -792,8 +783,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         ring::stamp(seen).wrapping_sub(((pos / N as u64) as u32).wrapping_mul(2)) as i32 >= 0
     }
 
-    /// Whether the slot at the consumers' counter is not behind (a hint; a
-    /// lagging counter reads "ready", as in [`push_ready`](Self::push_ready)).
+    /// Whether the slot at the consumers' counter is not behind (a hint).
     fn pop_ready(&self) -> bool {
         let pos = self.tail.0.load(Ordering::Relaxed);
         // `SeqCst`: the sleeper's last look (see `notify`).
