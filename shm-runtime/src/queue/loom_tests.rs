@@ -238,3 +238,51 @@ fn queue_a_dead_consumer_frees_its_slot_once() {
         assert_eq!(try_pop(&q, 9, Some(&dead)), None);
     });
 }
+
+#[test]
+fn queue_len_is_exact_at_rest() {
+    // Each producer counts its claim with a plain store, which can leave
+    // the producers' counter behind a finished claim (A loads 0, B counts
+    // A's claim, claims 1 and stores 2, A stores 1): with nothing in
+    // progress the length must still be the items there are.
+    model(|| {
+        let q = Arc::new(Q::<4>::new());
+        let producers: Vec<_> = [1u64, 2]
+            .into_iter()
+            .map(|v| {
+                let q = Arc::clone(&q);
+                thread::spawn(move || push(&q, v as u32, v, None))
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_eq!(q.approx_len(), 2);
+        assert!(try_pop(&q, 9, None).is_some());
+        assert_eq!(q.approx_len(), 1);
+    });
+}
+
+#[test]
+fn queue_len_is_exact_at_rest_after_consumers_race() {
+    // The same for the consumers' counter: two consumers race for two
+    // items; once both are done the queue is empty, whatever the counter.
+    model(|| {
+        let q = Arc::new(Q::<2>::new());
+        push(&q, 1, 1, None);
+        push(&q, 1, 2, None);
+        let consumers: Vec<_> = [8u32, 9]
+            .into_iter()
+            .map(|pid| {
+                let q = Arc::clone(&q);
+                thread::spawn(move || pop(&q, pid, None))
+            })
+            .collect();
+        let mut got: Vec<u64> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [1, 2]);
+        assert_eq!(q.approx_len(), 0);
+        push(&q, 1, 3, None);
+        assert_eq!(q.approx_len(), 1);
+    });
+}

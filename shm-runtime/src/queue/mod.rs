@@ -400,10 +400,10 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         N
     }
 
-    /// The number of items, approximately: exact when no other thread is
-    /// inside a push or a pop; otherwise others push and pop meanwhile, and
-    /// items being written or read may or may not count (the counters lag
-    /// by the claims in progress). At most `N`.
+    /// The number of items: exact when no thread is inside a push or a pop;
+    /// otherwise approximate (items being written or read may or may not
+    /// count). At most `N`. It reads the slots from each counter on to the
+    /// first one not taken (the counters may lag): one, at most `N + 1`.
     ///
     /// ```
     /// use shm_runtime::queue::ShmQueue;
@@ -773,7 +773,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 
     /// Whether the slot at the producers' counter is free (a hint, for the
-    /// last look before sleeping).
+    /// last look before sleeping; a lagging counter reads "ready").
     fn push_ready(&self) -> bool {
         let pos = self.head.0.load(Ordering::Relaxed);
         // `SeqCst`: the sleeper's last look (see `notify`).

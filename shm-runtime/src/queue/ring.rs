@@ -36,12 +36,28 @@
 //! counter holds is claimed (or done): a counter moves to `p + 1` only
 //! after position `p` was claimed, from a value with the same property.
 //! The claimer's own move is a plain store, which may move the counter
-//! back behind the moves of claimers that overtook it; so a counter lags
-//! the true count by at most the claims in progress (one per thread inside
-//! a push or a pop), and a claimer that reads a lagging value only walks
-//! forward over claimed slots: it never claims a position twice or out of
-//! order, and never finds "full" or "empty" there (a claimed position's
-//! stamp is never behind the one wanted).
+//! back behind the moves of claimers that overtook it, *and stay there
+//! after they all finished* (A claims `p` and loads `p`; B counts A's
+//! claim, claims `p + 1` and stores `p + 2`; A stores `p + 1`): so a
+//! counter lags the true count by any number of finished claims, until the
+//! next claimer walks it forward. That is harmless to the claims: a
+//! claimer that reads a lagging value only walks forward over claimed
+//! slots: it never claims a position twice or out of order, and never
+//! finds "full" or "empty" there (a claimed position's stamp is never
+//! behind the one wanted), so "blocked" is only ever decided at the first
+//! position not passed, as with an exact counter. The hint for sleepers
+//! (`push_ready`, `pop_ready`) only errs towards "ready" on a lagging
+//! counter: a spurious retry, never a missed wake-up.
+//!
+//! The length therefore never trusts the counters: [`approx_len`]
+//! (`ShmQueue::len`) walks from each counter over the positions its side
+//! passed, as the slot words tell ([`passed`]), so it is exact when no
+//! claim is in progress. That walk costs one slot load per lagging
+//! position or lap (at most `N + 1`, usually one), only in `len`, never in
+//! a push or a pop.
+//!
+//! [`approx_len`]: ShmQueue::approx_len
+//! [`passed`]: ShmQueue::passed
 
 use super::atomic::AtomicU64;
 use super::ShmQueue;
@@ -147,12 +163,14 @@ impl<T, const N: usize> ShmQueue<T, N> {
                         // (one locked instruction fewer per operation):
                         // another claimer may count further between our
                         // load and our store, which then moves the counter
-                        // back to `pos + 1`. That is harmless: every
+                        // back to `pos + 1`, and leave it there behind
+                        // finished claims. That is harmless: every
                         // position below any value the counter holds is
                         // claimed (see the module docs), so a claimer
                         // that reads a counter moved back walks forward
-                        // over claimed slots. `Relaxed`: the counter is a
-                        // hint, the slot word carries every ordering.
+                        // over claimed slots, and `len` walks too
+                        // (`passed`). `Relaxed`: the counter is a hint,
+                        // the slot word carries every ordering.
                         if counter.load(Ordering::Relaxed) == pos {
                             counter.store(pos.wrapping_add(1), Ordering::Relaxed);
                         }
@@ -244,12 +262,60 @@ impl<T, const N: usize> ShmQueue<T, N> {
             .is_ok()
     }
 
-    /// The number of items, approximately (the counters are read one after
-    /// the other, and may each lag by the claims in progress): at most `N`.
-    #[cfg(not(all(test, loom)))]
+    /// The positions `side` has passed (claimed, finished, or skipped as a
+    /// dead producer's), as the slot words tell, from `counter` on: exact
+    /// when no claim is in progress, whatever the counter's lag.
+    ///
+    /// A counter may lag behind finished claims (a claimer's plain store
+    /// can move it back, see [`claim`](Self::claim)), so it is only where
+    /// the walk starts. The passed positions are a prefix of all positions
+    /// (a claimer takes `p` only after walking over every position from
+    /// some counter value to `p`, each seen passed), so position `p` is
+    /// passed iff its slot's word is not behind `p`'s lap for `side`, and
+    /// the word tells the latest lap of that slot that `side` passed: the
+    /// walk jumps there. The first jump lands within `N` positions of the
+    /// true count (the slot's latest passed position is at most `N` below
+    /// it), each later step moves one position at least: at most
+    /// `min(lag, N) + 1` slot loads (one for a counter that does not lag).
+    /// With forged words the walk stops after `N + 1` loads anyway.
+    fn passed(&self, counter: &AtomicU64, side: Side) -> u64 {
+        let mut pos = counter.load(Ordering::Relaxed);
+        for _ in 0..=N {
+            let seen = self.slots[(pos % N as u64) as usize]
+                .word
+                .load(Ordering::Relaxed);
+            // The word's stamp ahead of the one `side` wants at `pos`, with
+            // its claimer: 0 and none, or behind: `pos` not passed (free for
+            // `side`, or the slot still holds the lap before); 0 and a pid:
+            // `side` claimed `pos`; 1: `side` finished it (a pid: the other
+            // side's claim); 2 and none: still only `pos` passed (the other
+            // side finished too); 2 and a pid: `side` claimed `pos + N`; and
+            // so on. So `(ahead + claimed - 1) / 2` is how many laps beyond
+            // `pos`'s this slot was passed, if that is not negative.
+            let ahead = i64::from(stamp(seen).wrapping_sub(Self::wanted(pos, side)) as i32);
+            let half_laps = ahead + i64::from(claimer(seen) != 0) - 1;
+            if half_laps < 0 {
+                break;
+            }
+            // Position `pos + laps * N` was passed, so every one below it
+            // was too: go on after it. (At most 2^30 laps of at most 2^31
+            // positions: no overflow of 64 bits; wrapping for forged words.)
+            let laps = half_laps as u64 / 2;
+            pos = pos
+                .wrapping_add(laps.wrapping_mul(N as u64))
+                .wrapping_add(1);
+        }
+        pos
+    }
+
+    /// The number of items: exact when no claim is in progress (the counters
+    /// are walked forward over the positions passed, see [`passed`](Self::passed));
+    /// otherwise approximate (the two sides are read one after the other,
+    /// and the items being written or read may or may not count). At most
+    /// `N`. Not used by pushes and pops: its cost is never on the fast path.
     pub(super) fn approx_len(&self) -> usize {
-        let tail = self.tail.0.load(Ordering::Relaxed);
-        let head = self.head.0.load(Ordering::Relaxed);
+        let tail = self.passed(&self.tail.0, Side::Consumer);
+        let head = self.passed(&self.head.0, Side::Producer);
         (head.saturating_sub(tail)).min(N as u64) as usize
     }
 }

@@ -31,6 +31,80 @@ fn zeroed_memory_is_an_empty_queue_and_items_come_out_in_order() {
 }
 
 #[test]
+fn len_is_exact_at_rest_whatever_the_counters_lag() {
+    // A claimer counts its claim with a plain store that can move a counter
+    // back behind finished claims, by any number of positions: `len` walks
+    // the slots forward from the counters, so with nothing in progress it
+    // is exact, and the next push and pop take the right positions.
+    let q = ShmQueue::<u64, 4>::new();
+    // Nine laps of the ring, then three items in it.
+    for i in 0..36 {
+        q.push(i);
+        assert_eq!(q.try_pop().unwrap(), Some(i));
+    }
+    for i in 0..3 {
+        q.push(100 + i);
+    }
+    assert_eq!(
+        (
+            q.head.0.load(Ordering::Relaxed),
+            q.tail.0.load(Ordering::Relaxed)
+        ),
+        (39, 36)
+    );
+    // Every lag a moved-back counter can show: by part of a lap, by laps.
+    for (head, tail) in [(38, 36), (37, 35), (36, 33), (0, 0), (1, 30), (20, 9)] {
+        q.head.0.store(head, Ordering::Relaxed);
+        q.tail.0.store(tail, Ordering::Relaxed);
+        assert_eq!(q.len(), 3, "head {head}, tail {tail}");
+    }
+    assert_eq!(q.try_push(103), Ok(()));
+    assert_eq!(q.len(), 4);
+    assert_eq!(q.try_push(104), Err(104), "full at capacity");
+    for i in 0..4 {
+        assert_eq!(q.try_pop().unwrap(), Some(100 + i));
+    }
+    q.head.0.store(3, Ordering::Relaxed);
+    q.tail.0.store(1, Ordering::Relaxed);
+    assert!(q.is_empty());
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns a process")]
+fn len_counts_no_dead_producers_slot_and_a_dead_consumers_item_as_gone() {
+    // A slot skipped for a dead producer (stamp 2L to 2L + 2) holds no item,
+    // and an item claimed by a dead consumer is gone: `len` counts neither,
+    // also from lagging counters.
+    let q = ShmQueue::<u64, 2>::new();
+    let pid = dead_pid();
+    let Claim::Got { index, stamp } = q.claim_push(pid) else {
+        panic!("an empty queue has room")
+    };
+    assert_eq!(
+        q.len(),
+        1,
+        "claimed, not yet known dead: counts as in progress"
+    );
+    assert!(q.recover(index, ring::word(stamp, pid)));
+    q.push(7);
+    q.tail.0.store(0, Ordering::Relaxed);
+    q.head.0.store(0, Ordering::Relaxed);
+    // Position 0 skipped (nobody popped it yet), position 1 holds 7.
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.try_pop().unwrap(), Some(7));
+    assert!(q.is_empty());
+    q.push(8);
+    let Claim::Got { index, stamp } = q.claim_pop(pid) else {
+        panic!("an item is there")
+    };
+    assert!(q.recover(index, ring::word(stamp, pid)));
+    q.tail.0.store(1, Ordering::Relaxed);
+    assert!(q.is_empty(), "the dead consumer's item is gone");
+    assert_eq!(q.try_pop().unwrap(), None);
+}
+
+#[test]
 fn many_laps_keep_fifo_order_for_every_capacity() {
     fn laps<const N: usize>() {
         let q = ShmQueue::<u32, N>::new();
