@@ -248,9 +248,9 @@ impl<T, F> fmt::Debug for Field<T, F> {
 }
 
 /// The [`Field`] of a named field of a struct, for the field accessors of a
-/// [`Volatile`](super::Volatile) view: `field!(Type, name)` or, for a field of a nested
-/// struct, `field!(Type, outer.inner)`. The offset comes from
-/// [`core::mem::offset_of!`], the field's type is inferred.
+/// [`Volatile`](super::Volatile) view: `field!(Type, name)` or, for a
+/// field of a nested struct, `field!(Type, outer.inner)`. The offset comes
+/// from [`core::mem::offset_of!`], the field's type is inferred.
 ///
 /// ```
 /// use shm_runtime::{field, volatile::Field};

@@ -15,8 +15,9 @@ use core::ptr::NonNull;
 
 /// A view of a `T`, or of a slice `[T]`, in memory that a foreign program
 /// may write at any time: the raw-mode counterpart of
-/// [`Shared<T>`](crate::Shared). See the [module documentation](crate::volatile) for
-/// why it hands out no references and what its accesses guarantee.
+/// [`Shared<T>`](crate::Shared). See the
+/// [module documentation](crate::volatile) for why it hands out no
+/// references and what its accesses guarantee.
 ///
 /// `A` is [`ReadWrite`] or [`ReadOnly`]; a read-only view has no method that
 /// writes. The view owns its mapping, exactly as a `Shared` does: dropping
