@@ -13,7 +13,7 @@ use shm_runtime::process::{self, Child};
 use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
 use shm_workspace::{exit_child, QueueItem as Item, TempPath};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 const JOIN: Duration = Duration::from_secs(120);
@@ -127,6 +127,8 @@ fn queue_timeouts_hold_against_another_process_then_deliver() {
     assert_eq!(err.kind(), ErrorKind::TimedOut);
     let waited = start.elapsed();
     assert!(waited >= Duration::from_millis(30), "{waited:?}");
+    // Set by the child once its short push_timeout has returned.
+    let expired = Shared::anonymous(AtomicU32::new(0)).unwrap();
     // A child pushes after 50 ms: a pop with a long timeout gets it.
     let child = fork(|| {
         std::thread::sleep(Duration::from_millis(50));
@@ -138,13 +140,23 @@ fn queue_timeouts_hold_against_another_process_then_deliver() {
         if q.push_timeout(10, Duration::from_millis(30)) != Err(10) {
             shm_workspace::exit_child(3);
         }
+        expired.store(1, Ordering::Release);
         if q.push_timeout(11, Duration::from_secs(30)).is_err() {
             shm_workspace::exit_child(4);
         }
     });
     assert_eq!(q.pop_timeout(Duration::from_secs(30)).unwrap(), 7);
-    // Let the child's short push_timeout expire on the full queue.
-    std::thread::sleep(Duration::from_millis(200));
+    // Free a slot only once the child's short push_timeout has expired on
+    // the full queue (waited for, not assumed from a sleep: a loaded
+    // machine may stall the child for longer than any fixed sleep).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while expired.load(Ordering::Acquire) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the child's push_timeout never returned"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(q.pop_timeout(Duration::from_secs(30)).unwrap(), 8);
     child.join(JOIN).unwrap();
     assert_eq!(q.try_pop().unwrap(), Some(9));
