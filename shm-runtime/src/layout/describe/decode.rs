@@ -1,7 +1,11 @@
 //! Reading untrusted bytes into a checked [`Description`]:
 //! [`Description::decode`] and [`Description::of`].
 
-use super::format::*;
+use super::format::{
+    scalar_of_code, KIND_ARRAY, KIND_ENUM, KIND_LIBRARY, KIND_SCALAR, KIND_STRUCT, MAGIC,
+    MAX_ALIGN, MAX_DEPTH, MAX_ITEMS, MAX_LEN, MAX_SIZE, MAX_STR, MAX_TYPES, MIN_FIELD, MIN_PARAM,
+    MIN_RECORD, MIN_VARIANT, VERSION,
+};
 use super::{encode, DescriptionError, Problem};
 use super::{Description, FieldDesc, KindDesc, TypeDesc, TypeId, ValidityDesc, VariantDesc};
 use crate::layout::{Access, Scalar, TypeLayout};

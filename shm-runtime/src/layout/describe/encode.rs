@@ -1,6 +1,9 @@
 //! Writing a [`TypeLayout`]'s description in the format: [`encode`].
 
-use super::format::*;
+use super::format::{
+    scalar_code, HEADER_LEN, KIND_ARRAY, KIND_ENUM, KIND_LIBRARY, KIND_SCALAR, KIND_STRUCT, MAGIC,
+    MAX_DEPTH, MAX_ITEMS, MAX_LEN, MAX_STR, MAX_TYPES, VERSION,
+};
 use super::{DescriptionError, Problem, ValidityDesc};
 use crate::layout::{Access, Field, LayoutKind, TypeLayout};
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Reading a decoded description: its root, its types, a type's name,
 //! and its fingerprint.
 
-use super::format::*;
+use super::format::FINGERPRINT_BUDGET;
 use super::{Description, FieldDesc, KindDesc, TypeDesc, TypeId};
 use crate::fingerprint::{mix_str, mix_u128, mix_u64};
 use crate::layout::Access;
