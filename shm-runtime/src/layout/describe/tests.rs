@@ -1,8 +1,9 @@
+use super::format::{HEADER_LEN, KIND_ARRAY, KIND_ENUM, KIND_LIBRARY, KIND_SCALAR, KIND_STRUCT};
 use super::*;
-use crate::layout::Field;
+use crate::layout::{Access, Field, LayoutKind, Scalar, TypeLayout, Validity};
 use crate::{
-    FixedString, FixedVec, PodField, RelPtr, SeqLock, SharedSafe, ShmCondvar, ShmEvent, ShmMutex,
-    ShmQueue, ShmSemaphore,
+    Error, ErrorKind, Fingerprint, FixedString, FixedVec, PodField, RelPtr, SeqLock, SharedSafe,
+    ShmCondvar, ShmEvent, ShmMutex, ShmQueue, ShmSemaphore,
 };
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64};
 
