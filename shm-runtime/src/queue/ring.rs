@@ -60,7 +60,7 @@
 //! [`passed`]: ShmQueue::passed
 
 use super::atomic::AtomicU64;
-use super::ShmQueue;
+use super::memory::ShmQueue;
 use core::sync::atomic::Ordering;
 
 /// The stamp of a slot word.

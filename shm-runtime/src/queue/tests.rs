@@ -1,10 +1,16 @@
 //! In-process tests of [`ShmQueue`]; the cross-process ones (forks,
 //! SIGKILLs) are in the workspace's `tests/queue*.rs`.
 
+use super::recovery::MIXED_NS;
 use super::ring::{self, Claim};
 use super::*;
+use crate::error::ErrorKind;
+use crate::sync::owner;
+use crate::SharedSafe;
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The pid of a process that has ended and was reaped.
 fn dead_pid() -> u32 {
