@@ -1,0 +1,102 @@
+//! [`Layout`]: what a segment's payload is (its type, one value or a
+//! slice), and the sizes and offsets that follow from it.
+
+use super::format::{desc_offset_after, HEADER_SIZE, KIND_SLICE, KIND_VALUE};
+use crate::layout::describe;
+use crate::layout::TypeLayout;
+use crate::Fingerprint;
+use std::cell::OnceCell;
+use std::mem::{align_of, size_of};
+
+/// What a segment's payload is: the type and whether it is one value or a
+/// slice.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) type_name: &'static str,
+    pub(crate) size: usize,
+    pub(crate) align: usize,
+    pub(crate) kind: u32,
+    /// The type's layout, described into the segment when it is created.
+    pub(crate) type_layout: &'static TypeLayout,
+    /// Its encoded description, made on the first creation that needs it
+    /// (never by an open); `None` when the type is beyond the format's
+    /// limits (the segment then stores no description).
+    description: OnceCell<Option<Vec<u8>>>,
+}
+
+impl Layout {
+    pub(crate) fn value<T: crate::SharedSafe>() -> Layout {
+        Layout {
+            fingerprint: T::FINGERPRINT,
+            type_name: std::any::type_name::<T>(),
+            size: size_of::<T>(),
+            align: align_of::<T>(),
+            kind: KIND_VALUE,
+            type_layout: T::LAYOUT,
+            description: OnceCell::new(),
+        }
+    }
+
+    pub(crate) fn slice<T: crate::SharedSafe>() -> Layout {
+        Layout {
+            kind: KIND_SLICE,
+            ..Layout::value::<T>()
+        }
+    }
+
+    /// Where the payload starts: after the header, aligned for the type.
+    pub(crate) fn payload_offset(&self) -> usize {
+        HEADER_SIZE.max(self.align)
+    }
+
+    /// The encoded description of the type, stored after the payload (one
+    /// encode per `Layout`, on first use).
+    pub(crate) fn description(&self) -> Option<&[u8]> {
+        self.description
+            .get_or_init(|| {
+                describe::encode(self.type_layout)
+                    .ok()
+                    .filter(|bytes| bytes.len() <= describe::MAX_LEN)
+            })
+            .as_deref()
+    }
+
+    /// Where the description block of a payload of `len` elements starts,
+    /// and how long it is: `(0, 0)` when none is stored; `None` on
+    /// overflow.
+    pub(super) fn desc_block(&self, len: usize) -> Option<(usize, usize)> {
+        let Some(bytes) = self.description() else {
+            return Some((0, 0));
+        };
+        let end = self
+            .size
+            .checked_mul(len)?
+            .checked_add(self.payload_offset())?;
+        let at = desc_offset_after(end as u64)?;
+        Some((usize::try_from(at).ok()?, bytes.len()))
+    }
+
+    /// Header, `len` elements and the description block, or `None` on
+    /// overflow.
+    pub(crate) fn total_len(&self, len: usize) -> Option<usize> {
+        let payload_end = self
+            .size
+            .checked_mul(len)?
+            .checked_add(self.payload_offset())?;
+        let end = match self.desc_block(len)? {
+            (0, 0) => payload_end,
+            (at, desc_len) => at.checked_add(desc_len)?,
+        };
+        Some(end).filter(|total| *total <= isize::MAX as usize)
+    }
+
+    /// How the requested view reads in messages: `Shared<T>` or `Shared<[T]>`.
+    pub(crate) fn requested(&self) -> String {
+        if self.kind == KIND_SLICE {
+            format!("`Shared<[{}]>`", self.type_name)
+        } else {
+            format!("`Shared<{}>`", self.type_name)
+        }
+    }
+}
