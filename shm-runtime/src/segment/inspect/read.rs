@@ -16,6 +16,7 @@ use crate::{Fingerprint, MapOptions};
 use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::os::fd::AsFd;
+#[cfg(target_os = "linux")]
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
