@@ -22,9 +22,9 @@ use std::time::Instant;
 #[derive(SharedSafe)]
 #[repr(C)]
 pub struct PingPong {
-    ping: AtomicU64,
+    pub(crate) ping: AtomicU64,
     _pad: [u64; 15],
-    pong: AtomicU64,
+    pub(crate) pong: AtomicU64,
     _pad2: [u64; 15],
 }
 

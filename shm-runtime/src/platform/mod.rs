@@ -12,12 +12,14 @@
 //! | prefaulting ([`populate_flag`]) | `MAP_POPULATE` | `MAP_PREFAULT_READ` | `Unsupported` |
 //! | huge pages ([`madv_hugepage`], [`map_hugetlb`]) | `MADV_HUGEPAGE`, `MAP_HUGETLB` | `Unsupported` (superpages are automatic) | `Unsupported` |
 //! | reserving ([`reserve`]) | `posix_fallocate` | `posix_fallocate` | files: `F_PREALLOCATE`; shm objects need none (memory objects) |
+//! | asymmetric fences between processes ([`barrier`]) | `membarrier` (4.16+) | none: full fences | none: full fences |
 //! | POSIX shm names ([`SHM_NAME_MAX`]) | 255 bytes | 255 bytes (kept to Linux's) | 31 bytes (`PSHMNAMLEN`) |
 //!
 //! Only Linux runs here: the FreeBSD and macOS branches are written against
 //! those systems' manuals and headers and checked by the compiler and
 //! clippy, not run.
 
+pub(crate) mod barrier;
 pub(crate) mod wait;
 
 use crate::error::{Error, ErrorKind, Result};

@@ -11,6 +11,7 @@
 //! the real queue finds it: after its last access). Crash behaviour of
 //! real processes is what the workspace's `tests/queue_kill.rs` shows.
 
+use super::fence::Barrier;
 use super::ring::Claim;
 use super::ShmQueue;
 use core::mem::MaybeUninit;
@@ -48,7 +49,7 @@ fn try_push<const N: usize>(q: &Q<N>, pid: u32, value: u64, dead: Option<&Atomic
                 // SAFETY: claimed by this thread: nobody else accesses it.
                 unsafe { slot.write(MaybeUninit::new(value)) }
             });
-            q.publish(index, stamp);
+            q.publish(index, stamp, Barrier::Full);
             true
         }
         Claim::Blocked => false,
@@ -75,7 +76,7 @@ fn try_pop<const N: usize>(q: &Q<N>, pid: u32, dead: Option<&AtomicBool>) -> Opt
                 // SAFETY: claimed by this thread, holding a published item.
                 unsafe { (*slot).assume_init() }
             });
-            q.release(index, stamp);
+            q.release(index, stamp, Barrier::Full);
             Some(value)
         }
         Claim::Blocked => None,

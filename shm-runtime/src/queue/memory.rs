@@ -190,7 +190,7 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for ShmQueue<T, N> {
         let () = CheckItem::<T>::OK;
         TypeLayout::library::<Self>(
             "ShmQueue",
-            "ShmQueue pid-claimed vyukov v2",
+            "ShmQueue pid-claimed vyukov v3",
             &[("capacity", N as u64)],
             &[
                 Field::plain("head", offset_of!(Self, head), AtomicU64::LAYOUT),

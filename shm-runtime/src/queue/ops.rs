@@ -1,6 +1,7 @@
 //! The operations of a [`ShmQueue`]: its public pushes and pops, and the
 //! two loops under them that claim a slot, wait, and hand the slot on.
 
+use super::fence::light;
 use super::item::{read_in_place, read_value, write_in_place, write_value};
 use super::memory::{CheckItem, CheckN, ShmQueue};
 use super::recovery::{Claimed, Stalls};
@@ -364,16 +365,18 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
             }
         };
         self.record_claim(index, stamp, &me);
+        let barrier = light(me.generation);
         // Skips the slot if `write` panics: its bytes are never read.
         let claimed = Claimed {
             queue: self,
             index,
             stamp,
+            barrier,
         };
         self.slots[index].value.with_mut(write);
         core::mem::forget(claimed);
-        self.publish(index, stamp);
-        self.notify(&self.waits.0.pushed, &self.waits.0.pop_sleepers);
+        self.publish(index, stamp, barrier);
+        self.notify(barrier, &self.waits.0.pushed, &self.waits.0.pop_sleepers);
         Pushed::Yes
     }
 
@@ -423,6 +426,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
             queue: self,
             index,
             stamp,
+            barrier: light(me.generation),
         };
         // `read` gets a claimed slot holding a published item: its bytes
         // were written whole by its producer before its publishing store,

@@ -1,6 +1,7 @@
 //! Crash recovery: who claimed a slot, and the judging of a claimer that
 //! held its slot too long, whose slot is released if it is dead.
 
+use super::fence::Barrier;
 use super::memory::ShmQueue;
 use super::ring;
 use super::wait::Wait;
@@ -54,12 +55,13 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
             return false;
         }
         let waits = &self.waits.0;
-        // The slot is free for the next lap's producer ...
-        self.notify(&waits.popped, &waits.push_sleepers);
+        // The slot is free for the next lap's producer (the release was a
+        // `SeqCst` swap: a full barrier) ...
+        self.notify(Barrier::Full, &waits.popped, &waits.push_sleepers);
         if ring::stamp(word) & 1 == 0 {
             // ... and, a dead producer's slot being skipped, consumers
             // waiting on it move on to the next position.
-            self.notify(&waits.pushed, &waits.pop_sleepers);
+            self.notify(Barrier::Full, &waits.pushed, &waits.pop_sleepers);
         }
         true
     }
@@ -115,16 +117,20 @@ pub(super) struct Claimed<'a, T: SharedSafe, const N: usize> {
     pub(super) queue: &'a ShmQueue<T, N>,
     pub(super) index: usize,
     pub(super) stamp: u32,
+    /// How this process orders its release with its look for sleepers.
+    pub(super) barrier: Barrier,
 }
 
 impl<T: SharedSafe, const N: usize> Drop for Claimed<'_, T, N> {
     fn drop(&mut self) {
-        self.queue.release(self.index, self.stamp);
+        self.queue.release(self.index, self.stamp, self.barrier);
         let waits = &self.queue.waits.0;
-        self.queue.notify(&waits.popped, &waits.push_sleepers);
+        self.queue
+            .notify(self.barrier, &waits.popped, &waits.push_sleepers);
         if self.stamp & 1 == 0 {
             // A producer's skipped slot: consumers waiting on it move on.
-            self.queue.notify(&waits.pushed, &waits.pop_sleepers);
+            self.queue
+                .notify(self.barrier, &waits.pushed, &waits.pop_sleepers);
         }
     }
 }

@@ -60,6 +60,7 @@
 //! [`passed`]: ShmQueue::passed
 
 use super::atomic::AtomicU64;
+use super::fence::Barrier;
 use super::memory::ShmQueue;
 use core::sync::atomic::Ordering;
 
@@ -136,6 +137,30 @@ impl<T, const N: usize> ShmQueue<T, N> {
     #[inline(always)]
     fn claim(&self, counter: &AtomicU64, side: Side, pid: u32) -> Claim {
         let mut pos = counter.load(Ordering::Relaxed);
+        if let Side::Producer = side {
+            // A producer first tries the swap alone, expecting the slot at
+            // the counter free for this lap: when it is (the common case),
+            // that is one transfer of the slot's cache line, where a load
+            // first takes it shared and the swap then takes it again to
+            // write. (A consumer always loads first: one polling an empty
+            // queue must not take the line from the producer writing it.)
+            // Orderings as below.
+            let index = (pos % N as u64) as usize;
+            let want = Self::wanted(pos, side);
+            if self.slots[index]
+                .word
+                .compare_exchange(
+                    word(want, 0),
+                    word(want, pid),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                Self::count(counter, pos);
+                return Claim::Got { index, stamp: want };
+            }
+        }
         loop {
             let index = (pos % N as u64) as usize;
             let slot = &self.slots[index];
@@ -158,22 +183,7 @@ impl<T, const N: usize> ShmQueue<T, N> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // Count our claim, unless someone counted it for us
-                        // already. A plain store, not a compare-and-swap
-                        // (one locked instruction fewer per operation):
-                        // another claimer may count further between our
-                        // load and our store, which then moves the counter
-                        // back to `pos + 1`, and leave it there behind
-                        // finished claims. That is harmless: every
-                        // position below any value the counter holds is
-                        // claimed (see the module docs), so a claimer
-                        // that reads a counter moved back walks forward
-                        // over claimed slots, and `len` walks too
-                        // (`passed`). `Relaxed`: the counter is a hint,
-                        // the slot word carries every ordering.
-                        if counter.load(Ordering::Relaxed) == pos {
-                            counter.store(pos.wrapping_add(1), Ordering::Relaxed);
-                        }
+                        Self::count(counter, pos);
                         return Claim::Got { index, stamp: want };
                     }
                     Err(_) => continue,
@@ -203,6 +213,23 @@ impl<T, const N: usize> ShmQueue<T, N> {
         }
     }
 
+    /// Counts the claim of position `pos` in `counter`, unless someone
+    /// counted it already. A plain store, not a compare-and-swap (one locked
+    /// instruction fewer per operation): another claimer may count further
+    /// between our load and our store, which then moves the counter back to
+    /// `pos + 1`, and leave it there behind finished claims. That is
+    /// harmless: every position below any value the counter holds is
+    /// claimed (see the module docs), so a claimer that reads a counter
+    /// moved back walks forward over claimed slots, and `len` walks too
+    /// (`passed`). `Relaxed`: the counter is a hint, the slot word carries
+    /// every ordering.
+    #[inline(always)]
+    fn count(counter: &AtomicU64, pos: u64) {
+        if counter.load(Ordering::Relaxed) == pos {
+            counter.store(pos.wrapping_add(1), Ordering::Relaxed);
+        }
+    }
+
     /// Claims the next free slot for writing an item, for process `pid`.
     #[inline(always)]
     pub(super) fn claim_push(&self, pid: u32) -> Claim {
@@ -218,29 +245,30 @@ impl<T, const N: usize> ShmQueue<T, N> {
     /// Makes the item written into slot `index` (claimed with `stamp`)
     /// visible to consumers.
     #[inline(always)]
-    pub(super) fn publish(&self, index: usize, stamp: u32) {
-        // `Release` (in `SeqCst`): pairs with a consumer's `Acquire` load
-        // and swap in `claim`: the item's bytes happen before its read.
-        // `SeqCst`: with the sleepers' count read after it (`notify`) and a
-        // sleeper's registration and last look (`Sleep::wait`), either the
-        // sleeper sees this store or we see its registration. (On x86 a
-        // `SeqCst` store is one `xchg`, cheaper than a store and a fence.)
+    pub(super) fn publish(&self, index: usize, stamp: u32, barrier: Barrier) {
+        // `Release`: pairs with a consumer's `Acquire` load and swap in
+        // `claim`: the item's bytes happen before its read. With the
+        // sleepers' count read after it (`notify`) against a sleeper's
+        // registration and last look (`Sleep::wait`), either the sleeper
+        // sees this store or we see its registration: `SeqCst` both, or
+        // (`Barrier::Light`) a compiler fence here and a process-wide
+        // barrier on the sleeper's side (see `Barrier`).
         self.slots[index]
             .word
-            .store(word(stamp.wrapping_add(1), 0), Ordering::SeqCst);
+            .store(word(stamp.wrapping_add(1), 0), barrier.store());
     }
 
     /// Releases slot `index` (claimed with `stamp`) without an item: after
     /// a consumer read it, or after a producer gave up writing it (its
     /// bytes are never read).
     #[inline(always)]
-    pub(super) fn release(&self, index: usize, stamp: u32) {
-        // `Release` (in `SeqCst`): pairs with the next producer's `Acquire`
-        // in `claim`: our accesses to the value happen before its writes.
-        // `SeqCst`: for sleeping producers, as in `publish`.
+    pub(super) fn release(&self, index: usize, stamp: u32, barrier: Barrier) {
+        // `Release`: pairs with the next producer's `Acquire` in `claim`:
+        // our accesses to the value happen before its writes. For sleeping
+        // producers, as in `publish`.
         self.slots[index]
             .word
-            .store(next_free(stamp), Ordering::SeqCst);
+            .store(next_free(stamp), barrier.store());
     }
 
     /// Releases slot `index`, seen claimed as `seen` by a process that was

@@ -1,6 +1,7 @@
 //! In-process tests of [`ShmQueue`]; the cross-process ones (forks,
 //! SIGKILLs) are in the workspace's `tests/queue*.rs`.
 
+use super::fence::Barrier;
 use super::recovery::MIXED_NS;
 use super::ring::{self, Claim};
 use super::*;
@@ -380,7 +381,7 @@ fn a_live_claimer_is_never_skipped() {
         // SAFETY: this test claimed the slot: nobody else accesses it.
         unsafe { slot.cast::<u32>().write(8) }
     });
-    q.publish(index, stamp);
+    q.publish(index, stamp, Barrier::Full);
     assert_eq!(q.pop().unwrap(), 8);
     assert_eq!(q.pop().unwrap(), 9);
 }
@@ -508,4 +509,56 @@ fn recovering_a_dead_producers_slot_wakes_sleeping_consumers_too() {
         "the sleeping consumer was woken"
     );
     q.waits.0.pop_sleepers.store(0, Ordering::SeqCst);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn no_wake_up_is_missed_when_every_pop_and_push_sleeps() {
+    // Two threads ping-pong through two queues of capacity 1, and every
+    // blocked call sleeps at once (no spin) in slices of 10 s: a wake-up
+    // that the protocol missed (a publisher that did not see a sleeper
+    // that did not see its item) would leave a call asleep for the whole
+    // slice. Every call must return long before that. This process takes
+    // the light side if the system allows it (then the sleepers' barrier
+    // is what keeps the wake-ups), else the full one.
+    use super::fence::light;
+    use super::wait::{SLEEP_AT_ONCE, TEST_SLICE};
+    let barrier = light(owner::me().generation);
+    assert_eq!(
+        barrier == Barrier::Light,
+        crate::platform::barrier::register(),
+        "light exactly where this process can register"
+    );
+    const ROUNDS: u64 = 20_000;
+    let down = Arc::new(ShmQueue::<u64, 1>::new());
+    let up = Arc::new(ShmQueue::<u64, 1>::new());
+    let (d, u) = (down.clone(), up.clone());
+    let echo = std::thread::spawn(move || {
+        SLEEP_AT_ONCE.with(|s| s.set(true));
+        let mut longest = Duration::ZERO;
+        for i in 0..ROUNDS {
+            let start = Instant::now();
+            let v = d.pop().unwrap();
+            longest = longest.max(start.elapsed());
+            assert_eq!(v, i);
+            u.push(v);
+        }
+        longest
+    });
+    SLEEP_AT_ONCE.with(|s| s.set(true));
+    let mut longest = Duration::ZERO;
+    for i in 0..ROUNDS {
+        down.push(i);
+        let start = Instant::now();
+        assert_eq!(up.pop().unwrap(), i);
+        longest = longest.max(start.elapsed());
+    }
+    SLEEP_AT_ONCE.with(|s| s.set(false));
+    let theirs = echo.join().unwrap();
+    let half = TEST_SLICE / 2;
+    assert!(
+        longest < half && theirs < half,
+        "a pop slept {:?} (of a {TEST_SLICE:?} slice): a wake-up was missed",
+        longest.max(theirs)
+    );
 }

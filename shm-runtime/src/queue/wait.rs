@@ -3,8 +3,10 @@
 //! published or a slot freed.
 
 use super::atomic::AtomicU32;
+use super::fence::Barrier;
 use super::memory::ShmQueue;
 use super::ring;
+use crate::platform::barrier;
 use crate::sync::futex::{self, Deadline, Wake};
 use crate::SharedSafe;
 use std::sync::atomic::Ordering;
@@ -44,15 +46,15 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         ring::stamp(seen).wrapping_sub(((pos / N as u64) as u32).wrapping_mul(2) | 1) as i32 >= 0
     }
 
-    /// After an item was published (or a slot freed): wakes one sleeper of
-    /// `word` if `sleepers` says one may sleep. No system call otherwise.
+    /// After an item was published (or a slot freed) with `barrier`: wakes
+    /// one sleeper of `word` if `sleepers` says one may sleep. No system
+    /// call otherwise.
     #[inline(always)]
-    pub(super) fn notify(&self, word: &AtomicU32, sleepers: &AtomicU32) {
-        // `SeqCst`, after the `SeqCst` store that published the item or
-        // freed the slot: with a sleeper's `SeqCst` registration and last
-        // look (`Sleep::wait`), either it sees our store or we see its
-        // registration (one total order of the four).
-        if sleepers.load(Ordering::SeqCst) != 0 {
+    pub(super) fn notify(&self, barrier: Barrier, word: &AtomicU32, sleepers: &AtomicU32) {
+        // After the store that published the item or freed the slot: with
+        // a sleeper's registration and last look (`Sleep::wait`), either it
+        // sees our store or we see its registration (see `Barrier`).
+        if sleepers.load(barrier.load_after_store()) != 0 {
             self.wake(word);
         }
     }
@@ -79,8 +81,27 @@ pub(super) struct Sleep {
     spun: bool,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// For the tests of the wake-up protocol: this thread's blocked pushes
+    /// and pops never spin and sleep in slices of [`TEST_SLICE`], so that a
+    /// missed wake-up shows as a call that lasted a whole slice.
+    pub(super) static SLEEP_AT_ONCE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The slice of a thread with [`SLEEP_AT_ONCE`].
+#[cfg(test)]
+pub(super) const TEST_SLICE: Duration = Duration::from_secs(10);
+
 impl Sleep {
     pub(super) fn new() -> Sleep {
+        #[cfg(test)]
+        if SLEEP_AT_ONCE.with(std::cell::Cell::get) {
+            return Sleep {
+                slice: TEST_SLICE,
+                spun: true,
+            };
+        }
         Sleep {
             slice: FIRST_SLICE,
             spun: false,
@@ -110,15 +131,22 @@ impl Sleep {
                 return true;
             }
         }
-        // `SeqCst`: see `notify`.
+        // `SeqCst`: with the `SeqCst` look in `ready`, for full publishers
+        // (see `Barrier`).
         sleepers.fetch_add(1, Ordering::SeqCst);
+        // For light publishers: a fence in each of their threads, after our
+        // registration. If the system refuses it, a light publisher may
+        // miss us: we then sleep for the first slice only (a missed wake-up
+        // costs at most that).
+        let covered = barrier::heavy();
         // `Acquire`: pairs with the `Release` bump in `wake`: if we read a
         // bump, the item (or free slot) it announces is visible to `ready`.
         let seen = word.load(Ordering::Acquire);
         if !ready() {
+            let longest = if covered { self.slice } else { FIRST_SLICE };
             let slice = match deadline {
-                Some(deadline) => self.slice.min(deadline.remaining()),
-                None => self.slice,
+                Some(deadline) => longest.min(deadline.remaining()),
+                None => longest,
             };
             if futex::wait(word, seen, Some(&Deadline::after(slice))) == Wake::TimedOut {
                 self.slice = (self.slice * 2).min(MAX_SLICE);
