@@ -161,7 +161,7 @@ const FLOORS: &[(u8, &str, &str, &str)] = &[
     (
         6,
         "monitor",
-        "monitor.rs",
+        "monitor/",
         "the read-only view, which reads SeqLocks by their protocol",
     ),
     // 7: named segments, which open every view and inspect every type.

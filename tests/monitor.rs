@@ -443,3 +443,85 @@ fn the_stats_monitor_example_reads_counters() {
         assert!(stderr.contains("Unsupported"), "{stderr}");
     }
 }
+
+#[derive(SharedSafe, Clone, Copy, PartialEq, Debug)]
+#[repr(u8)]
+enum Mode {
+    Idle,
+    Busy,
+}
+
+#[derive(SharedSafe)]
+#[repr(C)]
+struct Panel {
+    mode: Mode,
+    armed: bool,
+    label: shm_runtime::FixedString<13>,
+    ticks: AtomicU32,
+}
+
+/// Plain fields whose type has invalid bit patterns (an enum, a `bool`, a
+/// `FixedString`) are read through a monitor by a checked copy: the values
+/// the creator wrote come back; after a peer wrote bytes outside the
+/// protocol (here a raw view, as a C program would) the copy is refused
+/// with `InvalidValue` naming the type and the bad byte, never returned;
+/// the other fields still read.
+#[test]
+#[cfg_attr(miri, ignore = "maps a named segment")]
+fn checked_reads_return_valid_plain_fields_and_refuse_foreign_bytes() {
+    let name = name("checked");
+    let _panel = Segment::posix(&name)
+        .remove_on_drop(true)
+        .create(Panel {
+            mode: Mode::Busy,
+            armed: true,
+            label: "pump-2".try_into().unwrap(),
+            ticks: AtomicU32::new(0),
+        })
+        .unwrap();
+    let monitor = Segment::posix(&name)
+        .read_only()
+        .monitor::<Panel>()
+        .unwrap();
+    assert_eq!(
+        monitor.read_checked(field!(Panel, mode)).unwrap(),
+        Mode::Busy
+    );
+    assert!(monitor.read_checked(field!(Panel, armed)).unwrap());
+    assert_eq!(
+        monitor.read_checked(field!(Panel, label)).unwrap().as_str(),
+        "pump-2"
+    );
+
+    // A peer without the library's types stores a 2 into the `bool` and a 7
+    // into the enum, by writing the object's bytes (the payload starts after
+    // the 256-byte header; the raw views of this library refuse typed
+    // segments, a C program would not).
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/dev/shm{name}"))
+        .unwrap();
+    let payload = 256;
+    file.write_at(&[2], (payload + std::mem::offset_of!(Panel, armed)) as u64)
+        .unwrap();
+    file.write_at(&[7], (payload + std::mem::offset_of!(Panel, mode)) as u64)
+        .unwrap();
+    let err = monitor.read_checked(field!(Panel, armed)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidValue, "{err}");
+    assert!(err.to_string().contains("0x02"), "{err}");
+    assert!(err.to_string().contains("`bool`"), "{err}");
+    let err = monitor.read_checked(field!(Panel, mode)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidValue, "{err}");
+    assert!(err.to_string().contains("Mode"), "{err}");
+    assert_eq!(
+        monitor.read_checked(field!(Panel, label)).unwrap().as_str(),
+        "pump-2",
+        "the other fields still read"
+    );
+    // A field known by offset only is not proven to hold its type.
+    let err = monitor
+        .read_checked(Field::<Panel, bool>::new(1).unwrap())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+}

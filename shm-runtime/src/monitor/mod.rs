@@ -44,6 +44,10 @@
 //! * [`read`](Monitor::read): a volatile copy of a plain field whose every
 //!   bit pattern is valid (`F: bytemuck::AnyBitPattern`), like
 //!   [`Volatile::read_field`](crate::Volatile::read_field);
+//! * [`read_checked`](Monitor::read_checked): the same copy of any plain
+//!   field (`bool`, enums, `FixedString`, structs of them), checked whole:
+//!   bytes written outside the protocol are
+//!   [`InvalidValue`](ErrorKind::InvalidValue), never a value;
 //! * [`Field::whole`] for a segment that is one atomic or one `SeqLock`,
 //!   [`Field::index`] for an element of an array field (a
 //!   `[AtomicU64; 8]` is walked element by element) and [`Field::then`] for
@@ -127,7 +131,12 @@
 //! [`read_timeout`](ReadOnlySeqLock::read_timeout) reports
 //! [`Truncated`](ErrorKind::Truncated), as [`SeqLock::read_timeout`] does.
 
+mod seqlock;
+
+pub use seqlock::ReadOnlySeqLock;
+
 use crate::error::{Error, ErrorKind, Result};
+use crate::layout::check_value;
 use crate::map::Mapping;
 use crate::volatile::READ_ONLY_ATOMIC_LIMIT;
 use crate::volatile::{field_ptr, AccessError, Field, ReadOnlyAtomic, ReadOnlyLoad};
@@ -135,10 +144,9 @@ use crate::{SeqLock, SharedSafe};
 use bytemuck::AnyBitPattern;
 use core::fmt;
 use core::marker::PhantomData;
-use core::mem::size_of;
+use core::mem::{size_of, MaybeUninit};
 use core::ptr::NonNull;
 use core::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 /// A typed, read-only view of a segment's `T` (or of a slice `[T]`): loads
 /// of its atomics, reads of its `SeqLock`s and copies of its plain fields,
@@ -318,6 +326,42 @@ impl<T: SharedSafe> Monitor<T> {
     ) -> core::result::Result<F, AccessError> {
         self.place().read(field)
     }
+
+    /// A volatile copy of the plain field at `field`, of a type with
+    /// invalid bit patterns (`bool`, an enum, `NonZero*`, `FixedString`, a
+    /// struct holding one), checked whole before it is returned:
+    /// [`InvalidValue`](ErrorKind::InvalidValue) if the bytes are no valid
+    /// `F` (a C peer's plain store, or one torn by such a store, made them),
+    /// never an invalid value. Of any plain `F` (`Copy`: no atomic, no lock
+    /// inside). [`Unsupported`](ErrorKind::Unsupported) for a field made by
+    /// [`Field::new`].
+    ///
+    /// ```
+    /// use shm_runtime::{field, init, FixedString, Segment, SharedSafe};
+    ///
+    /// #[derive(SharedSafe, Clone, Copy, PartialEq, Debug)]
+    /// #[repr(u8)]
+    /// enum Mode { Idle, Busy }
+    ///
+    /// #[derive(SharedSafe)]
+    /// #[repr(C)]
+    /// struct Board { mode: Mode, armed: bool, name: FixedString<15> }
+    ///
+    /// let name = format!("/shm-runtime-doc-monrc-{}", std::process::id());
+    /// let _board = Segment::posix(&name).remove_on_drop(true).create(Board {
+    ///     mode: Mode::Busy,
+    ///     armed: true,
+    ///     name: FixedString::try_from("pump-2").unwrap(),
+    /// })?;
+    /// let monitor = Segment::posix(&name).read_only().monitor::<Board>()?;
+    /// assert_eq!(monitor.read_checked(field!(Board, mode))?, Mode::Busy);
+    /// assert!(monitor.read_checked(field!(Board, armed))?);
+    /// assert_eq!(monitor.read_checked(field!(Board, name))?.as_str(), "pump-2");
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn read_checked<F: SharedSafe + Copy>(&self, field: Field<T, F>) -> Result<F> {
+        self.place().read_checked(field)
+    }
 }
 
 impl<T: SharedSafe> Monitor<[T]> {
@@ -468,6 +512,20 @@ impl<T: SharedSafe> Element<'_, T> {
     ) -> core::result::Result<F, AccessError> {
         self.place.read(field)
     }
+
+    /// As [`Monitor::read_checked`], in this element.
+    ///
+    /// ```
+    /// use shm_runtime::{init, volatile::Field, Segment};
+    /// let name = format!("/shm-runtime-doc-monelc-{}", std::process::id());
+    /// let _s = Segment::posix(&name).remove_on_drop(true).create(init::from_fn(3, |i| i == 1))?;
+    /// let monitor = Segment::posix(&name).read_only().monitor::<[bool]>()?;
+    /// assert!(monitor.get(1).unwrap().read_checked(Field::whole())?);
+    /// # Ok::<(), shm_runtime::Error>(())
+    /// ```
+    pub fn read_checked<F: SharedSafe + Copy>(&self, field: Field<T, F>) -> Result<F> {
+        self.place.read_checked(field)
+    }
 }
 
 impl<T> fmt::Debug for Element<'_, T> {
@@ -549,95 +607,34 @@ impl<'a, T: SharedSafe> Place<'a, T> {
         // copy creates no reference.
         Ok(unsafe { ptr.as_ptr().read_volatile() })
     }
-}
 
-/// A [`SeqLock<T>`] in read-only memory, from [`Monitor::seqlock`]: copies
-/// of its value, made with relaxed loads and fences only.
-///
-/// A read-only reader cannot repair the lock after a writer died in the
-/// middle of a write (only the next writer's
-/// [`write`](SeqLock::write) can): then
-/// [`read_timeout`](ReadOnlySeqLock::read_timeout) reports
-/// [`OwnerDied`](ErrorKind::OwnerDied) and [`try_read`](Self::try_read)
-/// returns `None` until a writer does. There is no unbounded `read`: with a
-/// dead writer in another PID namespace (whose death this process cannot
-/// see) it would wait forever.
-///
-/// ```
-/// use shm_runtime::{field, init, Segment, SeqLock, SharedSafe};
-/// use std::time::Duration;
-///
-/// #[derive(SharedSafe, bytemuck::Zeroable)]
-/// #[repr(C)]
-/// struct Status { position: SeqLock<[f64; 2]> }
-///
-/// let name = format!("/shm-runtime-doc-monrsl-{}", std::process::id());
-/// let status = Segment::posix(&name).remove_on_drop(true).create(init::zeroed::<Status>())?;
-/// status.position.write([1.5, -2.0]);
-/// let monitor = Segment::posix(&name).read_only().monitor::<Status>()?;
-/// # #[cfg(target_pointer_width = "64")]
-/// # {
-/// let position = monitor.seqlock(field!(Status, position))?;
-/// assert_eq!(position.read_timeout(Duration::from_secs(1))?, [1.5, -2.0]);
-/// # }
-/// # Ok::<(), shm_runtime::Error>(())
-/// ```
-pub struct ReadOnlySeqLock<'a, T> {
-    // Never handed out: `&SeqLock` could write.
-    lock: &'a SeqLock<T>,
-}
-
-impl<T: SharedSafe + Copy> ReadOnlySeqLock<'_, T> {
-    /// Copies the value out, retrying while writes overlap the copy, for at
-    /// most `timeout`. As [`SeqLock::read_timeout`]:
-    /// [`OwnerDied`](ErrorKind::OwnerDied) when the writer died in the
-    /// middle of its write, [`TimedOut`](ErrorKind::TimedOut) when a write
-    /// is still in progress after `timeout`,
-    /// [`InvalidValue`](ErrorKind::InvalidValue) when the bytes are no valid
-    /// `T` (written outside the protocol), and
-    /// [`Truncated`](ErrorKind::Truncated) after the object was truncated.
-    ///
-    /// ```
-    /// use shm_runtime::{volatile::Field, Segment, SeqLock};
-    /// use std::time::Duration;
-    /// let name = format!("/shm-runtime-doc-monrt-{}", std::process::id());
-    /// let _lock = Segment::posix(&name).remove_on_drop(true).create(SeqLock::new(5u64))?;
-    /// let monitor = Segment::posix(&name).read_only().monitor::<SeqLock<u64>>()?;
-    /// # #[cfg(target_pointer_width = "64")]
-    /// assert_eq!(monitor.seqlock(Field::whole())?.read_timeout(Duration::from_millis(100))?, 5);
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn read_timeout(&self, timeout: Duration) -> Result<T> {
-        self.lock.load_timeout(timeout)
-    }
-
-    /// Copies the value out if no write overlapped the copy (and the copy
-    /// is a valid `T`), else `None`. After the segment was truncated it
-    /// reads the zero page that replaces the lost one: `Some` of an
-    /// all-zero value when that is a valid `T` (check
-    /// [`Monitor::is_truncated`], or use
-    /// [`read_timeout`](Self::read_timeout), which reports
-    /// [`Truncated`](crate::ErrorKind::Truncated)).
-    ///
-    /// ```
-    /// use shm_runtime::{volatile::Field, Segment, SeqLock};
-    /// let name = format!("/shm-runtime-doc-montry-{}", std::process::id());
-    /// let _lock = Segment::posix(&name).remove_on_drop(true).create(SeqLock::new(5u64))?;
-    /// let monitor = Segment::posix(&name).read_only().monitor::<SeqLock<u64>>()?;
-    /// # #[cfg(target_pointer_width = "64")]
-    /// assert_eq!(monitor.seqlock(Field::whole())?.try_read(), Some(5));
-    /// # Ok::<(), shm_runtime::Error>(())
-    /// ```
-    pub fn try_read(&self) -> Option<T> {
-        self.lock.try_load()
-    }
-}
-
-impl<T: SharedSafe + Copy + fmt::Debug> fmt::Debug for ReadOnlySeqLock<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadOnlySeqLock")
-            .field("value", &self.try_read())
-            .finish()
+    fn read_checked<F: SharedSafe + Copy>(&self, field: Field<T, F>) -> Result<F> {
+        let ptr = self.project(field).map_err(|e| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("reading a field through a monitor: {e}"),
+            )
+        })?;
+        // SAFETY: a proven field: an `F` of the published `T`, aligned and
+        // mapped for `'a`. `F: Copy` holds no `UnsafeCell` (no atomic, no
+        // lock), so it is plain data, written only at creation or outside
+        // the protocol. The copy is made as a `MaybeUninit<F>`, valid with
+        // any bytes, by a volatile read that creates no reference.
+        let copy = unsafe { ptr.as_ptr().cast::<MaybeUninit<F>>().read_volatile() };
+        // SAFETY: `copy` is a local, aligned `F`-sized value nobody else
+        // writes.
+        unsafe { check_value::<F>(copy.as_ptr()) }.map_err(|invalid| {
+            Error::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "reading a `{}` through a monitor: {invalid} (written outside this \
+                     library's protocol)",
+                    std::any::type_name::<F>()
+                ),
+            )
+        })?;
+        // SAFETY: checked just above: the bytes are a valid `F`.
+        Ok(unsafe { copy.assume_init() })
     }
 }
 
@@ -649,6 +646,7 @@ mod tests {
     use super::*;
     use crate::field;
     use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+    use std::time::Duration;
 
     #[derive(
         Clone, Copy, Debug, PartialEq, crate::SharedSafe, bytemuck::NoUninit, bytemuck::Zeroable,
