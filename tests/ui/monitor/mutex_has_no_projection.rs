@@ -13,4 +13,5 @@ fn main() {
     let _ = jobs.atomic(field!(Jobs, queue));
     let _ = jobs.read(field!(Jobs, queue));
     let _ = jobs.seqlock(field!(Jobs, queue));
+    let _ = jobs.read_checked(field!(Jobs, queue));
 }
