@@ -6,63 +6,16 @@
 //! does. Skipped, with a message, only when `python3` is not installed (CI
 //! installs it).
 
+#[path = "fixtures/telemetry.rs"]
+mod telemetry;
+
 use shm_runtime::init;
-use shm_runtime::{
-    FixedString, FixedVec, PodField, RelPtr, Segment, SeqLock, SharedSafe, ShmMutex,
-};
+use shm_runtime::{Segment, SeqLock};
 use shm_workspace::TempPath;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-#[derive(SharedSafe)]
-#[repr(C)]
-struct Stats {
-    hits: u64,
-    errors: u32,
-}
-
-#[derive(SharedSafe)]
-#[repr(u16)]
-enum Mode {
-    Idle = 0,
-    Busy = 7,
-}
-
-#[derive(SharedSafe, Clone, Copy)]
-#[repr(C)]
-struct Limits {
-    max_jobs: u32,
-    max_bytes: u64,
-}
-
-#[derive(SharedSafe)]
-#[repr(C)]
-struct Inner {
-    flags: [u8; 4],
-    mode: Mode,
-    on: bool,
-    letter: char,
-}
-
-#[derive(SharedSafe)]
-#[repr(C)]
-struct Telemetry {
-    version: u32,
-    ratio: f64,
-    neg: i16,
-    stats: Stats,
-    inner: Inner,
-    requests: [AtomicU32; 4],
-    total: AtomicU64,
-    healthy: AtomicBool,
-    limits: SeqLock<Limits>,
-    title: FixedString<12>,
-    items: FixedVec<u16, 4>,
-    guarded: ShmMutex<u32>,
-    pod: PodField<[u8; 3]>,
-    next: RelPtr<u32>,
-}
+use telemetry::Limits;
 
 fn python3() -> bool {
     Command::new("python3")
@@ -82,50 +35,9 @@ fn the_python_reader_reads_live_segments() {
     }
     let pid = std::process::id();
     let telemetry_name = format!("/shmrt-python-telemetry-{pid}");
-    let mut items = FixedVec::new();
-    for i in [7u16, 8, 9] {
-        items.push(i);
-    }
-    let telemetry = Segment::posix(&telemetry_name)
-        .remove_on_drop(true)
-        .create(Telemetry {
-            version: 3,
-            ratio: 0.25,
-            neg: -300,
-            stats: Stats {
-                hits: 1 << 40,
-                errors: 2,
-            },
-            inner: Inner {
-                flags: [10, 20, 30, 40],
-                mode: Mode::Busy,
-                on: true,
-                letter: 'é',
-            },
-            requests: Default::default(),
-            total: AtomicU64::new(0),
-            healthy: AtomicBool::new(false),
-            limits: SeqLock::new(Limits {
-                max_jobs: 0,
-                max_bytes: 0,
-            }),
-            title: "hello, py".try_into().unwrap(),
-            items,
-            guarded: ShmMutex::new(0),
-            pod: PodField::new([1, 2, 3]),
-            next: RelPtr::null(),
-        })
-        .unwrap();
-    // Values set after creation, through the atomics and the protocols.
-    telemetry.requests[2].fetch_add(5, Ordering::Relaxed);
-    telemetry.total.store(123_456_789_012, Ordering::Relaxed);
-    telemetry.healthy.store(true, Ordering::Release);
-    telemetry.limits.write(Limits {
-        max_jobs: 8,
-        max_bytes: 4096,
-    });
-    *telemetry.guarded.lock().unwrap() = 11;
-    let _ = (Mode::Idle, Mode::Busy); // both variants are described
+    // Values set at creation and after it (fixtures/telemetry.rs), which
+    // the script checks.
+    let _telemetry = telemetry::create(&telemetry_name);
 
     let slice_path = TempPath::new("python-slice");
     let _slice = Segment::file(&slice_path.0)

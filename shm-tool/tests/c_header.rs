@@ -6,12 +6,15 @@
 //! i686 build (CI does), the segments are a 32-bit program's and the C
 //! program is built with `-m32`.
 
+#[path = "../../tests/fixtures/telemetry.rs"]
+mod telemetry;
+
 use shm_runtime::init;
 use shm_runtime::segment::Segment;
-use shm_runtime::{FixedString, FixedVec, PodField, SeqLock, SharedSafe, ShmMutex};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU32;
+use telemetry::Limits;
 
 const TOOL: &str = env!("CARGO_BIN_EXE_shm-tool");
 
@@ -63,6 +66,18 @@ fn gcc_m32(dir: &Path) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// A directory for a test that compiles C, when gcc (with `-m32` in a
+/// 32-bit build) is installed; else `None`, having said that the test is
+/// skipped.
+fn gcc_dir(what: &str) -> Option<TempDir> {
+    let dir = TempDir::new(what);
+    if !gcc() || (cfg!(target_pointer_width = "32") && !gcc_m32(&dir.0)) {
+        eprintln!("SKIPPED: gcc (with -m32 for a 32-bit build) is not installed");
+        return None;
+    }
+    Some(dir)
+}
+
 fn header(args: &[&str]) -> String {
     let out = Command::new(TOOL)
         .arg("header")
@@ -101,58 +116,6 @@ fn compile(dir: &Path, header: &str, program: &str, flags: &[&str]) -> PathBuf {
     bin
 }
 
-#[derive(SharedSafe)]
-#[repr(i8)]
-enum Mode {
-    Idle = -1,
-    Busy = 7,
-}
-
-#[derive(SharedSafe, Clone, Copy)]
-#[repr(C)]
-struct Limits {
-    max_jobs: u32,
-    max_bytes: u64,
-}
-
-#[derive(SharedSafe)]
-#[repr(C)]
-struct Stats {
-    hits: u64,
-    errors: u32,
-}
-
-#[derive(SharedSafe)]
-#[repr(C)]
-struct Inner {
-    flags: [[u8; 2]; 2],
-    mode: Mode,
-    on: bool,
-    letter: char,
-}
-
-#[derive(SharedSafe)]
-#[repr(C)]
-struct Telemetry {
-    version: u32,
-    ratio: f64,
-    stats: Stats,
-    inner: Inner,
-    requests: [AtomicU32; 4],
-    total: AtomicU64,
-    healthy: AtomicBool,
-    limits: SeqLock<Limits>,
-    title: FixedString<12>,
-    items: FixedVec<u16, 4>,
-    guarded: ShmMutex<u32>,
-    other: ShmMutex<u64>,
-    pod: PodField<[u8; 3]>,
-    wide: u128,
-    unit: (),
-    // A C keyword as a field name.
-    int: i16,
-}
-
 const PROGRAM: &str = r#"
 #include "segment.h"
 #include <fcntl.h>
@@ -175,8 +138,9 @@ int main(int argc, char **argv) {
     const shm_payload_t *t = (const shm_payload_t *)(base + SHM_PAYLOAD_OFFSET);
     printf("version=%u ratio=%.2f\n", t->version, t->ratio);
     printf("hits=%llu errors=%u\n", (unsigned long long)t->stats.hits, t->stats.errors);
-    printf("flags=%u,%u,%u,%u\n", t->inner.flags[0][0], t->inner.flags[0][1],
-           t->inner.flags[1][0], t->inner.flags[1][1]);
+    printf("neg=%d flags[2]=%u\n", t->neg, t->inner.flags[2]);
+    printf("grid=%u,%u,%u,%u\n", t->inner.grid[0][0], t->inner.grid[0][1],
+           t->inner.grid[1][0], t->inner.grid[1][1]);
     printf("mode=%s on=%d letter=U+%04X\n", t->inner.mode == Mode_Busy ? "Busy"
            : t->inner.mode == Mode_Idle ? "Idle" : "?", t->inner.on, t->inner.letter);
     printf("requests[2]=%u total=%llu healthy=%d\n",
@@ -196,53 +160,13 @@ int main(int argc, char **argv) {
 #[test]
 #[cfg_attr(miri, ignore = "maps a named segment, runs the tool and gcc")]
 fn the_generated_header_compiles_and_reads_the_live_segment() {
-    let dir = TempDir::new("telemetry");
-    if !gcc() || (cfg!(target_pointer_width = "32") && !gcc_m32(&dir.0)) {
-        eprintln!("SKIPPED: gcc (with -m32 for a 32-bit build) is not installed");
+    let Some(dir) = gcc_dir("telemetry") else {
         return;
-    }
+    };
     let name = format!("/shm-tool-cheader-{}", std::process::id());
-    let mut items = FixedVec::new();
-    for i in [7u16, 8, 9] {
-        items.push(i);
-    }
-    let t = Segment::posix(&name)
-        .remove_on_drop(true)
-        .create(Telemetry {
-            version: 3,
-            ratio: 0.25,
-            stats: Stats {
-                hits: 1 << 40,
-                errors: 2,
-            },
-            inner: Inner {
-                flags: [[10, 20], [30, 40]],
-                mode: Mode::Busy,
-                on: true,
-                letter: 'é',
-            },
-            requests: Default::default(),
-            total: AtomicU64::new(0),
-            healthy: AtomicBool::new(false),
-            limits: SeqLock::new(Limits {
-                max_jobs: 1,
-                max_bytes: 2,
-            }),
-            title: "hello, C".try_into().unwrap(),
-            items,
-            guarded: ShmMutex::new(0),
-            other: ShmMutex::new(0),
-            pod: PodField::new([0xca, 0xfe, 0x01]),
-            wide: 5,
-            unit: (),
-            int: -4,
-        })
-        .unwrap();
-    let _ = Mode::Idle;
-    t.requests[2].fetch_add(5, Ordering::Relaxed);
-    t.total.store(123_456_789_012, Ordering::Relaxed);
-    t.healthy.store(true, Ordering::Release);
-    *t.guarded.lock().unwrap() = 11;
+    // Values set at creation and after it (tests/fixtures/telemetry.rs),
+    // which the C program prints.
+    let _t = telemetry::create(&name);
 
     let text = header(&[&name]);
     for expected in [
@@ -269,9 +193,10 @@ fn the_generated_header_compiles_and_reads_the_live_segment() {
     );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "version=3 ratio=0.25\nhits=1099511627776 errors=2\nflags=10,20,30,40\n\
-         mode=Busy on=1 letter=U+00E9\nrequests[2]=5 total=123456789012 healthy=1\n\
-         title=hello, C\nitems=7,8,9\nguarded=11\npod=cafe01\nint=-4\n"
+        "version=3 ratio=0.25\nhits=1099511627776 errors=2\nneg=-300 flags[2]=30\n\
+         grid=1,2,3,4\nmode=Busy on=1 letter=U+00E9\n\
+         requests[2]=5 total=123456789012 healthy=1\ntitle=hello, py\nitems=7,8,9\n\
+         guarded=11\npod=010203\nint=-4\n"
     );
     // A 64-bit segment's header as 32-bit code: its asserts still hold
     // (alignas keeps the 8-aligned members where the segment has them).
@@ -286,11 +211,9 @@ fn the_generated_header_compiles_and_reads_the_live_segment() {
 #[test]
 #[cfg_attr(miri, ignore = "maps named segments, runs the tool and gcc")]
 fn slices_and_scalar_payloads_have_a_payload_type() {
-    let dir = TempDir::new("slices");
-    if !gcc() || (cfg!(target_pointer_width = "32") && !gcc_m32(&dir.0)) {
-        eprintln!("SKIPPED: gcc (with -m32 for a 32-bit build) is not installed");
+    let Some(dir) = gcc_dir("slices") else {
         return;
-    }
+    };
     let name = format!("/shm-tool-cheader-slice-{}", std::process::id());
     let _slice = Segment::posix(&name)
         .remove_on_drop(true)

@@ -212,52 +212,37 @@ impl Diff<'_> {
         ours: &[FieldDesc],
         container: &str,
     ) -> Option<Difference> {
-        let stored_names: HashMap<&str, &FieldDesc> =
-            stored.iter().map(|f| (f.name.as_str(), f)).collect();
-        let ours_names: HashMap<&str, &FieldDesc> =
-            ours.iter().map(|f| (f.name.as_str(), f)).collect();
-        for i in 0..stored.len().max(ours.len()) {
-            let (a, b) = match (stored.get(i), ours.get(i)) {
-                (Some(a), Some(b)) if a.name == b.name => (a, b),
-                (Some(a), b) => match (ours_names.get(a.name.as_str()), b) {
-                    (Some(same), _) => match b {
-                        Some(b) if !stored_names.contains_key(b.name.as_str()) => {
-                            return self.extra_field(b, container)
-                        }
-                        _ => (a, *same),
-                    },
-                    (None, Some(b))
-                        if !stored_names.contains_key(b.name.as_str())
-                            && a.offset == b.offset
+        for pairing in by_name(stored, ours) {
+            let (a, b) = match pairing {
+                Pairing::Both(a, b) => (a, b),
+                Pairing::OnlyOurs(b) => return self.extra_field(b, container),
+                Pairing::OnlyStored(a, b) => {
+                    // Renamed: ours at its place has its offset, access and
+                    // type (the type is compared last: it recurses).
+                    let renamed = b.filter(|b| {
+                        a.offset == b.offset
                             && a.access == b.access
-                            && self.types(a.ty, b.ty).is_none() =>
-                    {
-                        self.path.push(Step::Field(a.name.clone()));
-                        let found = self.found(DifferenceKind::RenamedField {
+                            && self.types(a.ty, b.ty).is_none()
+                    });
+                    let (ty, offset) = (self.stored.type_name(a.ty), a.offset);
+                    let kind = match renamed {
+                        Some(b) => DifferenceKind::RenamedField {
                             container: container.into(),
                             ours_name: b.name.clone(),
-                            ty: self.stored.type_name(a.ty),
-                            offset: a.offset,
-                        });
-                        self.path.pop();
-                        return found;
-                    }
-                    (None, _) => {
-                        self.path.push(Step::Field(a.name.clone()));
-                        let found = self.found(DifferenceKind::MissingField {
+                            ty,
+                            offset,
+                        },
+                        None => DifferenceKind::MissingField {
                             container: container.into(),
-                            ty: self.stored.type_name(a.ty),
-                            offset: a.offset,
-                        });
-                        self.path.pop();
-                        return found;
-                    }
-                },
-                (None, Some(b)) => match stored_names.get(b.name.as_str()) {
-                    Some(same) => (*same, b),
-                    None => return self.extra_field(b, container),
-                },
-                (None, None) => unreachable!("i < the longer length"),
+                            ty,
+                            offset,
+                        },
+                    };
+                    self.path.push(Step::Field(a.name.clone()));
+                    let found = self.found(kind);
+                    self.path.pop();
+                    return found;
+                }
             };
             self.path.push(Step::Field(a.name.clone()));
             let found = if a.offset != b.offset || self.wholly_differ(a.ty, b.ty) {
@@ -283,27 +268,26 @@ impl Diff<'_> {
             }
         }
         // The same fields in another order (zero-sized ones can be).
-        self.order(stored, ours, container, "field", |f| &f.name)
+        self.order(stored, ours, container, "field")
     }
 
     /// The first item of `stored` that has another place in `ours`.
-    fn order<T>(
+    fn order<T: Named>(
         &self,
         stored: &[T],
         ours: &[T],
         name: &str,
         what: &'static str,
-        name_of: impl Fn(&T) -> &String,
     ) -> Option<Difference> {
         for (place, (a, b)) in stored.iter().zip(ours).enumerate() {
-            if name_of(a) != name_of(b) {
+            if a.name() != b.name() {
                 return self.found(DifferenceKind::Order {
                     name: name.into(),
-                    item: format!("{what} `{}`", name_of(a)),
+                    item: format!("{what} `{}`", a.name()),
                     stored_place: place,
                     ours_place: ours
                         .iter()
-                        .position(|x| name_of(x) == name_of(a))
+                        .position(|x| x.name() == a.name())
                         .unwrap_or(place),
                 });
             }
@@ -336,53 +320,32 @@ impl Diff<'_> {
                 value.to_string()
             }
         };
-        let stored_names: HashMap<&str, &VariantDesc> =
-            stored.iter().map(|v| (v.name.as_str(), v)).collect();
-        let ours_names: HashMap<&str, &VariantDesc> =
-            ours.iter().map(|v| (v.name.as_str(), v)).collect();
-        for i in 0..stored.len().max(ours.len()) {
-            let (a, b) = match (stored.get(i), ours.get(i)) {
-                (Some(a), Some(b)) if a.name == b.name => (a, b),
-                (Some(a), b) => match (ours_names.get(a.name.as_str()), b) {
-                    (Some(same), _) => match b {
-                        Some(b) if !stored_names.contains_key(b.name.as_str()) => {
-                            return self.found(DifferenceKind::ExtraVariant {
-                                name: name.into(),
-                                variant: b.name.clone(),
-                                value: show(b.value),
-                            })
-                        }
-                        _ => (a, *same),
-                    },
-                    (None, Some(b))
-                        if !stored_names.contains_key(b.name.as_str()) && a.value == b.value =>
-                    {
-                        return self.found(DifferenceKind::RenamedVariant {
+        for pairing in by_name(stored, ours) {
+            let (a, b) = match pairing {
+                Pairing::Both(a, b) => (a, b),
+                Pairing::OnlyOurs(b) => {
+                    return self.found(DifferenceKind::ExtraVariant {
+                        name: name.into(),
+                        variant: b.name.clone(),
+                        value: show(b.value),
+                    })
+                }
+                // Renamed: ours at its place has its value.
+                Pairing::OnlyStored(a, b) => {
+                    return self.found(match b.filter(|b| a.value == b.value) {
+                        Some(b) => DifferenceKind::RenamedVariant {
                             name: name.into(),
                             variant: a.name.clone(),
                             ours_variant: b.name.clone(),
                             value: show(a.value),
-                        })
-                    }
-                    (None, _) => {
-                        return self.found(DifferenceKind::MissingVariant {
+                        },
+                        None => DifferenceKind::MissingVariant {
                             name: name.into(),
                             variant: a.name.clone(),
                             value: show(a.value),
-                        })
-                    }
-                },
-                (None, Some(b)) => match stored_names.get(b.name.as_str()) {
-                    Some(same) => (*same, b),
-                    None => {
-                        return self.found(DifferenceKind::ExtraVariant {
-                            name: name.into(),
-                            variant: b.name.clone(),
-                            value: show(b.value),
-                        })
-                    }
-                },
-                (None, None) => unreachable!("i < the longer length"),
+                        },
+                    })
+                }
             };
             if a.value != b.value {
                 return self.found(DifferenceKind::Discriminant {
@@ -394,7 +357,7 @@ impl Diff<'_> {
             }
         }
         // The same variants in another order.
-        self.order(stored, ours, name, "variant", |v| &v.name)
+        self.order(stored, ours, name, "variant")
     }
 
     fn params(
@@ -427,4 +390,64 @@ impl Diff<'_> {
 fn int_name(repr: Scalar, size: u64) -> String {
     let sign = if repr == Scalar::Signed { 'i' } else { 'u' };
     format!("{sign}{}", size.saturating_mul(8))
+}
+
+/// An entry that [`by_name`] pairs: a field or an enum's variant.
+trait Named {
+    fn name(&self) -> &str;
+}
+
+impl Named for FieldDesc {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for VariantDesc {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// How the entries at one place of the stored list and of ours pair up.
+enum Pairing<'e, T> {
+    /// The stored entry and ours of one name; one of them stands at this
+    /// place, the other at any place.
+    Both(&'e T, &'e T),
+    /// A stored entry whose name ours lacks, with ours at the same place
+    /// when the stored list lacks its name (then it may be the same entry
+    /// renamed).
+    OnlyStored(&'e T, Option<&'e T>),
+    /// An entry of ours whose name the stored list lacks.
+    OnlyOurs(&'e T),
+}
+
+/// The entries of `stored` and `ours` paired by name, place by place up to
+/// the longer length. At a place where both lists have an entry of one
+/// name, those two; else, taking the stored entry there: when ours there
+/// is new (the stored list lacks its name) and ours has the stored one's
+/// name elsewhere, ours is the first difference ([`Pairing::OnlyOurs`]);
+/// with its namesake in ours, the stored entry is paired with it; without
+/// one it is [`Pairing::OnlyStored`]. Past the end of the stored list,
+/// ours there is paired with its namesake or is new. The comparisons stop
+/// at the first pairing that is not [`Pairing::Both`].
+fn by_name<'e, T: Named>(stored: &'e [T], ours: &'e [T]) -> impl Iterator<Item = Pairing<'e, T>> {
+    let stored_names: HashMap<&str, &T> = stored.iter().map(|e| (e.name(), e)).collect();
+    let ours_names: HashMap<&str, &T> = ours.iter().map(|e| (e.name(), e)).collect();
+    (0..stored.len().max(ours.len())).map(move |i| {
+        let new_in_ours = ours.get(i).filter(|b| !stored_names.contains_key(b.name()));
+        match (stored.get(i), ours.get(i)) {
+            (Some(a), Some(b)) if a.name() == b.name() => Pairing::Both(a, b),
+            (Some(a), _) => match (ours_names.get(a.name()).copied(), new_in_ours) {
+                (Some(_), Some(b)) => Pairing::OnlyOurs(b),
+                (Some(same), None) => Pairing::Both(a, same),
+                (None, b) => Pairing::OnlyStored(a, b),
+            },
+            (None, Some(b)) => match stored_names.get(b.name()).copied() {
+                Some(same) => Pairing::Both(same, b),
+                None => Pairing::OnlyOurs(b),
+            },
+            (None, None) => unreachable!("i < the longer length"),
+        }
+    })
 }
