@@ -14,6 +14,7 @@ use super::{file, posix, sysv};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::shared::Origin;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::ptr::NonNull;
 
@@ -269,8 +270,11 @@ impl<A> Segment<A> {
         }
         creation_step(3);
         guard.header = Some(header);
-        // SAFETY: this process claimed the header; the payload is fresh.
-        let published = unsafe { initialize(header, &mapping, layout, len, pid, true, init) };
+        let by_fd = self.description_fd(&object);
+        // SAFETY: this process claimed the header; the payload is fresh;
+        // `by_fd` is the mapped object's descriptor.
+        let published =
+            unsafe { initialize(header, &mapping, by_fd, layout, len, pid, true, &what, init) }?;
         guard.disarm();
         if !published {
             return Err(taken_over(&what));
@@ -286,6 +290,18 @@ impl<A> Segment<A> {
             None => Initialized::Named(view),
             Some(link) => Initialized::Pending(Pending { view, object, link }),
         })
+    }
+
+    /// The descriptor to write the description block of a new segment of
+    /// `object` to, with `pwrite`: POSIX objects and files (System V has
+    /// none; macOS does not read or write POSIX objects, only maps them).
+    pub(super) fn description_fd<'o>(&self, object: &'o Object) -> Option<BorrowedFd<'o>> {
+        match object {
+            #[cfg(target_os = "macos")]
+            Object::Fd(_) if matches!(self.target, Target::Posix(_)) => None,
+            Object::Fd(fd) => Some(fd.as_fd()),
+            Object::SysV(_) => None,
+        }
     }
 
     /// Where creation can publish by a link: the directory for the unnamed
@@ -320,23 +336,35 @@ impl<A> Segment<A> {
 /// Writes the header fields and the payload of a claimed segment, then
 /// publishes it: `false` when another process took the header over
 /// meanwhile (judging this one dead), so that nothing was published and
-/// the payload must not be handed out.
+/// the payload must not be handed out. The description block after the
+/// payload is written with `pwrite` to `by_fd` when given (so that its page
+/// is neither faulted in nor mapped by this process for nothing), else
+/// through the mapping; an error (a full `/dev/shm` or disk) before `init`
+/// runs, with nothing published.
 ///
 /// # Safety
 /// This process claimed the header (state "initializing" with `pid`); the
-/// mapping is writable and holds the header and `len` elements of `layout`;
-/// the payload is zero-filled when `fresh`.
+/// mapping is writable and holds the header and `len` elements of `layout`
+/// and the description block; `by_fd` is the descriptor of the mapped
+/// object; the payload (and the gap after it) is zero-filled when `fresh`.
+#[allow(clippy::too_many_arguments)] // one call site each in create and reclaim
 pub(super) unsafe fn initialize(
     header: HeaderPtr,
     mapping: &Mapping,
+    by_fd: Option<BorrowedFd<'_>>,
     layout: &Layout,
     len: usize,
     pid: u32,
     fresh: bool,
+    what: &str,
     init: impl FnOnce(NonNull<u8>),
-) -> bool {
-    // SAFETY: claimed by this process (caller's contract).
-    unsafe { header.write_fields(layout, len) };
+) -> Result<bool> {
+    // SAFETY: claimed by this process (caller's contract); without `by_fd`
+    // the mapping holds the block.
+    unsafe { header.write_fields(layout, len, by_fd.is_none()) };
+    if let Some(fd) = by_fd {
+        write_description(fd, layout, len, fresh, what)?;
+    }
     creation_step(4);
     // SAFETY: the payload offset lies inside the mapping.
     let payload = unsafe { mapping.ptr().add(layout.payload_offset()) };
@@ -347,7 +375,92 @@ pub(super) unsafe fn initialize(
     }
     init(payload);
     creation_step(5);
-    header.publish(pid)
+    Ok(header.publish(pid))
+}
+
+/// Writes the description block of a payload of `len` elements of
+/// `layout` with `pwrite` at its offset, and the zero gap before it unless
+/// the object is `fresh` (zero-filled by the system). Its bytes and
+/// checksum are those `write_fields` records in the header.
+fn write_description(
+    fd: BorrowedFd<'_>,
+    layout: &Layout,
+    len: usize,
+    fresh: bool,
+    what: &str,
+) -> Result<()> {
+    let (at, desc_len) = layout.desc_block(len).expect("checked by `total_len`");
+    if desc_len == 0 {
+        return Ok(());
+    }
+    let bytes = layout.description().unwrap_or(&[]);
+    let payload_end = layout.payload_offset() + layout.size * len;
+    if !fresh && at > payload_end {
+        pwrite_all(fd, &[0u8; 8][..at - payload_end], payload_end, what)?;
+    }
+    pwrite_all(fd, bytes, at, what)
+}
+
+/// `pwrite` of all of `bytes` at `offset`, resumed after a short write or
+/// a signal: an error says what failed (`ENOSPC`: no room left for it).
+fn pwrite_all(fd: BorrowedFd<'_>, bytes: &[u8], offset: usize, what: &str) -> Result<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        let written = if FAIL_DESCRIPTION.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        } else {
+            let at = libc::off_t::try_from(offset + done).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidSize,
+                    format!("writing the layout description of {what}: offset too large"),
+                )
+            })?;
+            // SAFETY: `fd` is open; the range `done..` of `bytes` is
+            // readable for its length.
+            let n = unsafe {
+                libc::pwrite(
+                    fd.as_raw_fd(),
+                    bytes[done..].as_ptr().cast(),
+                    bytes.len() - done,
+                    at,
+                )
+            };
+            usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+        };
+        match written {
+            Ok(0) => {
+                return Err(Error::new(
+                    ErrorKind::OutOfMemory,
+                    format!(
+                        "writing the layout description of {what}: {done} of {} bytes written \
+                         (is /dev/shm or the disk full?)",
+                        bytes.len()
+                    ),
+                ))
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Error::os(
+                    format!(
+                        "writing the layout description of {what} (is /dev/shm or the disk \
+                         full?)"
+                    ),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// See [`crate::__private::fail_description_write`].
+static FAIL_DESCRIPTION: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::__private::fail_description_write`].
+#[doc(hidden)]
+pub fn fail_description_write(on: bool) {
+    FAIL_DESCRIPTION.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The error of a creator whose header another process took over (retired

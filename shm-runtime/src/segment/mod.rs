@@ -375,8 +375,12 @@ mod view;
 pub use crate::shared::Origin;
 pub use crate::volatile::{ReadOnly, ReadWrite};
 #[doc(hidden)]
-pub use create::{die_during_creation_at, publish_in_place, stop_during_creation_at};
+pub use create::{
+    die_during_creation_at, fail_description_write, publish_in_place, stop_during_creation_at,
+};
 pub use list::{list, Listing};
 pub use options::{Creates, Raw, Segment, DEFAULT_MODE, DEFAULT_OPEN_TIMEOUT};
 pub use owner::{unlink, SegmentOwner};
+#[doc(hidden)]
+pub use publish::link_by_proc_fd;
 pub use sysv::SysvKey;

@@ -65,7 +65,7 @@ impl Layout {
     /// Where the description block of a payload of `len` elements starts,
     /// and how long it is: `(0, 0)` when none is stored; `None` on
     /// overflow.
-    pub(super) fn desc_block(&self, len: usize) -> Option<(usize, usize)> {
+    pub(crate) fn desc_block(&self, len: usize) -> Option<(usize, usize)> {
         let Some(bytes) = self.description() else {
             return Some((0, 0));
         };
