@@ -14,6 +14,7 @@ use super::{file, posix, sysv};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::shared::Origin;
+use std::borrow::Cow;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::ptr::NonNull;
@@ -90,7 +91,7 @@ impl<A> Segment<A> {
                     link,
                 })
             };
-        let unnamed = |dir: &[u8], path: &[u8], durable: bool| -> Result<Option<Created>> {
+        let unnamed = |dir: &[u8], path: Cow<'_, [u8]>, durable: bool| -> Result<Option<Created>> {
             let Some((fd, stat, link)) =
                 publish::create_unnamed(dir, path, self.mode, durable, &what)?
             else {
@@ -106,7 +107,7 @@ impl<A> Segment<A> {
         };
         let resolved = self.target.resolve()?;
         if let Some((dir, path, durable)) = self.publish_paths() {
-            if let Some(created) = unnamed(&dir, &path, durable)? {
+            if let Some(created) = unnamed(&dir, path, durable)? {
                 return Ok(created);
             }
         }
@@ -305,26 +306,30 @@ impl<A> Segment<A> {
     }
 
     /// Where creation can publish by a link: the directory for the unnamed
-    /// object, the name's full path, and whether it must be made durable.
-    pub(super) fn publish_paths(&self) -> Option<(Vec<u8>, Vec<u8>, bool)> {
+    /// object, the name's full path, and whether it must be made durable
+    /// (borrowed from the target where it can be: a file's path).
+    pub(super) fn publish_paths(&self) -> Option<PublishPaths<'_>> {
         use std::os::unix::ffi::OsStrExt;
         if IN_PLACE.load(std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
         match &self.target {
-            Target::Posix(name) if publish::dev_shm_is_tmpfs() && name.len() > 1 => Some((
-                b"/dev/shm".to_vec(),
-                format!("/dev/shm/{}", &name[1..]).into_bytes(),
-                false,
-            )),
+            Target::Posix(name) if publish::dev_shm_is_tmpfs() && name.len() > 1 => {
+                const DIR: &[u8] = b"/dev/shm";
+                // Room for the NUL that makes it a C string.
+                let mut path = Vec::with_capacity(DIR.len() + name.len() + 1);
+                path.extend_from_slice(DIR);
+                path.extend_from_slice(name.as_bytes());
+                Some((Cow::Borrowed(DIR), Cow::Owned(path), false))
+            }
             Target::File(path) => {
                 let dir = match path.parent() {
                     Some(dir) if !dir.as_os_str().is_empty() => dir,
                     _ => Path::new("."),
                 };
                 Some((
-                    dir.as_os_str().as_bytes().to_vec(),
-                    path.as_os_str().as_bytes().to_vec(),
+                    Cow::Borrowed(dir.as_os_str().as_bytes()),
+                    Cow::Borrowed(path.as_os_str().as_bytes()),
                     true,
                 ))
             }
@@ -332,6 +337,10 @@ impl<A> Segment<A> {
         }
     }
 }
+
+/// [`Segment::publish_paths`]: the directory, the name's full path, and
+/// whether the link must be made durable.
+pub(super) type PublishPaths<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, bool);
 
 /// Writes the header fields and the payload of a claimed segment, then
 /// publishes it: `false` when another process took the header over
@@ -356,7 +365,7 @@ pub(super) unsafe fn initialize(
     len: usize,
     pid: u32,
     fresh: bool,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
     init: impl FnOnce(NonNull<u8>),
 ) -> Result<bool> {
     // SAFETY: claimed by this process (caller's contract); without `by_fd`
@@ -387,7 +396,7 @@ fn write_description(
     layout: &Layout,
     len: usize,
     fresh: bool,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
 ) -> Result<()> {
     let (at, desc_len) = layout.desc_block(len).expect("checked by `total_len`");
     if desc_len == 0 {
@@ -403,7 +412,12 @@ fn write_description(
 
 /// `pwrite` of all of `bytes` at `offset`, resumed after a short write or
 /// a signal: an error says what failed (`ENOSPC`: no room left for it).
-fn pwrite_all(fd: BorrowedFd<'_>, bytes: &[u8], offset: usize, what: &str) -> Result<()> {
+fn pwrite_all(
+    fd: BorrowedFd<'_>,
+    bytes: &[u8],
+    offset: usize,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<()> {
     let mut done = 0;
     while done < bytes.len() {
         let written = if FAIL_DESCRIPTION.load(std::sync::atomic::Ordering::Relaxed) {
@@ -465,7 +479,7 @@ pub fn fail_description_write(on: bool) {
 
 /// The error of a creator whose header another process took over (retired
 /// or reclaimed, having judged this process dead) before it was published.
-pub(super) fn taken_over(what: &str) -> Error {
+pub(super) fn taken_over(what: &(impl std::fmt::Display + ?Sized)) -> Error {
     Error::new(
         ErrorKind::AlreadyExists,
         format!(

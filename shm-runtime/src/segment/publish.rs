@@ -40,10 +40,10 @@ pub(crate) struct Link {
 #[cfg(target_os = "linux")]
 pub(crate) fn create_unnamed(
     dir: &[u8],
-    path: &[u8],
+    path: std::borrow::Cow<'_, [u8]>,
     mode: u32,
     durable: bool,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
 ) -> Result<Option<(OwnedFd, Stat, Link)>> {
     if !proc_fd_available() {
         return Ok(None);
@@ -75,7 +75,8 @@ pub(crate) fn create_unnamed(
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let stat = set_mode(&fd, mode, what)?;
     let link = Link {
-        path: c_string(path, what)?,
+        // Owned already for a POSIX name (with room for the NUL).
+        path: c_string(path.into_owned(), what)?,
         durable_dir: durable.then_some(dir_c),
     };
     Ok(Some((fd, stat, link)))
@@ -84,10 +85,10 @@ pub(crate) fn create_unnamed(
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn create_unnamed(
     _dir: &[u8],
-    _path: &[u8],
+    _path: std::borrow::Cow<'_, [u8]>,
     _mode: u32,
     _durable: bool,
-    _what: &str,
+    _what: &(impl std::fmt::Display + ?Sized),
 ) -> Result<Option<(OwnedFd, Stat, Link)>> {
     Ok(None)
 }
@@ -164,10 +165,10 @@ impl CreationLock {
         dir: &[u8],
         path: &[u8],
         deadline: std::time::Instant,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<CreationLock> {
         let lock_path = lock_path(dir, path);
-        let lock_c = c_string(&lock_path, what)?;
+        let lock_c = c_string(lock_path, what)?;
         let mut pause = std::time::Duration::from_micros(50);
         loop {
             // SAFETY: a valid path; the call returns a descriptor we own.
@@ -261,7 +262,11 @@ impl Link {
     /// is [`AlreadyExists`](ErrorKind::AlreadyExists), and the object stays
     /// unnamed, so the caller may try again), and durably for files (the
     /// data before, the directory entry after).
-    pub(crate) fn publish(&self, fd: &OwnedFd, what: &str) -> Result<()> {
+    pub(crate) fn publish(
+        &self,
+        fd: &OwnedFd,
+        what: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<()> {
         if self.durable_dir.is_some() {
             // SAFETY: `fd` is open.
             if unsafe { libc::fsync(fd.as_raw_fd()) } != 0 {
@@ -397,7 +402,7 @@ pub fn link_by_proc_fd(on: bool) {
 }
 
 /// `fsync` of a directory, so that a new entry in it survives a crash.
-fn sync_dir(dir: &CString, what: &str) -> Result<()> {
+fn sync_dir(dir: &CString, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     // SAFETY: a valid path; the descriptor is closed below.
     let fd = unsafe {
         libc::open(

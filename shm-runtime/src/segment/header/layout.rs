@@ -22,7 +22,7 @@ pub(crate) struct Layout {
     /// Its encoded description, made on the first creation that needs it
     /// (never by an open); `None` when the type is beyond the format's
     /// limits (the segment then stores no description).
-    description: OnceCell<Option<Vec<u8>>>,
+    description: OnceCell<Option<std::borrow::Cow<'static, [u8]>>>,
 }
 
 impl Layout {
@@ -50,15 +50,11 @@ impl Layout {
         HEADER_SIZE.max(self.align)
     }
 
-    /// The encoded description of the type, stored after the payload (one
-    /// encode per `Layout`, on first use).
+    /// The encoded description of the type, stored after the payload:
+    /// encoded once per type and process (see [`encoded`]), on first use.
     pub(crate) fn description(&self) -> Option<&[u8]> {
         self.description
-            .get_or_init(|| {
-                describe::encode(self.type_layout)
-                    .ok()
-                    .filter(|bytes| bytes.len() <= describe::MAX_LEN)
-            })
+            .get_or_init(|| encoded(self.type_layout))
             .as_deref()
     }
 
@@ -99,4 +95,32 @@ impl Layout {
             format!("`Shared<{}>`", self.type_name)
         }
     }
+}
+
+/// The encoded description of `layout` (`None` beyond the format's
+/// limits), kept for the life of the process: every creation of a segment
+/// of the same type stores the same bytes, so each type is encoded once
+/// (one entry per `TypeLayout` address a program creates segments of, a
+/// bounded set). The cache is skipped, not waited for, when another thread
+/// holds it (or held it across a `fork`): that creation then encodes a
+/// copy of its own, freed with its `Layout`.
+fn encoded(layout: &'static TypeLayout) -> Option<std::borrow::Cow<'static, [u8]>> {
+    use std::borrow::Cow;
+    type Cache = Vec<(usize, Option<&'static [u8]>)>;
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Vec::new());
+    let key = std::ptr::from_ref(layout) as usize;
+    let encode = || {
+        describe::encode(layout)
+            .ok()
+            .filter(|bytes| bytes.len() <= describe::MAX_LEN)
+    };
+    let Ok(mut cache) = CACHE.try_lock() else {
+        return encode().map(Cow::Owned);
+    };
+    if let Some((_, bytes)) = cache.iter().find(|(k, _)| *k == key) {
+        return bytes.map(Cow::Borrowed);
+    }
+    let bytes: Option<&'static [u8]> = encode().map(|bytes| &*Box::leak(bytes.into_boxed_slice()));
+    cache.push((key, bytes));
+    bytes.map(Cow::Borrowed)
 }
