@@ -115,7 +115,7 @@ fn either_link_publishes_the_segment_exclusively() {
             assert_eq!(exit_code(create(18)), Some(4), "exclusive: {by_proc_fd}");
             assert_eq!(opened.load(Ordering::Relaxed), 17, "not overwritten");
             drop(opened);
-            assert_eq!(entries_of(&dir, &entry), [entry.clone()]);
+            assert_eq!(entries_of(&dir, &entry), std::slice::from_ref(&entry));
             segment.remove().unwrap();
             assert_eq!(entries_of(&dir, &entry), Vec::<String>::new());
         }
@@ -172,7 +172,7 @@ fn a_name_taken_before_the_link_is_already_exists_and_leaves_nothing() {
             let opened = segment.open::<AtomicU64>().unwrap();
             assert_eq!(opened.load(Ordering::Relaxed), 2, "ours is the one named");
             drop((ours, opened));
-            assert_eq!(entries_of(&dir, &entry), [entry.clone()]);
+            assert_eq!(entries_of(&dir, &entry), std::slice::from_ref(&entry));
             segment.remove().unwrap();
             assert_eq!(entries_of(&dir, &entry), Vec::<String>::new());
         }

@@ -139,7 +139,9 @@
 //! is made without a name (`O_TMPFILE` in `/dev/shm`, or in the file's
 //! directory), initialized and marked "ready" there, and only then linked
 //! under its name (`linkat`, which fails if the name exists: that is what
-//! makes creation exclusive). No opener ever sees a half-made segment under
+//! makes creation exclusive; by the descriptor itself, `AT_EMPTY_PATH`,
+//! where the kernel allows it, Linux 6.10+ or `CAP_DAC_READ_SEARCH`, else by
+//! its `/proc/self/fd` path). No opener ever sees a half-made segment under
 //! its name, and a creator killed at any instant leaves nothing behind. Files
 //! are `fsync`ed before the link and their directory after it, so a
 //! published file survives a crash of the machine. This relies on the C
