@@ -124,3 +124,29 @@ fn encoded(layout: &'static TypeLayout) -> Option<std::borrow::Cow<'static, [u8]
     cache.push((key, bytes));
     bytes.map(Cow::Borrowed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The behaviour: a type's layout description is encoded once per
+    /// process: every `Layout` of it (one value or a slice, made anew for
+    /// each creation) stores the same cached bytes, which are exactly what
+    /// `describe::encode` makes of the type.
+    #[test]
+    fn descriptions_are_encoded_once_per_type() {
+        let (one, many) = (Layout::value::<u64>(), Layout::slice::<u64>());
+        let (a, b) = (one.description().unwrap(), many.description().unwrap());
+        let encoded = describe::encode(<u64 as crate::SharedSafe>::LAYOUT).unwrap();
+        assert_eq!((a, b), (&encoded[..], &encoded[..]));
+        // A creation that finds the cache held by another thread (another
+        // test's) encodes a copy of its own: look again then.
+        let cached = (0..100).any(|_| {
+            let (x, y) = (Layout::value::<u64>(), Layout::slice::<u64>());
+            x.description().unwrap().as_ptr() == y.description().unwrap().as_ptr()
+        });
+        assert!(cached, "one cached copy");
+        let other = Layout::value::<u32>();
+        assert_ne!(other.description().unwrap(), a, "another type's own");
+    }
+}
