@@ -366,7 +366,7 @@ impl Mapping {
         len: usize,
         writable: bool,
         options: &MapOptions,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<Mapping> {
         let len = len.max(1);
         let prot = if writable {
@@ -375,11 +375,12 @@ impl Mapping {
             libc::PROT_READ
         };
         let populate = if options.prefault {
-            crate::platform::populate_flag(what)?
+            crate::platform::populate_flag(&what.to_string())?
         } else {
             0
         };
-        let file_offset = libc::off_t::try_from(offset).map_err(|_| too_large(offset, what))?;
+        let file_offset =
+            libc::off_t::try_from(offset).map_err(|_| too_large(offset, &what.to_string()))?;
         if options.huge_pages == HugePages::Explicit {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -434,7 +435,7 @@ impl Mapping {
         len: usize,
         writable: bool,
         options: &MapOptions,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<Mapping> {
         let flags = if writable { 0 } else { libc::SHM_RDONLY };
         // SAFETY: attaching at an address the kernel chooses touches no
@@ -462,15 +463,23 @@ impl Mapping {
         Ok(mapping)
     }
 
-    fn finish_options(&self, options: &MapOptions, what: &str) -> Result<()> {
+    fn finish_options(
+        &self,
+        options: &MapOptions,
+        what: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<()> {
         match options.huge_pages {
-            HugePages::Transparent => self.advise(
-                crate::platform::madv_hugepage(what)?,
-                "transparent huge pages",
-                what,
-            )?,
+            HugePages::Transparent => {
+                let what = &what.to_string();
+                self.advise(
+                    crate::platform::madv_hugepage(what)?,
+                    "transparent huge pages",
+                    what,
+                )?
+            }
             HugePages::Prefer => {
                 // Best effort, as for anonymous mappings.
+                let what = &what.to_string();
                 if let Ok(advice) = crate::platform::madv_hugepage(what) {
                     let _ = self.advise(advice, "transparent huge pages", what);
                 }
@@ -478,10 +487,10 @@ impl Mapping {
             HugePages::Off | HugePages::Explicit => {}
         }
         if options.prefault && self.release == Release::Shmdt {
-            self.advise(libc::MADV_WILLNEED, "prefaulting", what)?;
+            self.advise(libc::MADV_WILLNEED, "prefaulting", &what.to_string())?;
         }
         if options.lock {
-            self.lock(what)?;
+            self.lock(&what.to_string())?;
         }
         Ok(())
     }

@@ -310,3 +310,20 @@ pub fn stop_during_creation_at(point: u32) {
 pub fn publish_in_place(on: bool) {
     crate::segment::publish_in_place(on);
 }
+
+/// Test hook: with `true`, this process links the segments it publishes
+/// by their `/proc/self/fd` path, as it does where the kernel refuses a
+/// link by the descriptor itself (`AT_EMPTY_PATH`): so that tests exercise
+/// that path on kernels that allow both. Call it in a child process of a
+/// test only.
+pub fn link_by_proc_fd(on: bool) {
+    crate::segment::link_by_proc_fd(on);
+}
+
+/// Test hook: with `true`, every `pwrite` of a layout description block
+/// in this process fails with `ENOSPC`, as on a full `/dev/shm` or disk:
+/// so that tests see what a creation that cannot write it leaves (nothing).
+/// Call it in a child process of a test only.
+pub fn fail_description_write(on: bool) {
+    crate::segment::fail_description_write(on);
+}

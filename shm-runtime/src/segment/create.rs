@@ -14,6 +14,8 @@ use super::{file, posix, sysv};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::shared::Origin;
+use std::borrow::Cow;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::ptr::NonNull;
 
@@ -89,7 +91,7 @@ impl<A> Segment<A> {
                     link,
                 })
             };
-        let unnamed = |dir: &[u8], path: &[u8], durable: bool| -> Result<Option<Created>> {
+        let unnamed = |dir: &[u8], path: Cow<'_, [u8]>, durable: bool| -> Result<Option<Created>> {
             let Some((fd, stat, link)) =
                 publish::create_unnamed(dir, path, self.mode, durable, &what)?
             else {
@@ -105,7 +107,7 @@ impl<A> Segment<A> {
         };
         let resolved = self.target.resolve()?;
         if let Some((dir, path, durable)) = self.publish_paths() {
-            if let Some(created) = unnamed(&dir, &path, durable)? {
+            if let Some(created) = unnamed(&dir, path, durable)? {
                 return Ok(created);
             }
         }
@@ -269,8 +271,11 @@ impl<A> Segment<A> {
         }
         creation_step(3);
         guard.header = Some(header);
-        // SAFETY: this process claimed the header; the payload is fresh.
-        let published = unsafe { initialize(header, &mapping, layout, len, pid, true, init) };
+        let by_fd = self.description_fd(&object);
+        // SAFETY: this process claimed the header; the payload is fresh;
+        // `by_fd` is the mapped object's descriptor.
+        let published =
+            unsafe { initialize(header, &mapping, by_fd, layout, len, pid, true, &what, init) }?;
         guard.disarm();
         if !published {
             return Err(taken_over(&what));
@@ -288,27 +293,43 @@ impl<A> Segment<A> {
         })
     }
 
+    /// The descriptor to write the description block of a new segment of
+    /// `object` to, with `pwrite`: POSIX objects and files (System V has
+    /// none; macOS does not read or write POSIX objects, only maps them).
+    pub(super) fn description_fd<'o>(&self, object: &'o Object) -> Option<BorrowedFd<'o>> {
+        match object {
+            #[cfg(target_os = "macos")]
+            Object::Fd(_) if matches!(self.target, Target::Posix(_)) => None,
+            Object::Fd(fd) => Some(fd.as_fd()),
+            Object::SysV(_) => None,
+        }
+    }
+
     /// Where creation can publish by a link: the directory for the unnamed
-    /// object, the name's full path, and whether it must be made durable.
-    pub(super) fn publish_paths(&self) -> Option<(Vec<u8>, Vec<u8>, bool)> {
+    /// object, the name's full path, and whether it must be made durable
+    /// (borrowed from the target where it can be: a file's path).
+    pub(super) fn publish_paths(&self) -> Option<PublishPaths<'_>> {
         use std::os::unix::ffi::OsStrExt;
         if IN_PLACE.load(std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
         match &self.target {
-            Target::Posix(name) if publish::dev_shm_is_tmpfs() && name.len() > 1 => Some((
-                b"/dev/shm".to_vec(),
-                format!("/dev/shm/{}", &name[1..]).into_bytes(),
-                false,
-            )),
+            Target::Posix(name) if publish::dev_shm_is_tmpfs() && name.len() > 1 => {
+                const DIR: &[u8] = b"/dev/shm";
+                // Room for the NUL that makes it a C string.
+                let mut path = Vec::with_capacity(DIR.len() + name.len() + 1);
+                path.extend_from_slice(DIR);
+                path.extend_from_slice(name.as_bytes());
+                Some((Cow::Borrowed(DIR), Cow::Owned(path), false))
+            }
             Target::File(path) => {
                 let dir = match path.parent() {
                     Some(dir) if !dir.as_os_str().is_empty() => dir,
                     _ => Path::new("."),
                 };
                 Some((
-                    dir.as_os_str().as_bytes().to_vec(),
-                    path.as_os_str().as_bytes().to_vec(),
+                    Cow::Borrowed(dir.as_os_str().as_bytes()),
+                    Cow::Borrowed(path.as_os_str().as_bytes()),
                     true,
                 ))
             }
@@ -317,26 +338,42 @@ impl<A> Segment<A> {
     }
 }
 
+/// [`Segment::publish_paths`]: the directory, the name's full path, and
+/// whether the link must be made durable.
+pub(super) type PublishPaths<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, bool);
+
 /// Writes the header fields and the payload of a claimed segment, then
 /// publishes it: `false` when another process took the header over
 /// meanwhile (judging this one dead), so that nothing was published and
-/// the payload must not be handed out.
+/// the payload must not be handed out. The description block after the
+/// payload is written with `pwrite` to `by_fd` when given (so that its page
+/// is neither faulted in nor mapped by this process for nothing), else
+/// through the mapping; an error (a full `/dev/shm` or disk) before `init`
+/// runs, with nothing published.
 ///
 /// # Safety
 /// This process claimed the header (state "initializing" with `pid`); the
-/// mapping is writable and holds the header and `len` elements of `layout`;
-/// the payload is zero-filled when `fresh`.
+/// mapping is writable and holds the header and `len` elements of `layout`
+/// and the description block; `by_fd` is the descriptor of the mapped
+/// object; the payload (and the gap after it) is zero-filled when `fresh`.
+#[allow(clippy::too_many_arguments)] // one call site each in create and reclaim
 pub(super) unsafe fn initialize(
     header: HeaderPtr,
     mapping: &Mapping,
+    by_fd: Option<BorrowedFd<'_>>,
     layout: &Layout,
     len: usize,
     pid: u32,
     fresh: bool,
+    what: &(impl std::fmt::Display + ?Sized),
     init: impl FnOnce(NonNull<u8>),
-) -> bool {
-    // SAFETY: claimed by this process (caller's contract).
-    unsafe { header.write_fields(layout, len) };
+) -> Result<bool> {
+    // SAFETY: claimed by this process (caller's contract); without `by_fd`
+    // the mapping holds the block.
+    unsafe { header.write_fields(layout, len, by_fd.is_none()) };
+    if let Some(fd) = by_fd {
+        write_description(fd, layout, len, fresh, what)?;
+    }
     creation_step(4);
     // SAFETY: the payload offset lies inside the mapping.
     let payload = unsafe { mapping.ptr().add(layout.payload_offset()) };
@@ -347,12 +384,102 @@ pub(super) unsafe fn initialize(
     }
     init(payload);
     creation_step(5);
-    header.publish(pid)
+    Ok(header.publish(pid))
+}
+
+/// Writes the description block of a payload of `len` elements of
+/// `layout` with `pwrite` at its offset, and the zero gap before it unless
+/// the object is `fresh` (zero-filled by the system). Its bytes and
+/// checksum are those `write_fields` records in the header.
+fn write_description(
+    fd: BorrowedFd<'_>,
+    layout: &Layout,
+    len: usize,
+    fresh: bool,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<()> {
+    let (at, desc_len) = layout.desc_block(len).expect("checked by `total_len`");
+    if desc_len == 0 {
+        return Ok(());
+    }
+    let bytes = layout.description().unwrap_or(&[]);
+    let payload_end = layout.payload_offset() + layout.size * len;
+    if !fresh && at > payload_end {
+        pwrite_all(fd, &[0u8; 8][..at - payload_end], payload_end, what)?;
+    }
+    pwrite_all(fd, bytes, at, what)
+}
+
+/// `pwrite` of all of `bytes` at `offset`, resumed after a short write or
+/// a signal: an error says what failed (`ENOSPC`: no room left for it).
+fn pwrite_all(
+    fd: BorrowedFd<'_>,
+    bytes: &[u8],
+    offset: usize,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        let written = if FAIL_DESCRIPTION.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        } else {
+            let at = libc::off_t::try_from(offset + done).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidSize,
+                    format!("writing the layout description of {what}: offset too large"),
+                )
+            })?;
+            // SAFETY: `fd` is open; the range `done..` of `bytes` is
+            // readable for its length.
+            let n = unsafe {
+                libc::pwrite(
+                    fd.as_raw_fd(),
+                    bytes[done..].as_ptr().cast(),
+                    bytes.len() - done,
+                    at,
+                )
+            };
+            usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+        };
+        match written {
+            Ok(0) => {
+                return Err(Error::new(
+                    ErrorKind::OutOfMemory,
+                    format!(
+                        "writing the layout description of {what}: {done} of {} bytes written \
+                         (is /dev/shm or the disk full?)",
+                        bytes.len()
+                    ),
+                ))
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Error::os(
+                    format!(
+                        "writing the layout description of {what} (is /dev/shm or the disk \
+                         full?)"
+                    ),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// See [`crate::__private::fail_description_write`].
+static FAIL_DESCRIPTION: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::__private::fail_description_write`].
+#[doc(hidden)]
+pub fn fail_description_write(on: bool) {
+    FAIL_DESCRIPTION.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The error of a creator whose header another process took over (retired
 /// or reclaimed, having judged this process dead) before it was published.
-pub(super) fn taken_over(what: &str) -> Error {
+pub(super) fn taken_over(what: &(impl std::fmt::Display + ?Sized)) -> Error {
     Error::new(
         ErrorKind::AlreadyExists,
         format!(

@@ -14,7 +14,7 @@ pub(crate) fn open_flags(
     path: &CString,
     flags: libc::c_int,
     mode: u32,
-    doing: &str,
+    doing: &(impl std::fmt::Display + ?Sized),
 ) -> Result<OwnedFd> {
     // O_NOFOLLOW: a symbolic link planted at the path is refused rather than
     // followed; O_NONBLOCK: a FIFO planted there does not block the open (the
@@ -33,19 +33,23 @@ pub(crate) fn open_flags(
             )
             .explained());
         }
-        return Err(Error::os(doing.to_owned(), err));
+        return Err(Error::os(doing.to_string(), err));
     }
     // SAFETY: `fd` is a fresh descriptor owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Creates the file exclusively (`O_EXCL`) with exactly `mode`.
-pub(crate) fn create(path: &CString, mode: u32, what: &str) -> Result<(OwnedFd, Stat)> {
+pub(crate) fn create(
+    path: &CString,
+    mode: u32,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<(OwnedFd, Stat)> {
     let fd = open_flags(
         path,
         libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
         mode,
-        &format!("creating {what}"),
+        &format_args!("creating {what}"),
     )?;
     match set_mode(&fd, mode, what) {
         Ok(stat) => Ok((fd, stat)),
@@ -58,13 +62,17 @@ pub(crate) fn create(path: &CString, mode: u32, what: &str) -> Result<(OwnedFd, 
 }
 
 /// Opens an existing regular file, for reading and writing or reading only.
-pub(crate) fn open(path: &CString, writable: bool, what: &str) -> Result<OwnedFd> {
+pub(crate) fn open(
+    path: &CString,
+    writable: bool,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<OwnedFd> {
     let flags = if writable {
         libc::O_RDWR
     } else {
         libc::O_RDONLY
     };
-    let fd = open_flags(path, flags, 0, &format!("opening {what}"))?;
+    let fd = open_flags(path, flags, 0, &format_args!("opening {what}"))?;
     if !fstat(&fd, what)?.regular {
         return Err(Error::new(
             ErrorKind::NotASegment,
@@ -75,7 +83,7 @@ pub(crate) fn open(path: &CString, writable: bool, what: &str) -> Result<OwnedFd
 }
 
 /// Removes the file.
-pub(crate) fn unlink_c(path: &CString, what: &str) -> Result<()> {
+pub(crate) fn unlink_c(path: &CString, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     // SAFETY: `path` is a valid NUL-terminated string.
     if unsafe { libc::unlink(path.as_ptr()) } != 0 {
         return Err(Error::last_os(format!("removing {what}")));
@@ -84,8 +92,12 @@ pub(crate) fn unlink_c(path: &CString, what: &str) -> Result<()> {
 }
 
 /// Removes the file only while the path still refers to `identity`.
-pub(crate) fn unlink_if(path: &CString, identity: Identity, what: &str) -> Result<()> {
-    match open_flags(path, libc::O_RDONLY, 0, &format!("opening {what}")) {
+pub(crate) fn unlink_if(
+    path: &CString,
+    identity: Identity,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<()> {
+    match open_flags(path, libc::O_RDONLY, 0, &format_args!("opening {what}")) {
         Ok(fd) => {
             if fstat(&fd, what)?.identity != identity {
                 return Ok(());

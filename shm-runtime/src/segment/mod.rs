@@ -139,7 +139,9 @@
 //! is made without a name (`O_TMPFILE` in `/dev/shm`, or in the file's
 //! directory), initialized and marked "ready" there, and only then linked
 //! under its name (`linkat`, which fails if the name exists: that is what
-//! makes creation exclusive). No opener ever sees a half-made segment under
+//! makes creation exclusive; by the descriptor itself, `AT_EMPTY_PATH`,
+//! where the kernel allows it, Linux 6.10+ or `CAP_DAC_READ_SEARCH`, else by
+//! its `/proc/self/fd` path). No opener ever sees a half-made segment under
 //! its name, and a creator killed at any instant leaves nothing behind. Files
 //! are `fsync`ed before the link and their directory after it, so a
 //! published file survives a crash of the machine. This relies on the C
@@ -375,8 +377,12 @@ mod view;
 pub use crate::shared::Origin;
 pub use crate::volatile::{ReadOnly, ReadWrite};
 #[doc(hidden)]
-pub use create::{die_during_creation_at, publish_in_place, stop_during_creation_at};
+pub use create::{
+    die_during_creation_at, fail_description_write, publish_in_place, stop_during_creation_at,
+};
 pub use list::{list, Listing};
 pub use options::{Creates, Raw, Segment, DEFAULT_MODE, DEFAULT_OPEN_TIMEOUT};
 pub use owner::{unlink, SegmentOwner};
+#[doc(hidden)]
+pub use publish::link_by_proc_fd;
 pub use sysv::SysvKey;

@@ -39,12 +39,12 @@ pub(crate) struct Stat {
 }
 
 /// `fstat(fd)`.
-pub(crate) fn fstat(fd: &OwnedFd, what: &str) -> Result<Stat> {
+pub(crate) fn fstat(fd: &OwnedFd, what: &(impl std::fmt::Display + ?Sized)) -> Result<Stat> {
     fstat_mode(fd, what).map(|(stat, _)| stat)
 }
 
 /// `fstat(fd)`, and the object's permission bits.
-fn fstat_mode(fd: &OwnedFd, what: &str) -> Result<(Stat, u32)> {
+fn fstat_mode(fd: &OwnedFd, what: &(impl std::fmt::Display + ?Sized)) -> Result<(Stat, u32)> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `fd` is open; `st` is a valid out-pointer for one `stat`.
     if unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
@@ -69,7 +69,11 @@ fn fstat_mode(fd: &OwnedFd, what: &str) -> Result<(Stat, u32)> {
 /// Sets the permission bits of a new object exactly, whatever the umask,
 /// and returns its `fstat`: the `fchmod` is only made when the umask took
 /// bits away (with the default mode 0600 and a usual umask, it did not).
-pub(crate) fn set_mode(fd: &OwnedFd, mode: u32, what: &str) -> Result<Stat> {
+pub(crate) fn set_mode(
+    fd: &OwnedFd,
+    mode: u32,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<Stat> {
     let (stat, bits) = fstat_mode(fd, what)?;
     if bits != mode & 0o7777 {
         // SAFETY: `fd` is open; `fchmod` changes only its permission bits.
@@ -85,7 +89,12 @@ pub(crate) fn set_mode(fd: &OwnedFd, mode: u32, what: &str) -> Result<Stat> {
 /// than a `SIGBUS` later. Called once per object, at its creation: macOS
 /// sizes a POSIX shared memory object only once (a second `ftruncate` fails
 /// with `EINVAL`), so nothing here resizes an object afterwards.
-pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &str) -> Result<()> {
+pub(crate) fn size_and_reserve(
+    fd: &OwnedFd,
+    len: usize,
+    reserve: bool,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<()> {
     let len_off = libc::off_t::try_from(len).map_err(|_| {
         Error::new(
             ErrorKind::InvalidSize,
@@ -132,7 +141,11 @@ pub(crate) fn size_and_reserve(fd: &OwnedFd, len: usize, reserve: bool, what: &s
     }
 }
 
-fn reserve_failed(len: usize, what: &str, err: std::io::Error) -> Error {
+fn reserve_failed(
+    len: usize,
+    what: &(impl std::fmt::Display + ?Sized),
+    err: std::io::Error,
+) -> Error {
     Error::os(
         format!(
             "reserving {len} bytes for {what} (is /dev/shm or the disk full, or a size limit \
@@ -144,7 +157,10 @@ fn reserve_failed(len: usize, what: &str, err: std::io::Error) -> Error {
 
 /// Everything the kernel says about segment `id` (`IPC_STAT`; needs read
 /// permission).
-pub(crate) fn sysv_stat_ds(id: libc::c_int, what: &str) -> Result<libc::shmid_ds> {
+pub(crate) fn sysv_stat_ds(
+    id: libc::c_int,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<libc::shmid_ds> {
     let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::uninit();
     // SAFETY: `ds` is a valid out-pointer for one `shmid_ds`.
     if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } != 0 {
@@ -157,7 +173,7 @@ pub(crate) fn sysv_stat_ds(id: libc::c_int, what: &str) -> Result<libc::shmid_ds
 }
 
 /// Size and owner of segment `id` (`IPC_STAT`).
-pub(crate) fn sysv_stat(id: libc::c_int, what: &str) -> Result<Stat> {
+pub(crate) fn sysv_stat(id: libc::c_int, what: &(impl std::fmt::Display + ?Sized)) -> Result<Stat> {
     let ds = sysv_stat_ds(id, what)?;
     Ok(Stat {
         #[allow(clippy::unnecessary_cast)] // size_t width varies by target
@@ -172,7 +188,7 @@ pub(crate) fn sysv_stat(id: libc::c_int, what: &str) -> Result<Stat> {
 
 impl Object {
     /// The object's size and owner.
-    pub(crate) fn stat(&self, what: &str) -> Result<Stat> {
+    pub(crate) fn stat(&self, what: &(impl std::fmt::Display + ?Sized)) -> Result<Stat> {
         match self {
             Object::Fd(fd) => fstat(fd, what),
             Object::SysV(id) => sysv_stat(*id, what),
@@ -186,7 +202,7 @@ impl Object {
         len: usize,
         writable: bool,
         options: &MapOptions,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<Mapping> {
         self.map_at(0, len, writable, options, what)
     }
@@ -201,7 +217,7 @@ impl Object {
         len: usize,
         writable: bool,
         options: &MapOptions,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<Mapping> {
         match self {
             Object::Fd(fd) => Mapping::from_fd(fd, offset, len, writable, options, what),
@@ -211,7 +227,12 @@ impl Object {
 
     /// Grows the object to `len` bytes (reclaiming a segment sized for a
     /// smaller type). System V segments cannot grow.
-    pub(crate) fn grow(&self, len: usize, reserve: bool, what: &str) -> Result<()> {
+    pub(crate) fn grow(
+        &self,
+        len: usize,
+        reserve: bool,
+        what: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<()> {
         match self {
             Object::Fd(fd) => size_and_reserve(fd, len, reserve, what),
             Object::SysV(_) => Err(Error::new(
@@ -225,9 +246,13 @@ impl Object {
     }
 }
 
-/// A `CString` of `s`, or an [`ErrorKind::InvalidName`] error when it holds
-/// a NUL byte.
-pub(crate) fn c_string(s: &[u8], what: &str) -> Result<std::ffi::CString> {
+/// A `CString` of `s` (reusing its buffer when it is a `Vec` with room for
+/// the NUL), or an [`ErrorKind::InvalidName`] error when it holds a NUL
+/// byte.
+pub(crate) fn c_string(
+    s: impl Into<Vec<u8>>,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<std::ffi::CString> {
     std::ffi::CString::new(s).map_err(|_| {
         Error::new(
             ErrorKind::InvalidName,
@@ -237,7 +262,10 @@ pub(crate) fn c_string(s: &[u8], what: &str) -> Result<std::ffi::CString> {
 }
 
 /// A path as the C string the system calls take.
-pub(crate) fn path_c(path: &std::path::Path, what: &str) -> Result<std::ffi::CString> {
+pub(crate) fn path_c(
+    path: &std::path::Path,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<std::ffi::CString> {
     use std::os::unix::ffi::OsStrExt;
     c_string(path.as_os_str().as_bytes(), what)
 }

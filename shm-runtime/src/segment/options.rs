@@ -72,7 +72,7 @@ pub struct Segment<A = ReadWrite> {
 
 impl<A> fmt::Display for Segment<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.target.what())
+        write!(f, "{}", self.target.what())
     }
 }
 
@@ -160,7 +160,7 @@ impl<A> Segment<A> {
         }
     }
 
-    pub(super) fn what(&self) -> String {
+    pub(super) fn what(&self) -> super::target::What<'_> {
         self.target.what()
     }
 

@@ -97,7 +97,11 @@ fn shm_open(name: &CString, flags: libc::c_int, mode: u32) -> std::io::Result<Ow
 }
 
 /// Creates the object exclusively (`O_EXCL`) with exactly `mode`.
-pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<(OwnedFd, Stat)> {
+pub(crate) fn create(
+    name: &CString,
+    mode: u32,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<(OwnedFd, Stat)> {
     let fd =
         shm_open(name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, mode).map_err(|e| {
             match e.raw_os_error() {
@@ -120,7 +124,11 @@ pub(crate) fn create(name: &CString, mode: u32, what: &str) -> Result<(OwnedFd, 
 }
 
 /// Opens an existing object, for reading and writing or for reading only.
-pub(crate) fn open(name: &CString, writable: bool, what: &str) -> Result<OwnedFd> {
+pub(crate) fn open(
+    name: &CString,
+    writable: bool,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<OwnedFd> {
     let flags = if writable {
         libc::O_RDWR
     } else {
@@ -149,7 +157,7 @@ pub(crate) fn open(name: &CString, writable: bool, what: &str) -> Result<OwnedFd
 }
 
 /// Removes the name; processes that have it open or mapped keep it.
-pub(crate) fn unlink_c(name: &CString, what: &str) -> Result<()> {
+pub(crate) fn unlink_c(name: &CString, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     // SAFETY: `name` is a valid NUL-terminated string.
     if unsafe { libc::shm_unlink(name.as_ptr()) } != 0 {
         return Err(Error::last_os(format!("removing {what}")));
@@ -158,7 +166,11 @@ pub(crate) fn unlink_c(name: &CString, what: &str) -> Result<()> {
 }
 
 /// Removes the name only while it still refers to `identity`.
-pub(crate) fn unlink_if(name: &CString, identity: Identity, what: &str) -> Result<()> {
+pub(crate) fn unlink_if(
+    name: &CString,
+    identity: Identity,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<()> {
     match open(name, false, what) {
         Ok(fd) => {
             if fstat(&fd, what)?.identity != identity {

@@ -3,7 +3,8 @@
 //! A segment is created without a name (`open(dir, O_TMPFILE)` in
 //! `/dev/shm` or in the file's directory), sized, reserved, initialized and
 //! marked ready, and only then linked under its name with
-//! `linkat("/proc/self/fd/N", name)`, which fails if the name exists. So no
+//! `linkat(fd, "", name, AT_EMPTY_PATH)` (or, where the kernel refuses that,
+//! `linkat("/proc/self/fd/N", name)`), which fails if the name exists. So no
 //! opener ever sees a half-made segment under its name, and a creator that
 //! dies at any instant leaves nothing behind: the unnamed inode is freed
 //! with its last descriptor and mapping.
@@ -39,10 +40,10 @@ pub(crate) struct Link {
 #[cfg(target_os = "linux")]
 pub(crate) fn create_unnamed(
     dir: &[u8],
-    path: &[u8],
+    path: std::borrow::Cow<'_, [u8]>,
     mode: u32,
     durable: bool,
-    what: &str,
+    what: &(impl std::fmt::Display + ?Sized),
 ) -> Result<Option<(OwnedFd, Stat, Link)>> {
     if !proc_fd_available() {
         return Ok(None);
@@ -74,7 +75,8 @@ pub(crate) fn create_unnamed(
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let stat = set_mode(&fd, mode, what)?;
     let link = Link {
-        path: c_string(path, what)?,
+        // Owned already for a POSIX name (with room for the NUL).
+        path: c_string(path.into_owned(), what)?,
         durable_dir: durable.then_some(dir_c),
     };
     Ok(Some((fd, stat, link)))
@@ -83,10 +85,10 @@ pub(crate) fn create_unnamed(
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn create_unnamed(
     _dir: &[u8],
-    _path: &[u8],
+    _path: std::borrow::Cow<'_, [u8]>,
     _mode: u32,
     _durable: bool,
-    _what: &str,
+    _what: &(impl std::fmt::Display + ?Sized),
 ) -> Result<Option<(OwnedFd, Stat, Link)>> {
     Ok(None)
 }
@@ -163,10 +165,10 @@ impl CreationLock {
         dir: &[u8],
         path: &[u8],
         deadline: std::time::Instant,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<CreationLock> {
         let lock_path = lock_path(dir, path);
-        let lock_c = c_string(&lock_path, what)?;
+        let lock_c = c_string(lock_path, what)?;
         let mut pause = std::time::Duration::from_micros(50);
         loop {
             // SAFETY: a valid path; the call returns a descriptor we own.
@@ -260,29 +262,19 @@ impl Link {
     /// is [`AlreadyExists`](ErrorKind::AlreadyExists), and the object stays
     /// unnamed, so the caller may try again), and durably for files (the
     /// data before, the directory entry after).
-    pub(crate) fn publish(&self, fd: &OwnedFd, what: &str) -> Result<()> {
+    pub(crate) fn publish(
+        &self,
+        fd: &OwnedFd,
+        what: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<()> {
         if self.durable_dir.is_some() {
             // SAFETY: `fd` is open.
             if unsafe { libc::fsync(fd.as_raw_fd()) } != 0 {
                 return Err(Error::last_os(format!("writing {what} to disk")));
             }
         }
-        let source =
-            CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL in a number");
-        // SAFETY: both paths are valid NUL-terminated strings; `linkat`
-        // creates a directory entry, and never follows a symbolic link at
-        // the new name (an existing one is `EEXIST`).
-        let rc = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                source.as_ptr(),
-                libc::AT_FDCWD,
-                self.path.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
+        let rc = link_fd(fd, &self.path);
+        if let Err(err) = rc {
             return Err(match err.raw_os_error() {
                 Some(libc::EEXIST) => Error::os_with_kind(
                     ErrorKind::AlreadyExists,
@@ -309,8 +301,108 @@ impl Link {
     }
 }
 
+/// Links the unnamed object `fd` at `path`, exclusively (an existing name
+/// is `EEXIST`). First by the descriptor itself, `linkat(fd, "", ..,
+/// AT_EMPTY_PATH)`: one path walk fewer than naming it by `/proc/self/fd`,
+/// allowed since Linux 6.10 for a file the caller opened (and before for a
+/// caller with `CAP_DAC_READ_SEARCH`). Where the kernel refuses it
+/// (`ENOENT` without that right, `EINVAL` on a kernel without the flag for
+/// `linkat`, `EPERM` or `ENOSYS` from a security policy), by the
+/// `/proc/self/fd` path, which reports whatever fails for both (a missing
+/// directory, a full directory, `EEXIST`) as before; once that path worked
+/// where the first did not, later links go straight to it.
+fn link_fd(fd: &OwnedFd, path: &CString) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if !BY_PROC_FD.load(std::sync::atomic::Ordering::Relaxed)
+        && !EMPTY_PATH_REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        // SAFETY: `fd` is open; both paths are valid NUL-terminated
+        // strings; `linkat` creates a directory entry for the open file, and
+        // never follows a symbolic link at the new name (an existing one is
+        // `EEXIST`).
+        let rc = unsafe {
+            libc::linkat(
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if !matches!(
+            err.raw_os_error(),
+            Some(libc::ENOENT | libc::EINVAL | libc::EPERM | libc::ENOSYS)
+        ) {
+            return Err(err);
+        }
+        link_by_proc_path(fd, path)?;
+        EMPTY_PATH_REFUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        return Ok(());
+    }
+    link_by_proc_path(fd, path)
+}
+
+/// `linkat("/proc/self/fd/N", path, AT_SYMLINK_FOLLOW)`.
+fn link_by_proc_path(fd: &OwnedFd, path: &CString) -> std::io::Result<()> {
+    // "/proc/self/fd/" and at most 10 digits of a non-negative `c_int`,
+    // then a NUL: no allocation.
+    let mut source = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+    let prefix = b"/proc/self/fd/".len();
+    let mut digits = [0u8; 10];
+    let mut n = fd.as_raw_fd().unsigned_abs();
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (n % 10) as u8;
+        count += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (i, digit) in digits[..count].iter().rev().enumerate() {
+        source[prefix + i] = *digit;
+    }
+    // SAFETY: `source` is NUL-terminated (its last byte, and every byte
+    // after the digits, is 0) and `path` is a valid C string; `linkat`
+    // creates a directory entry, and never follows a symbolic link at the
+    // new name (an existing one is `EEXIST`).
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            source.as_ptr().cast(),
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Set once a link by `AT_EMPTY_PATH` was refused and the `/proc/self/fd`
+/// path then worked: this kernel (or policy) refuses the first, so later
+/// links skip it.
+#[cfg(target_os = "linux")]
+static EMPTY_PATH_REFUSED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::__private::link_by_proc_fd`].
+static BY_PROC_FD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::__private::link_by_proc_fd`].
+#[doc(hidden)]
+pub fn link_by_proc_fd(on: bool) {
+    BY_PROC_FD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// `fsync` of a directory, so that a new entry in it survives a crash.
-fn sync_dir(dir: &CString, what: &str) -> Result<()> {
+fn sync_dir(dir: &CString, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     // SAFETY: a valid path; the descriptor is closed below.
     let fd = unsafe {
         libc::open(

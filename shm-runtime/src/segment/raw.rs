@@ -23,7 +23,11 @@ use std::os::fd::AsRawFd;
 /// Reads up to `buf.len()` bytes at offset 0 of `fd` with `pread`: a copy
 /// by the kernel, which returns a short count past the end of a truncated
 /// object instead of raising `SIGBUS`, and is no access to a mapping.
-fn pread_start(fd: &std::os::fd::OwnedFd, buf: &mut [u8], what: &str) -> Result<usize> {
+fn pread_start(
+    fd: &std::os::fd::OwnedFd,
+    buf: &mut [u8],
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
@@ -425,7 +429,8 @@ impl<A> Segment<A> {
         };
         let mapping = if end == 0 {
             // Nothing to map from an empty object: an anonymous page stands in.
-            crate::map::Mapping::anonymous(1, &crate::MapOptions::new(), &what).map_err(remove)?
+            crate::map::Mapping::anonymous(1, &crate::MapOptions::new(), &what.to_string())
+                .map_err(remove)?
         } else {
             object
                 .map_at(from, inner + bytes, true, &self.map_options, &what)

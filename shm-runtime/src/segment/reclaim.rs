@@ -315,9 +315,15 @@ impl<A> Segment<A> {
             header: Some(header),
             pid,
         };
+        let by_fd = self.description_fd(&object);
         // SAFETY: this process reclaimed the header with a compare-exchange;
-        // `initialize` zeroes the payload the dead creator left.
-        let published = unsafe { initialize(header, &mapping, layout, len, pid, false, init) };
+        // `initialize` zeroes the payload the dead creator left; `by_fd` is
+        // the mapped object's descriptor.
+        let published = unsafe {
+            initialize(
+                header, &mapping, by_fd, layout, len, pid, false, &what, init,
+            )
+        }?;
         guard.disarm();
         if !published {
             return Err(taken_over(&what));

@@ -92,7 +92,7 @@ impl fmt::Display for SysvKey {
     }
 }
 
-fn check_key(key: SysvKey, what: &str) -> Result<()> {
+fn check_key(key: SysvKey, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     if key.0 == libc::IPC_PRIVATE {
         return Err(Error::new(
             ErrorKind::InvalidName,
@@ -104,7 +104,12 @@ fn check_key(key: SysvKey, what: &str) -> Result<()> {
 
 /// Creates a segment of `size` bytes exclusively (`IPC_EXCL`) with `mode`.
 /// The kernel zero-fills it and accounts its memory now.
-pub(crate) fn create(key: SysvKey, size: usize, mode: u32, what: &str) -> Result<libc::c_int> {
+pub(crate) fn create(
+    key: SysvKey,
+    size: usize,
+    mode: u32,
+    what: &(impl std::fmt::Display + ?Sized),
+) -> Result<libc::c_int> {
     check_key(key, what)?;
     let flags = libc::IPC_CREAT | libc::IPC_EXCL | (mode & 0o777) as libc::c_int;
     // SAFETY: `shmget` takes plain integers.
@@ -131,7 +136,7 @@ pub(crate) fn create(key: SysvKey, size: usize, mode: u32, what: &str) -> Result
 }
 
 /// The id of the existing segment of `key`.
-pub(crate) fn open(key: SysvKey, what: &str) -> Result<libc::c_int> {
+pub(crate) fn open(key: SysvKey, what: &(impl std::fmt::Display + ?Sized)) -> Result<libc::c_int> {
     check_key(key, what)?;
     // SAFETY: `shmget` takes plain integers.
     let id = unsafe { libc::shmget(key.0, 0, 0) };
@@ -154,7 +159,7 @@ pub(crate) use super::object::{sysv_stat as stat, sysv_stat_ds as stat_ds};
 
 /// Marks segment `id` for removal (`IPC_RMID`): its key is free at once, and
 /// its memory is freed when the last process detaches.
-pub(crate) fn remove_id(id: libc::c_int, what: &str) -> Result<()> {
+pub(crate) fn remove_id(id: libc::c_int, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     // SAFETY: `IPC_RMID` takes no buffer.
     if unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) } != 0 {
         let err = std::io::Error::last_os_error();

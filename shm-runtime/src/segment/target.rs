@@ -6,6 +6,7 @@ use super::sysv::SysvKey;
 use super::{file, posix, sysv};
 use crate::error::Result;
 use std::ffi::CString;
+use std::fmt;
 use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,13 +23,25 @@ pub(super) enum Resolved {
     SysV(SysvKey),
 }
 
-impl Target {
-    pub(super) fn what(&self) -> String {
-        match self {
-            Target::Posix(name) => format!("segment `{}`", posix::shown(name)),
-            Target::File(path) => format!("file `{}`", path.display()),
-            Target::SysV(key) => format!("System V segment {key}"),
+/// How messages name a target (`` segment `/jobs` ``, `` file `/var/x` ``,
+/// `System V segment 0x1234`): written only when a message is made, so that
+/// opening and creating build no string on success.
+#[derive(Clone, Copy)]
+pub(super) struct What<'a>(&'a Target);
+
+impl fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Target::Posix(name) => write!(f, "segment `{}`", posix::shown(name)),
+            Target::File(path) => write!(f, "file `{}`", path.display()),
+            Target::SysV(key) => write!(f, "System V segment {key}"),
         }
+    }
+}
+
+impl Target {
+    pub(super) fn what(&self) -> What<'_> {
+        What(self)
     }
 
     pub(super) fn resolve(&self) -> Result<Resolved> {

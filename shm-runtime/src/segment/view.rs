@@ -41,7 +41,7 @@ pub(super) fn layout_of<P: ?Sized + Payload>() -> Layout {
     }
 }
 
-pub(super) fn check_align(layout: &Layout, what: &str) -> Result<()> {
+pub(super) fn check_align(layout: &Layout, what: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     if layout.align > page_size() {
         return Err(Error::new(
             ErrorKind::InvalidSize,
@@ -133,7 +133,7 @@ impl<A> Segment<A> {
         if crate::layout::zeros_are_valid::<T>() || view.mapping.forbid_zeros() {
             Ok(())
         } else {
-            Err(crate::map::truncated_error(&self.what()))
+            Err(crate::map::truncated_error(&self.what().to_string()))
         }
     }
 }

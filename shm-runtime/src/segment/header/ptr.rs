@@ -160,14 +160,17 @@ impl HeaderPtr {
     }
 
     /// Writes every field but the state word, for a payload of `len`
-    /// elements of `layout`, and the description block after the payload.
+    /// elements of `layout`, and, with `block`, the description block after
+    /// the payload (without, the caller writes the block, and the zero gap
+    /// before it, by other means: `pwrite` to the descriptor).
     ///
     /// # Safety
     /// The caller claimed the header (it is in state "initializing" with the
     /// caller's pid), so no other process reads or writes its plain fields
     /// or the description block, and the mapping is writable and at least
-    /// `layout.total_len(len)` bytes long.
-    pub(crate) unsafe fn write_fields(&self, layout: &Layout, len: usize) {
+    /// `layout.total_len(len)` bytes long (with `block`; else at least the
+    /// header).
+    pub(crate) unsafe fn write_fields(&self, layout: &Layout, len: usize, block: bool) {
         let h = self.0.as_ptr();
         let name = layout.type_name.as_bytes();
         let name_len = floor_char_boundary(layout.type_name, TYPE_NAME_BYTES);
@@ -201,7 +204,7 @@ impl HeaderPtr {
             addr_of_mut!((*h).desc_offset).write(desc_at as u64);
             addr_of_mut!((*h).desc_checksum).write(checksum(bytes));
             addr_of_mut!((*h).reserved).write([0; 16]);
-            if desc_len != 0 {
+            if block && desc_len != 0 {
                 let base = h.cast::<u8>();
                 base.add(payload_end).write_bytes(0, desc_at - payload_end);
                 std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(desc_at), desc_len);

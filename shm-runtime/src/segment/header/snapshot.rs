@@ -42,7 +42,9 @@ pub(crate) struct Snapshot {
     pub(crate) pointer_width: u8,
     /// `Some(true)` little endian, `Some(false)` big endian, `None` unknown.
     pub(crate) little_endian: Option<bool>,
-    pub(crate) type_name: String,
+    /// The type name's bytes as stored (see [`type_name`](Self::type_name)).
+    type_name_bytes: [u8; TYPE_NAME_BYTES],
+    type_name_len: usize,
     pub(crate) creator_pid_ns: u64,
     /// The creator's process start time (0: unknown; format 3).
     pub(crate) creator_start: u64,
@@ -59,6 +61,12 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
+    /// The creator's name of the payload type, as stored (any invalid
+    /// UTF-8 replaced): decoded only when a message or a listing needs it.
+    pub(crate) fn type_name(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.type_name_bytes[..self.type_name_len])
+    }
+
     /// Decodes a copy of the first [`HEADER_SIZE`] bytes of an object, in
     /// this machine's byte order.
     pub(crate) fn decode(bytes: &[u8; HEADER_SIZE]) -> Snapshot {
@@ -92,7 +100,8 @@ impl Snapshot {
                 BIG_ENDIAN => Some(false),
                 _ => None,
             },
-            type_name: String::from_utf8_lossy(&bytes[name_at..name_at + name_len]).into_owned(),
+            type_name_bytes: at(bytes, name_at),
+            type_name_len: name_len,
             creator_pid_ns: u64_at(offset_of!(Header, creator_pid_ns)),
             creator_start: u64_at(offset_of!(Header, creator_start)),
             creator_ns_key: u64_at(offset_of!(Header, creator_ns_key)),
@@ -108,7 +117,11 @@ impl Snapshot {
     /// stores none; [`NotASegment`](ErrorKind::NotASegment) for fields that
     /// contradict each other, [`TooShort`](ErrorKind::TooShort) when the
     /// object ends before the block does.
-    pub(crate) fn desc_block(&self, object_size: u64, what: &str) -> Result<Option<(u64, usize)>> {
+    pub(crate) fn desc_block(
+        &self,
+        object_size: u64,
+        what: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<Option<(u64, usize)>> {
         let corrupt = |why: &str| {
             Error::new(
                 ErrorKind::NotASegment,
@@ -167,7 +180,7 @@ impl Snapshot {
         &self,
         reader: &impl ReadAt,
         object_size: u64,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<Option<Vec<u8>>> {
         let Some((at, len)) = self.desc_block(object_size, what)? else {
             return Ok(None);
@@ -197,7 +210,7 @@ impl Snapshot {
         &self,
         reader: &impl ReadAt,
         object_size: u64,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
     ) -> Result<Description> {
         let Some(bytes) = self.read_description(reader, object_size, what)? else {
             return Err(Error::new(
@@ -219,8 +232,8 @@ impl Snapshot {
         layout: &Layout,
         reader: &impl ReadAt,
         object_size: u64,
-        what: &str,
-        held: &str,
+        what: &(impl std::fmt::Display + ?Sized),
+        held: &(impl std::fmt::Display + ?Sized),
     ) -> String {
         let hint = "open it with the type it was created with, or remove it and create it anew";
         let compared = self
@@ -316,7 +329,7 @@ impl Snapshot {
         &self,
         layout: &Layout,
         object_size: usize,
-        what: &str,
+        what: &(impl std::fmt::Display + ?Sized),
         reader: &impl ReadAt,
     ) -> Result<(usize, usize)> {
         let (fingerprint, size, align, offset, len, bytes, width) = (
@@ -329,7 +342,7 @@ impl Snapshot {
             self.pointer_width,
         );
         let kind = if self.slice { KIND_SLICE } else { KIND_VALUE };
-        let name = &self.type_name;
+        let name = self.type_name();
         let Some(little) = self.little_endian else {
             return Err(Error::new(
                 ErrorKind::NotASegment,
@@ -364,10 +377,11 @@ impl Snapshot {
                 ),
             ));
         }
-        let held = if kind == KIND_SLICE {
-            format!("`[{name}]` ({len} elements)")
-        } else {
-            format!("`{name}`")
+        // How messages name what it holds: written only into a message.
+        let held = Held {
+            slice: kind == KIND_SLICE,
+            name: &name,
+            len,
         };
         let same_type = fingerprint == layout.fingerprint.as_u64()
             && size == layout.size as u64
@@ -428,7 +442,7 @@ impl Snapshot {
 }
 
 /// Decodes a stored description's bytes: its errors name the segment.
-fn decode(bytes: &[u8], what: &str) -> Result<Description> {
+fn decode(bytes: &[u8], what: &(impl std::fmt::Display + ?Sized)) -> Result<Description> {
     Description::decode(bytes).map_err(|e| {
         let kind = Error::from(e.clone()).kind();
         Error::new(
@@ -436,6 +450,25 @@ fn decode(bytes: &[u8], what: &str) -> Result<Description> {
             format!("{what} has an unreadable layout description: {e}"),
         )
     })
+}
+
+/// How messages name what a segment holds (`` `[u64]` (8 elements) ``,
+/// `` `Stats` ``): written only when a message is made.
+struct Held<'a> {
+    slice: bool,
+    name: &'a str,
+    len: u64,
+}
+
+impl std::fmt::Display for Held<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Held { slice, name, len } = self;
+        if *slice {
+            write!(f, "`[{name}]` ({len} elements)")
+        } else {
+            write!(f, "`{name}`")
+        }
+    }
 }
 
 #[cfg(test)]

@@ -282,7 +282,7 @@ fn contents(reader: Option<&Source>, found: &Found) -> Result<Contents> {
         creator,
         payload: snap.magic_written.then(|| PayloadInfo {
             fingerprint: Fingerprint::from_u64(snap.fingerprint),
-            type_name: snap.type_name.clone(),
+            type_name: snap.type_name().into_owned(),
             type_size: snap.type_size,
             type_align: snap.type_align,
             slice: snap.slice,
