@@ -525,3 +525,55 @@ fn checked_reads_return_valid_plain_fields_and_refuse_foreign_bytes() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
 }
+
+#[derive(SharedSafe)]
+#[repr(C)]
+struct Gauge {
+    level: std::num::NonZeroU8,
+    ticks: AtomicU32,
+}
+
+/// After another process truncated the segment, a checked read of a field
+/// for which zeros are no valid value reads the zero page that replaced
+/// the lost one: it is reported as `Truncated`, not as a peer's invalid
+/// bytes (in a child: the truncation is survived, never a `SIGBUS`).
+#[test]
+#[cfg_attr(miri, ignore = "forks, maps a file and truncates it")]
+fn a_checked_read_after_a_truncation_says_truncated() {
+    let temp = TempPath::new("monitor-checked-truncated");
+    let made = Segment::file(&temp.0)
+        .create(Gauge {
+            level: std::num::NonZeroU8::new(5).unwrap(),
+            ticks: AtomicU32::new(0),
+        })
+        .unwrap();
+    drop(made);
+    let path = temp.0.clone();
+    let mut child = fork(|| {
+        let monitor = Segment::file(&path).read_only().monitor::<Gauge>().unwrap();
+        if monitor
+            .read_checked(field!(Gauge, level))
+            .map(|l| l.get())
+            .ok()
+            != Some(5)
+        {
+            exit_child(2);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_len(0))
+            .unwrap_or_else(|_| exit_child(3));
+        match monitor.read_checked(field!(Gauge, level)) {
+            Err(e) if e.kind() == ErrorKind::Truncated => exit_child(0),
+            Err(_) => exit_child(4),
+            Ok(_) => exit_child(5),
+        }
+    });
+    let status = child
+        .wait_timeout(JOIN)
+        .unwrap()
+        .expect("the child ends in time");
+    assert_eq!(status.signal(), None, "killed by a signal");
+    assert_eq!(status.code(), Some(0), "{status}");
+}

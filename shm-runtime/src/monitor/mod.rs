@@ -239,6 +239,7 @@ impl<T: SharedSafe> Monitor<T> {
     fn place(&self) -> Place<'_, T> {
         Place {
             ptr: self.ptr,
+            mapping: &self.mapping,
             _view: PhantomData,
         }
     }
@@ -332,7 +333,8 @@ impl<T: SharedSafe> Monitor<T> {
     /// struct holding one), checked whole before it is returned:
     /// [`InvalidValue`](ErrorKind::InvalidValue) if the bytes are no valid
     /// `F` (a C peer's plain store, or one torn by such a store, made them),
-    /// never an invalid value. Of any plain `F` (`Copy`: no atomic, no lock
+    /// never an invalid value; [`Truncated`](ErrorKind::Truncated) when
+    /// they are the zeros that replace a truncated segment's lost pages. Of any plain `F` (`Copy`: no atomic, no lock
     /// inside). [`Unsupported`](ErrorKind::Unsupported) for a field made by
     /// [`Field::new`].
     ///
@@ -416,6 +418,7 @@ impl<T: SharedSafe> Monitor<[T]> {
         Some(Element {
             place: Place {
                 ptr,
+                mapping: &self.mapping,
                 _view: PhantomData,
             },
         })
@@ -542,6 +545,8 @@ struct Place<'a, T> {
     /// Aligned, inside a read-only mapping that stays mapped for `'a`, and
     /// proven by the segment's header to hold a published `T`.
     ptr: NonNull<T>,
+    /// The mapping, to tell a truncation.
+    mapping: &'a Mapping,
     _view: PhantomData<&'a T>,
 }
 
@@ -624,6 +629,17 @@ impl<'a, T: SharedSafe> Place<'a, T> {
         // SAFETY: `copy` is a local, aligned `F`-sized value nobody else
         // writes.
         unsafe { check_value::<F>(copy.as_ptr()) }.map_err(|invalid| {
+            if self.mapping.truncated() {
+                // The zero page that replaced a lost one, not a peer's bytes.
+                return Error::new(
+                    ErrorKind::Truncated,
+                    format!(
+                        "reading a `{}` through a monitor: the segment was truncated by \
+                         another process (the field reads zeros)",
+                        std::any::type_name::<F>()
+                    ),
+                );
+            }
             Error::new(
                 ErrorKind::InvalidValue,
                 format!(

@@ -52,13 +52,17 @@ pub(crate) fn register() -> bool {
 /// process that was running executed a full fence (and one that was not
 /// running will pass through the kernel, which fences, before it runs
 /// again), after what this thread did before the call. `true` when that
-/// holds; `false` if the system refused the call (then registered
-/// processes' cheap sides are not covered). Where [`register`] can never
-/// succeed nobody takes the cheap side, so there is nothing to cover:
-/// `true` without a call.
+/// holds; `false` if the system refused the call while other processes may
+/// have registered (a sandbox that forbids it to this process only): then
+/// their cheap sides are not covered. Where no process can register (no
+/// such call on this system, or a kernel without the command, which
+/// `MEMBARRIER_CMD_QUERY` tells once per process) nobody takes the cheap
+/// side and there is nothing to cover: `true`.
 ///
 /// It costs a system call and an interrupt of each CPU running a
-/// registered process (about 12 µs on a 2-CPU virtual machine).
+/// registered process (about 12 µs on a 2-CPU virtual machine). It
+/// interrupts every registered process of the system, this crate's or not
+/// (liburcu registers for the same barriers).
 pub(crate) fn heavy() -> bool {
     #[cfg(all(target_os = "linux", not(miri)))]
     {
@@ -66,7 +70,7 @@ pub(crate) fn heavy() -> bool {
         // it only interrupts other CPUs to run a fence.
         let rc =
             unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) };
-        rc == 0
+        rc == 0 || !kernel_has_barrier()
     }
     #[cfg(not(all(target_os = "linux", not(miri))))]
     {
@@ -74,7 +78,35 @@ pub(crate) fn heavy() -> bool {
     }
 }
 
+/// Whether this kernel has the global expedited barrier, so that other
+/// processes may have registered for it: asked once per process
+/// (`MEMBARRIER_CMD_QUERY`). No `membarrier` at all (`ENOSYS`), or a mask
+/// without the command: `false`. A refused query (a sandbox) cannot tell:
+/// `true`, the cautious answer.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn kernel_has_barrier() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not asked yet; 1: it may have it; 2: it has not.
+    static HAS: AtomicU8 = AtomicU8::new(0);
+    match HAS.load(Ordering::Relaxed) {
+        1 => return true,
+        2 => return false,
+        _ => {}
+    }
+    // SAFETY: the query command takes no pointers and changes nothing.
+    let mask = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) };
+    let has = if mask >= 0 {
+        mask & libc::c_long::from(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0
+    } else {
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+    };
+    HAS.store(if has { 1 } else { 2 }, Ordering::Relaxed);
+    has
+}
+
 /// `<linux/membarrier.h>` (not bound by `libc`).
+#[cfg(all(target_os = "linux", not(miri)))]
+const MEMBARRIER_CMD_QUERY: libc::c_int = 0;
 #[cfg(all(target_os = "linux", not(miri)))]
 const MEMBARRIER_CMD_GLOBAL_EXPEDITED: libc::c_int = 1 << 1;
 #[cfg(all(target_os = "linux", not(miri)))]
@@ -89,6 +121,11 @@ mod tests {
     fn a_registered_process_can_send_barriers_and_a_refusal_says_why() {
         if register() {
             assert!(register(), "registering again is harmless");
+            #[cfg(all(target_os = "linux", not(miri)))]
+            assert!(
+                kernel_has_barrier(),
+                "a kernel that registered has the barrier"
+            );
             assert!(heavy(), "a registered process's barrier is complete");
         } else {
             // No call (another system), or Linux refused it: no such

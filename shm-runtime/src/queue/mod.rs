@@ -33,14 +33,17 @@
 //!   other side reads after each operation, and only then wakes them
 //!   (`futex` on Linux). On Linux 4.16 and later the publishing store and
 //!   that read need no fence between them (a locked instruction per
-//!   operation fewer): a sleeper, after registering, makes every thread of
-//!   every process using a queue execute one
+//!   operation fewer): a sleeper, after registering, makes every running
+//!   thread of every process registered for such barriers execute one
 //!   (`membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, about 12 µs, paid
-//!   only by a call that is about to sleep). A process registers for those
-//!   barriers at its first push or pop; one that the system refuses (an old
-//!   kernel, a seccomp sandbox) fences on every operation instead, and if a
-//!   sleeper cannot send the barrier it sleeps in slices of 1 ms, so that a
-//!   wake-up it may miss costs at most that.
+//!   only by a call that is about to sleep; the registered processes are
+//!   those that used a queue, and any other program that registered, such
+//!   as liburcu's users, whose barriers interrupt ours too). A process
+//!   registers at its first push or pop, a new system call for a seccomp
+//!   allow-list to permit; one that the system refuses (an old kernel, a
+//!   sandbox) fences on every operation instead, and a sleeper whose
+//!   barrier is refused while other processes may have registered sleeps
+//!   in slices of 1 ms, so that a wake-up it may miss costs at most that.
 //! * **Not lock-free in the strict sense.** Like every queue of Vyukov's
 //!   design, a claimed slot is a small lock on its position: consumers
 //!   reach the items in order, so a producer that claimed a slot and is

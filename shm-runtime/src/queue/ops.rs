@@ -337,8 +337,15 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         self.record_namespace(me.ns);
         let mut stall = Stalls::new(wait);
         let mut sleep = Sleep::new();
+        let mut again = false;
         let (index, stamp) = loop {
-            match self.claim_push(me.pid) {
+            let claim = if again {
+                self.claim_push_again(me.pid)
+            } else {
+                self.claim_push(me.pid)
+            };
+            again = true;
+            match claim {
                 Claim::Got { index, stamp } => break (index, stamp),
                 Claim::Blocked => {}
                 Claim::Stalled { index, word } => {

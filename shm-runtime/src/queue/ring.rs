@@ -135,16 +135,17 @@ impl<T, const N: usize> ShmQueue<T, N> {
 
     /// Claims the next position for `side` on behalf of process `pid`.
     #[inline(always)]
-    fn claim(&self, counter: &AtomicU64, side: Side, pid: u32) -> Claim {
+    fn claim(&self, counter: &AtomicU64, side: Side, pid: u32, swap_first: bool) -> Claim {
         let mut pos = counter.load(Ordering::Relaxed);
-        if let Side::Producer = side {
-            // A producer first tries the swap alone, expecting the slot at
-            // the counter free for this lap: when it is (the common case),
-            // that is one transfer of the slot's cache line, where a load
-            // first takes it shared and the swap then takes it again to
-            // write. (A consumer always loads first: one polling an empty
-            // queue must not take the line from the producer writing it.)
-            // Orderings as below.
+        if swap_first {
+            // A producer's first attempt tries the swap alone, expecting
+            // the slot at the counter free for this lap: when it is (the
+            // common case), that is one transfer of the slot's cache line,
+            // where a load first takes it shared and the swap then takes it
+            // again to write. Its later attempts (after "full") load first,
+            // as a consumer always does: one polling an empty (or full)
+            // queue must not take the line from the process that works on
+            // that slot. Orderings as below.
             let index = (pos % N as u64) as usize;
             let want = Self::wanted(pos, side);
             if self.slots[index]
@@ -233,13 +234,20 @@ impl<T, const N: usize> ShmQueue<T, N> {
     /// Claims the next free slot for writing an item, for process `pid`.
     #[inline(always)]
     pub(super) fn claim_push(&self, pid: u32) -> Claim {
-        self.claim(&self.head.0, Side::Producer, pid)
+        self.claim(&self.head.0, Side::Producer, pid, true)
+    }
+
+    /// [`claim_push`](Self::claim_push) after it found the queue full: the
+    /// slot is read before it is swapped (see [`claim`](Self::claim)).
+    #[inline(always)]
+    pub(super) fn claim_push_again(&self, pid: u32) -> Claim {
+        self.claim(&self.head.0, Side::Producer, pid, false)
     }
 
     /// Claims the next item for reading, for process `pid`.
     #[inline(always)]
     pub(super) fn claim_pop(&self, pid: u32) -> Claim {
-        self.claim(&self.tail.0, Side::Consumer, pid)
+        self.claim(&self.tail.0, Side::Consumer, pid, false)
     }
 
     /// Makes the item written into slot `index` (claimed with `stamp`)

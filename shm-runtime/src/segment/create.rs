@@ -372,7 +372,12 @@ pub(super) unsafe fn initialize(
     // the mapping holds the block.
     unsafe { header.write_fields(layout, len, by_fd.is_none()) };
     if let Some(fd) = by_fd {
-        write_description(fd, layout, len, fresh, what)?;
+        if !write_description(fd, layout, len, fresh, what)? {
+            // An object that refuses `write(2)` (hugetlbfs): the block goes
+            // through the mapping, as without a descriptor.
+            // SAFETY: as above; the mapping holds the block.
+            unsafe { header.write_fields(layout, len, true) };
+        }
     }
     creation_step(4);
     // SAFETY: the payload offset lies inside the mapping.
@@ -390,34 +395,42 @@ pub(super) unsafe fn initialize(
 /// Writes the description block of a payload of `len` elements of
 /// `layout` with `pwrite` at its offset, and the zero gap before it unless
 /// the object is `fresh` (zero-filled by the system). Its bytes and
-/// checksum are those `write_fields` records in the header.
+/// checksum are those `write_fields` records in the header. `Ok(false)`:
+/// the object refuses `write(2)` (a hugetlbfs file), nothing was written,
+/// write the block through the mapping.
 fn write_description(
     fd: BorrowedFd<'_>,
     layout: &Layout,
     len: usize,
     fresh: bool,
     what: &(impl std::fmt::Display + ?Sized),
-) -> Result<()> {
+) -> Result<bool> {
     let (at, desc_len) = layout.desc_block(len).expect("checked by `total_len`");
     if desc_len == 0 {
-        return Ok(());
+        return Ok(true);
     }
     let bytes = layout.description().unwrap_or(&[]);
     let payload_end = layout.payload_offset() + layout.size * len;
-    if !fresh && at > payload_end {
-        pwrite_all(fd, &[0u8; 8][..at - payload_end], payload_end, what)?;
+    if !fresh
+        && at > payload_end
+        && !pwrite_all(fd, &[0u8; 8][..at - payload_end], payload_end, what)?
+    {
+        return Ok(false);
     }
     pwrite_all(fd, bytes, at, what)
 }
 
 /// `pwrite` of all of `bytes` at `offset`, resumed after a short write or
 /// a signal: an error says what failed (`ENOSPC`: no room left for it).
+/// `Ok(false)` when the object refuses writes altogether (`EINVAL`, as
+/// hugetlbfs does, `EOPNOTSUPP`, `ENODEV`, `ESPIPE`) before any byte was
+/// written.
 fn pwrite_all(
     fd: BorrowedFd<'_>,
     bytes: &[u8],
     offset: usize,
     what: &(impl std::fmt::Display + ?Sized),
-) -> Result<()> {
+) -> Result<bool> {
     let mut done = 0;
     while done < bytes.len() {
         let written = if FAIL_DESCRIPTION.load(std::sync::atomic::Ordering::Relaxed) {
@@ -454,6 +467,15 @@ fn pwrite_all(
             }
             Ok(n) => done += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if done == 0
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENODEV | libc::ESPIPE)
+                    ) =>
+            {
+                return Ok(false)
+            }
             Err(e) => {
                 return Err(Error::os(
                     format!(
@@ -465,7 +487,7 @@ fn pwrite_all(
             }
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// See [`crate::__private::fail_description_write`].
@@ -549,4 +571,42 @@ pub fn publish_in_place(on: bool) {
 #[doc(hidden)]
 pub fn die_during_creation_at(step: u32) {
     DIE_AT_STEP.store(step, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+    #[test]
+    #[cfg_attr(miri, ignore = "memfd_create")]
+    fn an_object_that_refuses_writes_is_told_apart_from_a_full_one() {
+        // A hugetlbfs file (here a huge-page memfd, which needs no huge page
+        // to exist) refuses `pwrite` with EINVAL: `pwrite_all` says "write
+        // through the mapping" instead of failing the creation; an ordinary
+        // memfd takes the bytes.
+        // SAFETY: a NUL-terminated name; creates a new descriptor.
+        let raw =
+            unsafe { libc::memfd_create(c"shm-runtime-test-huge".as_ptr(), libc::MFD_HUGETLB) };
+        if raw < 0 {
+            // No huge page support in this kernel: nothing to tell apart.
+            return;
+        }
+        // SAFETY: `raw` was just opened and is owned here.
+        let huge = unsafe { OwnedFd::from_raw_fd(raw) };
+        assert!(
+            !pwrite_all(huge.as_fd(), b"block", 0, "a test file").unwrap(),
+            "hugetlbfs refuses the write: the block goes through the mapping"
+        );
+        // SAFETY: as above.
+        let raw = unsafe { libc::memfd_create(c"shm-runtime-test-plain".as_ptr(), 0) };
+        assert!(raw >= 0);
+        // SAFETY: as above.
+        let plain = unsafe { OwnedFd::from_raw_fd(raw) };
+        assert!(pwrite_all(plain.as_fd(), b"block", 8, "a test file").unwrap());
+        let mut back = [0u8; 5];
+        // SAFETY: `back` is writable for its length; `plain` is open.
+        let n = unsafe { libc::pread(plain.as_fd().as_raw_fd(), back.as_mut_ptr().cast(), 5, 8) };
+        assert_eq!((n, &back), (5, b"block"));
+    }
 }
