@@ -13,12 +13,58 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The pid of a process that has ended and was reaped.
+/// The pid of a process that has ended and was reaped: a forked child,
+/// killed with SIGKILL at once and reaped here. It needs no exec (so no
+/// `posix_spawn`), nor even that the child runs: under qemu-user a forked
+/// child of this multi-threaded test process now and then stalls in the
+/// emulator before it reaches `_exit` (qemu 7.2), and SIGKILL ends it all
+/// the same. The pid is free again once reaped; another process gets it
+/// only when the kernel's pid counter wraps round `pid_max` during the
+/// test, as unlikely as with the spawned `true` this replaces.
 fn dead_pid() -> u32 {
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let pid = child.id();
-    assert!(child.wait().unwrap().success());
-    pid
+    // SAFETY: `fork` has no memory-safety preconditions of its own. The
+    // test process has other threads (the harness's), so the child, a copy
+    // of this thread alone, may find any lock held for good: it runs only
+    // `_exit`, which is async-signal-safe, below.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: `_exit` ends the child at once: no destructor, `atexit`
+        // handler, allocation, lock or test harness code of the parent's
+        // runs in it.
+        unsafe { libc::_exit(0) }
+    }
+    assert!(pid > 0, "fork: {}", std::io::Error::last_os_error());
+    // SAFETY: `pid` is our own child, not yet reaped (a zombie at worst),
+    // so the signal reaches no other process.
+    let killed = unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(
+        killed,
+        0,
+        "kill({pid}): {}",
+        std::io::Error::last_os_error()
+    );
+    let mut status = 0;
+    // SIGKILL cannot be caught or blocked, so this blocking wait returns as
+    // soon as the kernel has ended the child, whatever state it was in.
+    loop {
+        // SAFETY: waits for our own child; `status` is a valid out-pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc == pid {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::Interrupted,
+            "waitpid({pid}): {err}"
+        );
+    }
+    assert!(
+        (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
+            || (libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL),
+        "forked child {pid} ended with status {status:#x}"
+    );
+    u32::try_from(pid).expect("a child's pid is positive")
 }
 
 #[test]
