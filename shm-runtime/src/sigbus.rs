@@ -17,7 +17,10 @@
 //!   handler that was installed before this one (std's stack-overflow
 //!   handler, or the program's), or to the default action: never hidden
 //!   under zeros. A fault that finds the object long enough again (a
-//!   truncation undone at once) is retried once;
+//!   truncation undone at once) is retried, up to [`MAX_RETRIES`] times in
+//!   a row at one address (a writer that truncates and restores in a loop
+//!   can undo each truncation before the handler looks; a full file system
+//!   faults again every time and is passed on after those retries);
 //! * the zero pages are private: the mapping no longer shares anything.
 //!   Plain reads of it return zeros, writes stay in this process, and every
 //!   checked operation on it ([`Shared::flush`](crate::Shared::flush),
@@ -79,7 +82,17 @@ struct Entry {
     truncated: AtomicBool,
     /// The last address retried because the object was long enough again.
     retried: AtomicUsize,
+    /// How many times in a row `retried` was.
+    retries: AtomicU32,
 }
+
+/// How many times in a row a fault at one address that finds the object
+/// long enough again is retried before it is passed on (see the module
+/// docs): each retry is one fault and one `fstat`, so a full file system is
+/// reported after some microseconds, while a truncation undone before the
+/// handler looks would have to happen this many times in a row, at the
+/// same address, to be mistaken for one.
+const MAX_RETRIES: u32 = 64;
 
 impl Entry {
     const fn new() -> Entry {
@@ -95,6 +108,7 @@ impl Entry {
             zero_ok: AtomicBool::new(true),
             truncated: AtomicBool::new(false),
             retried: AtomicUsize::new(0),
+            retries: AtomicU32::new(0),
         }
     }
 }
@@ -214,6 +228,7 @@ pub(crate) fn register(
     entry.zero_ok.store(true, Ordering::Relaxed);
     entry.truncated.store(false, Ordering::Relaxed);
     entry.retried.store(0, Ordering::Relaxed);
+    entry.retries.store(0, Ordering::Relaxed);
     // Publishes the fields to the handler, which loads the state first.
     entry.state.store(ACTIVE, Ordering::Release);
     Some(Registration {
@@ -405,10 +420,16 @@ unsafe fn repair_in(entry: &Entry, addr: usize) -> Option<Outcome> {
     let size = size.saturating_sub(entry.offset.load(Ordering::Relaxed));
     if addr - start < size {
         // The object is long enough (again): a truncation undone at once is
-        // retried, once; anything else (a full file system, an I/O error)
-        // is not ours to hide.
-        if entry.retried.swap(addr, Ordering::Relaxed) == addr {
+        // retried, up to `MAX_RETRIES` times in a row at this address;
+        // anything else (a full file system, an I/O error) faults each
+        // time, and is not ours to hide.
+        if entry.retried.swap(addr, Ordering::Relaxed) != addr {
+            entry.retries.store(1, Ordering::Relaxed);
+            return Some(Outcome::Handled);
+        }
+        if entry.retries.fetch_add(1, Ordering::Relaxed) + 1 >= MAX_RETRIES {
             entry.retried.store(0, Ordering::Relaxed);
+            entry.retries.store(0, Ordering::Relaxed);
             return Some(Outcome::Chain);
         }
         return Some(Outcome::Handled);
