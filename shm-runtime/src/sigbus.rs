@@ -17,7 +17,7 @@
 //!   handler that was installed before this one (std's stack-overflow
 //!   handler, or the program's), or to the default action: never hidden
 //!   under zeros. A fault that finds the object long enough again (a
-//!   truncation undone at once) is retried, up to [`MAX_RETRIES`] times in
+//!   truncation undone at once) is retried, up to `MAX_RETRIES` (64) times in
 //!   a row at one address (a writer that truncates and restores in a loop
 //!   can undo each truncation before the handler looks; a full file system
 //!   faults again every time and is passed on after those retries);
