@@ -184,3 +184,27 @@ pub fn run_example(name: &str, args: &[&str], limit: std::time::Duration) -> std
     }
     child.wait_with_output().expect("the example's output")
 }
+
+/// Waits (bounded: 20 s) until the child `pid` has stopped itself
+/// (`SIGSTOP`), reading its state from `/proc`; panics, naming `what`, if it
+/// ended instead or did not stop in time.
+pub fn wait_stopped(pid: u32, what: &str) {
+    use std::time::{Duration, Instant};
+    let start = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim().chars().next());
+        match state {
+            Some('T' | 't') => return,
+            Some('Z') | None => panic!("{what}: the child ended instead of stopping"),
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

@@ -14,7 +14,7 @@ use shm_runtime::segment::{Segment, SysvKey};
 use shm_runtime::ErrorKind;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -61,27 +61,6 @@ fn exit_code(mut child: shm_runtime::process::Child) -> Option<i32> {
         .unwrap()
         .expect("the child ends")
         .code()
-}
-
-/// Waits (bounded) until the child `pid` is stopped.
-fn wait_stopped(pid: u32) {
-    let start = Instant::now();
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim().chars().next());
-        match state {
-            Some('T' | 't') => return,
-            Some('Z') | None => panic!("the child ended instead of stopping"),
-            _ => {}
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for the child to stop"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// The behaviour: both ways of linking a ready segment under its name (by
@@ -155,7 +134,7 @@ fn a_name_taken_before_the_link_is_already_exists_and_leaves_nothing() {
                     }
                 })
             };
-            wait_stopped(racing.id());
+            shm_workspace::wait_stopped(racing.id(), "the creator stopping after its claim");
             assert_eq!(
                 entries_of(&dir, &entry),
                 Vec::<String>::new(),

@@ -483,27 +483,6 @@ fn format_2_segments_are_unsupported_and_not_replaced() {
     assert!(err.to_string().contains("header format 2"), "{err}");
 }
 
-/// Waits (bounded) until the child `pid` has stopped itself (`SIGSTOP`).
-fn wait_stopped(pid: u32, what: &str) {
-    let start = Instant::now();
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim().chars().next());
-        match state {
-            Some('T' | 't') => return,
-            Some('Z') | None => panic!("{what}: the child ended instead of stopping"),
-            _ => {}
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 /// Lets a stopped child go on.
 fn resume(pid: u32) {
     // SAFETY: signals a child of this test, which it has not reaped.
@@ -552,7 +531,7 @@ fn a_reclaimer_not_yet_recorded_is_waited_for_not_reclaimed_again() {
         };
         // SAFETY: the child opens or creates a segment and `_exit`s.
         let mut reclaimer = unsafe { shm_workspace::fork_retrying(reclaiming) }.unwrap();
-        wait_stopped(reclaimer.id(), "the reclaimer stopping after its claim");
+        shm_workspace::wait_stopped(reclaimer.id(), "the reclaimer stopping after its claim");
         let pid = reclaimer.id();
         let short = segment.clone().open_timeout(Duration::from_millis(300));
         let err = short.open::<AtomicU64>().unwrap_err();
@@ -613,7 +592,7 @@ fn a_live_replacer_is_waited_for() {
         };
         // SAFETY: the child opens or creates a segment and `_exit`s.
         let mut replacer = unsafe { shm_workspace::fork_retrying(replacing) }.unwrap();
-        wait_stopped(replacer.id(), "the replacer stopping after retiring");
+        shm_workspace::wait_stopped(replacer.id(), "the replacer stopping after retiring");
         let pid = replacer.id();
         let short = segment.clone().open_timeout(Duration::from_millis(300));
         for open in [short.clone(), short.clone().wait_for_creation(true)] {
