@@ -109,6 +109,12 @@ pub enum ErrorKind {
     /// [`ShmMutex::lock_timeout`](crate::ShmMutex::lock_timeout) was called
     /// by the thread that holds the mutex: waiting could only time out.
     WouldDeadlock,
+    /// The side of an [`SpscQueue`](crate::queue::SpscQueue) asked for
+    /// ([`producer`](crate::queue::SpscQueue::producer) or
+    /// [`consumer`](crate::queue::SpscQueue::consumer)) is held by a handle
+    /// of a live process (this one included): it is given back when that
+    /// handle is dropped or its process ends.
+    Busy,
 }
 
 impl ErrorKind {
@@ -294,6 +300,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::OwnerDied => "a previous owner died",
             ErrorKind::ForkWhileLocked => "a lock is held",
             ErrorKind::WouldDeadlock => "would deadlock",
+            ErrorKind::Busy => "held by a live process",
         })
     }
 }

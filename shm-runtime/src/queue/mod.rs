@@ -160,6 +160,7 @@ mod ops;
 #[cfg(not(all(test, loom)))]
 mod recovery;
 mod ring;
+pub mod spsc;
 #[cfg(not(all(test, loom)))]
 mod wait;
 
@@ -169,6 +170,9 @@ mod loom_tests;
 pub use memory::ShmQueue;
 #[cfg(not(all(test, loom)))]
 pub use recovery::STALL_CHECK;
+pub use spsc::SpscQueue;
+#[cfg(not(all(test, loom)))]
+pub use spsc::{Consumer, Producer};
 #[cfg(not(all(test, loom)))]
 pub use wait::MAX_SLICE;
 

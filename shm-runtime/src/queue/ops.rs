@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// The outcome of [`ShmQueue::push_inner`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pushed {
+pub(super) enum Pushed {
     /// Published.
     Yes,
     /// No room in time.
@@ -29,12 +29,12 @@ enum Pushed {
 
 impl Pushed {
     /// For the calls that wait forever: only a truncation ends them without
-    /// an item pushed.
+    /// an item pushed (to `queue`, the queue type's name).
     #[track_caller]
-    fn or_panic<T, const N: usize>(self) {
+    pub(super) fn or_panic<T, const N: usize>(self, queue: &str) {
         if self == Pushed::Truncated {
             panic!(
-                "pushing to a ShmQueue<{}, {N}>: the queue is full and its segment was \
+                "pushing to a {queue}<{}, {N}>: the queue is full and its segment was \
                  truncated by another process, so no room can come (use `push_timeout` or \
                  `push_with_timeout` to get the item back)",
                 std::any::type_name::<T>()
@@ -134,7 +134,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     pub fn push(&self, value: T) {
         let mut value = Some(value);
         let pushed = self.push_inner(Wait::Forever, |slot| write_value(slot, &mut value));
-        pushed.or_panic::<T, N>();
+        pushed.or_panic::<T, N>("ShmQueue");
     }
 
     /// Pushes `value`, waiting up to `timeout` (on `CLOCK_MONOTONIC`) while
@@ -208,7 +208,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         T: bytemuck::AnyBitPattern,
     {
         let pushed = self.push_inner(Wait::Forever, |slot| write_in_place(slot, write));
-        pushed.or_panic::<T, N>();
+        pushed.or_panic::<T, N>("ShmQueue");
     }
 
     /// [`try_push_with`](Self::try_push_with), waiting up to `timeout`
@@ -275,7 +275,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     pub fn pop_timeout(&self, timeout: Duration) -> Result<T> {
         let deadline = Deadline::after(timeout);
         self.pop_inner(Wait::Until(&deadline), read_value)?
-            .ok_or_else(|| timed_out::<T, N>(timeout))
+            .ok_or_else(|| timed_out::<T, N>("ShmQueue", timeout))
     }
 
     /// Reads the oldest item in place, if any, and removes it: `read` gets
@@ -323,7 +323,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     pub fn pop_with_timeout<R>(&self, read: impl FnOnce(&T) -> R, timeout: Duration) -> Result<R> {
         let deadline = Deadline::after(timeout);
         self.pop_inner(Wait::Until(&deadline), read_in_place(read))?
-            .ok_or_else(|| timed_out::<T, N>(timeout))
+            .ok_or_else(|| timed_out::<T, N>("ShmQueue", timeout))
     }
 
     /// Claims a slot, lets `write` fill it, publishes it; waits as `wait`
@@ -458,11 +458,12 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 }
 
-fn timed_out<T, const N: usize>(timeout: Duration) -> Error {
+/// The error of a pop from a `queue` (the type's name) that timed out.
+pub(super) fn timed_out<T, const N: usize>(queue: &str, timeout: Duration) -> Error {
     Error::new(
         ErrorKind::TimedOut,
         format!(
-            "popping from a ShmQueue<{}, {N}>: no item came within {timeout:?}",
+            "popping from a {queue}<{}, {N}>: no item came within {timeout:?}",
             std::any::type_name::<T>()
         ),
     )

@@ -8,7 +8,7 @@ use super::wait::Wait;
 use crate::sync::owner::{self, Me, Status};
 use crate::SharedSafe;
 use std::cell::Cell;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a slot must stay claimed by another process, unchanged, before
@@ -66,13 +66,9 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         true
     }
 
-    /// Whether the claimer of slot `index`, whose word is `word`, is dead:
-    /// judged as `ShmMutex` judges a holder, and only when every user of the
-    /// queue ran in this process's namespaces.
+    /// Whether the claimer of slot `index`, whose word is `word`, is dead
+    /// (see [`process_dead`]).
     pub(super) fn claimer_dead(&self, index: usize, word: u64, me: &Me) -> bool {
-        if self.waits.0.users_ns.load(Ordering::Acquire) != me.ns {
-            return false;
-        }
         let record = self.slots[index].record.load(Ordering::Acquire);
         // The record describes this claim only if it carries its stamp;
         // otherwise the claimer died before recording itself: judged by
@@ -82,31 +78,48 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         } else {
             0
         };
-        match owner::status(ring::claimer(word), me.proc_ok) {
-            Status::Gone | Status::Zombie => true,
-            Status::Alive(Some(now)) => me.starts_comparable && start != 0 && now != start,
-            Status::Alive(None) => false,
-        }
+        process_dead(ring::claimer(word), start, &self.waits.0.users_ns, me)
     }
 
     /// Records this process's namespaces among the queue's users.
     #[inline(always)]
     pub(super) fn record_namespace(&self, mine: u64) {
-        let seen = self.waits.0.users_ns.load(Ordering::Relaxed);
-        if seen == mine || seen == MIXED_NS {
-            return;
-        }
-        self.record_new_namespace(mine);
+        record_namespace(&self.waits.0.users_ns, mine);
     }
+}
 
-    #[cold]
-    fn record_new_namespace(&self, mine: u64) {
-        let users = &self.waits.0.users_ns;
-        match users.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => {}
-            Err(seen) if seen == mine || seen == MIXED_NS => {}
-            Err(_) => users.store(MIXED_NS, Ordering::Release),
-        }
+/// Whether process `pid`, which recorded start time `start` (0: unknown,
+/// then judged by its pid alone), is dead: judged as `ShmMutex` judges a
+/// holder, and only when every user recorded in `users` (see
+/// [`record_namespace`]) ran in this process's namespaces.
+pub(super) fn process_dead(pid: u32, start: u32, users: &AtomicU64, me: &Me) -> bool {
+    if users.load(Ordering::Acquire) != me.ns {
+        return false;
+    }
+    match owner::status(pid, me.proc_ok) {
+        Status::Gone | Status::Zombie => true,
+        Status::Alive(Some(now)) => me.starts_comparable && start != 0 && now != start,
+        Status::Alive(None) => false,
+    }
+}
+
+/// Records namespaces `mine` among the users of a queue, in `users`: the
+/// first user's, or [`MIXED_NS`] once users of several met.
+#[inline(always)]
+pub(super) fn record_namespace(users: &AtomicU64, mine: u64) {
+    let seen = users.load(Ordering::Relaxed);
+    if seen == mine || seen == MIXED_NS {
+        return;
+    }
+    record_new_namespace(users, mine);
+}
+
+#[cold]
+fn record_new_namespace(users: &AtomicU64, mine: u64) {
+    match users.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {}
+        Err(seen) if seen == mine || seen == MIXED_NS => {}
+        Err(_) => users.store(MIXED_NS, Ordering::Release),
     }
 }
 

@@ -47,24 +47,32 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
     }
 
     /// After an item was published (or a slot freed) with `barrier`: wakes
-    /// one sleeper of `word` if `sleepers` says one may sleep. No system
-    /// call otherwise.
+    /// one sleeper of `word` if `sleepers` says one may sleep (see
+    /// [`notify`]).
     #[inline(always)]
     pub(super) fn notify(&self, barrier: Barrier, word: &AtomicU32, sleepers: &AtomicU32) {
-        // After the store that published the item or freed the slot: with
-        // a sleeper's registration and last look (`Sleep::wait`), either it
-        // sees our store or we see its registration (see `Barrier`).
-        if sleepers.load(barrier.load_after_store()) != 0 {
-            self.wake(word);
-        }
+        notify(barrier, word, sleepers);
     }
+}
 
-    #[cold]
-    #[inline(never)]
-    fn wake(&self, word: &AtomicU32) {
-        word.fetch_add(1, Ordering::Release);
-        futex::wake(word, 1);
+/// After an item was published (or a slot freed) with `barrier`: wakes one
+/// sleeper of `word` if `sleepers` says one may sleep. No system call
+/// otherwise.
+#[inline(always)]
+pub(super) fn notify(barrier: Barrier, word: &AtomicU32, sleepers: &AtomicU32) {
+    // After the store that published the item or freed the slot: with a
+    // sleeper's registration and last look (`Sleep::wait`), either it sees
+    // our store or we see its registration (see `Barrier`).
+    if sleepers.load(barrier.load_after_store()) != 0 {
+        wake(word);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn wake(word: &AtomicU32) {
+    word.fetch_add(1, Ordering::Release);
+    futex::wake(word, 1);
 }
 
 /// How long a push or pop may wait.
