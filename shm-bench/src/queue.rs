@@ -9,7 +9,8 @@ use crate::latency::{round_trips, spin_rounds, PingPong};
 use crate::report::{Outcome, Section};
 use crate::sys::{join, ns_since, pipe, repeat, spawn, spin_until, Res};
 use crate::{outcome, Config};
-use shm_runtime::{init, queue::ShmQueue};
+use shm_runtime::init;
+use shm_runtime::queue::{Consumer, Producer, ShmQueue, SpscQueue};
 use shm_runtime::{FixedVec, Shared, SharedSafe, ShmCondvar, ShmMutex};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,13 +71,16 @@ impl<T: SharedSafe, const N: usize> Duplex<T, N> {
 }
 
 const FLOOR: &str = "spin: Shared<PingPong> (floor)";
+const MPMC_SPIN: &str = "ShmQueue<u64>: spin (try_pop)";
+const SPSC_SPIN: &str = "SpscQueue<u64>: spin (try_pop)";
+const SPSC_THROUGHPUT: &str = "SpscQueue<u64, 1024>: 1 -> 1";
 
 /// Round trips, spinning and blocking, u64 and 4 KiB.
 pub fn round_trip(c: &Config) -> Section {
     let mut s = Section::new(
         "queue_round_trip",
         format!(
-            "Q1. ShmQueue round trip between two processes ({} round trips per repetition)",
+            "Q1. Queue round trip between two processes ({} round trips per repetition)",
             c.spin_round_trips
         ),
         "ns/round-trip",
@@ -93,60 +97,111 @@ pub fn round_trip(c: &Config) -> Section {
     let n = c.spin_round_trips;
     let b = c.block_round_trips;
     s.baseline(FLOOR, outcome(floor_rounds(n, c.reps)));
-    let rows: [(&str, &str, Outcome, Outcome); 4] = [
-        (
-            "ShmQueue<u64>: spin (try_pop)",
-            "iceoryx2 u64: spin (receive)",
-            outcome(queue_rounds::<u64>(n, c.reps, false, |i| i)),
-            ice!(crate::iceoryx::word_rounds(n, c.reps, false)),
-        ),
-        (
-            "ShmQueue<u64>: block (pop)",
-            "iceoryx2 u64: block (listener)",
-            outcome(queue_rounds::<u64>(b, c.reps, true, |i| i)),
-            ice!(crate::iceoryx::word_rounds(b, c.reps, true)),
-        ),
-        (
-            "ShmQueue<[u8; 4096]>: spin, in place",
-            "iceoryx2 [u8; 4096]: spin, loaned",
-            outcome(page_rounds(n, c.reps, false)),
-            ice!(crate::iceoryx::page_rounds(n, c.reps, false)),
-        ),
-        (
-            "ShmQueue<[u8; 4096]>: block, in place",
-            "iceoryx2 [u8; 4096]: block, loaned",
-            outcome(page_rounds(b, c.reps, true)),
-            ice!(crate::iceoryx::page_rounds(b, c.reps, true)),
-        ),
+    // Each kind: ShmQueue's row, SpscQueue's, iceoryx2's.
+    let rows: [[(&str, Outcome); 3]; 4] = [
+        [
+            (
+                MPMC_SPIN,
+                outcome(queue_rounds::<u64>(n, c.reps, false, |i| i)),
+            ),
+            (
+                SPSC_SPIN,
+                outcome(spsc_rounds::<u64>(n, c.reps, false, |i| i)),
+            ),
+            (
+                "iceoryx2 u64: spin (receive)",
+                ice!(crate::iceoryx::word_rounds(n, c.reps, false)),
+            ),
+        ],
+        [
+            (
+                "ShmQueue<u64>: block (pop)",
+                outcome(queue_rounds::<u64>(b, c.reps, true, |i| i)),
+            ),
+            (
+                "SpscQueue<u64>: block (pop)",
+                outcome(spsc_rounds::<u64>(b, c.reps, true, |i| i)),
+            ),
+            (
+                "iceoryx2 u64: block (listener)",
+                ice!(crate::iceoryx::word_rounds(b, c.reps, true)),
+            ),
+        ],
+        [
+            (
+                "ShmQueue<[u8; 4096]>: spin, in place",
+                outcome(page_rounds(n, c.reps, false)),
+            ),
+            (
+                "SpscQueue<[u8; 4096]>: spin, in place",
+                outcome(spsc_page_rounds(n, c.reps, false)),
+            ),
+            (
+                "iceoryx2 [u8; 4096]: spin, loaned",
+                ice!(crate::iceoryx::page_rounds(n, c.reps, false)),
+            ),
+        ],
+        [
+            (
+                "ShmQueue<[u8; 4096]>: block, in place",
+                outcome(page_rounds(b, c.reps, true)),
+            ),
+            (
+                "SpscQueue<[u8; 4096]>: block, in place",
+                outcome(spsc_page_rounds(b, c.reps, true)),
+            ),
+            (
+                "iceoryx2 [u8; 4096]: block, loaned",
+                ice!(crate::iceoryx::page_rounds(b, c.reps, true)),
+            ),
+        ],
     ];
-    for (ours, theirs, our_outcome, their_outcome) in rows {
-        s.vs(FLOOR, ours, our_outcome);
+    for [(mpmc, mpmc_outcome), (spsc, spsc_outcome), (theirs, their_outcome)] in rows {
+        s.vs(FLOOR, mpmc, mpmc_outcome);
+        s.vs(FLOOR, spsc, spsc_outcome);
         s.vs(FLOOR, theirs, their_outcome);
-        if let Some(r) = ratio_of(&s, ours, theirs) {
+        let vs_theirs = |ours: &str| {
+            ratio_of(&s, ours, theirs)
+                .map(|r| format!("{ours} / iceoryx2's = {}x", three_digits(r)))
+        };
+        let notes: Vec<String> = [vs_theirs(mpmc), vs_theirs(spsc)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !notes.is_empty() {
             s.rows.last_mut().expect("just pushed").note = Some(format!(
-                "ShmQueue's round trip / iceoryx2's = {}x (goal: at most 1)",
-                three_digits(r)
+                "round trip: {} (goal: at most 1)",
+                notes.join("; ")
             ));
         }
     }
-    if let Some(r) = ratio_of(&s, "ShmQueue<u64>: spin (try_pop)", FLOOR) {
-        let paired = match paired_ratios(n, c.reps) {
-            Ok(mut ratios) => {
-                ratios.sort_by(f64::total_cmp);
-                format!(
-                    "{:.2}x (range {:.2} .. {:.2})",
-                    ratios[ratios.len() / 2],
-                    ratios[0],
-                    ratios[ratios.len() - 1]
-                )
-            }
-            Err(e) => format!("not measured ({e})"),
-        };
-        s.rows[1].note = Some(format!(
-            "round trip / the spin floor's = {r:.2}x from the two rows' medians; paired \
-             (the floor and the queue alternating in one pair of processes, the median of \
-             each repetition's ratio) = {paired} (goal: at most 1.5)"
-        ));
+    for (row, name, paired) in [
+        (
+            1,
+            MPMC_SPIN,
+            queue_paired as fn(usize, usize) -> Res<Vec<f64>>,
+        ),
+        (2, SPSC_SPIN, spsc_paired),
+    ] {
+        if let Some(r) = ratio_of(&s, name, FLOOR) {
+            let paired = match paired(n, c.reps) {
+                Ok(mut ratios) => {
+                    ratios.sort_by(f64::total_cmp);
+                    format!(
+                        "{:.2}x (range {:.2} .. {:.2})",
+                        ratios[ratios.len() / 2],
+                        ratios[0],
+                        ratios[ratios.len() - 1]
+                    )
+                }
+                Err(e) => format!("not measured ({e})"),
+            };
+            s.rows[row].note = Some(format!(
+                "round trip / the spin floor's = {r:.2}x from the two rows' medians; paired \
+                 (the floor and the queue alternating in one pair of processes, the median of \
+                 each repetition's ratio) = {paired} (goal: at most 1.5)"
+            ));
+        }
     }
     s.vs(
         FLOOR,
@@ -189,6 +244,11 @@ pub fn throughput(c: &Config) -> Section {
     s.baseline(base, outcome(queue_throughput(items, c.reps, 1)));
     s.vs(
         base,
+        SPSC_THROUGHPUT,
+        outcome(spsc_throughput(items, c.reps)),
+    );
+    s.vs(
+        base,
         "ShmQueue<u64, 1024>: 2 -> 2",
         outcome(queue_throughput(items, c.reps, 2)),
     );
@@ -207,10 +267,18 @@ pub fn throughput(c: &Config) -> Section {
             ice!(crate::iceoryx::throughput(items, c.reps, producers)),
         );
         // Items per second: the inverse of ns per item.
+        let mut notes = Vec::new();
         if let Some(r) = ratio_of(&s, theirs, ours) {
-            s.rows.last_mut().expect("just pushed").note = Some(format!(
-                "ShmQueue's throughput / iceoryx2's = {r:.2}x (goal: at least 1)"
-            ));
+            notes.push(format!("ShmQueue's throughput / iceoryx2's = {r:.2}x"));
+        }
+        if producers == 1 {
+            if let Some(r) = ratio_of(&s, theirs, SPSC_THROUGHPUT) {
+                notes.push(format!("SpscQueue's = {r:.2}x"));
+            }
+        }
+        if !notes.is_empty() {
+            s.rows.last_mut().expect("just pushed").note =
+                Some(format!("{} (goal: at least 1)", notes.join("; ")));
         }
     }
     s.vs(
@@ -336,14 +404,19 @@ fn floor_rounds(n: usize, reps: usize) -> Res<Vec<f64>> {
     spin_rounds(&pp, n, reps)
 }
 
-/// The u64 spin round trip over two queues divided by the floor's, per
-/// repetition: one child answers both, each repetition times the floor's
-/// rounds and then the queue's, so that both ratios' terms see the same
-/// state of the machine (on a virtual machine the floor alone moves by
-/// 1.5x between runs, as the host places the two CPUs).
-fn paired_ratios(n: usize, reps: usize) -> Res<Vec<f64>> {
+/// A u64 spin round trip divided by the floor's, per repetition: one child
+/// answers both, each repetition times the floor's rounds and then the
+/// queue's (`child_round` answers one round in the child, `parent_round`
+/// makes one in the parent), so that both ratios' terms see the same state
+/// of the machine (on a virtual machine the floor alone moves by 1.5x
+/// between runs, as the host places the two CPUs).
+fn paired_ratios(
+    n: usize,
+    reps: usize,
+    mut child_round: impl FnMut(),
+    mut parent_round: impl FnMut(u64) -> Res<()>,
+) -> Res<Vec<f64>> {
     let pp = Shared::anonymous(PingPong::new())?;
-    let d = Shared::anonymous(Duplex::<u64, 8>::new())?;
     let n = n as u64;
     let child = spawn(|| {
         for rep in 0..=reps as u64 {
@@ -352,8 +425,7 @@ fn paired_ratios(n: usize, reps: usize) -> Res<Vec<f64>> {
                 pp.pong.store(i, Ordering::Release);
             }
             for _ in 0..n {
-                let v = take(&d.down, false);
-                d.up.push(v);
+                child_round();
             }
         }
     })?;
@@ -367,10 +439,7 @@ fn paired_ratios(n: usize, reps: usize) -> Res<Vec<f64>> {
         let floor = ns_since(start);
         let start = Instant::now();
         for i in 0..n {
-            d.down.push(i);
-            if take(&d.up, false) != i {
-                return Err("the queue returned another item".into());
-            }
+            parent_round(i)?;
         }
         let queue = ns_since(start);
         // The first repetition warms up.
@@ -380,6 +449,189 @@ fn paired_ratios(n: usize, reps: usize) -> Res<Vec<f64>> {
     }
     join(child)?;
     Ok(ratios)
+}
+
+/// [`paired_ratios`] of the `ShmQueue<u64>` spin round trip.
+fn queue_paired(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let d = Shared::anonymous(Duplex::<u64, 8>::new())?;
+    paired_ratios(
+        n,
+        reps,
+        || {
+            let v = take(&d.down, false);
+            d.up.push(v);
+        },
+        |i| {
+            d.down.push(i);
+            if take(&d.up, false) != i {
+                return Err("the queue returned another item".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// [`paired_ratios`] of the `SpscQueue<u64>` spin round trip.
+fn spsc_paired(n: usize, reps: usize) -> Res<Vec<f64>> {
+    let d = Shared::anonymous(SpscDuplex::<u64, 8>::new())?;
+    let (mut tx, mut rx) = (d.down.producer()?, d.up.consumer()?);
+    let mut ends = None;
+    paired_ratios(
+        n,
+        reps,
+        || {
+            let (rx, tx) = ends.get_or_insert_with(|| d.child_ends());
+            let v = spsc_take(rx, false);
+            tx.push(v);
+        },
+        |i| {
+            tx.push(i);
+            if spsc_take(&mut rx, false) != i {
+                return Err("the queue returned another item".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Two single-producer queues, one each way: the parent pushes down and
+/// pops up, the child the other way round.
+#[derive(SharedSafe)]
+#[repr(C)]
+struct SpscDuplex<T: SharedSafe, const N: usize> {
+    down: SpscQueue<T, N>,
+    up: SpscQueue<T, N>,
+}
+
+impl<T: SharedSafe, const N: usize> SpscDuplex<T, N> {
+    fn new() -> Self {
+        SpscDuplex {
+            down: SpscQueue::new(),
+            up: SpscQueue::new(),
+        }
+    }
+
+    /// The child's handles: the consumer of `down`, the producer of `up`
+    /// (taken in the child, at its first round).
+    fn child_ends(&self) -> (Consumer<'_, T, N>, Producer<'_, T, N>) {
+        let rx = self
+            .down
+            .consumer()
+            .expect("the child's consumer side is free");
+        let tx = self
+            .up
+            .producer()
+            .expect("the child's producer side is free");
+        (rx, tx)
+    }
+}
+
+/// Pops from `rx`: spinning on `try_pop`, or blocking.
+fn spsc_take<T: SharedSafe, const N: usize>(rx: &mut Consumer<'_, T, N>, block: bool) -> T {
+    if block {
+        return rx.pop().expect("valid items");
+    }
+    let mut item = None;
+    spin_until(|| {
+        item = rx.try_pop().expect("valid items");
+        item.is_some()
+    });
+    item.expect("popped")
+}
+
+fn spsc_rounds<T: SharedSafe + Copy + PartialEq + std::fmt::Debug>(
+    n: usize,
+    reps: usize,
+    block: bool,
+    make: fn(u64) -> T,
+) -> Res<Vec<f64>> {
+    let d = Shared::anonymous(SpscDuplex::<T, 8>::new())?;
+    let (mut tx, mut rx) = (d.down.producer()?, d.up.consumer()?);
+    let mut ends = None;
+    round_trips(
+        n,
+        reps,
+        |_| {
+            let (rx, tx) = ends.get_or_insert_with(|| d.child_ends());
+            let v = spsc_take(rx, block);
+            tx.push(v);
+        },
+        |i| {
+            tx.push(make(i));
+            let back = spsc_take(&mut rx, block);
+            if back != make(i) {
+                return Err("the queue returned another item".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// 4 KiB messages through `SpscQueue`s, written and read in place, as
+/// [`page_rounds`] does.
+fn spsc_page_rounds(n: usize, reps: usize, block: bool) -> Res<Vec<f64>> {
+    let d = Shared::anonymous(SpscDuplex::<Page, 8>::new())?;
+    let (mut tx, mut rx) = (d.down.producer()?, d.up.consumer()?);
+    let read = |rx: &mut Consumer<'_, Page, 8>| -> u64 {
+        let sum = |p: &Page| p.iter().map(|&b| u64::from(b)).sum::<u64>();
+        if block {
+            return rx.pop_with(sum).expect("valid items");
+        }
+        let mut item = None;
+        spin_until(|| {
+            item = rx.try_pop_with(sum).expect("valid items");
+            item.is_some()
+        });
+        item.expect("popped")
+    };
+    let mut ends = None;
+    round_trips(
+        n,
+        reps,
+        |_| {
+            let (rx, tx) = ends.get_or_insert_with(|| d.child_ends());
+            let sum = read(rx);
+            tx.push_with(|p| {
+                p.fill(0);
+                p[..8].copy_from_slice(&sum.to_le_bytes());
+            });
+        },
+        |i| {
+            let b = (i % 251) as u8;
+            tx.push_with(|p| p.fill(b));
+            let sum = read(&mut rx);
+            let expected = u64::from(b) * 4096;
+            let low: u64 = expected.to_le_bytes().iter().map(|&x| u64::from(x)).sum();
+            if sum != low {
+                return Err("the 4 KiB message came back changed".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// `SpscQueue` throughput, one producer process and one consumer process.
+fn spsc_throughput(items: u64, reps: usize) -> Res<Vec<f64>> {
+    let q = Shared::<SpscQueue<u64, 1024>>::anonymous(init::zeroed())?;
+    let q = &*q;
+    repeat(reps, || {
+        let start = Instant::now();
+        let consumer = spawn(move || {
+            let mut rx = q.consumer().expect("the consumer side is free");
+            for _ in 0..items {
+                std::hint::black_box(rx.pop().expect("valid items"));
+            }
+        })?;
+        let producer = spawn(move || {
+            let mut tx = q.producer().expect("the producer side is free");
+            for i in 0..items {
+                tx.push(i);
+            }
+        })?;
+        join(producer)?;
+        join(consumer)?;
+        Ok(ns_since(start) / items as f64)
+    })
 }
 
 /// Pops from `q`: spinning on `try_pop`, or blocking.
