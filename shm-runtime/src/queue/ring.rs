@@ -240,6 +240,7 @@ impl<T, const N: usize> ShmQueue<T, N> {
     /// [`claim_push`](Self::claim_push) after it found the queue full: the
     /// slot is read before it is swapped (see [`claim`](Self::claim)).
     #[inline(always)]
+    #[cfg_attr(all(test, loom), allow(dead_code))] // the models claim with `claim`
     pub(super) fn claim_push_again(&self, pid: u32) -> Claim {
         self.claim(&self.head.0, Side::Producer, pid, false)
     }

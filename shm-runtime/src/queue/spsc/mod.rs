@@ -112,6 +112,11 @@ mod memory;
 mod ops;
 mod ring;
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
 #[cfg(not(all(test, loom)))]
 pub use handle::{Consumer, Producer};
 pub use memory::SpscQueue;

@@ -131,13 +131,21 @@ impl<T, const N: usize> SpscQueue<T, N> {
 
     /// Marks the item of position `pos` taken, before the consumer reads it:
     /// a consumer that dies after this point lost it (it may have acted on
-    /// it), and the next consumer starts after it. No fence: the mark only
-    /// matters to whoever judges this process dead, and a process's death,
-    /// as another process learns it from the system, follows all of its
-    /// stores; the compiler fence keeps the store before the reading.
+    /// it), and the next consumer starts after it. No fence for that: the
+    /// mark only matters to whoever judges this process dead, and a
+    /// process's death, as another process learns it from the system,
+    /// follows all of its stores; the compiler fence keeps the store before
+    /// the reading.
     #[inline(always)]
     pub(super) fn take(&self, pos: u64) {
-        self.tail.0.pos.store((pos << 1) | 1, Ordering::Relaxed);
+        // `Release`, not `Relaxed`: the producer may load this value rather
+        // than the `release` store of `pos - 1` before it (both say
+        // "released up to `pos`"), and must still find our reads of the
+        // slot of `pos - 1` done before its write there. A relaxed store
+        // would not carry that (it does not continue a release sequence,
+        // and on Arm it may become visible before the earlier loads): the
+        // model check found the race.
+        self.tail.0.pos.store((pos << 1) | 1, Ordering::Release);
         compiler_fence(Ordering::SeqCst);
     }
 
