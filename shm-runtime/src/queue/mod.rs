@@ -18,6 +18,10 @@
 //! # Ok::<(), shm_runtime::Error>(())
 //! ```
 //!
+//! Between exactly one producer and one consumer at a time, an
+//! [`SpscQueue`] (module [`spsc`]) does without the claims: each side is a
+//! handle taken once, and a push or a pop makes no locked instruction.
+//!
 //! # The guarantees
 //!
 //! * **Exactly once, FIFO per producer.** Every item pushed is popped at
