@@ -602,7 +602,10 @@ fn spsc_consumer_killed_while_spinning_loses_at_most_the_item_it_held() {
         let after = 1 + (rng.next() % u64::from(ITEMS / 2)) as u32;
         let start = Instant::now();
         while recorded.load(Ordering::Acquire) < after {
-            assert!(start.elapsed() < LONG, "the first consumer makes no progress");
+            assert!(
+                start.elapsed() < LONG,
+                "the first consumer makes no progress"
+            );
             std::hint::spin_loop();
         }
         spin_for(rng.next() % 20);
@@ -692,7 +695,9 @@ fn spsc_a_forked_child_cannot_use_or_give_back_its_parents_handle() {
     ];
     for (i, push) in pushes.iter().enumerate() {
         let child = fork(|| {
-            expect_panic("an SpscQueue producer handle used in a process forked after it was taken");
+            expect_panic(
+                "an SpscQueue producer handle used in a process forked after it was taken",
+            );
             push(&mut tx);
             exit_child(0)
         });
@@ -722,7 +727,9 @@ fn spsc_a_forked_child_cannot_use_or_give_back_its_parents_handle() {
     ];
     for (i, pop) in pops.iter().enumerate() {
         let child = fork(|| {
-            expect_panic("an SpscQueue consumer handle used in a process forked after it was taken");
+            expect_panic(
+                "an SpscQueue consumer handle used in a process forked after it was taken",
+            );
             pop(&mut rx);
             exit_child(0)
         });
@@ -798,7 +805,9 @@ fn spsc_a_pop_blocked_in_one_process_is_woken_by_a_push_from_another() {
             exit_child(4);
         }
     });
-    wait_until("the consumer started", || stage.load(Ordering::Acquire) == 1);
+    wait_until("the consumer started", || {
+        stage.load(Ordering::Acquire) == 1
+    });
     wait_sleeping(child.id(), "the consumer blocks in pop");
     tx.push(7);
     wait_until("the first pop returned", || {
@@ -842,7 +851,10 @@ fn spsc_a_push_blocked_on_a_full_queue_is_woken_by_a_pop_from_another_process() 
     wait_sleeping(child.id(), "the producer blocks in push_with");
     assert_eq!(stage.load(Ordering::Acquire), 2, "the push waits for room");
     assert_eq!(rx.pop().unwrap(), 1);
-    let status = child.wait_timeout(JOIN).unwrap().expect("the pushes return");
+    let status = child
+        .wait_timeout(JOIN)
+        .unwrap()
+        .expect("the pushes return");
     assert_eq!(status.code(), Some(0), "{status}");
     assert_eq!(rx.try_pop().unwrap(), Some(2));
     assert_eq!(rx.try_pop().unwrap(), Some(3));
@@ -1226,7 +1238,8 @@ fn spsc_an_invalid_item_is_refused_and_consumed_by_the_consumer_process() {
         .open(&temp.0)
         .unwrap();
     for mark in &marks {
-        file.write_all_at(&[2], (mark + MARKER.len()) as u64).unwrap();
+        file.write_all_at(&[2], (mark + MARKER.len()) as u64)
+            .unwrap();
     }
     let path = temp.0.clone();
     let child = fork(|| {

@@ -443,19 +443,23 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
             .value
             .with(|slot| read(slot.cast::<T>()));
         drop(claimed);
-        match item {
-            Ok(item) => Ok(Some(item)),
-            Err(invalid) => Err(Error::new(
-                ErrorKind::InvalidValue,
-                format!(
-                    "popping from a ShmQueue<{}, {N}>: the item is not a valid value \
-                     ({invalid}): it was written outside this library's protocol; it was \
-                     removed, and the next pop takes the next item",
-                    std::any::type_name::<T>()
-                ),
-            )),
-        }
+        item.map(Some)
+            .map_err(|invalid| invalid_item::<T, N>("a ShmQueue", invalid))
     }
+}
+
+/// The error of a pop from `queue` (the type's name with its article) that
+/// met an invalid item: consumed, the next pop takes the next one.
+pub(super) fn invalid_item<T, const N: usize>(queue: &str, invalid: InvalidValue) -> Error {
+    Error::new(
+        ErrorKind::InvalidValue,
+        format!(
+            "popping from {queue}<{}, {N}>: the item is not a valid value ({invalid}): it was \
+             written outside this library's protocol; it was removed, and the next pop takes \
+             the next item",
+            std::any::type_name::<T>()
+        ),
+    )
 }
 
 /// The error of a pop from a `queue` (the type's name) that timed out.

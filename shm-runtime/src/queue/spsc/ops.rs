@@ -4,12 +4,12 @@
 use super::handle::{Consumer, Producer};
 use super::ring::Room;
 use super::SpscQueue;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::layout::InvalidValue;
 use crate::queue::fence::Barrier;
 use crate::queue::item::{read_in_place, read_value, write_in_place, write_value};
 use crate::queue::memory::CheckItem;
-use crate::queue::ops::{timed_out, Pushed};
+use crate::queue::ops::{invalid_item, timed_out, Pushed};
 use crate::queue::wait::{notify, Sleep, Wait};
 use crate::sync::futex::Deadline;
 use crate::SharedSafe;
@@ -360,17 +360,8 @@ impl<T: SharedSafe, const N: usize> Consumer<'_, T, N> {
             .value
             .with(|slot| read(slot.cast::<T>()));
         drop(given);
-        item.map(Some).map_err(|invalid| {
-            Error::new(
-                ErrorKind::InvalidValue,
-                format!(
-                    "popping from an SpscQueue<{}, {N}>: the item is not a valid value \
-                     ({invalid}): it was written outside this library's protocol; it was \
-                     removed, and the next pop takes the next item",
-                    std::any::type_name::<T>()
-                ),
-            )
-        })
+        item.map(Some)
+            .map_err(|invalid| invalid_item::<T, N>("an SpscQueue", invalid))
     }
 }
 
