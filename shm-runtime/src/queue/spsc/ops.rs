@@ -229,7 +229,7 @@ impl<T: SharedSafe, const N: usize> Consumer<'_, T, N> {
     }
 
     /// Pops the oldest item, waiting while the queue is empty; an error for
-    /// an invalid item, or ([`ErrorKind::Truncated`]) if another process
+    /// an invalid item, or ([`ErrorKind::Truncated`](crate::ErrorKind::Truncated)) if another process
     /// truncated the queue's segment (nobody can push any more).
     ///
     /// ```
@@ -245,7 +245,7 @@ impl<T: SharedSafe, const N: usize> Consumer<'_, T, N> {
     }
 
     /// Pops the oldest item, waiting up to `timeout` (on `CLOCK_MONOTONIC`)
-    /// while the queue is empty: [`ErrorKind::TimedOut`] if none came.
+    /// while the queue is empty: [`ErrorKind::TimedOut`](crate::ErrorKind::TimedOut) if none came.
     ///
     /// ```
     /// use shm_runtime::{queue::SpscQueue, ErrorKind};
@@ -296,7 +296,7 @@ impl<T: SharedSafe, const N: usize> Consumer<'_, T, N> {
     }
 
     /// [`try_pop_with`](Self::try_pop_with), waiting up to `timeout` while
-    /// the queue is empty: [`ErrorKind::TimedOut`] if no item came.
+    /// the queue is empty: [`ErrorKind::TimedOut`](crate::ErrorKind::TimedOut) if no item came.
     ///
     /// ```
     /// use shm_runtime::queue::SpscQueue;
