@@ -325,3 +325,44 @@ fn locks_and_waits_in_a_truncated_mapping_report_it() {
     assert_eq!(status.signal(), None, "killed by a signal");
     assert_eq!(status.code(), Some(0), "{status}");
 }
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_child_forked_while_its_parent_installed_the_handler_installs_it_itself() {
+    // `fork` by one thread while another installs the handler copies an
+    // installation in progress, by a thread the child does not have,
+    // before or after it set the disposition. (Found under qemu-user, where
+    // the window is wide: the child waited for that thread for good.)
+    for handler_set in [false, true] {
+        let temp = TempPath::new(&format!("cut-install-{handler_set}"));
+        let outside = TempPath::new(&format!("cut-install-outside-{handler_set}"));
+        let (path, outside_path) = (temp.0.clone(), outside.0.clone());
+        drop(Segment::file(&path).create([7u64; 1024]).unwrap());
+        let child = fork(|| {
+            shm_runtime::__private::sigbus_install_cut_by_fork(handler_set);
+            if shm_runtime::sigbus::installed() {
+                exit_child(2);
+            }
+            // Mapping a segment installs it, at once.
+            let view = Segment::file(&path).open::<[u64; 1024]>().unwrap();
+            if !shm_runtime::sigbus::installed() {
+                exit_child(3);
+            }
+            // It repairs a truncation...
+            truncate(&path);
+            if view.iter().sum::<u64>() != 0 || !view.is_truncated() {
+                exit_child(4);
+            }
+            // ...and passes any other fault to the disposition from before
+            // it (here the default: death by SIGBUS), not to itself.
+            fault_outside_the_library(&outside_path);
+            exit_child(0)
+        });
+        let status = status_of(child);
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGBUS),
+            "handler set: {handler_set}: {status}"
+        );
+    }
+}

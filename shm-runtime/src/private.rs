@@ -292,6 +292,16 @@ pub fn die_during_creation_at(step: u32) {
     crate::segment::die_during_creation_at(step);
 }
 
+/// Test hook: puts this process's `SIGBUS` handler installation in the
+/// state that `fork` copies into a child while another thread of its parent
+/// is installing it: marked as being installed by the parent process, with
+/// the handler already set (`handler_set`) or not yet. The next mapping must
+/// install it all the same, neither waiting for a thread that is not in this
+/// process nor chaining to itself. Call it in a forked child only.
+pub fn sigbus_install_cut_by_fork(handler_set: bool) {
+    crate::sigbus::install_cut_by_fork(handler_set);
+}
+
 /// Test hook: this process stops itself (`SIGSTOP`, until a `SIGCONT`)
 /// at `point` of a creation: 1 right after it claimed (or reclaimed) a
 /// segment's header and before it recorded itself as its creator, 2 right

@@ -51,7 +51,9 @@
 //! FreeBSD and macOS paths of the handler are compiled, not run.)
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 
 /// Entries per chunk of the registry; chunks are added, never freed.
@@ -125,11 +127,22 @@ static HEAD: AtomicPtr<Chunk> = AtomicPtr::new(std::ptr::null_mut());
 /// so that checking whether a lock's memory was truncated costs one load.
 static TRUNCATIONS: AtomicUsize = AtomicUsize::new(0);
 
-/// 0 not installed, 1 installing, 2 installed, 3 disabled.
-static INSTALL: AtomicU32 = AtomicU32::new(0);
+/// [`NOT_INSTALLED`], [`INSTALLED`], [`DISABLED`], or `pid << 2 |
+/// INSTALLING` while process `pid` installs it. Not a `std::sync::Once`,
+/// and the installer's pid is in the word, because of `fork`: a child
+/// forked by another thread while a thread of its parent was installing
+/// copies that state, and no thread of the child will ever finish it. A
+/// state installing by another pid is such a copy: the child installs the
+/// handler itself (`sigaction` is idempotent, and dispositions are copied by
+/// `fork`, so it first looks whether the parent got as far as setting it).
+static INSTALL: AtomicU64 = AtomicU64::new(NOT_INSTALLED);
+const NOT_INSTALLED: u64 = 0;
+const INSTALLED: u64 = 2;
+const DISABLED: u64 = 3;
+const INSTALLING: u64 = 1;
 
-/// The `SIGBUS` disposition before ours, for chaining. Written once, before
-/// the handler is installed; read only by the handler.
+/// The `SIGBUS` disposition before ours, for chaining. Written by the one
+/// installer, before the handler is set; read only by the handler.
 static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::zeroed();
 
 /// Keeps the handler from being installed: call it before the first
@@ -143,9 +156,9 @@ static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUni
 /// ```
 pub fn disable() -> bool {
     INSTALL
-        .compare_exchange(0, 3, Ordering::AcqRel, Ordering::Acquire)
+        .compare_exchange(NOT_INSTALLED, DISABLED, Ordering::AcqRel, Ordering::Acquire)
         .is_ok()
-        || INSTALL.load(Ordering::Acquire) == 3
+        || INSTALL.load(Ordering::Acquire) == DISABLED
 }
 
 /// Whether the handler is installed in this process.
@@ -154,32 +167,75 @@ pub fn disable() -> bool {
 /// let _ = shm_runtime::sigbus::installed();
 /// ```
 pub fn installed() -> bool {
-    INSTALL.load(Ordering::Acquire) == 2
+    INSTALL.load(Ordering::Acquire) == INSTALLED
+}
+
+/// The state that says process `pid` is installing the handler.
+fn installing(pid: libc::pid_t) -> u64 {
+    (pid as u64) << 2 | INSTALLING
 }
 
 fn install() {
+    if matches!(INSTALL.load(Ordering::Acquire), INSTALLED | DISABLED) {
+        return;
+    }
+    // SAFETY: getpid has no preconditions.
+    let me = installing(unsafe { libc::getpid() });
+    let mut seen = INSTALL.load(Ordering::Acquire);
     loop {
-        match INSTALL.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => break,
-            Err(2 | 3) => return,
-            Err(_) => std::thread::yield_now(), // another thread installs it
+        match seen {
+            INSTALLED | DISABLED => return,
+            // Another thread of this process installs it.
+            s if s == me => {
+                std::thread::yield_now();
+                seen = INSTALL.load(Ordering::Acquire);
+            }
+            // Not installed, or being installed by the process this one
+            // was forked from (a thread this process does not have).
+            s => match INSTALL.compare_exchange(s, me, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => seen = now,
+            },
         }
     }
-    // SAFETY: `PREVIOUS` is written here only, by the one thread that won
-    // the compare-exchange, before the handler that reads it exists.
-    // `sigaction` with a valid new action and out-pointer.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler as *const () as usize;
-        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
-        libc::sigemptyset(&mut action.sa_mask);
-        let previous = std::ptr::addr_of_mut!(PREVIOUS).cast::<libc::sigaction>();
-        if libc::sigaction(libc::SIGBUS, &action, previous) != 0 {
-            INSTALL.store(0, Ordering::Release);
-            return;
+    // SAFETY: `PREVIOUS` is written here only, by the one thread of this
+    // process that holds the installing state, while the handler (its only
+    // reader) is not set: when the disposition already is the handler, the
+    // parent this process was forked from set it, after writing `PREVIOUS`,
+    // which this process copied whole, and it is left alone. `sigaction`
+    // with a valid new action, or none, and valid out-pointers.
+    let set = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut current) == 0 && {
+            if current.sa_sigaction != handler as *const () as usize {
+                std::ptr::addr_of_mut!(PREVIOUS).write(std::mem::MaybeUninit::new(current));
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut()) == 0
+        }
+    };
+    INSTALL.store(
+        if set { INSTALLED } else { NOT_INSTALLED },
+        Ordering::Release,
+    );
+}
+
+/// See [`crate::__private::sigbus_install_cut_by_fork`].
+pub(crate) fn install_cut_by_fork(handler_set: bool) {
+    install();
+    if !handler_set {
+        // SAFETY: the disposition from before this crate's, which `install`
+        // recorded; `sigaction` with a valid action.
+        unsafe {
+            let previous = std::ptr::addr_of!(PREVIOUS).cast::<libc::sigaction>();
+            libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut());
         }
     }
-    INSTALL.store(2, Ordering::Release);
+    // SAFETY: getppid has no preconditions.
+    INSTALL.store(installing(unsafe { libc::getppid() }), Ordering::Release);
 }
 
 /// A mapping's place in the registry; leaving it (on drop) waits for any
