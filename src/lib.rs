@@ -71,6 +71,35 @@ pub unsafe fn fork_retrying(
     }
 }
 
+/// Forks a child that blocks in `block` until killed (a blocked push or
+/// pop), and SIGKILLs it while `registered()` counts it asleep: tried again
+/// with a new child if it was killed between two sleeps, unregistered.
+/// Returns the count the dead child left behind.
+///
+/// # Safety
+/// As `process::fork_unchecked`, for `block`.
+pub unsafe fn kill_asleep(block: impl Fn(), registered: impl Fn() -> u32) -> u32 {
+    for _ in 0..20 {
+        let before = registered();
+        // SAFETY: the caller's promise.
+        let mut child = unsafe { fork_retrying(&block) }.expect("fork");
+        let start = std::time::Instant::now();
+        while registered() == before {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the child never slept"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        child.kill().expect("kill");
+        let left = registered();
+        if left > before {
+            return left;
+        }
+    }
+    panic!("the child was never killed asleep")
+}
+
 /// A queue test's item: who pushed it, its number, and a check word that a
 /// torn item (halves of two items) would not match.
 #[derive(SharedSafe, Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]

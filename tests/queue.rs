@@ -12,7 +12,7 @@
 use shm_runtime::process::{self, Child};
 use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
-use shm_workspace::{exit_child, QueueItem as Item, TempPath};
+use shm_workspace::{exit_child, kill_asleep, QueueItem as Item, TempPath};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -365,4 +365,31 @@ fn queue_of_nonzero_items_truncated_under_a_live_view_aborts_rather_than_read_ze
         Some(libc::SIGABRT),
         "{status}"
     );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "forks and kills")]
+fn queue_a_process_killed_asleep_costs_the_others_no_wake_ups_once_stale() {
+    let q = Shared::<ShmQueue<u64, 2>>::anonymous(init::zeroed()).unwrap();
+    let sleepers = || shm_runtime::__private::queue_sleepers(&q);
+    // A consumer killed asleep in `pop`: its registration outlives it...
+    let pop = || {
+        let _ = q.pop();
+    };
+    // SAFETY: the children only use the queue.
+    assert_eq!(unsafe { kill_asleep(pop, || sleepers().0) }, 1);
+    // ...until no one has renewed it for a while: the next push wakes
+    // nobody for the last time, and forgets it.
+    std::thread::sleep(shm_runtime::__private::QUEUE_SLEEPER_STALE + Duration::from_millis(50));
+    q.push(1);
+    assert_eq!(sleepers(), (0, 0), "forgotten");
+    // The same for a producer killed asleep in `push` on a full queue.
+    q.push(2);
+    // SAFETY: as above.
+    assert_eq!(unsafe { kill_asleep(|| q.push(3), || sleepers().1) }, 1);
+    std::thread::sleep(shm_runtime::__private::QUEUE_SLEEPER_STALE + Duration::from_millis(50));
+    assert_eq!(q.try_pop().unwrap(), Some(1));
+    assert_eq!(sleepers(), (0, 0), "forgotten");
+    assert_eq!(q.try_pop().unwrap(), Some(2));
+    assert_eq!(q.try_pop().unwrap(), None);
 }

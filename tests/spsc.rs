@@ -1352,3 +1352,49 @@ fn spsc_forged_queue_bytes_neither_crash_panic_nor_hang() {
         .expect("the child ends in time");
     assert_eq!(status.code(), Some(0), "{status}");
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "forks and kills")]
+fn spsc_a_side_killed_asleep_costs_the_other_no_wake_ups_once_stale() {
+    let q = Shared::<SpscQueue<u64, 2>>::anonymous(init::zeroed()).unwrap();
+    let sleepers = || shm_runtime::__private::spsc_sleepers(&q);
+    let stale = shm_runtime::__private::QUEUE_SLEEPER_STALE + Duration::from_millis(50);
+    let mut tx = q.producer().unwrap();
+    // A consumer killed asleep in `pop` (each child takes the side over
+    // from the one killed before it)...
+    let pop = || {
+        let Ok(mut rx) = q.consumer() else {
+            exit_child(2)
+        };
+        let _ = rx.pop();
+    };
+    // SAFETY: the children only use the queue.
+    assert_eq!(
+        unsafe { shm_workspace::kill_asleep(pop, || sleepers().0) },
+        1
+    );
+    // ...costs the producer one more wake-up once stale, then none.
+    std::thread::sleep(stale);
+    tx.push(1);
+    assert_eq!(sleepers(), (0, 0), "forgotten");
+    // A producer killed asleep in `push` on the full queue.
+    tx.push(2);
+    drop(tx);
+    let push = || {
+        let Ok(mut tx) = q.producer() else {
+            exit_child(2)
+        };
+        tx.push(3);
+    };
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { shm_workspace::kill_asleep(push, || sleepers().1) },
+        1
+    );
+    std::thread::sleep(stale);
+    let mut rx = q.consumer().unwrap();
+    assert_eq!(rx.try_pop().unwrap(), Some(1));
+    assert_eq!(sleepers(), (0, 0), "forgotten");
+    assert_eq!(rx.try_pop().unwrap(), Some(2));
+    assert_eq!(rx.try_pop().unwrap(), None);
+}

@@ -302,6 +302,28 @@ pub fn sigbus_install_cut_by_fork(handler_set: bool) {
     crate::sigbus::install_cut_by_fork(handler_set);
 }
 
+/// For tests of sleepers that die asleep: how many consumers and producers
+/// of `queue` are registered as (about to be) asleep.
+#[cfg(not(all(test, loom)))]
+pub fn queue_sleepers<T: SharedSafe, const N: usize>(
+    queue: &crate::queue::ShmQueue<T, N>,
+) -> (u32, u32) {
+    queue.sleepers()
+}
+
+/// As [`queue_sleepers`], for a [`SpscQueue`](crate::queue::SpscQueue).
+#[cfg(not(all(test, loom)))]
+pub fn spsc_sleepers<T: SharedSafe, const N: usize>(
+    queue: &crate::queue::SpscQueue<T, N>,
+) -> (u32, u32) {
+    queue.sleepers()
+}
+
+/// How long a sleeper's registration outlives its renewals before it is
+/// taken for one that died asleep.
+#[cfg(not(all(test, loom)))]
+pub const QUEUE_SLEEPER_STALE: std::time::Duration = crate::queue::STALE;
+
 /// Test hook: this process stops itself (`SIGSTOP`, until a `SIGCONT`)
 /// at `point` of a creation: 1 right after it claimed (or reclaimed) a
 /// segment's header and before it recorded itself as its creator, 2 right

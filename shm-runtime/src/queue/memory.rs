@@ -65,19 +65,80 @@ pub(super) struct Line<X>(pub(super) X);
 /// Who sleeps, and the words they sleep on.
 #[repr(C)]
 pub(super) struct Waits {
-    /// Bumped by a producer that published an item while consumers slept;
-    /// consumers sleep on it.
-    pub(super) pushed: AtomicU32,
-    /// Consumers that may be asleep (or about to be).
-    pub(super) pop_sleepers: AtomicU32,
-    /// Bumped by a consumer that freed a slot while producers slept.
-    pub(super) popped: AtomicU32,
-    /// Producers that may be asleep (or about to be).
-    pub(super) push_sleepers: AtomicU32,
+    /// Consumers waiting for an item; producers wake them.
+    pub(super) pop: Sleepers,
+    /// Producers waiting for a free slot; consumers wake them.
+    pub(super) push: Sleepers,
     /// The PID and time namespaces of every process that used the queue
     /// (0: none yet, [`MIXED_NS`](super::recovery::MIXED_NS): several): claimers are judged only by
     /// processes of the same ones.
     pub(super) users_ns: AtomicU64,
+}
+
+/// The sleepers of one side (see [`wait`](super::wait)).
+#[repr(C)]
+pub(super) struct Sleepers {
+    /// Bumped by the other side when it made progress while one of these
+    /// may have slept; they sleep on it.
+    pub(super) word: AtomicU32,
+    /// How many may be asleep (or about to be).
+    pub(super) count: AtomicU32,
+    /// When the latest of them registered (`CLOCK_MONOTONIC`, in
+    /// milliseconds): a count that outlives every live registration is a
+    /// sleeper that died asleep.
+    pub(super) latest: AtomicU64,
+}
+
+#[cfg(all(test, loom))]
+impl Waits {
+    /// Nobody sleeps (loom's atomics cannot be zeroed).
+    pub(super) fn new() -> Waits {
+        let sleepers = || Sleepers {
+            word: AtomicU32::new(0),
+            count: AtomicU32::new(0),
+            latest: AtomicU64::new(0),
+        };
+        Waits {
+            pop: sleepers(),
+            push: sleepers(),
+            users_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+// SAFETY: three atomics in a `repr(C)` struct: no address, a fixed layout,
+// no drop glue, mutation only through atomics; any bytes are sleepers (a
+// wrong count costs a wake-up system call, or a sleeper its slice).
+#[cfg(not(all(test, loom)))]
+unsafe impl SharedSafe for Sleepers {
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "queue sleepers",
+        "queue sleepers v1",
+        &[],
+        &[
+            Field::plain("word", offset_of!(Self, word), AtomicU32::LAYOUT),
+            Field::plain("count", offset_of!(Self, count), AtomicU32::LAYOUT),
+            Field::plain("latest", offset_of!(Self, latest), AtomicU64::LAYOUT),
+        ],
+        Validity::Fields,
+    );
+}
+
+// SAFETY: sleepers (above) and an atomic, in a `repr(C)` struct: no
+// address, a fixed layout, no drop glue, mutation only through atomics.
+#[cfg(not(all(test, loom)))]
+unsafe impl SharedSafe for Waits {
+    const LAYOUT: &'static TypeLayout = &TypeLayout::library::<Self>(
+        "queue waits",
+        "queue waits v1",
+        &[],
+        &[
+            Field::plain("pop", offset_of!(Self, pop), Sleepers::LAYOUT),
+            Field::plain("push", offset_of!(Self, push), Sleepers::LAYOUT),
+            Field::plain("users_ns", offset_of!(Self, users_ns), AtomicU64::LAYOUT),
+        ],
+        Validity::Fields,
+    );
 }
 
 /// One position of the ring. Aligned to 16 bytes: its word and its record
@@ -138,13 +199,7 @@ impl<T, const N: usize> ShmQueue<T, N> {
         ShmQueue {
             head: Line(AtomicU64::new(0)),
             tail: Line(AtomicU64::new(0)),
-            waits: Line(Waits {
-                pushed: AtomicU32::new(0),
-                pop_sleepers: AtomicU32::new(0),
-                popped: AtomicU32::new(0),
-                push_sleepers: AtomicU32::new(0),
-                users_ns: AtomicU64::new(0),
-            }),
+            waits: Line(Waits::new()),
             slots: core::array::from_fn(|_| Slot {
                 word: AtomicU64::new(0),
                 record: AtomicU64::new(0),
@@ -190,36 +245,12 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for ShmQueue<T, N> {
         let () = CheckItem::<T>::OK;
         TypeLayout::library::<Self>(
             "ShmQueue",
-            "ShmQueue pid-claimed vyukov v3",
+            "ShmQueue pid-claimed vyukov v4",
             &[("capacity", N as u64)],
             &[
                 Field::plain("head", offset_of!(Self, head), AtomicU64::LAYOUT),
                 Field::plain("tail", offset_of!(Self, tail), AtomicU64::LAYOUT),
-                Field::plain(
-                    "pushed",
-                    offset_of!(Self, waits) + offset_of!(Waits, pushed),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "pop_sleepers",
-                    offset_of!(Self, waits) + offset_of!(Waits, pop_sleepers),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "popped",
-                    offset_of!(Self, waits) + offset_of!(Waits, popped),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "push_sleepers",
-                    offset_of!(Self, waits) + offset_of!(Waits, push_sleepers),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "users_ns",
-                    offset_of!(Self, waits) + offset_of!(Waits, users_ns),
-                    AtomicU64::LAYOUT,
-                ),
+                Field::plain("waits", offset_of!(Self, waits), Waits::LAYOUT),
                 Field::plain("slots", offset_of!(Self, slots), <[Slot<T>; N]>::LAYOUT),
             ],
             Validity::Fields,

@@ -68,6 +68,16 @@
 //!   dead, releases the slot. A sleeping waiter rechecks at least every
 //!   [`MAX_SLICE`]. So a process SIGKILLed at any instruction blocks the
 //!   others for a bounded time (about [`MAX_SLICE`] plus [`STALL_CHECK`]).
+//!   A process killed *asleep* in a blocked push or pop leaves its
+//!   registration in the sleepers' count: the other side then makes a
+//!   wake-up system call per operation, until no live sleeper has
+//!   registered for 200 ms (each renews its registration every slice): the
+//!   next wake-up then forgets the registrations. A process stopped
+//!   (`SIGSTOP`) for longer than that in a blocked call is forgotten too,
+//!   and once it runs again may sleep up to one slice past an item meant
+//!   for it. Not judged while processes of several time namespaces use the
+//!   queue (their clocks differ): there a dead sleeper costs the others
+//!   that system call for good.
 //! * **The item in flight.** A killed producer's item is *lost* unless its
 //!   publishing store ran: a half-written item is never visible (its slot
 //!   is skipped). A killed consumer's item is *lost* too once the consumer
@@ -179,6 +189,8 @@ pub use spsc::SpscQueue;
 pub use spsc::{Consumer, Producer};
 #[cfg(not(all(test, loom)))]
 pub use wait::MAX_SLICE;
+#[cfg(not(all(test, loom)))]
+pub(crate) use wait::STALE;
 
 #[cfg(all(test, not(loom)))]
 mod tests;

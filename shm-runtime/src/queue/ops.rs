@@ -361,12 +361,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
                 // no room will come.
                 return Pushed::Truncated;
             }
-            let go_on = sleep.wait(
-                wait,
-                &self.waits.0.popped,
-                &self.waits.0.push_sleepers,
-                || self.push_ready(),
-            );
+            let go_on = sleep.wait(wait, &self.waits.0.push, || self.push_ready());
             if !go_on {
                 return Pushed::Full;
             }
@@ -383,7 +378,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         self.slots[index].value.with_mut(write);
         core::mem::forget(claimed);
         self.publish(index, stamp, barrier);
-        self.notify(barrier, &self.waits.0.pushed, &self.waits.0.pop_sleepers);
+        self.waits.0.notify_consumers(barrier);
         Pushed::Yes
     }
 
@@ -416,12 +411,7 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
                 // Truncated by another process: nobody can push any more.
                 crate::sigbus::check_at(self, "popping from a ShmQueue")?;
             }
-            let go_on = sleep.wait(
-                wait,
-                &self.waits.0.pushed,
-                &self.waits.0.pop_sleepers,
-                || self.pop_ready(),
-            );
+            let go_on = sleep.wait(wait, &self.waits.0.pop, || self.pop_ready());
             if !go_on {
                 return Ok(None);
             }

@@ -57,11 +57,11 @@ impl<T: SharedSafe, const N: usize> ShmQueue<T, N> {
         let waits = &self.waits.0;
         // The slot is free for the next lap's producer (the release was a
         // `SeqCst` swap: a full barrier) ...
-        self.notify(Barrier::Full, &waits.popped, &waits.push_sleepers);
+        waits.notify_producers(Barrier::Full);
         if ring::stamp(word) & 1 == 0 {
             // ... and, a dead producer's slot being skipped, consumers
             // waiting on it move on to the next position.
-            self.notify(Barrier::Full, &waits.pushed, &waits.pop_sleepers);
+            waits.notify_consumers(Barrier::Full);
         }
         true
     }
@@ -138,12 +138,10 @@ impl<T: SharedSafe, const N: usize> Drop for Claimed<'_, T, N> {
     fn drop(&mut self) {
         self.queue.release(self.index, self.stamp, self.barrier);
         let waits = &self.queue.waits.0;
-        self.queue
-            .notify(self.barrier, &waits.popped, &waits.push_sleepers);
+        waits.notify_producers(self.barrier);
         if self.stamp & 1 == 0 {
             // A producer's skipped slot: consumers waiting on it move on.
-            self.queue
-                .notify(self.barrier, &waits.pushed, &waits.pop_sleepers);
+            waits.notify_consumers(self.barrier);
         }
     }
 }

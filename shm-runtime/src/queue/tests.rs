@@ -538,8 +538,8 @@ fn recovering_a_dead_producers_slot_wakes_sleeping_consumers_too() {
     q.push(5);
     // A consumer registered as (about to be) asleep on the dead slot: the
     // consumer that skips the slot must wake it, not only producers.
-    q.waits.0.pop_sleepers.store(1, Ordering::SeqCst);
-    let pushed = q.waits.0.pushed.load(Ordering::SeqCst);
+    q.waits.0.pop.count.store(1, Ordering::SeqCst);
+    let pushed = q.waits.0.pop.word.load(Ordering::SeqCst);
     let start = Instant::now();
     // A spinning consumer skips the dead slot, then takes the item.
     while q.try_pop().unwrap().is_none() {
@@ -550,11 +550,11 @@ fn recovering_a_dead_producers_slot_wakes_sleeping_consumers_too() {
     }
     assert_eq!(ring::claimer(q.slots[index].word.load(Ordering::SeqCst)), 0);
     assert_ne!(
-        q.waits.0.pushed.load(Ordering::SeqCst),
+        q.waits.0.pop.word.load(Ordering::SeqCst),
         pushed,
         "the sleeping consumer was woken"
     );
-    q.waits.0.pop_sleepers.store(0, Ordering::SeqCst);
+    q.waits.0.pop.count.store(0, Ordering::SeqCst);
 }
 
 #[test]
@@ -607,4 +607,78 @@ fn no_wake_up_is_missed_when_every_pop_and_push_sleeps() {
         "a pop slept {:?} (of a {TEST_SLICE:?} slice): a wake-up was missed",
         longest.max(theirs)
     );
+}
+
+/// `CLOCK_MONOTONIC` in milliseconds, as the sleepers record it.
+fn now_ms() -> u64 {
+    let now = crate::sync::futex::now(libc::CLOCK_MONOTONIC);
+    (now.tv_sec as u64) * 1000 + (now.tv_nsec as u64) / 1_000_000
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "reads /proc")]
+fn a_consumer_that_died_asleep_costs_producers_one_wake_up_at_most() {
+    let q = ShmQueue::<u32, 4>::new();
+    q.record_namespace(owner::me().ns);
+    // A consumer registered as asleep and was killed: nobody renews its
+    // registration, which is older than `STALE` by now.
+    let stale = 2 * super::wait::STALE.as_millis() as u64;
+    q.waits.0.pop.count.store(1, Ordering::SeqCst);
+    q.waits
+        .0
+        .pop
+        .latest
+        .store(now_ms() - stale, Ordering::SeqCst);
+    let word = q.waits.0.pop.word.load(Ordering::SeqCst);
+    q.push(1);
+    assert_eq!(
+        q.waits.0.pop.word.load(Ordering::SeqCst),
+        word + 1,
+        "woken once"
+    );
+    assert_eq!(q.waits.0.pop.count.load(Ordering::SeqCst), 0, "forgotten");
+    q.push(2);
+    assert_eq!(
+        q.waits.0.pop.word.load(Ordering::SeqCst),
+        word + 1,
+        "no wake-up (no system call) for nobody"
+    );
+    // The same for a producer that died asleep on a full queue.
+    q.waits.0.push.count.store(1, Ordering::SeqCst);
+    q.waits
+        .0
+        .push
+        .latest
+        .store(now_ms() - stale, Ordering::SeqCst);
+    assert_eq!(q.try_pop().unwrap(), Some(1));
+    assert_eq!(q.waits.0.push.count.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "reads /proc")]
+fn a_live_sleepers_registration_is_not_forgotten() {
+    let q = ShmQueue::<u32, 4>::new();
+    q.record_namespace(owner::me().ns);
+    // Registered just now: live (it renews it at least every slice).
+    q.waits.0.pop.count.store(1, Ordering::SeqCst);
+    q.waits.0.pop.latest.store(now_ms(), Ordering::SeqCst);
+    let word = q.waits.0.pop.word.load(Ordering::SeqCst);
+    q.push(1);
+    q.push(2);
+    assert_eq!(
+        q.waits.0.pop.word.load(Ordering::SeqCst),
+        word + 2,
+        "woken each time"
+    );
+    assert_eq!(
+        q.waits.0.pop.count.load(Ordering::SeqCst),
+        1,
+        "still registered"
+    );
+    // A stale one, but users of another time namespace met here: their
+    // clock is not ours, so nothing is judged.
+    q.waits.0.pop.latest.store(0, Ordering::SeqCst);
+    q.record_namespace(owner::me().ns ^ 1);
+    q.push(3);
+    assert_eq!(q.waits.0.pop.count.load(Ordering::SeqCst), 1);
 }

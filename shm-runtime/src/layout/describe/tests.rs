@@ -407,33 +407,49 @@ fn describe_shm_queue() {
         [
             plain("head", 0, "AtomicU64"),
             plain("tail", 64, "AtomicU64"),
-            plain("pushed", 128, "AtomicU32"),
-            plain("pop_sleepers", 132, "AtomicU32"),
-            plain("popped", 136, "AtomicU32"),
-            plain("push_sleepers", 140, "AtomicU32"),
-            plain("users_ns", 144, "AtomicU64"),
+            plain("waits", 128, "queue waits"),
             plain("slots", 192, "[ShmQueue slot; 2]"),
         ]
     );
-    let slot = d
-        .types()
-        .iter()
-        .find(|t| t.name == "ShmQueue slot")
-        .unwrap();
-    let KindDesc::Library { fields, .. } = &slot.kind else {
-        panic!("{slot:?}")
+    let fields_named = |name: &str| -> Vec<(String, u64, Access)> {
+        let ty = d.types().iter().find(|t| t.name == name).unwrap();
+        let KindDesc::Library { fields, .. } = &ty.kind else {
+            panic!("{ty:?}")
+        };
+        fields
+            .iter()
+            .map(|f| (f.name.clone(), f.offset, f.access))
+            .collect()
     };
-    let shown: Vec<(&str, u64, Access)> = fields
-        .iter()
-        .map(|f| (f.name.as_str(), f.offset, f.access))
-        .collect();
+    let shown = |fields: &[(&str, u64, Access)]| -> Vec<(String, u64, Access)> {
+        fields
+            .iter()
+            .map(|&(n, o, a)| (n.to_owned(), o, a))
+            .collect()
+    };
     assert_eq!(
-        shown,
-        [
+        fields_named("queue waits"),
+        shown(&[
+            ("pop", 0, Access::Plain),
+            ("push", 16, Access::Plain),
+            ("users_ns", 32, Access::Plain)
+        ])
+    );
+    assert_eq!(
+        fields_named("queue sleepers"),
+        shown(&[
+            ("word", 0, Access::Plain),
+            ("count", 4, Access::Plain),
+            ("latest", 8, Access::Plain)
+        ])
+    );
+    assert_eq!(
+        fields_named("ShmQueue slot"),
+        shown(&[
             ("word", 0, Access::Plain),
             ("record", 8, Access::Plain),
             ("value", 16, Access::Protocol)
-        ]
+        ])
     );
 }
 

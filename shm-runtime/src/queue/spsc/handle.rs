@@ -8,7 +8,6 @@ use super::SpscQueue;
 use crate::error::{Error, ErrorKind, Result};
 use crate::queue::fence::{light, Barrier};
 use crate::queue::recovery::{process_dead, record_namespace};
-use crate::queue::wait::notify;
 use crate::sync::owner::{self, Me};
 use crate::SharedSafe;
 use std::sync::atomic::Ordering;
@@ -155,11 +154,7 @@ impl<T: SharedSafe, const N: usize> SpscQueue<T, N> {
             // The item before `pos` was taken by a consumer that died: give
             // its slot back, and wake a producer waiting for it.
             self.release(pos - 1, held.barrier);
-            notify(
-                held.barrier,
-                &self.waits.0.popped,
-                &self.waits.0.push_sleepers,
-            );
+            self.waits.0.notify_producers(held.barrier);
         }
         Ok(Consumer {
             queue: self,

@@ -1,7 +1,7 @@
 //! What an [`SpscQueue`] is in memory: its struct, its lines and slots,
 //! and the layout it declares as a [`SharedSafe`] type.
 
-use crate::queue::atomic::{AtomicU32, AtomicU64, UnsafeCell};
+use crate::queue::atomic::{AtomicU64, UnsafeCell};
 use crate::queue::memory::{CheckN, Line, Waits};
 use core::mem::MaybeUninit;
 
@@ -84,13 +84,7 @@ impl<T, const N: usize> SpscQueue<T, N> {
         SpscQueue {
             head: end(),
             tail: end(),
-            waits: Line(Waits {
-                pushed: AtomicU32::new(0),
-                pop_sleepers: AtomicU32::new(0),
-                popped: AtomicU32::new(0),
-                push_sleepers: AtomicU32::new(0),
-                users_ns: AtomicU64::new(0),
-            }),
+            waits: Line(Waits::new()),
             slots: core::array::from_fn(|_| Slot {
                 stamp: AtomicU64::new(0),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
@@ -163,7 +157,7 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for SpscQueue<T, N> {
         let () = CheckItem::<T>::OK;
         TypeLayout::library::<Self>(
             "SpscQueue",
-            "SpscQueue stamped handles v1",
+            "SpscQueue stamped handles v2",
             &[("capacity", N as u64)],
             &[
                 Field::plain(
@@ -186,31 +180,7 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for SpscQueue<T, N> {
                     offset_of!(Self, tail) + offset_of!(End, pos),
                     AtomicU64::LAYOUT,
                 ),
-                Field::plain(
-                    "pushed",
-                    offset_of!(Self, waits) + offset_of!(Waits, pushed),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "pop_sleepers",
-                    offset_of!(Self, waits) + offset_of!(Waits, pop_sleepers),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "popped",
-                    offset_of!(Self, waits) + offset_of!(Waits, popped),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "push_sleepers",
-                    offset_of!(Self, waits) + offset_of!(Waits, push_sleepers),
-                    AtomicU32::LAYOUT,
-                ),
-                Field::plain(
-                    "users_ns",
-                    offset_of!(Self, waits) + offset_of!(Waits, users_ns),
-                    AtomicU64::LAYOUT,
-                ),
+                Field::plain("waits", offset_of!(Self, waits), Waits::LAYOUT),
                 Field::plain("slots", offset_of!(Self, slots), <[Slot<T>; N]>::LAYOUT),
             ],
             Validity::Fields,
@@ -221,3 +191,12 @@ unsafe impl<T: SharedSafe, const N: usize> SharedSafe for SpscQueue<T, N> {
 // SAFETY: all-zero bytes are an empty queue held by nobody (see `ring`).
 #[cfg(not(all(test, loom)))]
 unsafe impl<T: SharedSafe, const N: usize> bytemuck::Zeroable for SpscQueue<T, N> {}
+
+#[cfg(not(all(test, loom)))]
+impl<T, const N: usize> SpscQueue<T, N> {
+    /// How many consumers and producers are registered as (about to be)
+    /// asleep.
+    pub(crate) fn sleepers(&self) -> (u32, u32) {
+        self.waits.0.counts()
+    }
+}

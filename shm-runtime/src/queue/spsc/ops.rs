@@ -10,7 +10,7 @@ use crate::queue::fence::Barrier;
 use crate::queue::item::{read_in_place, read_value, write_in_place, write_value};
 use crate::queue::memory::CheckItem;
 use crate::queue::ops::{invalid_item, timed_out, Pushed};
-use crate::queue::wait::{notify, Sleep, Wait};
+use crate::queue::wait::{Sleep, Wait};
 use crate::sync::futex::Deadline;
 use crate::SharedSafe;
 use core::mem::MaybeUninit;
@@ -180,12 +180,7 @@ impl<T: SharedSafe, const N: usize> Producer<'_, T, N> {
                 return Pushed::Truncated;
             }
             let pos = self.pos;
-            let go_on = sleep.wait(
-                wait,
-                &queue.waits.0.popped,
-                &queue.waits.0.push_sleepers,
-                || queue.room_look(pos),
-            );
+            let go_on = sleep.wait(wait, &queue.waits.0.push, || queue.room_look(pos));
             if !go_on {
                 return Pushed::Full;
             }
@@ -200,7 +195,7 @@ impl<T: SharedSafe, const N: usize> Producer<'_, T, N> {
         let barrier = self.held.barrier;
         queue.publish(pos, barrier);
         self.pos = pos + 1;
-        notify(barrier, &queue.waits.0.pushed, &queue.waits.0.pop_sleepers);
+        queue.waits.0.notify_consumers(barrier);
         Pushed::Yes
     }
 }
@@ -334,12 +329,9 @@ impl<T: SharedSafe, const N: usize> Consumer<'_, T, N> {
             if !matches!(wait, Wait::No) {
                 crate::sigbus::check_at(queue, "popping from an SpscQueue")?;
             }
-            let go_on = sleep.wait(
-                wait,
-                &queue.waits.0.pushed,
-                &queue.waits.0.pop_sleepers,
-                || queue.ready_with(pos, Ordering::SeqCst),
-            );
+            let go_on = sleep.wait(wait, &queue.waits.0.pop, || {
+                queue.ready_with(pos, Ordering::SeqCst)
+            });
             if !go_on {
                 return Ok(None);
             }
@@ -377,6 +369,6 @@ impl<T, const N: usize> Drop for GiveBack<'_, T, N> {
     fn drop(&mut self) {
         self.queue.release(self.pos, self.barrier);
         let waits = &self.queue.waits.0;
-        notify(self.barrier, &waits.popped, &waits.push_sleepers);
+        waits.notify_producers(self.barrier);
     }
 }
