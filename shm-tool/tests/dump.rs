@@ -215,11 +215,11 @@ const TEXT_64: &str = r#"NAME: dump::Everything = Everything {
   queue: ShmQueue {
     head: 0
     tail: 0
-    pushed: 0
-    pop_sleepers: 0
-    popped: 0
-    push_sleepers: 0
-    users_ns: USERS_NS
+    waits: queue waits {
+      pop: queue sleepers { word: 0, count: 0, latest: 0 }
+      push: queue sleepers { word: 0, count: 0, latest: 0 }
+      users_ns: USERS_NS
+    }
     slots: [
       ShmQueue slot { word: 0, record: 0, value: <written under the `ShmQueue slot v2` protocol> },
       ShmQueue slot { word: 0, record: 0, value: <written under the `ShmQueue slot v2` protocol> },
@@ -267,11 +267,11 @@ const TEXT_32: &str = r#"NAME: dump::Everything = Everything {
   queue: ShmQueue {
     head: <not readable read-only on this target>
     tail: <not readable read-only on this target>
-    pushed: 0
-    pop_sleepers: 0
-    popped: 0
-    push_sleepers: 0
-    users_ns: <not readable read-only on this target>
+    waits: queue waits {
+      pop: queue sleepers { word: 0, count: 0, latest: <not readable read-only on this target> }
+      push: queue sleepers { word: 0, count: 0, latest: <not readable read-only on this target> }
+      users_ns: <not readable read-only on this target>
+    }
     slots: [
       ShmQueue slot {
         word: <not readable read-only on this target>
@@ -317,7 +317,7 @@ fn every_crate_type_is_dumped_in_text_and_json() {
     let users_ns = {
         let out = ok(&["dump", &name, "--json"]);
         let v: Value = serde_json::from_str(&out).unwrap();
-        v["value"]["queue"]["users_ns"].clone()
+        v["value"]["queue"]["waits"]["users_ns"].clone()
     };
     let text = ok(&["dump", &name]).replace(&name, "NAME");
     if wide_atomics() {
