@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite as an aarch64 Linux program, under qemu-user: links with
 # Debian's gcc-aarch64-linux-gnu and its C library (libc6-dev-arm64-cross),
-# runs each test binary with `qemu-aarch64 -L /usr/aarch64-linux-gnu` (the
-# runner in .cargo/config.toml). Installs what is missing (apt-get, as root).
+# statically, and runs each test binary with `qemu-aarch64` (the linker,
+# flags and runner are in .cargo/config.toml, which says why static).
+# Installs what is missing (apt-get, as root).
 #
 # .ci/run runs `--in-process` (below); the whole suite is a manual run,
 # because of what the emulation cannot do here: programs that the tests spawn
