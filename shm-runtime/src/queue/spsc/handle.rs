@@ -32,6 +32,9 @@ pub struct Producer<'q, T: SharedSafe, const N: usize> {
     pub(super) pos: u64,
     /// The first position without room, as the consumer's word last said.
     pub(super) limit: u64,
+    /// From this position on (the first one plus `N`), the stamps are
+    /// known without loading them (see `SpscQueue::room`).
+    pub(super) known: u64,
     pub(super) held: Held,
 }
 
@@ -122,10 +125,12 @@ impl<T: SharedSafe, const N: usize> SpscQueue<T, N> {
     /// ```
     pub fn producer(&self) -> Result<Producer<'_, T, N>> {
         let held = self.take_side(&self.head.0, "producer")?;
+        let start = self.producer_start();
         Ok(Producer {
             queue: self,
-            pos: self.producer_start(),
+            pos: start,
             limit: 0,
+            known: start.saturating_add(N as u64),
             held,
         })
     }

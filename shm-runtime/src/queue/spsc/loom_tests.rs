@@ -22,10 +22,11 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-/// Pushes `value` at `*pos`, spinning while full.
-fn push<const N: usize>(q: &Q<N>, pos: &mut u64, limit: &mut u64, value: u64) {
+/// Pushes `value` at `*pos`, spinning while full, for a producer that
+/// knows the stamps from `known` on (see `SpscQueue::room`).
+fn push<const N: usize>(q: &Q<N>, pos: &mut u64, limit: &mut u64, known: u64, value: u64) {
     loop {
-        match q.room(*pos, limit) {
+        match q.room(*pos, limit, known) {
             Room::Free => break,
             Room::Published => *pos += 1,
             Room::Full => thread::yield_now(),
@@ -73,8 +74,9 @@ fn spsc_items_arrive_once_in_order_across_laps() {
             let q = q.clone();
             thread::spawn(move || {
                 let (mut pos, mut limit) = (q.producer_start(), 0);
+                let known = pos + 2;
                 for v in 1..=3 {
-                    push(&q, &mut pos, &mut limit, v);
+                    push(&q, &mut pos, &mut limit, known, v);
                 }
             })
         };
@@ -97,8 +99,9 @@ fn spsc_a_dead_consumers_item_is_lost_never_repeated() {
             let q = q.clone();
             thread::spawn(move || {
                 let (mut pos, mut limit) = (q.producer_start(), 0);
+                let known = pos + 2;
                 for v in 1..=3 {
-                    push(&q, &mut pos, &mut limit, v);
+                    push(&q, &mut pos, &mut limit, known, v);
                 }
             })
         };
@@ -135,7 +138,8 @@ fn spsc_a_dead_producers_published_item_is_kept() {
             let q = q.clone();
             thread::spawn(move || {
                 let (mut pos, mut limit) = (q.producer_start(), 0);
-                push(&q, &mut pos, &mut limit, 2);
+                let known = pos + 2;
+                push(&q, &mut pos, &mut limit, known, 2);
             })
         };
         let mut pos = q.consumer_start().0;

@@ -163,7 +163,7 @@ impl<T: SharedSafe, const N: usize> Producer<'_, T, N> {
         let queue = self.queue;
         let mut sleep = Sleep::new();
         loop {
-            match queue.room(self.pos, &mut self.limit) {
+            match queue.room(self.pos, &mut self.limit, self.known) {
                 Room::Free => break,
                 Room::Published => {
                     // Published by a predecessor that died before moving

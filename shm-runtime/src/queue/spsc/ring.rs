@@ -29,8 +29,9 @@
 //! `p` only if (room) `p < r + N`, where `r` is the consumer's `c` as it
 //! last read it (`tail >> 1`, which never exceeds the consumer's current
 //! `c`: its writes only grow, and each consumer starts from its
-//! predecessor's), and (free) the slot's stamp is at most `lap(p)`; it
-//! stores `lap(p) + 1` only after writing. Suppose both used slot
+//! predecessor's), and (free) the slot's stamp is at most `lap(p)`, as
+//! loaded, or as known from its own stores (see `room`); it stores
+//! `lap(p) + 1` only after writing. Suppose both used slot
 //! `p % N = c % N` at once. Room gives `p < c + N`, so `p = c - kN` for
 //! some `k >= 0`. During the producer's write the stamp stays at most
 //! `lap(p) <= lap(c)`, never the `lap(c) + 1` the consumer needs: so the
@@ -77,9 +78,17 @@ impl<T, const N: usize> SpscQueue<T, N> {
 
     /// Whether the producer may write position `pos`. `limit` caches the
     /// first position without room as the consumer's word last told (it
-    /// is read again only when `pos` reaches it).
+    /// is read again only when `pos` reaches it). From position `known`
+    /// on (its first position plus `N`) a producer knows the stamp it
+    /// would load: the one stored at `pos - N`, by itself or by the
+    /// predecessor whose publication it walked over (only the producer
+    /// side stores stamps), which is `lap(pos)`: free. It then never loads
+    /// the slot's line before writing it, which would fetch it shared
+    /// from the consumer that read it last, only to fetch it again,
+    /// exclusive, for the write (two transfers between cores instead of
+    /// one, in a ping-pong).
     #[inline(always)]
-    pub(super) fn room(&self, pos: u64, limit: &mut u64) -> Room {
+    pub(super) fn room(&self, pos: u64, limit: &mut u64, known: u64) -> Room {
         if pos >= *limit {
             // `Acquire`: pairs with the consumer's `Release` in `release`:
             // its reads of the slots it gave back happen before our writes.
@@ -88,6 +97,9 @@ impl<T, const N: usize> SpscQueue<T, N> {
             if pos >= *limit {
                 return Room::Full;
             }
+        }
+        if pos >= known {
+            return Room::Free;
         }
         // `Relaxed`: only producers store stamps, one at a time (a new
         // producer's handle acquired its predecessor's stores).
