@@ -47,7 +47,9 @@
 //!   in the order pushed, across any number of successive producers and
 //!   consumers.
 //! * **No locked instruction on the fast path.** A push writes its item
-//!   and one stamp (and its own position word); a pop reads them and stores
+//!   and one stamp (and its own position word), without reading the slot
+//!   first once it has pushed `N` items (it knows the stamp there: so the
+//!   slot's cache line moves to it once, not twice); a pop reads them and stores
 //!   its position word twice (taken, then given back). Blocking and
 //!   wake-ups are [`ShmQueue`](crate::queue::ShmQueue)'s: sleepers
 //!   register in a count the other side reads after each operation (no
