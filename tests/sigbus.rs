@@ -366,3 +366,31 @@ fn a_child_forked_while_its_parent_installed_the_handler_installs_it_itself() {
         );
     }
 }
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_child_forked_while_its_parent_handled_a_fault_unmaps_without_waiting() {
+    // `fork` by one thread while another is inside the handler copies the
+    // mark that keeps a mapping from being unmapped under the handler: no
+    // thread of the child will ever clear it.
+    let temp = TempPath::new("cut-users");
+    let path = temp.0.clone();
+    drop(Segment::file(&path).create([7u64; 1024]).unwrap());
+    let child = fork(|| {
+        let view = Segment::file(&path).open::<[u64; 1024]>().unwrap();
+        let other = Segment::file(&path).open::<[u64; 1024]>().unwrap();
+        shm_runtime::__private::sigbus_users_cut_by_fork();
+        // Unmapping does not wait for the parent's handler...
+        drop(view);
+        // ...and the handler still repairs this process's mappings.
+        truncate(&path);
+        if other.iter().sum::<u64>() != 0 || !other.is_truncated() {
+            exit_child(3);
+        }
+        drop(other);
+        exit_child(0)
+    });
+    let status = status_of(child);
+    assert_eq!(status.signal(), None, "killed by a signal");
+    assert_eq!(status.code(), Some(0), "{status}");
+}

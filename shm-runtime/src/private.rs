@@ -302,6 +302,16 @@ pub fn sigbus_install_cut_by_fork(handler_set: bool) {
     crate::sigbus::install_cut_by_fork(handler_set);
 }
 
+/// Test hook: puts every mapping this process registered with the
+/// `SIGBUS` handler in the state that `fork` copies into a child while a
+/// thread of its parent is inside the handler: counted as in use by a
+/// handler of the parent process, which no thread of this one will ever
+/// finish. Unmapping them must not wait for it. Call it in a forked child
+/// only.
+pub fn sigbus_users_cut_by_fork() {
+    crate::sigbus::users_cut_by_fork();
+}
+
 /// For tests of sleepers that die asleep: how many consumers and producers
 /// of `queue` are registered as (about to be) asleep.
 #[cfg(not(all(test, loom)))]

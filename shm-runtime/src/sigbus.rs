@@ -67,8 +67,11 @@ const RETIRING: u32 = 3;
 /// One registered mapping.
 struct Entry {
     state: AtomicU32,
-    /// Handlers inside this entry now.
-    users: AtomicU32,
+    /// Handlers inside this entry now: `pid << 32 | count`, the count
+    /// valid only in process `pid` (a child forked while a thread of its
+    /// parent was inside copies a count that no thread of the child will
+    /// ever lower).
+    users: AtomicU64,
     start: AtomicUsize,
     len: AtomicUsize,
     /// The object's offset that `start` maps (a multiple of the page size).
@@ -100,7 +103,7 @@ impl Entry {
     const fn new() -> Entry {
         Entry {
             state: AtomicU32::new(FREE),
-            users: AtomicU32::new(0),
+            users: AtomicU64::new(0),
             start: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
             offset: AtomicUsize::new(0),
@@ -358,7 +361,8 @@ impl Drop for Registration {
         entry.state.store(RETIRING, Ordering::SeqCst);
         // A handler that saw ACTIVE has raised `users` before it checked the
         // state again: wait for it to leave.
-        while entry.users.load(Ordering::SeqCst) != 0 {
+        let me = this_process();
+        while users_in(entry.users.load(Ordering::SeqCst), me) != 0 {
             std::hint::spin_loop();
         }
         // The descriptor is `_fd`'s, closed with its last share.
@@ -423,11 +427,58 @@ enum Outcome {
     Abort,
 }
 
+/// This process's pid, as `users` words hold it (`getpid` is
+/// async-signal-safe).
+fn this_process() -> u64 {
+    // SAFETY: getpid has no preconditions.
+    u64::from(unsafe { libc::getpid() }.unsigned_abs())
+}
+
+/// The number of handlers of process `me` that a `users` word counts.
+fn users_in(word: u64, me: u64) -> u64 {
+    if word >> 32 == me {
+        word & u64::from(u32::MAX)
+    } else {
+        0
+    }
+}
+
+/// Counts one more handler of process `me` in `users`: a count of another
+/// process (copied by `fork`) is replaced. Leaving is a `fetch_sub(1)`.
+fn enter(users: &AtomicU64, me: u64) {
+    let mut seen = users.load(Ordering::SeqCst);
+    loop {
+        let new = (me << 32) | (users_in(seen, me) + 1);
+        match users.compare_exchange_weak(seen, new, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return,
+            Err(now) => seen = now,
+        }
+    }
+}
+
+/// See [`crate::__private::sigbus_users_cut_by_fork`].
+pub(crate) fn users_cut_by_fork() {
+    // SAFETY: getppid has no preconditions.
+    let parent = u64::from(unsafe { libc::getppid() }.unsigned_abs());
+    let mut chunk = HEAD.load(Ordering::Acquire);
+    while !chunk.is_null() {
+        // SAFETY: chunks are never freed.
+        let c = unsafe { &*chunk };
+        for entry in &c.entries {
+            if entry.state.load(Ordering::Acquire) == ACTIVE {
+                entry.users.store((parent << 32) | 1, Ordering::SeqCst);
+            }
+        }
+        chunk = c.next.load(Ordering::Acquire);
+    }
+}
+
 /// The handler for a fault at `addr` inside a registered mapping.
 ///
 /// # Safety
 /// Only async-signal-safe calls (`fstat`, `mmap`) and atomics.
 unsafe fn repair(addr: usize) -> Outcome {
+    let me = this_process();
     let mut chunk = HEAD.load(Ordering::Acquire);
     while !chunk.is_null() {
         // SAFETY: chunks are never freed.
@@ -436,7 +487,7 @@ unsafe fn repair(addr: usize) -> Outcome {
             if entry.state.load(Ordering::Acquire) != ACTIVE {
                 continue;
             }
-            entry.users.fetch_add(1, Ordering::SeqCst);
+            enter(&entry.users, me);
             let outcome = if entry.state.load(Ordering::SeqCst) == ACTIVE {
                 // SAFETY: the entry is active and held: its mapping is ours
                 // until we leave it (`Registration::drop` waits).
