@@ -100,6 +100,21 @@ fn job_queue_demo_delivers_every_job_once_between_five_programs() {
 
 #[test]
 #[cfg_attr(miri, ignore = "spawns the example programs")]
+fn spsc_service_survives_a_client_that_dies_holding_its_handles() {
+    // The first client dies after 250 replies with 31 requests in flight;
+    // the second takes both handles over, discards the 31 replies meant for
+    // its predecessor, and gets all of its own, right.
+    let out = run("spsc_service", &["demo"]);
+    assert_eq!(
+        out,
+        "client: dies after 250 replies, 31 in flight\n\
+         client: 500 replies right, 31 stale ones discarded\n\
+         server: answered 781 requests\n"
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "spawns the example programs")]
 fn queue_pool_counts_the_primes_below_100_000() {
     let out = run("queue_pool", &[]);
     assert_eq!(out.trim(), "4 workers, 100 jobs: 9592 primes below 100000");
