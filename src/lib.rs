@@ -100,6 +100,46 @@ pub unsafe fn kill_asleep(block: impl Fn(), registered: impl Fn() -> u32) -> u32
     panic!("the child was never killed asleep")
 }
 
+/// A xorshift generator for the tests that kill or corrupt at random:
+/// [`seeded`](Rng::seeded) prints its seed, so that a failure can be
+/// replayed with `Rng(seed)`.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Seeded from the clock (never 0); prints the seed on stderr.
+    pub fn seeded() -> Rng {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the clock is past 1970")
+            .as_nanos() as u64
+            | 1;
+        eprintln!("seed {seed}");
+        Rng(seed)
+    }
+
+    /// The next number.
+    #[allow(clippy::should_implement_trait)] // not an iterator: never ends
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Whether a fork from this thread, now, is refused with `ForkWhileLocked`
+/// (a child forked anyway does nothing and is reaped).
+pub fn fork_is_refused() -> bool {
+    // SAFETY: the child does nothing and returns.
+    match unsafe { shm_runtime::process::fork_unchecked(|| {}) } {
+        Err(e) => e.kind() == shm_runtime::ErrorKind::ForkWhileLocked,
+        Ok(child) => {
+            let _ = child.join(std::time::Duration::from_secs(60));
+            false
+        }
+    }
+}
+
 /// A queue test's item: who pushed it, its number, and a check word that a
 /// torn item (halves of two items) would not match.
 #[derive(SharedSafe, Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]

@@ -9,7 +9,7 @@
 //! (default 100 000 items in all) scales the exactly-once test; the script
 //! `scripts/queue-stress.sh` runs it with 1 000 000.
 
-use shm_runtime::process::{self, Child};
+use shm_runtime::process::Child;
 use shm_runtime::{init, queue::ShmQueue};
 use shm_runtime::{ErrorKind, Segment, Shared, SharedSafe};
 use shm_workspace::{exit_child, kill_asleep, QueueItem as Item, TempPath};
@@ -206,19 +206,6 @@ fn queue_1_mib_items_go_zero_copy_through_a_zeroed_named_segment() {
     assert!(frames.is_empty());
 }
 
-/// Whether a fork from this thread, now, is refused with `ForkWhileLocked`.
-fn fork_is_refused() -> bool {
-    // SAFETY: the child does nothing and returns (if the fork is not
-    // refused, which the caller reports as a failure).
-    match unsafe { process::fork_unchecked(|| {}) } {
-        Err(e) => e.kind() == ErrorKind::ForkWhileLocked,
-        Ok(child) => {
-            let _ = child.join(JOIN);
-            false
-        }
-    }
-}
-
 #[test]
 #[cfg_attr(miri, ignore = "forks")]
 fn queue_no_fork_while_an_item_is_written_or_read_in_place() {
@@ -228,23 +215,25 @@ fn queue_no_fork_while_an_item_is_written_or_read_in_place() {
     // torn item for its consumer): refused.
     let mut refused = false;
     q.push_with(|item| {
-        refused = fork_is_refused();
+        refused = shm_workspace::fork_is_refused();
         *item = [1, 2, 3, 4];
     });
     assert!(refused, "a fork inside push_with is refused");
     assert!(q.try_push_with(|item| {
-        refused = fork_is_refused();
+        refused = shm_workspace::fork_is_refused();
         *item = [5; 4];
     }));
     assert!(refused, "a fork inside try_push_with is refused");
     // Likewise a child keeping the `&T` of `pop_with` could read the slot
     // after this process released it to producers.
     let (sum, refused) = q
-        .pop_with(|item| (item.iter().sum::<u64>(), fork_is_refused()))
+        .pop_with(|item| (item.iter().sum::<u64>(), shm_workspace::fork_is_refused()))
         .unwrap();
     assert_eq!(sum, 10);
     assert!(refused, "a fork inside pop_with is refused");
-    let refused = q.try_pop_with(|_| fork_is_refused()).unwrap();
+    let refused = q
+        .try_pop_with(|_| shm_workspace::fork_is_refused())
+        .unwrap();
     assert_eq!(refused, Some(true), "a fork inside try_pop_with is refused");
     // Outside the closures, forking works.
     q.push([7; 4]);

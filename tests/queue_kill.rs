@@ -81,18 +81,6 @@ fn consumer(run: &Run, books: &Books, incarnations: usize) {
     }
 }
 
-/// xorshift64*: enough randomness for choosing victims and pauses.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 #[test]
 #[cfg_attr(miri, ignore = "forks and kills")]
 fn queue_random_sigkills_of_producers_and_consumers_never_hang_duplicate_or_tear() {
@@ -107,13 +95,7 @@ fn queue_random_sigkills_of_producers_and_consumers_never_hang_duplicate_or_tear
         seen: Shared::<[AtomicU8]>::anonymous(init::zeroed_slice(incarnations * PER as usize))
             .unwrap(),
     };
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = shm_workspace::Rng::seeded();
     let mut next_producer = 0u32;
     let spawn_producer = |next: &mut u32| {
         let id = *next;

@@ -15,7 +15,7 @@
 //! (default 65 536) scales the exactly-once test; `scripts/queue-stress.sh`
 //! runs it with 1 000 000.
 
-use shm_runtime::process::{self, Child, PANIC_EXIT_CODE};
+use shm_runtime::process::{Child, PANIC_EXIT_CODE};
 use shm_runtime::queue::{Consumer, Producer, SpscQueue};
 use shm_runtime::{init, ErrorKind, Segment, Shared, SharedSafe};
 use shm_workspace::{exit_child, QueueItem as Item, TempPath};
@@ -92,28 +92,6 @@ fn expect_panic(expected: &'static str) {
             exit_child(90);
         }
     }));
-}
-
-/// xorshift64*: enough randomness for pauses and fills.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> Rng {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-            | 1;
-        eprintln!("seed {seed}");
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
 }
 
 /// Spins (does not sleep) for `micros` µs.
@@ -553,7 +531,7 @@ fn spsc_consumer_killed_while_blocked_in_pop_loses_nothing() {
 fn spsc_consumer_killed_while_spinning_loses_at_most_the_item_it_held() {
     const ITEMS: u32 = 1 << 15;
     const ROUNDS: u32 = 8;
-    let mut rng = Rng::seeded();
+    let mut rng = shm_workspace::Rng::seeded();
     let mut lost_total = 0;
     let mut mid_stream = 0;
     for round in 0..ROUNDS {
@@ -1068,19 +1046,6 @@ fn spsc_panics_inside_the_in_place_closures_across_processes() {
     assert_eq!(rx.try_pop().unwrap().map(|i| i.seq), None);
 }
 
-/// Whether a fork from this thread, now, is refused with `ForkWhileLocked`.
-fn fork_is_refused() -> bool {
-    // SAFETY: the child does nothing and returns (if the fork is not
-    // refused, which the caller reports as a failure).
-    match unsafe { process::fork_unchecked(|| {}) } {
-        Err(e) => e.kind() == ErrorKind::ForkWhileLocked,
-        Ok(child) => {
-            let _ = child.join(JOIN);
-            false
-        }
-    }
-}
-
 /// No process can be forked while an item is written or read in place (a
 /// child would keep the `&mut` or `&` into the slot past its publication or
 /// release); outside the closures a child can be forked, and pops there.
@@ -1091,22 +1056,24 @@ fn spsc_no_fork_while_an_item_is_written_or_read_in_place() {
     let mut tx = q.producer().unwrap();
     let mut refused = false;
     tx.push_with(|item| {
-        refused = fork_is_refused();
+        refused = shm_workspace::fork_is_refused();
         *item = [1, 2, 3, 4];
     });
     assert!(refused, "a fork inside push_with is refused");
     assert!(tx.try_push_with(|item| {
-        refused = fork_is_refused();
+        refused = shm_workspace::fork_is_refused();
         *item = [5; 4];
     }));
     assert!(refused, "a fork inside try_push_with is refused");
     let mut rx = q.consumer().unwrap();
     let (sum, refused) = rx
-        .pop_with(|item| (item.iter().sum::<u64>(), fork_is_refused()))
+        .pop_with(|item| (item.iter().sum::<u64>(), shm_workspace::fork_is_refused()))
         .unwrap();
     assert_eq!(sum, 10);
     assert!(refused, "a fork inside pop_with is refused");
-    let refused = rx.try_pop_with(|_| fork_is_refused()).unwrap();
+    let refused = rx
+        .try_pop_with(|_| shm_workspace::fork_is_refused())
+        .unwrap();
     assert_eq!(refused, Some(true), "a fork inside try_pop_with is refused");
     drop(rx);
     tx.push([7; 4]);
@@ -1281,9 +1248,9 @@ fn spsc_an_invalid_item_is_refused_and_consumed_by_the_consumer_process() {
 fn spsc_forged_queue_bytes_neither_crash_panic_nor_hang() {
     type Q = SpscQueue<Item, 8>;
     const ROUNDS: u32 = 300;
-    let seed = Rng::seeded().next();
+    let seed = shm_workspace::Rng::seeded().next();
     let mut child = fork(move || {
-        let mut rng = Rng(seed | 1);
+        let mut rng = shm_workspace::Rng(seed | 1);
         let Ok(mut q) = Shared::<Q>::anonymous(init::zeroed()) else {
             exit_child(2)
         };
