@@ -174,16 +174,15 @@ pub fn installed() -> bool {
 }
 
 /// The state that says process `pid` is installing the handler.
-fn installing(pid: libc::pid_t) -> u64 {
-    (pid as u64) << 2 | INSTALLING
+fn installing(pid: u64) -> u64 {
+    pid << 2 | INSTALLING
 }
 
 fn install() {
     if matches!(INSTALL.load(Ordering::Acquire), INSTALLED | DISABLED) {
         return;
     }
-    // SAFETY: getpid has no preconditions.
-    let me = installing(unsafe { libc::getpid() });
+    let me = installing(this_process());
     let mut seen = INSTALL.load(Ordering::Acquire);
     loop {
         match seen {
@@ -237,8 +236,7 @@ pub(crate) fn install_cut_by_fork(handler_set: bool) {
             libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut());
         }
     }
-    // SAFETY: getppid has no preconditions.
-    INSTALL.store(installing(unsafe { libc::getppid() }), Ordering::Release);
+    INSTALL.store(installing(parent_process()), Ordering::Release);
 }
 
 /// A mapping's place in the registry; leaving it (on drop) waits for any
@@ -296,24 +294,31 @@ pub(crate) fn register(
     })
 }
 
+/// Every entry of the registry, chunk by chunk from the head (loads only:
+/// async-signal-safe).
+fn entries() -> impl Iterator<Item = &'static Entry> {
+    let mut chunk = HEAD.load(Ordering::Acquire);
+    std::iter::from_fn(move || {
+        // SAFETY: chunks are leaked, never freed: a non-null pointer read
+        // from the list stays valid forever.
+        let c: &'static Chunk = unsafe { chunk.as_ref() }?;
+        chunk = c.next.load(Ordering::Acquire);
+        Some(c)
+    })
+    .flat_map(|c| c.entries.iter())
+}
+
 /// A free entry, claimed; a new chunk when all are taken.
 fn claim_entry() -> &'static Entry {
     loop {
-        let mut chunk = HEAD.load(Ordering::Acquire);
-        while !chunk.is_null() {
-            // SAFETY: chunks are leaked, never freed: a non-null pointer
-            // read from the list stays valid forever.
-            let c = unsafe { &*chunk };
-            for entry in &c.entries {
-                if entry
-                    .state
-                    .compare_exchange(FREE, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return entry;
-                }
-            }
-            chunk = c.next.load(Ordering::Acquire);
+        let free = entries().find(|entry| {
+            entry
+                .state
+                .compare_exchange(FREE, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
+        if let Some(entry) = free {
+            return entry;
         }
         // All taken: push a new chunk at the head.
         let new = Box::leak(Box::new(Chunk {
@@ -377,20 +382,14 @@ pub(crate) fn is_truncated_at(addr: usize) -> bool {
     if TRUNCATIONS.load(Ordering::Relaxed) == 0 {
         return false;
     }
-    let mut chunk = HEAD.load(Ordering::Acquire);
-    while !chunk.is_null() {
-        // SAFETY: chunks are never freed.
-        let c = unsafe { &*chunk };
-        for entry in &c.entries {
-            if entry.state.load(Ordering::Acquire) == ACTIVE {
-                let start = entry.start.load(Ordering::Relaxed);
-                let len = entry.len.load(Ordering::Relaxed);
-                if addr >= start && addr - start < len {
-                    return entry.truncated.load(Ordering::SeqCst);
-                }
+    for entry in entries() {
+        if entry.state.load(Ordering::Acquire) == ACTIVE {
+            let start = entry.start.load(Ordering::Relaxed);
+            let len = entry.len.load(Ordering::Relaxed);
+            if addr >= start && addr - start < len {
+                return entry.truncated.load(Ordering::SeqCst);
             }
         }
-        chunk = c.next.load(Ordering::Acquire);
     }
     false
 }
@@ -434,6 +433,12 @@ fn this_process() -> u64 {
     u64::from(unsafe { libc::getpid() }.unsigned_abs())
 }
 
+/// The pid of the process this one was forked from (for the test hooks).
+fn parent_process() -> u64 {
+    // SAFETY: getppid has no preconditions.
+    u64::from(unsafe { libc::getppid() }.unsigned_abs())
+}
+
 /// The number of handlers of process `me` that a `users` word counts.
 fn users_in(word: u64, me: u64) -> u64 {
     if word >> 32 == me {
@@ -458,18 +463,11 @@ fn enter(users: &AtomicU64, me: u64) {
 
 /// See [`crate::__private::sigbus_users_cut_by_fork`].
 pub(crate) fn users_cut_by_fork() {
-    // SAFETY: getppid has no preconditions.
-    let parent = u64::from(unsafe { libc::getppid() }.unsigned_abs());
-    let mut chunk = HEAD.load(Ordering::Acquire);
-    while !chunk.is_null() {
-        // SAFETY: chunks are never freed.
-        let c = unsafe { &*chunk };
-        for entry in &c.entries {
-            if entry.state.load(Ordering::Acquire) == ACTIVE {
-                entry.users.store((parent << 32) | 1, Ordering::SeqCst);
-            }
+    let parent = parent_process();
+    for entry in entries() {
+        if entry.state.load(Ordering::Acquire) == ACTIVE {
+            entry.users.store((parent << 32) | 1, Ordering::SeqCst);
         }
-        chunk = c.next.load(Ordering::Acquire);
     }
 }
 
@@ -479,28 +477,22 @@ pub(crate) fn users_cut_by_fork() {
 /// Only async-signal-safe calls (`fstat`, `mmap`) and atomics.
 unsafe fn repair(addr: usize) -> Outcome {
     let me = this_process();
-    let mut chunk = HEAD.load(Ordering::Acquire);
-    while !chunk.is_null() {
-        // SAFETY: chunks are never freed.
-        let c = unsafe { &*chunk };
-        for entry in &c.entries {
-            if entry.state.load(Ordering::Acquire) != ACTIVE {
-                continue;
-            }
-            enter(&entry.users, me);
-            let outcome = if entry.state.load(Ordering::SeqCst) == ACTIVE {
-                // SAFETY: the entry is active and held: its mapping is ours
-                // until we leave it (`Registration::drop` waits).
-                unsafe { repair_in(entry, addr) }
-            } else {
-                None
-            };
-            entry.users.fetch_sub(1, Ordering::SeqCst);
-            if let Some(outcome) = outcome {
-                return outcome;
-            }
+    for entry in entries() {
+        if entry.state.load(Ordering::Acquire) != ACTIVE {
+            continue;
         }
-        chunk = c.next.load(Ordering::Acquire);
+        enter(&entry.users, me);
+        let outcome = if entry.state.load(Ordering::SeqCst) == ACTIVE {
+            // SAFETY: the entry is active and held: its mapping is ours
+            // until we leave it (`Registration::drop` waits).
+            unsafe { repair_in(entry, addr) }
+        } else {
+            None
+        };
+        entry.users.fetch_sub(1, Ordering::SeqCst);
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
     }
     Outcome::Chain
 }

@@ -4,6 +4,7 @@
 use super::fence::Barrier;
 use super::recovery::MIXED_NS;
 use super::ring::{self, Claim};
+use super::wait::now_ms;
 use super::*;
 use crate::error::ErrorKind;
 use crate::sync::owner;
@@ -607,12 +608,6 @@ fn no_wake_up_is_missed_when_every_pop_and_push_sleeps() {
         "a pop slept {:?} (of a {TEST_SLICE:?} slice): a wake-up was missed",
         longest.max(theirs)
     );
-}
-
-/// `CLOCK_MONOTONIC` in milliseconds, as the sleepers record it.
-fn now_ms() -> u64 {
-    let now = crate::sync::futex::now(libc::CLOCK_MONOTONIC);
-    (now.tv_sec as u64) * 1000 + (now.tv_nsec as u64) / 1_000_000
 }
 
 #[test]

@@ -132,8 +132,8 @@ fn forget_the_dead(sleepers: &Sleepers, users_ns: &AtomicU64) {
         .compare_exchange(count, 0, Ordering::Relaxed, Ordering::Relaxed);
 }
 
-/// `CLOCK_MONOTONIC` in milliseconds.
-fn now_ms() -> u64 {
+/// `CLOCK_MONOTONIC` in milliseconds, as sleepers record it.
+pub(super) fn now_ms() -> u64 {
     let now = futex::now(libc::CLOCK_MONOTONIC);
     (now.tv_sec as u64) * 1000 + (now.tv_nsec as u64) / 1_000_000
 }
